@@ -1,0 +1,360 @@
+"""The rule condition language: parse YAML conditions, check them, evaluate operands, compile them for durable_rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+MEMBERSHIP = ("in", "not_in")
+PRESENCE = ("present", "absent")
+OPERATORS = COMPARISONS + MEMBERSHIP + PRESENCE
+LOGIC = ("all", "any", "not")
+ARITHMETIC = ("add", "sub", "mul", "div")
+PRECISION = 6  # decimal places every number is rounded to before it is compared
+
+DURABLE_OP = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "ne": "$neq"}
+NEGATED = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le"}
+SYMBOL = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": "∈", "not_in": "∉"}
+
+
+class ConditionError(ValueError):
+    """A condition in a rule file is malformed; `path` says where inside the rule."""
+
+    def __init__(self, path: str, message: str, fix: str = ""):
+        self.path = path
+        self.fix = fix
+        super().__init__(message)
+
+
+# ---------------------------------------------------------------- operands
+
+@dataclass(frozen=True)
+class Literal:
+    value: Any
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    name: str
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    table: str
+    column: str
+    by: str | None = None  # record field holding the key
+    key: str | None = None  # a fixed key
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: str
+    left: Any
+    right: Any
+
+
+# ---------------------------------------------------------------- conditions
+
+@dataclass(frozen=True)
+class Compare:
+    field: str
+    op: str
+    operand: Any
+
+
+@dataclass(frozen=True)
+class Member:
+    field: str
+    values: tuple
+    negate: bool
+
+
+@dataclass(frozen=True)
+class Presence:
+    field: str
+    present: bool
+
+
+@dataclass(frozen=True)
+class Logic:
+    op: str  # all | any | not
+    items: tuple
+
+
+def _closest(word: str, choices) -> str:
+    match = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def parse_operand(raw: Any, path: str):
+    if isinstance(raw, dict):
+        keys = set(raw)
+        if keys == {"field"}:
+            return FieldRef(str(raw["field"]))
+        if "param" in keys:
+            extra = keys - {"param", "by", "key"}
+            if extra:
+                raise ConditionError(path, f"unknown key(s) {sorted(extra)} in a parameter reference",
+                                     "a parameter reference has 'param' and one of 'by' or 'key'")
+            ref = str(raw["param"])
+            if ref.count(".") != 1:
+                raise ConditionError(path, f"parameter reference '{ref}' is not 'table.column'",
+                                     "write it as table.column, e.g. annex1_energy_targets.intensity_reduction_pct")
+            if ("by" in raw) == ("key" in raw):
+                raise ConditionError(path, f"parameter '{ref}' needs exactly one of 'by' (a record field) or 'key'",
+                                     "add by: <field> to look the row up by a record field, or key: <row key>")
+            table, column = ref.split(".")
+            return ParamRef(table, column, by=raw.get("by"), key=None if raw.get("key") is None else str(raw["key"]))
+        if len(keys) == 1 and next(iter(keys)) in ARITHMETIC:
+            op = next(iter(keys))
+            args = raw[op]
+            if not isinstance(args, list) or len(args) != 2:
+                raise ConditionError(f"{path}.{op}", f"'{op}' takes a list of exactly two operands")
+            return Arith(op, parse_operand(args[0], f"{path}.{op}[0]"), parse_operand(args[1], f"{path}.{op}[1]"))
+        raise ConditionError(path, f"unknown operand {sorted(keys)}{_closest(next(iter(keys), ''), ('field', 'param') + ARITHMETIC)}",
+                             "an operand is a literal, {field: …}, {param: …, by|key: …} or {add|sub|mul|div: [a, b]}")
+    if isinstance(raw, (list, tuple)):
+        raise ConditionError(path, "a list is not an operand here", "use op: in with a list of values")
+    return Literal(raw)
+
+
+def parse_condition(raw: Any, path: str = "when"):
+    """Turn the YAML form of a condition into a tree of Compare / Member / Presence / Logic."""
+    if not isinstance(raw, dict):
+        raise ConditionError(path, f"a condition must be a mapping, not {type(raw).__name__}")
+    logic = [k for k in raw if k in LOGIC]
+    if logic:
+        if len(raw) != 1:
+            raise ConditionError(path, f"'{logic[0]}' must stand alone in its mapping, found {sorted(raw)}")
+        op = logic[0]
+        if op == "not":
+            return Logic("not", (parse_condition(raw["not"], f"{path}.not"),))
+        items = raw[op]
+        if not isinstance(items, list) or not items:
+            raise ConditionError(f"{path}.{op}", f"'{op}' takes a non-empty list of conditions")
+        return Logic(op, tuple(parse_condition(item, f"{path}.{op}[{i}]") for i, item in enumerate(items)))
+    unknown = set(raw) - {"field", "op", "value"}
+    if unknown:
+        word = sorted(unknown)[0]
+        raise ConditionError(path, f"unknown key '{word}'{_closest(word, ('field', 'op', 'value') + LOGIC)}",
+                             "a test is {field, op, value}; combine tests with all / any / not")
+    if "field" not in raw or "op" not in raw:
+        raise ConditionError(path, "a test needs 'field' and 'op'")
+    field, op = str(raw["field"]), str(raw["op"])
+    if op not in OPERATORS:
+        raise ConditionError(f"{path}.op", f"unknown operator '{op}'{_closest(op, OPERATORS)}",
+                             "use one of " + ", ".join(OPERATORS))
+    if op in PRESENCE:
+        if "value" in raw:
+            raise ConditionError(path, f"'{op}' takes no value")
+        return Presence(field, op == "present")
+    if "value" not in raw:
+        raise ConditionError(path, f"operator '{op}' needs a value")
+    if op in MEMBERSHIP:
+        values = raw["value"]
+        if not isinstance(values, list) or not values:
+            raise ConditionError(f"{path}.value", f"'{op}' takes a non-empty list of values")
+        return Member(field, tuple(values), op == "not_in")
+    return Compare(field, op, parse_operand(raw["value"], f"{path}.value"))
+
+
+# ---------------------------------------------------------------- inspection
+
+def walk(cond):
+    """Every leaf test of a condition, in order."""
+    if isinstance(cond, Logic):
+        for item in cond.items:
+            yield from walk(item)
+    else:
+        yield cond
+
+
+def operand_fields(operand) -> set[str]:
+    if isinstance(operand, FieldRef):
+        return {operand.name}
+    if isinstance(operand, ParamRef):
+        return {operand.by} if operand.by else set()
+    if isinstance(operand, Arith):
+        return operand_fields(operand.left) | operand_fields(operand.right)
+    return set()
+
+
+def operand_params(operand) -> list[ParamRef]:
+    if isinstance(operand, ParamRef):
+        return [operand]
+    if isinstance(operand, Arith):
+        return operand_params(operand.left) + operand_params(operand.right)
+    return []
+
+
+def condition_fields(cond) -> set[str]:
+    """Every record field a condition reads, including those its operands read."""
+    fields: set[str] = set()
+    for leaf in walk(cond):
+        fields.add(leaf.field)
+        if isinstance(leaf, Compare):
+            fields |= operand_fields(leaf.operand)
+    return fields
+
+
+def has_computed_operand(leaf) -> bool:
+    return isinstance(leaf, Compare) and not isinstance(leaf.operand, Literal)
+
+
+# ---------------------------------------------------------------- values
+
+def to_number(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def rounded(value: Decimal) -> float:
+    return float(round(value, PRECISION))
+
+
+def date_key(value: Any) -> int | None:
+    """A date as the integer yyyymmdd the engine compares."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.year * 10000 + value.month * 100 + value.day
+    if isinstance(value, str):
+        try:
+            return date_key(dt.date.fromisoformat(value))
+        except ValueError:
+            return None
+    return None
+
+
+def compute_operand(operand, record: dict, lookup: Callable[[ParamRef, dict], Any]):
+    """The value of an operand for one record (None when something it needs is missing)."""
+    if isinstance(operand, Literal):
+        return operand.value
+    if isinstance(operand, FieldRef):
+        return record.get(operand.name)
+    if isinstance(operand, ParamRef):
+        return lookup(operand, record)
+    left = to_number(compute_operand(operand.left, record, lookup))
+    right = to_number(compute_operand(operand.right, record, lookup))
+    if left is None or right is None:
+        return None
+    if operand.op == "add":
+        return rounded(left + right)
+    if operand.op == "sub":
+        return rounded(left - right)
+    if operand.op == "mul":
+        return rounded(left * right)
+    if right == 0:
+        return None
+    return rounded(left / right)
+
+
+def compare_values(op: str, left: Any, right: Any) -> bool:
+    if op == "eq":
+        return left == right
+    if op == "ne":
+        return left != right
+    if op == "lt":
+        return left < right
+    if op == "le":
+        return left <= right
+    if op == "gt":
+        return left > right
+    return left >= right
+
+
+def evaluate3(cond, values: dict) -> bool | None:
+    """Reference three-valued evaluation over engine-ready values (True, False, or None when unknown)."""
+    if isinstance(cond, Logic):
+        results = [evaluate3(item, values) for item in cond.items]
+        if cond.op == "not":
+            return None if results[0] is None else not results[0]
+        if cond.op == "all":
+            if any(r is False for r in results):
+                return False
+            return None if any(r is None for r in results) else True
+        if any(r is True for r in results):
+            return True
+        return None if any(r is None for r in results) else False
+    if isinstance(cond, Presence):
+        return (values.get(cond.field) is not None) == cond.present
+    observed = values.get(cond.field)
+    if observed is None:
+        return None
+    if isinstance(cond, Member):
+        inside = observed in cond.values
+        return not inside if cond.negate else inside
+    limit = values.get(cond.slot) if getattr(cond, "slot", None) else cond.operand.value
+    if limit is None:
+        return None
+    return compare_values(cond.op, observed, limit)
+
+
+# ---------------------------------------------------------------- durable_rules JSON
+
+@dataclass(frozen=True)
+class SlotCompare:
+    """A Compare whose right-hand side is computed per record into the fact property `slot`."""
+
+    field: str
+    op: str
+    operand: Any
+    slot: str
+
+
+def assign_slots(cond, prefix: str, counter: list | None = None):
+    """Give every computed comparison its own fact property name, so the engine compares two properties."""
+    counter = counter if counter is not None else [0]
+    if isinstance(cond, Logic):
+        return Logic(cond.op, tuple(assign_slots(item, prefix, counter) for item in cond.items))
+    if has_computed_operand(cond):
+        slot = f"{prefix}{counter[0]}"
+        counter[0] += 1
+        return SlotCompare(cond.field, cond.op, cond.operand, slot)
+    return cond
+
+
+def _exists(name: str) -> dict:
+    return {"$ex": {name: 1}}
+
+
+def _compare_json(field: str, op: str, right: Any) -> dict:
+    if op == "eq":
+        return {field: right}
+    return {DURABLE_OP[op]: {field: right}}
+
+
+def _and(parts: list) -> dict:
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _or(parts: list) -> dict:
+    return parts[0] if len(parts) == 1 else {"$or": parts}
+
+
+def compile_durable(cond, truth: bool) -> dict:
+    """durable_rules JSON that matches a fact when the condition is definitely `truth` (Kleene logic)."""
+    if isinstance(cond, Logic):
+        if cond.op == "not":
+            return compile_durable(cond.items[0], not truth)
+        parts = [compile_durable(item, truth) for item in cond.items]
+        conjunction = (cond.op == "all") == truth
+        return _and(parts) if conjunction else _or(parts)
+    if isinstance(cond, Presence):
+        return _exists(cond.field) if cond.present == truth else {"$nex": {cond.field: 1}}
+    if isinstance(cond, Member):
+        inside = truth != cond.negate
+        tests = [_compare_json(cond.field, "eq" if inside else "ne", v) for v in cond.values]
+        return _and([_exists(cond.field), _or(tests) if inside else _and(tests)])
+    op = cond.op if truth else NEGATED[cond.op]
+    if isinstance(cond, SlotCompare):
+        return _and([_exists(cond.field), _exists(cond.slot), _compare_json(cond.field, op, {"$m": cond.slot})])
+    return _and([_exists(cond.field), _compare_json(cond.field, op, cond.operand.value)])

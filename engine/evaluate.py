@@ -1,0 +1,296 @@
+"""The only module that imports durable_rules: compile rules to rulesets, assert records as facts, collect results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+import durable.engine as durable
+
+from engine import conditions as C
+from engine.errors import EngineError
+from engine.params import Parameters
+
+RULES_PER_RULESET = 16  # each rule compiles to up to 3 engine rules; durable_rules fails past 64 matches a fact
+VIOLATION, COMPLIANT, NOT_APPLICABLE, INDETERMINATE = "violation", "compliant", "not_applicable", "indeterminate"
+APPLICABLE = "applicable"  # chain rules only: the record is in scope and names its region (not a final state)
+
+
+class _QuietHost(durable.Host):
+    """A Host without the background timer threads: actions run inside assert_fact, on the calling thread."""
+
+    def _run(self):
+        pass
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A derived fact: a region under a consequence (e.g. 高耗能项目缓批限批), and the result that caused it."""
+
+    measure: str
+    region: str
+    rule_id: str
+    record_key: tuple
+
+
+@dataclass
+class Outcome:
+    """Every (rule, record) state of a run and the measures derived on the way."""
+
+    states: dict  # (rule_id, record index) -> status
+    measures: list
+    slots: dict  # (rule_id, record index) -> {slot: value}: computed limits, for explaining findings
+    slotted: dict  # rule_id -> its `when` with slot names, for explaining findings
+
+
+class _Compiled:
+    """One rule compiled for the engine: slot-numbered conditions and their durable JSON."""
+
+    def __init__(self, rule, index: int):
+        self.rule = rule
+        prefix = f"_s{index}_"
+        counter = [0]
+        self.applies = C.assign_slots(rule.applies, prefix, counter) if rule.applies is not None else None
+        self.when = C.assign_slots(rule.when, prefix, counter) if rule.when is not None else None
+        self.slot_leaves = [leaf for cond in (self.applies, self.when) if cond is not None
+                            for leaf in C.walk(cond) if isinstance(leaf, C.SlotCompare)]
+
+    def fields(self) -> set:
+        return set(self.rule.needed_fields())
+
+
+def _engine_value(value):
+    if isinstance(value, dt.date):
+        return C.date_key(value)
+    return value
+
+
+def _lookup_for(params: Parameters, as_of: dt.date):
+    def lookup(ref: C.ParamRef, record_values: dict):
+        key = ref.key if ref.key is not None else record_values.get(ref.by)
+        if key is None:
+            return None
+        return params.table(ref.table).value(ref.column, str(key), as_of)
+    return lookup
+
+
+class Evaluation:
+    """One run of the engine over a set of records: build rulesets, assert facts, check every result."""
+
+    def __init__(self, rules, params: Parameters, as_of: dt.date):
+        self.rules = [r for r in rules if r.in_force(as_of)]
+        self.params, self.as_of = params, as_of
+        self.lookup = _lookup_for(params, as_of)
+        self.host = _QuietHost()
+        self.fired: dict = defaultdict(list)  # (rule_id, record index) -> [state, …]
+        self.measures: list[Measure] = []
+        self.slots: dict = {}
+        self.slotted: dict = {}
+        self.seen = 0
+        self._names = 0
+
+    # ------------------------------------------------------------ rulesets
+
+    def _register(self, definition: dict) -> str:
+        self._names += 1
+        name = f"rs{self._names}"
+        try:
+            self.host.set_rulesets({name: definition})
+        except Exception as exc:  # durable raises plain Exception with an error code
+            raise EngineError(f"the engine refused a ruleset ({exc})",
+                              fix="run `ecocheck rules validate`; this is a bug if validation passes") from None
+        return name
+
+    def _action(self, rule_id: str, state: str, alias: str = "m"):
+        def run(c):
+            self.fired[(rule_id, int(getattr(c, alias)["ix"]))].append(state)
+        return run
+
+    def _seen(self, c):
+        self.seen += 1
+
+    def _sink(self) -> dict:
+        """A rule every record matches: no fact goes unhandled (durable_rules then crashes in delete_state
+        when no fact of a session was stored), and the count proves every record reached the engine."""
+        return {"seen": {"all": [{"m": {"t": "record"}}], "run": self._seen}}
+
+    def _plain_definition(self, compiled: list[_Compiled]) -> dict:
+        definition = self._sink()
+        for n, comp in enumerate(compiled):
+            rid = comp.rule.id
+            applies_t = [C.compile_durable(comp.applies, True)] if comp.applies is not None else []
+            definition[f"r{n}_v"] = {"all": [{"m": _and(applies_t + [C.compile_durable(comp.when, True)])}],
+                                     "run": self._action(rid, VIOLATION)}
+            definition[f"r{n}_c"] = {"all": [{"m": _and(applies_t + [C.compile_durable(comp.when, False)])}],
+                                     "run": self._action(rid, COMPLIANT)}
+            if comp.applies is not None:
+                definition[f"r{n}_n"] = {"all": [{"m": C.compile_durable(comp.applies, False)}],
+                                         "run": self._action(rid, NOT_APPLICABLE)}
+        return definition
+
+    def _chain_definition(self, compiled: list[_Compiled]) -> dict:
+        definition = self._sink()
+        for n, comp in enumerate(compiled):
+            rid, join = comp.rule.id, comp.rule.joins
+            applies_t = [C.compile_durable(comp.applies, True)] if comp.applies is not None else []
+            # The join term goes first: durable_rules 2.0.28 ignores a join placed after a nested $and/$or group
+            # (seen here: every record then joined every measure). _settle_chains re-checks every joined pair.
+            record = _and([{join["by"]: {"x": "region"}}, {"t": "record"}, {"$ex": {join["by"]: 1}}] + applies_t)
+            definition[f"r{n}_v"] = {"all": [{"x": _and([{"t": "measure"}, {"measure": join["measure"]}])},
+                                             {"m": record}],
+                                     "run": self._action(rid, VIOLATION)}
+            in_scope = _and([{"t": "record"}, {"$ex": {join["by"]: 1}}] + applies_t)
+            definition[f"r{n}_a"] = {"all": [{"m": in_scope}], "run": self._action(rid, APPLICABLE)}
+            if comp.applies is not None:
+                definition[f"r{n}_n"] = {"all": [{"m": _and([{"t": "record"},
+                                                             C.compile_durable(comp.applies, False)])}],
+                                         "run": self._action(rid, NOT_APPLICABLE)}
+        return definition
+
+    # ------------------------------------------------------------ facts
+
+    def _fact(self, index: int, record, compiled: list[_Compiled]) -> dict:
+        fact = {"id": str(index + 1), "ix": index, "t": "record"}
+        for comp in compiled:
+            for name in comp.fields():
+                if name in record.values:
+                    fact[name] = _engine_value(record.values[name])
+            computed = {}
+            for leaf in comp.slot_leaves:
+                value = C.compute_operand(leaf.operand, record.values, self.lookup)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    fact[leaf.slot] = value
+                    computed[leaf.slot] = value
+            if computed:
+                self.slots[(comp.rule.id, index)] = computed
+        return fact
+
+    def _assert(self, ruleset: str, fact: dict):
+        try:
+            self.host.assert_fact(ruleset, fact)
+        except durable.MessageNotHandledException:
+            if fact.get("t") == "record":  # the sink rule matches every record
+                raise EngineError(f"record fact {fact['id']} matched no rule, not even the sink") from None
+        except durable.MessageObservedException:
+            raise EngineError(f"the engine saw fact id {fact['id']} twice in one run") from None
+
+    def _check_state(self, ruleset: str):
+        state = self.host.get_state(ruleset, "0")
+        if "exception" in state:
+            raise EngineError(f"a rule action failed inside the engine: {state['exception']}")
+        self.host.delete_state(ruleset, "0")
+
+    def run_records(self, records: list, kind_rules: list, chain: bool, measures=()):
+        for start in range(0, len(kind_rules), RULES_PER_RULESET):
+            compiled = [_Compiled(rule, n) for n, rule in enumerate(kind_rules[start:start + RULES_PER_RULESET])]
+            self.slotted.update({comp.rule.id: comp.when for comp in compiled})
+            definition = self._chain_definition(compiled) if chain else self._plain_definition(compiled)
+            name = self._register(definition)
+            if chain:  # measures first: a join must see them before the records it restricts
+                for n, measure in enumerate(measures):
+                    self._assert(name, {"id": f"m{n + 1}", "t": "measure", "measure": measure.measure,
+                                        "region": measure.region})
+            seen_before = self.seen
+            for index, record in records:
+                self._assert(name, self._fact(index, record, compiled))
+            if self.seen - seen_before != len(records):
+                raise EngineError(f"{len(records)} records asserted but the engine saw {self.seen - seen_before}")
+            self._check_state(name)
+
+
+def _and(parts: list) -> dict:
+    parts = [p for p in parts if p]
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def run(rules, records: list, params: Parameters, as_of: dt.date, measures=()) -> Outcome:
+    """Evaluate every rule in force on `as_of` against every record; each (rule, record) gets exactly one state.
+
+    `measures` are consequences already in force (e.g. from an earlier run), added to those the run derives.
+    """
+    ev = Evaluation(rules, params, as_of)
+    by_kind: dict = defaultdict(list)
+    for index, record in enumerate(records):
+        by_kind[record.kind].append((index, record))
+    plain = [r for r in ev.rules if r.joins is None]
+    chained = [r for r in ev.rules if r.joins is not None]
+    for kind, items in by_kind.items():
+        kind_rules = [r for r in plain if r.kind == kind]
+        if kind_rules:
+            ev.run_records(items, kind_rules, chain=False)
+    states = _settle(ev, plain, by_kind)
+    derived = list(measures)
+    for rule in plain:
+        for derive in rule.derives:
+            for index, record in by_kind.get(rule.kind, []):
+                if states.get((rule.id, index)) == VIOLATION and record.region_key:
+                    derived.append(Measure(derive, record.region_key, rule.id, (record.source.file, record.source.row)))
+    ev.measures = derived
+    for kind, items in by_kind.items():
+        kind_rules = [r for r in chained if r.kind == kind]
+        if kind_rules:
+            ev.run_records(items, kind_rules, chain=True, measures=derived)
+    states.update(_settle_chains(ev, chained, by_kind, states, plain, derived))
+    return Outcome(states=states, measures=derived, slots=ev.slots, slotted=ev.slotted)
+
+
+def _settle(ev: Evaluation, rules: list, by_kind: dict) -> dict:
+    """Exactly one state per (rule, record): none fired means indeterminate; two fired is an engine fault."""
+    states = {}
+    for rule in rules:
+        for index, _record in by_kind.get(rule.kind, []):
+            fired = ev.fired.get((rule.id, index), [])
+            if len(fired) > 1:
+                raise EngineError(f"rule {rule.id} reached {len(fired)} states {fired} for one record",
+                                  rule=rule.id, fix="report this: the rule compiler produced overlapping rules")
+            states[(rule.id, index)] = fired[0] if fired else INDETERMINATE
+    return states
+
+
+def _cleared_regions(measure: str, plain: list, by_kind: dict, states: dict) -> set:
+    """Regions shown free of a measure: every rule deriving it decided 'compliant' there, none undecided."""
+    deriving = [r for r in plain if measure in r.derives]
+    if not deriving:
+        return {"*"}
+    cleared = None
+    for rule in deriving:
+        decided, undecided = set(), set()
+        for index, record in by_kind.get(rule.kind, []):
+            state = states.get((rule.id, index))
+            if state == COMPLIANT:
+                decided.add(record.region_key)
+            elif state == INDETERMINATE:
+                undecided.add(record.region_key)
+        regions = decided - undecided
+        cleared = regions if cleared is None else cleared & regions
+    return cleared or set()
+
+
+def _settle_chains(ev: Evaluation, rules: list, by_kind: dict, states: dict, plain: list, measures: list) -> dict:
+    """Chain rules: violation when joined; compliant only where the region was shown free of the measure."""
+    settled = {}
+    for rule in rules:
+        measure = rule.joins["measure"]
+        cleared = _cleared_regions(measure, plain, by_kind, states)
+        under = {m.region for m in measures if m.measure == measure}
+        for index, record in by_kind.get(rule.kind, []):
+            fired = set(ev.fired.get((rule.id, index), []))
+            if VIOLATION in fired and NOT_APPLICABLE in fired or fired - {VIOLATION, APPLICABLE, NOT_APPLICABLE}:
+                raise EngineError(f"rule {rule.id} reached states {sorted(fired)} for one record", rule=rule.id)
+            if VIOLATION in fired and record.region_key not in under:
+                raise EngineError(f"rule {rule.id}: the join fired for {record.region_key}, which is under no "
+                                  f"'{measure}' measure", rule=rule.id)
+            if VIOLATION in fired:
+                state = VIOLATION
+            elif NOT_APPLICABLE in fired:
+                state = NOT_APPLICABLE
+            elif APPLICABLE in fired and record.region_key in under:
+                raise EngineError(f"rule {rule.id}: {record.region_key} is under {measure} but the join did not fire",
+                                  rule=rule.id)
+            elif APPLICABLE in fired and ("*" in cleared or record.region_key in cleared):
+                state = COMPLIANT
+            else:
+                state = INDETERMINATE
+            settled[(rule.id, index)] = state
+    return settled

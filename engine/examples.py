@@ -1,0 +1,73 @@
+"""Run every rule's own examples through the real engine and say which ones do not give the expected state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from engine.findings import Source
+from engine.records import map_headers, to_records
+from engine.rules import Example, Rule, RuleSet
+from engine.runner import evaluate_records, regions_of
+
+
+@dataclass(frozen=True)
+class ExampleOutcome:
+    rule_id: str
+    name: str
+    expected: str
+    got: str
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.expected == self.got
+
+
+def example_records(ruleset: RuleSet, kind: str, mapping: dict, label: str, row: int, regions) -> list:
+    """An example's field: value mapping read exactly as an input row would be."""
+    schema = ruleset.schemas[kind]
+    frame = pd.DataFrame([list(mapping.keys()), list(mapping.values())], dtype=object)
+    columns, unknown = map_headers(list(mapping.keys()), schema)
+    if unknown:
+        raise ValueError(f"unknown field(s) {unknown} for {kind}")
+    records, rejected, _ = to_records(frame, 0, schema, columns, regions, label)
+    bad = [r for r in rejected if r.scope == "row"]
+    if bad:
+        raise ValueError(bad[0].reason)
+    for record in records:
+        record.source = Source(file=label, row=row)
+    return records
+
+
+def _as_of(rule: Rule, example: Example) -> dt.date:
+    return example.as_of or rule.in_force_until or dt.date.today()
+
+
+def run_example(ruleset: RuleSet, rule: Rule, example: Example) -> ExampleOutcome:
+    regions = regions_of(ruleset)
+    label = f"{rule.path}#{example.name}"
+    try:
+        records = example_records(ruleset, rule.kind, example.record, label, 1, regions)
+        for n, (kind, mapping) in enumerate(example.context, start=2):
+            records += example_records(ruleset, kind, mapping, label, n, regions)
+    except ValueError as exc:
+        return ExampleOutcome(rule.id, example.name, example.expect, "error", str(exc))
+    rules = [rule]
+    if rule.joins:
+        rules += [r for r in ruleset.rules if rule.joins["measure"] in r.derives]
+    results, findings = evaluate_records(ruleset, records, _as_of(rule, example), rules)
+    got = next((r.status for r in results if r.rule_id == rule.id and r.source.row == 1), "not evaluated")
+    detail = next((f.message for f in findings if f.rule_id == rule.id and f.source.row == 1), "")
+    return ExampleOutcome(rule.id, example.name, example.expect, got, detail)
+
+
+def run_all(ruleset: RuleSet, rule_ids=None) -> list[ExampleOutcome]:
+    outcomes = []
+    for rule in ruleset.rules:
+        if rule_ids and rule.id not in rule_ids:
+            continue
+        outcomes.extend(run_example(ruleset, rule, example) for example in rule.examples)
+    return outcomes

@@ -1,0 +1,137 @@
+"""Turn engine states into Results and Findings with their evidence: observed values, limits, gaps, what is missing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from engine import conditions as C
+from engine.evaluate import COMPLIANT, INDETERMINATE, VIOLATION, Outcome
+from engine.findings import Check, Citation, Finding, Result, Subject
+
+OP_WORDS = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": "∈", "not_in": "∉"}
+
+
+def display(value) -> str:
+    """A value as a person reads it in a letter or table."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def subject_of(record) -> Subject:
+    return Subject(kind=record.kind, id=record.id, name=record.name, region=record.region, recipient=record.recipient)
+
+
+def _engine_values(record, slots: dict) -> dict:
+    values = {k: (C.date_key(v) if isinstance(v, dt.date) else v) for k, v in record.values.items()}
+    values.update(slots)
+    return values
+
+
+def _checks(rule, record, schema, slots: dict, slotted_when) -> list[Check]:
+    checks = []
+    values = _engine_values(record, slots)
+    for leaf in C.walk(slotted_when):
+        spec = schema.fields[leaf.field]
+        observed = record.values.get(leaf.field)
+        if isinstance(leaf, C.Presence):
+            checks.append(Check(leaf.field, spec.label, "present" if leaf.present else "absent", display(observed),
+                                "", spec.unit, None, C.evaluate3(leaf, values)))
+            continue
+        if isinstance(leaf, C.Member):
+            limit = "、".join(display(v) for v in leaf.values)
+            op = "not_in" if leaf.negate else "in"
+        else:
+            raw_limit = slots.get(leaf.slot) if isinstance(leaf, C.SlotCompare) else leaf.operand.value
+            if spec.type == "date" and isinstance(raw_limit, int):
+                raw_limit = dt.date(raw_limit // 10000, raw_limit // 100 % 100, raw_limit % 100)
+            limit, op = display(raw_limit), leaf.op
+        gap = None
+        if isinstance(leaf, (C.Compare, C.SlotCompare)) and isinstance(observed, (int, float)) \
+                and not isinstance(observed, bool):
+            raw = slots.get(leaf.slot) if isinstance(leaf, C.SlotCompare) else leaf.operand.value
+            if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                gap = C.rounded(C.to_number(observed) - C.to_number(raw))
+        checks.append(Check(leaf.field, spec.label, op, display(observed), limit, spec.unit, gap,
+                            C.evaluate3(leaf, values)))
+    return checks
+
+
+def _summary(checks: list[Check]) -> str:
+    parts = []
+    for check in checks:
+        if check.breached:
+            unit = check.unit if check.unit not in ("", None) else ""
+            gap = f"（差 {display(abs(check.gap))}{unit}）" if check.gap not in (None, 0) else ""
+            parts.append(f"{check.label} {check.observed}{unit} {OP_WORDS.get(check.op, check.op)} "
+                         f"{check.limit}{unit}{gap}")
+    return "；".join(parts)
+
+
+def _missing(rule, record, schema) -> list[str]:
+    missing = []
+    for name in rule.needed_fields():
+        if name not in record.values:
+            spec = schema.fields[name]
+            why = record.problems.get(name)
+            missing.append(f"{spec.label}（{name}）" + (f"：{why}" if why else "：未填写 not given"))
+    return missing
+
+
+def _citation(rule, documents) -> Citation:
+    document = documents[rule.document]
+    return Citation(document=rule.document, document_title=document.title, article=rule.article, quote=rule.quote)
+
+
+def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict):
+    """Results for every (rule, record) and Findings for violations and indeterminates, in input order."""
+    by_id = {rule.id: rule for rule in rules}
+    results, findings = [], []
+    for (rule_id, index), status in sorted(outcome.states.items(), key=lambda item: (item[0][1], item[0][0])):
+        rule, record = by_id[rule_id], records[index]
+        subject = subject_of(record)
+        results.append(Result(rule_id, status, subject, record.source))
+        if status not in (VIOLATION, INDETERMINATE):
+            continue
+        schema = schemas[record.kind]
+        slots = outcome.slots.get((rule_id, index), {})
+        checks, missing, derived = [], [], []
+        if rule.joins:
+            measures = [m for m in outcome.measures if m.measure == rule.joins["measure"]
+                        and m.region == record.region_key]
+            derived = sorted({f"{m.rule_id}（{m.record_key[0]} 第{m.record_key[1]}行）" for m in measures})
+            checks = [Check(rule.joins["by"], schema.fields[rule.joins["by"]].label, "in", record.region,
+                            rule.joins["measure"], "", None, status == VIOLATION)]
+        elif outcome.slotted.get(rule_id) is not None:
+            checks = _checks(rule, record, schema, slots, outcome.slotted[rule_id])
+        if status == INDETERMINATE:
+            missing = _missing(rule, record, schema)
+            if not missing and rule.joins:
+                missing = [f"{record.region or '所在市州'} 的考核结果未提供或无法判定，不能确定是否处于"
+                           f"“{rule.joins['measure']}”措施之下 (the region's assessment is not in the inputs)"]
+            message = "无法判定 cannot decide：" + "；".join(missing or ["数据不足 not enough data"])
+        else:
+            summary = _summary(checks) if not rule.joins else (
+                f"项目所在地 {record.region} 处于 {rule.joins['measure']} 措施之下（依据 {'、'.join(derived)}）")
+            message = rule.message.format(name=record.name, id=record.id, region=record.region, checks=summary)
+        observed = {c.field: c.observed for c in checks}
+        limit = {c.field: f"{OP_WORDS.get(c.op, c.op)} {c.limit}{c.unit}" for c in checks if c.breached}
+        findings.append(Finding(
+            rule_id=rule.id, title=rule.title, status=status, severity=rule.severity, subject=subject,
+            source=record.source, citation=_citation(rule, documents), message=message, observed=observed,
+            limit=limit, checks=tuple(checks), missing=tuple(missing),
+            required_actions=rule.required_actions if status == VIOLATION else ("补充或更正上述数据后重新核查",),
+            consequences=rule.consequences if status == VIOLATION else (),
+            lead_departments=rule.lead_departments, letter=rule.letter, interpretation=rule.interpretation,
+            derived_from=tuple(derived),
+        ))
+    return results, findings
+
+
+__all__ = ["build", "display", "COMPLIANT"]

@@ -1,0 +1,198 @@
+"""Result and Finding records of an evaluation run, and the table / JSON / CSV writers for them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATUSES = ("violation", "indeterminate", "compliant", "not_applicable")
+FINDING_STATUSES = ("violation", "indeterminate")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The record a result is about."""
+
+    kind: str
+    id: str
+    name: str = ""
+    region: str = ""
+    recipient: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the record came from: file and spreadsheet row (header = row 1)."""
+
+    file: str
+    row: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The provision a rule rests on."""
+
+    document: str
+    document_title: str
+    article: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """One comparison of a rule's condition: observed value against its limit."""
+
+    field: str
+    label: str
+    op: str
+    observed: Any
+    limit: Any
+    unit: str = ""
+    gap: float | None = None
+    breached: bool | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One (rule, record) result that needs attention: a violation or an indeterminate."""
+
+    rule_id: str
+    title: str
+    status: str
+    severity: str
+    subject: Subject
+    source: Source
+    citation: Citation
+    message: str
+    observed: dict = field(default_factory=dict)
+    limit: dict = field(default_factory=dict)
+    checks: tuple = ()
+    missing: tuple = ()
+    required_actions: tuple = ()
+    consequences: tuple = ()
+    lead_departments: tuple = ()
+    letter: str = ""
+    interpretation: str = ""
+    derived_from: tuple = ()
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for key in ("checks", "missing", "required_actions", "consequences", "lead_departments", "derived_from"):
+            data[key] = list(data[key])
+        return data
+
+
+@dataclass(frozen=True)
+class Result:
+    """The state of one rule on one record, whatever it is (for the full result table)."""
+
+    rule_id: str
+    status: str
+    subject: Subject
+    source: Source
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An input row (or a value in it) that could not be evaluated, and why."""
+
+    file: str
+    row: int
+    reason: str
+    column: str = ""
+    value: str = ""
+    scope: str = "row"  # "row": the row was not evaluated; "value": the value was set aside, the row evaluated
+
+
+@dataclass
+class Report:
+    """Everything one run produced: manifest, findings, all results and rejections."""
+
+    manifest: dict
+    findings: list[Finding]
+    results: list[Result]
+    rejected: list[Rejection]
+
+    def summary(self) -> dict:
+        counts = {status: 0 for status in STATUSES}
+        for result in self.results:
+            counts[result.status] += 1
+        counts["rejected_rows"] = sum(1 for r in self.rejected if r.scope == "row")
+        return counts
+
+    def to_dict(self) -> dict:
+        return {
+            "manifest": self.manifest,
+            "summary": self.summary(),
+            "findings": [f.to_dict() for f in self.findings],
+            "rejected": [asdict(r) for r in self.rejected],
+        }
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
+
+
+CSV_COLUMNS = (
+    "rule_id", "status", "severity", "subject_kind", "subject_id", "subject_name", "region",
+    "file", "row", "observed", "limit", "document", "article", "message", "required_actions", "consequences",
+)
+
+
+def safe_cell(value: Any) -> str:
+    """Text for a CSV cell that a spreadsheet will not read as a formula."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+def _finding_row(f: Finding) -> list[str]:
+    return [
+        f.rule_id, f.status, f.severity, f.subject.kind, f.subject.id, f.subject.name, f.subject.region,
+        f.source.file, str(f.source.row),
+        "; ".join(f"{k}={v}" for k, v in f.observed.items()),
+        "; ".join(f"{k} {v}" for k, v in f.limit.items()),
+        f.citation.document_title, f.citation.article, f.message,
+        "；".join(f.required_actions), "；".join(f.consequences),
+    ]
+
+
+def to_csv(report: Report) -> str:
+    """Findings as CSV with a BOM so that Excel opens the Chinese text correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for finding in report.findings:
+        writer.writerow([safe_cell(v) for v in _finding_row(finding)])
+    return "\ufeff" + buffer.getvalue()
+
+
+def to_table(report: Report) -> str:
+    """A plain-text report for the terminal: findings, then the accounting per file."""
+    lines = []
+    for f in report.findings:
+        mark = "违规 violation" if f.status == "violation" else "待定 indeterminate"
+        lines.append(f"[{mark}] {f.rule_id} {f.subject.kind}:{f.subject.id} {f.subject.name} "
+                     f"({f.source.file} 第{f.source.row}行)")
+        lines.append(f"    {f.message}")
+        lines.append(f"    依据 {f.citation.document_title} {f.citation.article}")
+    if not report.findings:
+        lines.append("无违规或待定事项。 No violations or indeterminate results.")
+    lines.append("")
+    lines.append(format_accounting(report.manifest))
+    summary = report.summary()
+    lines.append("结果 results: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    return "\n".join(lines) + "\n"
+
+
+def format_accounting(manifest: dict) -> str:
+    """One line per input file: rows read = evaluated + rejected."""
+    lines = ["文件 files:"]
+    for entry in manifest.get("inputs", []):
+        lines.append(f"  {entry['path']} [{entry['kind']}]: 读取 read {entry['rows']} = "
+                     f"评估 evaluated {entry['evaluated']} + 拒收 rejected {entry['rejected']}")
+    return "\n".join(lines)

@@ -1,0 +1,352 @@
+"""Load and validate rule YAML files into frozen Rule objects (strict keys, unique ids, closed operator list)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import conditions as C
+from engine.articles import Document, load_documents
+from engine.errors import RuleError
+from engine.params import Parameters, load_parameters
+from engine.schemas import Schema, load_schemas
+from engine.yamlio import load_yaml
+
+SEVERITIES = ("critical", "major", "minor")
+LETTERS = ("facility_rectification", "prefecture_accountability", "project_suspension", "none")
+EXPECTABLE = ("violation", "compliant", "indeterminate", "not_applicable")
+RULE_KEYS = {"id", "title", "severity", "source", "subject", "in_force", "interpretation", "requires",
+             "when", "finding", "examples", "notes"}
+FINDING_KEYS = {"message", "required_actions", "consequences", "lead_departments", "letter", "derives"}
+MESSAGE_FIELDS = {"name", "id", "region", "checks"}
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    record: dict
+    expect: str
+    context: tuple = ()  # (kind, record) pairs evaluated with it, e.g. the prefecture behind a chain rule
+    as_of: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A validated rule; `when` and `applies` are parsed condition trees."""
+
+    id: str
+    title: str
+    title_en: str
+    severity: str
+    document: str
+    article: str
+    quote: str
+    kind: str
+    applies: object | None
+    when: object | None
+    joins: dict | None  # {measure, by}: chain rule, violation when the record's region is under the measure
+    in_force_from: dt.date | None
+    in_force_until: dt.date | None
+    interpretation: str
+    requires: tuple
+    message: str
+    required_actions: tuple
+    consequences: tuple
+    lead_departments: tuple
+    letter: str
+    derives: tuple
+    examples: tuple
+    path: str
+
+    def in_force(self, as_of: dt.date) -> bool:
+        return (self.in_force_from is None or self.in_force_from <= as_of) and \
+               (self.in_force_until is None or as_of <= self.in_force_until)
+
+    def needed_fields(self) -> tuple:
+        """Every field the rule reads: without one of them the rule cannot decide."""
+        fields = set(self.requires)
+        for cond in (self.applies, self.when):
+            if cond is not None:
+                fields |= C.condition_fields(cond)
+        if self.joins:
+            fields.add(self.joins["by"])
+        return tuple(sorted(fields))
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Rules with the schemas, parameters and documents they were validated against."""
+
+    rules: tuple
+    schemas: dict
+    params: Parameters
+    documents: dict
+    directory: str
+    fingerprint: str
+
+    def by_id(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise RuleError(f"no rule '{rule_id}'", fix="see `ecocheck rules list`")
+
+
+class _Checker:
+    """Validation context for one rule file: raises RuleError naming file, rule and field."""
+
+    def __init__(self, path: Path, rule_id: str, schemas, params, documents):
+        self.path, self.rule_id = str(path), rule_id
+        self.schemas, self.params, self.documents = schemas, params, documents
+
+    def fail(self, message: str, field: str = "", fix: str = ""):
+        raise RuleError(message, file=self.path, rule=self.rule_id, field=field or None, fix=fix or None)
+
+    def condition(self, raw, path: str, schema: Schema):
+        try:
+            cond = C.parse_condition(raw, path)
+        except C.ConditionError as exc:
+            self.fail(str(exc), exc.path, exc.fix)
+        return self._typed(cond, path, schema)
+
+    def _field(self, name: str, path: str, schema: Schema):
+        if name not in schema.fields:
+            self.fail(f"'{name}' is not a field of {schema.kind}{C._closest(name, schema.fields)}", path,
+                      f"fields of {schema.kind}: " + ", ".join(schema.fields))
+        return schema.fields[name]
+
+    def _literal(self, value, spec, path: str):
+        """A literal converted to what the engine compares for a field of this type."""
+        if spec.type in ("number", "integer"):
+            number = C.to_number(value)
+            if number is None:
+                self.fail(f"'{value}' is not a number", path)
+            return C.rounded(number)
+        if spec.type == "date":
+            key = C.date_key(value)
+            if key is None:
+                self.fail(f"'{value}' is not a date (YYYY-MM-DD)", path)
+            return key
+        if spec.type == "bool":
+            if not isinstance(value, bool):
+                self.fail(f"'{value}' is not true or false", path)
+            return value
+        if spec.type == "enum" and str(value) not in spec.values:
+            self.fail(f"'{value}' is not a value of {spec.name}{C._closest(value, spec.values)}", path,
+                      "values: " + ", ".join(spec.values))
+        return str(value)
+
+    def _operand(self, operand, path: str, schema: Schema):
+        for name in C.operand_fields(operand):
+            self._field(name, path, schema)
+        for ref in C.operand_params(operand):
+            if ref.table not in self.params.tables:
+                self.fail(f"no parameter table '{ref.table}'{C._closest(ref.table, self.params.tables)}", path)
+            table = self.params.tables[ref.table]
+            if ref.column not in table.columns:
+                self.fail(f"table '{ref.table}' has no column '{ref.column}'{C._closest(ref.column, table.columns)}",
+                          path, "columns: " + ", ".join(table.columns))
+            if ref.key is not None and ref.key not in table.rows:
+                self.fail(f"table '{ref.table}' has no row '{ref.key}'{C._closest(ref.key, table.rows)}", path)
+
+    def _typed(self, cond, path: str, schema: Schema):
+        if isinstance(cond, C.Logic):
+            return C.Logic(cond.op, tuple(self._typed(item, f"{path}.{cond.op}[{i}]", schema)
+                                          for i, item in enumerate(cond.items)))
+        spec = self._field(cond.field, path, schema)
+        if isinstance(cond, C.Presence):
+            return cond
+        if isinstance(cond, C.Member):
+            return C.Member(cond.field, tuple(self._literal(v, spec, path) for v in cond.values), cond.negate)
+        if isinstance(cond.operand, C.Literal):
+            return C.Compare(cond.field, cond.op, C.Literal(self._literal(cond.operand.value, spec, path)))
+        if spec.type not in ("number", "integer"):
+            self.fail(f"computed comparisons need a number field; '{cond.field}' is {spec.type}", path)
+        self._operand(cond.operand, path, schema)
+        return cond
+
+
+def _text(value, default: str = "") -> tuple[str, str]:
+    if isinstance(value, dict):
+        return str(value.get("zh", default)), str(value.get("en", ""))
+    return (str(value), "") if value is not None else (default, "")
+
+
+def _date(value, checker: _Checker, field: str):
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        checker.fail(f"'{value}' is not a date (YYYY-MM-DD)", field)
+
+
+def _strings(value, checker: _Checker, field: str) -> tuple:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        checker.fail("must be a list of texts", field)
+    return tuple(str(v) for v in value)
+
+
+def _message(raw, checker: _Checker) -> str:
+    text, _ = _text(raw, "{checks}")
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        checker.fail(f"message is not a valid template ({exc})", "finding.message")
+    unknown = names - MESSAGE_FIELDS
+    if unknown:
+        checker.fail(f"message uses unknown placeholder(s) {sorted(unknown)}", "finding.message",
+                     "placeholders: " + ", ".join(sorted(MESSAGE_FIELDS)))
+    return text
+
+
+def _examples(raw, checker: _Checker, chain: bool) -> tuple:
+    if not isinstance(raw, list) or not raw:
+        checker.fail("a rule needs examples", "examples", "add examples with expect: violation, compliant, indeterminate")
+    examples = []
+    for i, entry in enumerate(raw):
+        where = f"examples[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("record"), dict):
+            checker.fail("an example needs 'record' (a mapping of field: value)", where)
+        unknown = set(entry) - {"name", "record", "expect", "context", "as_of"}
+        if unknown:
+            checker.fail(f"unknown key(s) {sorted(unknown)}", where)
+        if entry.get("expect") not in EXPECTABLE:
+            checker.fail(f"expect '{entry.get('expect')}' is not one of {', '.join(EXPECTABLE)}", f"{where}.expect")
+        context = []
+        for n, item in enumerate(entry.get("context") or []):
+            if not isinstance(item, dict) or set(item) != {"kind", "record"} or not isinstance(item["record"], dict):
+                checker.fail("a context entry is {kind: …, record: {…}}", f"{where}.context[{n}]")
+            if item["kind"] not in checker.schemas:
+                checker.fail(f"unknown kind '{item['kind']}'", f"{where}.context[{n}].kind")
+            context.append((str(item["kind"]), dict(item["record"])))
+        examples.append(Example(name=str(entry.get("name", f"example {i + 1}")), record=dict(entry["record"]),
+                                expect=entry["expect"], context=tuple(context),
+                                as_of=_date(entry.get("as_of"), checker, f"{where}.as_of")))
+    expected = {e.expect for e in examples}
+    for needed in ("violation", "compliant", "indeterminate"):
+        if needed not in expected:
+            checker.fail(f"no example with expect: {needed}", "examples",
+                         "every rule shows a record that fails, one that passes and one it cannot decide")
+    return tuple(examples)
+
+
+def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) -> Rule:
+    raw = load_yaml(path, RuleError)
+    if not isinstance(raw, dict):
+        raise RuleError("a rule file must be a mapping", file=str(path))
+    rule_id = str(raw.get("id", ""))
+    c = _Checker(path, rule_id or path.stem, schemas, params, documents)
+    if rule_id != path.stem:
+        c.fail(f"id '{rule_id}' does not match the file name '{path.stem}'", "id", "the file is named after its id")
+    unknown = set(raw) - RULE_KEYS
+    if unknown:
+        word = sorted(unknown)[0]
+        c.fail(f"unknown key '{word}'{C._closest(word, RULE_KEYS)}", word, "keys: " + ", ".join(sorted(RULE_KEYS)))
+    title, title_en = _text(raw.get("title"))
+    if not title:
+        c.fail("a rule needs a title", "title")
+    severity = raw.get("severity")
+    if severity not in SEVERITIES:
+        c.fail(f"severity '{severity}' is not one of {', '.join(SEVERITIES)}", "severity")
+
+    source = raw.get("source") or {}
+    document: Document | None = documents.get(source.get("document"))
+    if document is None:
+        c.fail(f"unknown document '{source.get('document')}'", "source.document", "documents: " + ", ".join(documents))
+    article, quote = str(source.get("article", "")), str(source.get("quote", ""))
+    if article not in document.articles:
+        c.fail(f"article '{article}' does not exist in {document.title}{C._closest(article, document.articles)}",
+               "source.article", "write the label as printed, e.g. 三.（十三） or 附件1")
+    if not quote or not document.has_quote(article, quote):
+        c.fail(f"the quote is not in the text of {article}", "source.quote",
+               "copy the words exactly from the article (spaces do not matter)")
+
+    subject = raw.get("subject") or {}
+    kind = subject.get("kind")
+    if kind not in schemas:
+        c.fail(f"unknown record kind '{kind}'{C._closest(kind or '', schemas)}", "subject.kind",
+               "kinds: " + ", ".join(schemas))
+    schema = schemas[kind]
+    unknown = set(subject) - {"kind", "applies", "joins"}
+    if unknown:
+        c.fail(f"unknown key(s) {sorted(unknown)}", "subject")
+    applies = c.condition(subject["applies"], "subject.applies", schema) if subject.get("applies") is not None else None
+    joins = subject.get("joins")
+    if joins is not None:
+        if not isinstance(joins, dict) or set(joins) != {"measure", "by"}:
+            c.fail("joins is {measure: <name>, by: <region field>}", "subject.joins")
+        c._field(joins["by"], "subject.joins.by", schema)
+        joins = {"measure": str(joins["measure"]), "by": str(joins["by"])}
+    when = c.condition(raw["when"], "when", schema) if raw.get("when") is not None else None
+    if (when is None) == (joins is None):
+        c.fail("a rule has either 'when' (its violation condition) or 'subject.joins' (a consequence chain)", "when")
+
+    in_force = raw.get("in_force") or {}
+    start, until = _date(in_force.get("from"), c, "in_force.from"), _date(in_force.get("until"), c, "in_force.until")
+    if start and until and until < start:
+        c.fail("in_force.until is before in_force.from", "in_force")
+    requires = _strings(raw.get("requires"), c, "requires")
+    for name in requires:
+        c._field(name, "requires", schema)
+
+    finding = raw.get("finding") or {}
+    unknown = set(finding) - FINDING_KEYS
+    if unknown:
+        word = sorted(unknown)[0]
+        c.fail(f"unknown key '{word}'{C._closest(word, FINDING_KEYS)}", f"finding.{word}")
+    letter = finding.get("letter", "none")
+    if letter not in LETTERS:
+        c.fail(f"letter '{letter}' is not one of {', '.join(LETTERS)}", "finding.letter")
+    interpretation, _ = _text(raw.get("interpretation"))
+    return Rule(
+        id=rule_id, title=title, title_en=title_en, severity=severity, document=document.key, article=article,
+        quote=quote, kind=kind, applies=applies, when=when, joins=joins, in_force_from=start, in_force_until=until,
+        interpretation=interpretation.strip(), requires=requires, message=_message(finding.get("message"), c),
+        required_actions=_strings(finding.get("required_actions"), c, "finding.required_actions"),
+        consequences=_strings(finding.get("consequences"), c, "finding.consequences"),
+        lead_departments=_strings(finding.get("lead_departments"), c, "finding.lead_departments"),
+        letter=letter, derives=_strings(finding.get("derives"), c, "finding.derives"),
+        examples=_examples(raw.get("examples"), c, joins is not None), path=str(path),
+    )
+
+
+def fingerprint(paths: list[Path], params: Parameters) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for part in params.fingerprint_parts():
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def load_ruleset(rules_dir: Path, schemas_dir: Path) -> RuleSet:
+    """Every rule under rules_dir (one per file, in sub-folders by area), validated as a whole."""
+    rules_dir = Path(rules_dir)
+    if not rules_dir.is_dir():
+        raise RuleError("rules directory not found", file=str(rules_dir))
+    schemas = load_schemas(Path(schemas_dir))
+    params = load_parameters(rules_dir / "parameters")
+    documents = load_documents(rules_dir)
+    paths = sorted(p for p in rules_dir.glob("*/*.yaml") if p.parent.name not in ("parameters", "sources"))
+    rules, seen = [], {}
+    for path in paths:
+        rule = load_rule(path, schemas, params, documents)
+        if rule.id in seen:
+            raise RuleError(f"id '{rule.id}' is also used by {seen[rule.id]}", file=str(path), rule=rule.id)
+        seen[rule.id] = str(path)
+        rules.append(rule)
+    derived = {m for r in rules for m in r.derives}
+    for rule in rules:
+        if rule.joins and rule.joins["measure"] not in derived:
+            raise RuleError(f"joins measure '{rule.joins['measure']}' that no rule derives", file=rule.path,
+                            rule=rule.id, field="subject.joins.measure",
+                            fix="derived measures: " + (", ".join(sorted(derived)) or "none"))
+    return RuleSet(rules=tuple(rules), schemas=schemas, params=params, documents=documents,
+                   directory=str(rules_dir), fingerprint=fingerprint(paths, params))

@@ -1,0 +1,117 @@
+"""Record-kind schemas (inputs/schemas/*.yaml): fields, Chinese header aliases, types, units, required."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import SchemaError
+from engine.yamlio import load_yaml
+
+TYPES = ("string", "number", "integer", "bool", "date", "enum", "region")
+SPECIAL_RECIPIENTS = ("region_government",)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a record kind."""
+
+    name: str
+    type: str
+    label: str
+    aliases: tuple = ()
+    unit: str = ""
+    required: bool = False
+    values: dict = field(default_factory=dict)  # enum: canonical value -> spellings
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A record kind: its fields and which of them identify, name, locate and address a record."""
+
+    kind: str
+    title: dict
+    id_field: str
+    name_field: str
+    region_field: str
+    recipient_field: str
+    fields: dict
+    path: str = ""
+
+    def required_fields(self) -> list[str]:
+        return [name for name, spec in self.fields.items() if spec.required]
+
+
+def normalise_header(text: str) -> str:
+    """Header text for matching: NFKC (full-width to half-width), no spaces or line breaks, lower case."""
+    text = unicodedata.normalize("NFKC", str(text))
+    return re.sub(r"\s+", "", text).lower()
+
+
+def split_unit(header: str) -> tuple[str, str]:
+    """'热效率（%）' -> ('热效率', '%'): the header without a trailing bracketed unit, and the unit."""
+    text = unicodedata.normalize("NFKC", str(header)).strip()
+    match = re.match(r"^(.*?)[\(\[]([^\(\)\[\]]*)[\)\]]\s*$", text, flags=re.S)
+    if match and match.group(1).strip():
+        return match.group(1), match.group(2).strip()
+    return text, ""
+
+
+def _load_field(name: str, raw: dict, path: str) -> FieldSpec:
+    if not isinstance(raw, dict):
+        raise SchemaError("a field must be a mapping", file=path, field=name)
+    unknown = set(raw) - {"type", "label", "aliases", "unit", "required", "values", "min", "max"}
+    if unknown:
+        raise SchemaError(f"unknown key(s) {sorted(unknown)}", file=path, field=name,
+                          fix="allowed: type, label, aliases, unit, required, values, min, max")
+    ftype = raw.get("type")
+    if ftype not in TYPES:
+        raise SchemaError(f"unknown type '{ftype}'", file=path, field=name, fix="use one of " + ", ".join(TYPES))
+    values = raw.get("values") or {}
+    if ftype == "enum" and not values:
+        raise SchemaError("an enum field needs 'values'", file=path, field=name)
+    return FieldSpec(
+        name=name, type=ftype, label=str(raw.get("label", name)),
+        aliases=tuple(str(a) for a in raw.get("aliases", [])), unit=str(raw.get("unit", "")),
+        required=bool(raw.get("required", False)),
+        values={str(k): tuple(str(s) for s in v) for k, v in values.items()},
+        min=raw.get("min"), max=raw.get("max"),
+    )
+
+
+def load_schema(path: Path) -> Schema:
+    raw = load_yaml(path, SchemaError)
+    if not isinstance(raw, dict):
+        raise SchemaError("a schema file must be a mapping", file=str(path))
+    for key in ("kind", "id_field", "name_field", "region_field", "recipient_field", "fields"):
+        if key not in raw:
+            raise SchemaError(f"missing '{key}'", file=str(path))
+    if raw["kind"] != path.stem:
+        raise SchemaError(f"kind '{raw['kind']}' does not match the file name", file=str(path),
+                          fix=f"rename the file to {raw['kind']}.yaml or the kind to {path.stem}")
+    fields = {name: _load_field(name, spec, str(path)) for name, spec in raw["fields"].items()}
+    for key in ("id_field", "name_field", "region_field"):
+        if raw[key] not in fields:
+            raise SchemaError(f"{key} '{raw[key]}' is not a field", file=str(path))
+    if raw["recipient_field"] not in fields and raw["recipient_field"] not in SPECIAL_RECIPIENTS:
+        raise SchemaError(f"recipient_field '{raw['recipient_field']}' is not a field", file=str(path))
+    return Schema(kind=raw["kind"], title=dict(raw.get("title", {})), id_field=raw["id_field"],
+                  name_field=raw["name_field"], region_field=raw["region_field"],
+                  recipient_field=raw["recipient_field"], fields=fields, path=str(path))
+
+
+def load_schemas(directory: Path) -> dict[str, Schema]:
+    """Every schema in a directory, by kind."""
+    if not directory.is_dir():
+        raise SchemaError("schema directory not found", file=str(directory))
+    schemas = {}
+    for path in sorted(directory.glob("*.yaml")):
+        schema = load_schema(path)
+        schemas[schema.kind] = schema
+    if not schemas:
+        raise SchemaError("no schema files (*.yaml) found", file=str(directory))
+    return schemas
