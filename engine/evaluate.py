@@ -12,7 +12,7 @@ from engine import conditions as C
 from engine.errors import EngineError
 from engine.params import Parameters
 
-RULES_PER_RULESET = 16  # each rule compiles to up to 3 engine rules; durable_rules fails past 64 matches a fact
+MATCH_BUDGET = 48  # durable_rules rejects a fact matching more than 64 conditions at once (error 303); keep margin
 VIOLATION, COMPLIANT, NOT_APPLICABLE, INDETERMINATE = "violation", "compliant", "not_applicable", "indeterminate"
 APPLICABLE = "applicable"  # chain rules only: the record is in scope and names its region (not a final state)
 
@@ -182,8 +182,8 @@ class Evaluation:
         self.host.delete_state(ruleset, "0")
 
     def run_records(self, records: list, kind_rules: list, chain: bool, measures=()):
-        for start in range(0, len(kind_rules), RULES_PER_RULESET):
-            compiled = [_Compiled(rule, n) for n, rule in enumerate(kind_rules[start:start + RULES_PER_RULESET])]
+        for shard in _shards(kind_rules):
+            compiled = [_Compiled(rule, n) for n, rule in enumerate(shard)]
             self.slotted.update({comp.rule.id: comp.when for comp in compiled})
             definition = self._chain_definition(compiled) if chain else self._plain_definition(compiled)
             name = self._register(definition)
@@ -197,6 +197,45 @@ class Evaluation:
             if self.seen - seen_before != len(records):
                 raise EngineError(f"{len(records)} records asserted but the engine saw {self.seen - seen_before}")
             self._check_state(name)
+
+
+def _paths(node) -> int:
+    """How many times one fact can match a compiled condition: durable_rules fires once per matching $or branch."""
+    if isinstance(node, dict):
+        if "$or" in node:
+            return sum(_paths(child) for child in node["$or"])
+        if "$and" in node:
+            product = 1
+            for child in node["$and"]:
+                product *= _paths(child)
+            return product
+    return 1
+
+
+def _weight(rule) -> int:
+    """The most engine matches one fact can cause for a rule (it reaches one state, plus 'applicable' for chains)."""
+    comp = _Compiled(rule, 0)
+    applies = [C.compile_durable(comp.applies, t) for t in (True, False)] if comp.applies is not None else [{}]
+    when = [C.compile_durable(comp.when, t) for t in (True, False)] if comp.when is not None else [{}]
+    return max(_paths(a) for a in applies) * max(_paths(w) for w in when) + (1 if rule.joins else 0)
+
+
+def _shards(rules: list) -> list[list]:
+    """Rules split into rulesets whose possible matches per fact stay under MATCH_BUDGET."""
+    shards, current, load = [], [], 0
+    for rule in rules:
+        weight = _weight(rule)
+        if weight > MATCH_BUDGET:
+            raise EngineError(f"rule {rule.id} can match one fact {weight} times, more than the engine allows",
+                              rule=rule.id, fix="split its condition into several rules")
+        if current and load + weight > MATCH_BUDGET:
+            shards.append(current)
+            current, load = [], 0
+        current.append(rule)
+        load += weight
+    if current:
+        shards.append(current)
+    return shards
 
 
 def _and(parts: list) -> dict:
@@ -240,11 +279,11 @@ def _settle(ev: Evaluation, rules: list, by_kind: dict) -> dict:
     states = {}
     for rule in rules:
         for index, _record in by_kind.get(rule.kind, []):
-            fired = ev.fired.get((rule.id, index), [])
+            fired = set(ev.fired.get((rule.id, index), []))  # the same state twice: two $or branches matched
             if len(fired) > 1:
-                raise EngineError(f"rule {rule.id} reached {len(fired)} states {fired} for one record",
+                raise EngineError(f"rule {rule.id} reached {len(fired)} states {sorted(fired)} for one record",
                                   rule=rule.id, fix="report this: the rule compiler produced overlapping rules")
-            states[(rule.id, index)] = fired[0] if fired else INDETERMINATE
+            states[(rule.id, index)] = fired.pop() if fired else INDETERMINATE
     return states
 
 

@@ -89,7 +89,7 @@ def _citation(rule, documents) -> Citation:
     return Citation(document=rule.document, document_title=document.title, article=rule.article, quote=rule.quote)
 
 
-def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict):
+def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict, measure_label=str):
     """Results for every (rule, record) and Findings for violations and indeterminates, in input order."""
     by_id = {rule.id: rule for rule in rules}
     results, findings = [], []
@@ -106,19 +106,20 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
             measures = [m for m in outcome.measures if m.measure == rule.joins["measure"]
                         and m.region == record.region_key]
             derived = sorted({f"{m.rule_id}（{m.record_key[0]} 第{m.record_key[1]}行）" for m in measures})
+            label = measure_label(rule.joins["measure"])
             checks = [Check(rule.joins["by"], schema.fields[rule.joins["by"]].label, "in", record.region,
-                            rule.joins["measure"], "", None, status == VIOLATION)]
+                            f"{label}地区", "", None, status == VIOLATION)]
         elif outcome.slotted.get(rule_id) is not None:
             checks = _checks(rule, record, schema, slots, outcome.slotted[rule_id])
         if status == INDETERMINATE:
             missing = _missing(rule, record, schema)
             if not missing and rule.joins:
-                missing = [f"{record.region or '所在市州'} 的考核结果未提供或无法判定，不能确定是否处于"
-                           f"“{rule.joins['measure']}”措施之下 (the region's assessment is not in the inputs)"]
+                missing = [f"{record.region or '所在市州'}的考核结果未提供或无法判定，不能确定是否处于"
+                           f"“{measure_label(rule.joins['measure'])}”措施之下 (the region's assessment is not in the inputs)"]
             message = "无法判定 cannot decide：" + "；".join(missing or ["数据不足 not enough data"])
         else:
             summary = _summary(checks) if not rule.joins else (
-                f"项目所在地 {record.region} 处于 {rule.joins['measure']} 措施之下（依据 {'、'.join(derived)}）")
+                f"项目所在地{record.region}处于“{measure_label(rule.joins['measure'])}”措施之下（依据 {'、'.join(derived)}）")
             message = rule.message.format(name=record.name, id=record.id, region=record.region, checks=summary)
         observed = {c.field: c.observed for c in checks}
         limit = {c.field: f"{OP_WORDS.get(c.op, c.op)} {c.limit}{c.unit}" for c in checks if c.breached}

@@ -194,6 +194,23 @@ def detect(frame: pd.DataFrame, schemas: dict, kind: str | None, path: str):
 
 # ---------------------------------------------------------------- rows to records
 
+NOTE_PREFIXES = ("注", "说明", "备注", "填表说明", "note")
+TOTAL_WORDS = {"合计", "总计", "小计", "全省合计", "total"}
+
+
+def _note_row(cells: list, mapping: dict, schema: Schema) -> str:
+    """The text of a note (注：…) or total (合计) row under a table, or '' for a real record."""
+    filled = [str(c).strip() for c in cells if not is_missing(c) and str(c).strip()]
+    if len(filled) == 1 and filled[0].lower().startswith(NOTE_PREFIXES):
+        return filled[0]
+    id_position = next((p for p, n in mapping.items() if n == schema.id_field), None)
+    first = filled[0] if filled else ""
+    id_cell = str(cells[id_position]).strip() if id_position is not None and id_position < len(cells) else ""
+    if normalise_header(first) in TOTAL_WORDS or normalise_header(id_cell) in TOTAL_WORDS:
+        return first
+    return ""
+
+
 def _recipient(schema: Schema, values: dict, regions: Regions) -> str:
     if schema.recipient_field == "region_government":
         region = values.get(schema.region_field)
@@ -212,6 +229,11 @@ def to_records(frame: pd.DataFrame, header_row: int, schema: Schema, mapping: di
             continue
         read += 1
         row_number = index + 1 + row_offset
+        note = _note_row(cells, mapping, schema)
+        if note:
+            rejected.append(Rejection(file=path, row=row_number, column="", value=note[:60],
+                                      reason="说明行或合计行，不是一条记录 (a note or total row, not a record)"))
+            continue
         values, problems = {}, {}
         for position, name in mapping.items():
             raw = cells[position] if position < len(cells) else None
@@ -233,9 +255,12 @@ def to_records(frame: pd.DataFrame, header_row: int, schema: Schema, mapping: di
                                              f"fill in {id_spec.label}"))
             continue
         region = values.get(schema.region_field, "")
-        records.append(Record(kind=schema.kind, id=str(record_id), values=values,
-                              source=Source(file=path, row=row_number),
-                              name=str(values.get(schema.name_field, "")),
+        name = values.get(schema.name_field, "")
+        if schema.fields[schema.name_field].type == "region":
+            name = regions.official.get(name, name)
+        shown_id = "/".join([str(record_id)] + [str(values[f]) for f in schema.id_extra if f in values])
+        records.append(Record(kind=schema.kind, id=shown_id, values=values,
+                              source=Source(file=path, row=row_number), name=str(name),
                               region=regions.official.get(region, str(region)), region_key=str(region),
                               recipient=_recipient(schema, values, regions), problems=problems))
     return records, rejected, read

@@ -84,8 +84,12 @@ class RuleSet:
     schemas: dict
     params: Parameters
     documents: dict
+    measures: dict  # measure name -> {zh, en, source}
     directory: str
     fingerprint: str
+
+    def measure_label(self, name: str) -> str:
+        return str(self.measures.get(name, {}).get("zh", name))
 
     def by_id(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -342,11 +346,21 @@ def load_ruleset(rules_dir: Path, schemas_dir: Path) -> RuleSet:
             raise RuleError(f"id '{rule.id}' is also used by {seen[rule.id]}", file=str(path), rule=rule.id)
         seen[rule.id] = str(path)
         rules.append(rule)
+    measures_path = rules_dir / "measures.yaml"
+    measures = load_yaml(measures_path, RuleError) if measures_path.exists() else {}
+    if not isinstance(measures, dict):
+        raise RuleError("measures registry must be a mapping", file=str(measures_path))
+    for rule in rules:
+        for name in rule.derives + ((rule.joins["measure"],) if rule.joins else ()):
+            if name not in measures:
+                raise RuleError(f"measure '{name}' is not in measures.yaml{C._closest(name, measures)}",
+                                file=rule.path, rule=rule.id, field="finding.derives" if name in rule.derives
+                                else "subject.joins.measure", fix="add it to rules/measures.yaml with its zh label")
     derived = {m for r in rules for m in r.derives}
     for rule in rules:
         if rule.joins and rule.joins["measure"] not in derived:
             raise RuleError(f"joins measure '{rule.joins['measure']}' that no rule derives", file=rule.path,
                             rule=rule.id, field="subject.joins.measure",
                             fix="derived measures: " + (", ".join(sorted(derived)) or "none"))
-    return RuleSet(rules=tuple(rules), schemas=schemas, params=params, documents=documents,
-                   directory=str(rules_dir), fingerprint=fingerprint(paths, params))
+    return RuleSet(rules=tuple(rules), schemas=schemas, params=params, documents=documents, measures=measures,
+                   directory=str(rules_dir), fingerprint=fingerprint(paths + [measures_path], params))

@@ -39,7 +39,7 @@ def evaluate_records(ruleset: RuleSet, records: list, as_of: dt.date, rules=None
     """Results and findings for records already loaded."""
     rules = list(rules if rules is not None else ruleset.rules)
     outcome = evaluate.run(rules, records, ruleset.params, as_of)
-    return explain.build(outcome, rules, records, ruleset.schemas, ruleset.documents)
+    return explain.build(outcome, rules, records, ruleset.schemas, ruleset.documents, ruleset.measure_label)
 
 
 def manifest(ruleset: RuleSet, as_of: dt.date, loaded: list[LoadedFile], failed: list[InputError]) -> dict:

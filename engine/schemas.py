@@ -41,6 +41,7 @@ class Schema:
     recipient_field: str
     fields: dict
     path: str = ""
+    id_extra: tuple = ()  # fields appended to the id for display (e.g. the year of a prefecture record)
 
     def required_fields(self) -> list[str]:
         return [name for name, spec in self.fields.items() if spec.required]
@@ -99,7 +100,11 @@ def load_schema(path: Path) -> Schema:
             raise SchemaError(f"{key} '{raw[key]}' is not a field", file=str(path))
     if raw["recipient_field"] not in fields and raw["recipient_field"] not in SPECIAL_RECIPIENTS:
         raise SchemaError(f"recipient_field '{raw['recipient_field']}' is not a field", file=str(path))
-    return Schema(kind=raw["kind"], title=dict(raw.get("title", {})), id_field=raw["id_field"],
+    id_extra = tuple(raw.get("id_extra") or ())
+    for name in id_extra:
+        if name not in fields:
+            raise SchemaError(f"id_extra '{name}' is not a field", file=str(path))
+    return Schema(kind=raw["kind"], title=dict(raw.get("title", {})), id_field=raw["id_field"], id_extra=id_extra,
                   name_field=raw["name_field"], region_field=raw["region_field"],
                   recipient_field=raw["recipient_field"], fields=fields, path=str(path))
 

@@ -1,0 +1,242 @@
+"""The ecocheck command line (click): the only module that prints or exits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from engine import __version__
+from engine.errors import EcocheckError, UsageError
+from engine.findings import format_accounting, to_csv, to_json, to_table
+
+FORMATS = {"table": to_table, "json": to_json, "csv": to_csv}
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
+
+
+def _as_of(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date; write YYYY-MM-DD", param_hint="--as-of") from None
+
+
+def _ruleset(rules_dir, schemas_dir):
+    from engine.runner import load_rules
+    return load_rules(rules_dir, schemas_dir)
+
+
+def _write(text: str, output: str | None):
+    if output in (None, "-"):
+        click.echo(text, nl=False)
+        return
+    path = Path(output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
+    click.echo(f"写入 wrote {path}", err=True)
+
+
+def _report_failures(failed):
+    for error in failed:
+        click.echo(f"Error: {error}", err=True)
+
+
+def _exit_code(report, failed, fail_on: str) -> int:
+    if failed:
+        return EXIT_INVALID
+    statuses = {f.status for f in report.findings}
+    if fail_on == "violation" and "violation" in statuses:
+        return EXIT_FINDINGS
+    if fail_on == "indeterminate" and statuses & {"violation", "indeterminate"}:
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _accounting_note(report):
+    click.echo(format_accounting(report.manifest), err=True)
+
+
+rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,
+                            help="Rule directory (default: the bundled rules/).")
+schemas_option = click.option("--schemas", "schemas_dir", type=click.Path(file_okay=False), default=None,
+                              help="Record schema directory (default: inputs/schemas/).")
+as_of_option = click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+                            help="Evaluate the rules in force on this date (default: today).")
+kind_option = click.option("--kind", default=None, metavar="KIND",
+                           help="Record kind of every file (default: detected from the headers).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ecocheck")
+def cli():
+    """ecocheck — 甘肃省节能减排与应对气候变化条款合规检查。
+
+    Checks facility, enterprise, project and prefecture records against the provisions of
+    甘政发〔2017〕54号 and the province's climate-change implementation opinion.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@kind_option
+@rules_option
+@schemas_option
+@as_of_option
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table", show_default=True)
+@click.option("--output", default="-", metavar="FILE|-", help="Where to write the findings (default: stdout).")
+@click.option("--fail-on", type=click.Choice(["violation", "indeterminate", "none"]), default="violation",
+              show_default=True, help="Exit 1 when a finding of this status (or worse) is found.")
+def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on):
+    """Check record files (CSV, XLSX, JSON) and print the findings."""
+    from engine.runner import check as run_check
+    ruleset = _ruleset(rules_dir, schemas_dir)
+    if kind is not None and kind not in ruleset.schemas:
+        raise UsageError(f"unknown kind '{kind}'", fix="kinds: " + ", ".join(ruleset.schemas))
+    result = run_check([Path(p) for p in paths], ruleset, _as_of(as_of), kind)
+    _write(FORMATS[fmt](result.report), output)
+    if fmt != "table" or output not in (None, "-"):
+        _accounting_note(result.report)
+    _report_failures(result.failed)
+    sys.exit(_exit_code(result.report, result.failed, fail_on))
+
+
+def _render_letters(report, out: Path, fmt: str, config_path, issue_date: dt.date) -> list:
+    from engine.letters import load_letter_config, render_letters
+    config = load_letter_config(Path(config_path) if config_path else None)
+    return render_letters(report.findings, report.manifest, config, out, fmt, issue_date)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the letters.")
+@kind_option
+@rules_option
+@schemas_option
+@as_of_option
+@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Letter settings (authority, document-number prefix, deadlines) overriding templates/letters.yaml.")
+def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, fmt, config_path):
+    """Write one letter per recipient (facility operator, prefecture government, project applicant) and an index."""
+    from engine.runner import check as run_check
+    ruleset = _ruleset(rules_dir, schemas_dir)
+    date = _as_of(as_of)
+    result = run_check([Path(p) for p in paths], ruleset, date, kind)
+    written = _render_letters(result.report, Path(out_dir), fmt, config_path, date)
+    click.echo(f"写入 {len(written)} 个文件 wrote {len(written)} files to {out_dir}")
+    _accounting_note(result.report)
+    _report_failures(result.failed)
+    sys.exit(EXIT_INVALID if result.failed else EXIT_OK)
+
+
+@cli.command()
+@click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False))
+@as_of_option
+def demo(out_dir, as_of):
+    """The whole job on the bundled sample records: findings (table, JSON, CSV) and letters (HTML, Markdown)."""
+    from engine.runner import check as run_check, sample_paths
+    ruleset = _ruleset(None, None)
+    date = _as_of(as_of)
+    out = Path(out_dir)
+    result = run_check(sample_paths(), ruleset, date)
+    report = result.report
+    click.echo(to_table(report), nl=False)
+    _write(to_json(report), str(out / "findings.json"))
+    _write(to_csv(report), str(out / "findings.csv"))
+    html = _render_letters(report, out / "letters", "html", None, date)
+    md = _render_letters(report, out / "letters-md", "md", None, date)
+    click.echo(f"信函 letters: {len(html)} HTML and {len(md)} Markdown files in {out}")
+    _report_failures(result.failed)
+    sys.exit(EXIT_INVALID if result.failed else EXIT_OK)
+
+
+@cli.group()
+def rules():
+    """List, show, validate and test the rules."""
+
+
+@rules.command("list")
+@rules_option
+@schemas_option
+@as_of_option
+def rules_list(rules_dir, schemas_dir, as_of):
+    """Every rule with its citation."""
+    ruleset = _ruleset(rules_dir, schemas_dir)
+    date = _as_of(as_of) if as_of else None
+    for rule in ruleset.rules:
+        if date and not rule.in_force(date):
+            continue
+        document = ruleset.documents[rule.document]
+        click.echo(f"{rule.id:<12} {rule.severity:<8} {rule.kind:<16} {document.title} {rule.article}  {rule.title}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@rules_option
+@schemas_option
+def rules_show(rule_id, rules_dir, schemas_dir):
+    """One rule in full: its file as written."""
+    ruleset = _ruleset(rules_dir, schemas_dir)
+    rule = ruleset.by_id(rule_id)
+    document = ruleset.documents[rule.document]
+    click.echo(f"# {rule.id} — {document.title}（{document.number}）{rule.article}\n# {rule.path}")
+    click.echo(Path(rule.path).read_text(encoding="utf-8"), nl=False)
+
+
+@rules.command("validate")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@schemas_option
+def rules_validate(directory, schemas_dir):
+    """Validate rule files; errors name the file, rule and field."""
+    ruleset = _ruleset(directory, schemas_dir)
+    click.echo(f"OK: {len(ruleset.rules)} rules valid (fingerprint {ruleset.fingerprint})")
+
+
+@rules.command("test")
+@click.argument("rule_ids", nargs=-1)
+@rules_option
+@schemas_option
+def rules_test(rule_ids, rules_dir, schemas_dir):
+    """Run every rule's own examples through the engine."""
+    from engine.examples import run_all
+    ruleset = _ruleset(rules_dir, schemas_dir)
+    outcomes = run_all(ruleset, set(rule_ids) or None)
+    failed = [o for o in outcomes if not o.passed]
+    for o in outcomes:
+        mark = "PASS" if o.passed else "FAIL"
+        line = f"{mark} {o.rule_id}: {o.name} — expected {o.expected}, got {o.got}"
+        click.echo(line + (f" ({o.detail})" if not o.passed and o.detail else ""))
+    click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def main(argv=None):
+    """Entry point: run the CLI; an ecocheck error becomes `Error: …` and its exit code, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="ecocheck", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except EcocheckError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: a bug still gets a clear one-line message
+        click.echo(f"Error: internal error {type(exc).__name__}: {exc}. Please report it with the command you ran.",
+                   err=True)
+        sys.exit(EXIT_INVALID)
+
+
+if __name__ == "__main__":
+    main()

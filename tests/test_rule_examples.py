@@ -1,0 +1,37 @@
+"""Every example written in every rule file gives its expected state through the real engine."""
+
+import pytest
+import yaml
+
+from engine.examples import run_example
+from engine.runner import load_rules
+from tests.conftest import ROOT
+
+RULESET = load_rules()
+CASES = [(rule, example) for rule in RULESET.rules for example in rule.examples]
+
+
+@pytest.mark.parametrize("rule,example", CASES, ids=[f"{r.id}:{e.name}" for r, e in CASES])
+def test_example_gives_expected_state(rule, example):
+    outcome = run_example(RULESET, rule, example)
+    assert outcome.got == example.expect, outcome.detail
+
+
+def test_every_rule_file_is_loaded_with_all_its_examples():
+    files = sorted(p for p in (ROOT / "rules").glob("*/*.yaml") if p.parent.name not in ("parameters", "sources"))
+    assert [p.stem for p in files] == sorted(r.id for r in RULESET.rules)
+    written = sum(len(yaml.safe_load(p.read_text(encoding="utf-8"))["examples"]) for p in files)
+    assert written == len(CASES)
+
+
+def test_every_rule_shows_violation_compliant_and_indeterminate():
+    for rule in RULESET.rules:
+        assert {"violation", "compliant", "indeterminate"} <= {e.expect for e in rule.examples}, rule.id
+
+
+def test_a_wrong_expectation_is_reported_as_a_failure():
+    rule = RULESET.by_id("COAL-001")
+    example = next(e for e in rule.examples if e.expect == "violation")
+    wrong = type(example)(name=example.name, record=example.record, expect="compliant")
+    outcome = run_example(RULESET, rule, wrong)
+    assert not outcome.passed and outcome.got == "violation"
