@@ -36,6 +36,12 @@ class Document:
     issuer: str
     articles: dict  # label -> Article
 
+    def units(self) -> list[str]:
+        """The citable leaves in text order: articles with no items below them, items, annexes."""
+        labels = list(self.articles)
+        return [label for label in labels if not any(other.startswith(label + ".") for other in labels)
+                and not (self.key == "energy-plan" and "." not in label and not label.startswith("附件"))]
+
     def has_quote(self, label: str, quote: str) -> bool:
         article = self.articles.get(label)
         return article is not None and squash(quote) in squash(article.text)

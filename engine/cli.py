@@ -217,6 +217,27 @@ def rules_test(rule_ids, rules_dir, schemas_dir):
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
+@rules.command("coverage")
+@click.option("--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True)
+@click.option("--output", default="-", metavar="FILE|-")
+@rules_option
+@schemas_option
+def rules_coverage(fmt, output, rules_dir, schemas_dir):
+    """Every article, item and annex of both documents with the rules citing it, or why none does."""
+    from engine import coverage
+    ruleset = _ruleset(rules_dir, schemas_dir)
+    rows = coverage.matrix(ruleset)
+    text = {"md": lambda: coverage.to_markdown(rows, ruleset), "csv": lambda: coverage.to_csv(rows),
+            "json": lambda: coverage.to_json(rows)}[fmt]()
+    _write(text, output)
+    gaps = coverage.problems(rows)
+    for gap in gaps:
+        click.echo(f"Warning: {gap}", err=True)
+    covered = sum(r.covered for r in rows)
+    click.echo(f"覆盖 covered {covered} of {len(rows)} articles, items and annexes; {len(gaps)} without a reason",
+               err=True)
+
+
 def main(argv=None):
     """Entry point: run the CLI; an ecocheck error becomes `Error: …` and its exit code, never a traceback."""
     try:

@@ -26,10 +26,10 @@ class _QuietHost(durable.Host):
 
 @dataclass(frozen=True)
 class Measure:
-    """A derived fact: a region under a consequence (e.g. 高耗能项目缓批限批), and the result that caused it."""
+    """A derived fact: a region (or unit) under a consequence (e.g. 高耗能项目缓批限批), and the result behind it."""
 
     measure: str
-    region: str
+    key: str
     rule_id: str
     record_key: tuple
 
@@ -136,7 +136,7 @@ class Evaluation:
             applies_t = [C.compile_durable(comp.applies, True)] if comp.applies is not None else []
             # The join term goes first: durable_rules 2.0.28 ignores a join placed after a nested $and/$or group
             # (seen here: every record then joined every measure). _settle_chains re-checks every joined pair.
-            record = _and([{join["by"]: {"x": "region"}}, {"t": "record"}, {"$ex": {join["by"]: 1}}] + applies_t)
+            record = _and([{join["by"]: {"x": "key"}}, {"t": "record"}, {"$ex": {join["by"]: 1}}] + applies_t)
             definition[f"r{n}_v"] = {"all": [{"x": _and([{"t": "measure"}, {"measure": join["measure"]}])},
                                              {"m": record}],
                                      "run": self._action(rid, VIOLATION)}
@@ -190,7 +190,7 @@ class Evaluation:
             if chain:  # measures first: a join must see them before the records it restricts
                 for n, measure in enumerate(measures):
                     self._assert(name, {"id": f"m{n + 1}", "t": "measure", "measure": measure.measure,
-                                        "region": measure.region})
+                                        "key": measure.key})
             seen_before = self.seen
             for index, record in records:
                 self._assert(name, self._fact(index, record, compiled))
@@ -263,8 +263,9 @@ def run(rules, records: list, params: Parameters, as_of: dt.date, measures=()) -
     for rule in plain:
         for derive in rule.derives:
             for index, record in by_kind.get(rule.kind, []):
-                if states.get((rule.id, index)) == VIOLATION and record.region_key:
-                    derived.append(Measure(derive, record.region_key, rule.id, (record.source.file, record.source.row)))
+                key = record.values.get(rule.derive_by)
+                if states.get((rule.id, index)) == VIOLATION and key is not None:
+                    derived.append(Measure(derive, str(key), rule.id, (record.source.file, record.source.row)))
     ev.measures = derived
     for kind, items in by_kind.items():
         kind_rules = [r for r in chained if r.kind == kind]
@@ -287,8 +288,8 @@ def _settle(ev: Evaluation, rules: list, by_kind: dict) -> dict:
     return states
 
 
-def _cleared_regions(measure: str, plain: list, by_kind: dict, states: dict) -> set:
-    """Regions shown free of a measure: every rule deriving it decided 'compliant' there, none undecided."""
+def _cleared_keys(measure: str, plain: list, by_kind: dict, states: dict) -> set:
+    """Keys (regions, units…) shown free of a measure: every rule deriving it decided 'compliant', none undecided."""
     deriving = [r for r in plain if measure in r.derives]
     if not deriving:
         return {"*"}
@@ -297,10 +298,11 @@ def _cleared_regions(measure: str, plain: list, by_kind: dict, states: dict) -> 
         decided, undecided = set(), set()
         for index, record in by_kind.get(rule.kind, []):
             state = states.get((rule.id, index))
+            key = str(record.values.get(rule.derive_by))
             if state == COMPLIANT:
-                decided.add(record.region_key)
+                decided.add(key)
             elif state == INDETERMINATE:
-                undecided.add(record.region_key)
+                undecided.add(key)
         regions = decided - undecided
         cleared = regions if cleared is None else cleared & regions
     return cleared or set()
@@ -311,23 +313,24 @@ def _settle_chains(ev: Evaluation, rules: list, by_kind: dict, states: dict, pla
     settled = {}
     for rule in rules:
         measure = rule.joins["measure"]
-        cleared = _cleared_regions(measure, plain, by_kind, states)
-        under = {m.region for m in measures if m.measure == measure}
+        cleared = _cleared_keys(measure, plain, by_kind, states)
+        under = {m.key for m in measures if m.measure == measure}
         for index, record in by_kind.get(rule.kind, []):
             fired = set(ev.fired.get((rule.id, index), []))
+            key = str(record.values.get(rule.joins["by"]))
             if VIOLATION in fired and NOT_APPLICABLE in fired or fired - {VIOLATION, APPLICABLE, NOT_APPLICABLE}:
                 raise EngineError(f"rule {rule.id} reached states {sorted(fired)} for one record", rule=rule.id)
-            if VIOLATION in fired and record.region_key not in under:
-                raise EngineError(f"rule {rule.id}: the join fired for {record.region_key}, which is under no "
+            if VIOLATION in fired and key not in under:
+                raise EngineError(f"rule {rule.id}: the join fired for {key}, which is under no "
                                   f"'{measure}' measure", rule=rule.id)
             if VIOLATION in fired:
                 state = VIOLATION
             elif NOT_APPLICABLE in fired:
                 state = NOT_APPLICABLE
-            elif APPLICABLE in fired and record.region_key in under:
-                raise EngineError(f"rule {rule.id}: {record.region_key} is under {measure} but the join did not fire",
+            elif APPLICABLE in fired and key in under:
+                raise EngineError(f"rule {rule.id}: {key} is under {measure} but the join did not fire",
                                   rule=rule.id)
-            elif APPLICABLE in fired and ("*" in cleared or record.region_key in cleared):
+            elif APPLICABLE in fired and ("*" in cleared or key in cleared):
                 state = COMPLIANT
             else:
                 state = INDETERMINATE

@@ -104,7 +104,7 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
         checks, missing, derived = [], [], []
         if rule.joins:
             measures = [m for m in outcome.measures if m.measure == rule.joins["measure"]
-                        and m.region == record.region_key]
+                        and m.key == str(record.values.get(rule.joins["by"]))]
             derived = sorted({f"{m.rule_id}（{m.record_key[0]} 第{m.record_key[1]}行）" for m in measures})
             label = measure_label(rule.joins["measure"])
             checks = [Check(rule.joins["by"], schema.fields[rule.joins["by"]].label, "in", record.region,

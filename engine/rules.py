@@ -20,7 +20,7 @@ LETTERS = ("facility_rectification", "prefecture_accountability", "project_suspe
 EXPECTABLE = ("violation", "compliant", "indeterminate", "not_applicable")
 RULE_KEYS = {"id", "title", "severity", "source", "subject", "in_force", "interpretation", "requires",
              "when", "finding", "examples", "notes"}
-FINDING_KEYS = {"message", "required_actions", "consequences", "lead_departments", "letter", "derives"}
+FINDING_KEYS = {"message", "required_actions", "consequences", "lead_departments", "letter", "derives", "derive_by"}
 MESSAGE_FIELDS = {"name", "id", "region", "checks"}
 
 
@@ -44,6 +44,7 @@ class Rule:
     document: str
     article: str
     quote: str
+    also: tuple  # further articles or annexes the rule relies on (e.g. the annex its parameters come from)
     kind: str
     applies: object | None
     when: object | None
@@ -58,6 +59,7 @@ class Rule:
     lead_departments: tuple
     letter: str
     derives: tuple
+    derive_by: str  # the field whose value the derived measures are keyed by (default: the kind's region field)
     examples: tuple
     path: str
 
@@ -268,9 +270,20 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
     if article not in document.articles:
         c.fail(f"article '{article}' does not exist in {document.title}{C._closest(article, document.articles)}",
                "source.article", "write the label as printed, e.g. 三.（十三） or 附件1")
+    if article not in document.units():
+        c.fail(f"article '{article}' has numbered items or articles below it", "source.article",
+               "cite the item the rule rests on, e.g. 四.（一）.5")
     if not quote or not document.has_quote(article, quote):
         c.fail(f"the quote is not in the text of {article}", "source.quote",
                "copy the words exactly from the article (spaces do not matter)")
+    also = _strings(source.get("also"), c, "source.also")
+    for label in also:
+        if label not in document.units():
+            c.fail(f"'{label}' is not an article, item or annex of {document.title}{C._closest(label, document.units())}",
+                   "source.also")
+    unknown = set(source) - {"document", "article", "quote", "also"}
+    if unknown:
+        c.fail(f"unknown key(s) {sorted(unknown)}", "source", "source has document, article, quote and also")
 
     subject = raw.get("subject") or {}
     kind = subject.get("kind")
@@ -309,14 +322,16 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
     if letter not in LETTERS:
         c.fail(f"letter '{letter}' is not one of {', '.join(LETTERS)}", "finding.letter")
     interpretation, _ = _text(raw.get("interpretation"))
+    derive_by = str(finding.get("derive_by") or schema.region_field)
+    c._field(derive_by, "finding.derive_by", schema)
     return Rule(
         id=rule_id, title=title, title_en=title_en, severity=severity, document=document.key, article=article,
-        quote=quote, kind=kind, applies=applies, when=when, joins=joins, in_force_from=start, in_force_until=until,
+        quote=quote, also=also, kind=kind, applies=applies, when=when, joins=joins, in_force_from=start, in_force_until=until,
         interpretation=interpretation.strip(), requires=requires, message=_message(finding.get("message"), c),
         required_actions=_strings(finding.get("required_actions"), c, "finding.required_actions"),
         consequences=_strings(finding.get("consequences"), c, "finding.consequences"),
         lead_departments=_strings(finding.get("lead_departments"), c, "finding.lead_departments"),
-        letter=letter, derives=_strings(finding.get("derives"), c, "finding.derives"),
+        letter=letter, derives=_strings(finding.get("derives"), c, "finding.derives"), derive_by=derive_by,
         examples=_examples(raw.get("examples"), c, joins is not None), path=str(path),
     )
 
