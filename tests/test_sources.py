@@ -41,14 +41,46 @@ def test_article_text_stops_at_the_next_article():
     assert "燃气锅炉效率不低于92%" in text and "（十四）" not in text
 
 
-def test_every_provision_threshold_is_quoted_from_its_article_and_carries_its_value():
-    rows = list(csv.DictReader((ROOT / "rules" / "parameters" / "provision_thresholds.csv")
-                               .read_text(encoding="utf-8").splitlines()))
+QUOTED_TABLES = [name for name, table in RULESET.params.tables.items()
+                 if {"value", "unit", "document", "article", "quote"} <= set(table.columns)]
+
+
+def test_the_limits_from_article_text_are_in_quoted_tables():
+    assert "provision_thresholds" in QUOTED_TABLES
+
+
+@pytest.mark.parametrize("name", QUOTED_TABLES)
+def test_every_quoted_limit_stands_in_its_article_with_its_value(name):
+    rows = list(csv.DictReader((ROOT / "rules" / "parameters" / f"{name}.csv").read_text(encoding="utf-8").splitlines()))
     assert rows
     for row in rows:
+        key = row[RULESET.params.tables[name].key]
+        if str(row.get("external", "")).lower() == "true":
+            assert row.get("source_standard") or row["quote"], f"{name} {key}: an external limit names its standard"
+            continue
         document = RULESET.documents[row["document"]]
-        assert document.has_quote(row["article"], row["quote"]), row["provision"]
-        assert squash(row["value"] + row["unit"]) in squash(row["quote"]), row["provision"]
+        assert document.has_quote(row["article"], row["quote"]), f"{name} {key}: quote not in {row['article']}"
+        value = row["value"].rstrip("0").rstrip(".") if "." in row["value"] else row["value"]
+        assert squash(value) in squash(row["quote"]), f"{name} {key}: value {row['value']} not in the quote"
+
+
+def _indicator_literals():
+    from engine import conditions as C
+    for rule in RULESET.rules:
+        if rule.kind != "indicator":
+            continue
+        for cond in (rule.applies, rule.when):
+            for leaf in (C.walk(cond) if cond is not None else []):
+                if leaf.field == "indicator" and isinstance(leaf, C.Compare):
+                    yield rule.id, leaf.operand.value
+                elif leaf.field == "indicator" and isinstance(leaf, C.Member):
+                    yield from ((rule.id, v) for v in leaf.values)
+
+
+def test_every_indicator_code_a_rule_reads_is_listed():
+    listed = set(RULESET.params.tables["indicators"].rows)
+    for rule_id, code in _indicator_literals():
+        assert code in listed, f"{rule_id} reads indicator '{code}', not in rules/parameters/indicators.csv"
 
 
 def test_rules_reference_parameters_instead_of_copying_numbers():
