@@ -1,0 +1,661 @@
+"""End-to-end tests of the ecocheck command line: `check`, `rules …`, `letters` and `demo`, run as a user runs them.
+
+Every command runs in a subprocess (`python -m engine.cli …` from the repository root), so the real entry point
+`engine.cli.main` turns errors into `Error: …` and exit codes exactly as on a terminal.
+Expected values are worked out here from the sample inputs and parameter tables, not copied from the tool's output.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+
+from engine import __version__
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "inputs" / "samples"
+SCHEMAS = ROOT / "inputs" / "schemas"
+RULES = ROOT / "rules"
+AS_OF = "2021-12-31"
+
+SAMPLE_ARGS = [str(p.relative_to(ROOT)) for p in sorted(SAMPLES.iterdir()) if p.is_file()]
+BOILERS = "inputs/samples/boilers.csv"
+COAL = "inputs/samples/coal_samples.xlsx"
+PREFECTURES = "inputs/samples/prefectures_2020.csv"
+PROJECTS = "inputs/samples/projects.json"
+
+BOILER_HEADER = "使用单位,锅炉编号,市州,燃料种类,测试类型,出厂日期,测试日期,额定蒸发量（t/h）,热效率（%）"
+COAL_HEADER = "样品编号,销售单位,市州,煤种,灰分Ad（%）,全硫St,d（%）,抽检日期"
+
+
+# ------------------------------------------------------------------ helpers
+
+def run(*args, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """`ecocheck ARGS` as a user runs it; never a traceback on stderr."""
+    proc = subprocess.run([sys.executable, "-m", "engine.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stdout, proc.stdout
+    return proc
+
+
+def check_json(*args) -> tuple[subprocess.CompletedProcess, dict]:
+    proc = run("check", *args, "--format", "json")
+    return proc, json.loads(proc.stdout)
+
+
+def write_csv(path: Path, header: str, *rows: str) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def findings_of(report: dict, rule_id: str | None = None, subject_id: str | None = None,
+                status: str | None = None) -> list[dict]:
+    return [f for f in report["findings"]
+            if (rule_id is None or f["rule_id"] == rule_id)
+            and (subject_id is None or f["subject"]["id"] == subject_id)
+            and (status is None or f["status"] == status)]
+
+
+def one(items: list):
+    assert len(items) == 1, items
+    return items[0]
+
+
+def rule_files() -> list[Path]:
+    return sorted(p for p in RULES.glob("*/*.yaml") if p.parent.name not in ("parameters", "sources"))
+
+
+def param_rows(table: str) -> list[dict]:
+    with open(RULES / "parameters" / f"{table}.csv", encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def region_key(name: str) -> str:
+    """The parameter-table key of a prefecture name, from regions.csv (key, label, official name, aliases)."""
+    for row in param_rows("regions"):
+        names = {row["region"], row["label"], row["official_name"], *row["aliases"].split(";")}
+        if name in names:
+            return row["region"]
+    raise KeyError(name)
+
+
+def threshold(provision: str) -> float:
+    return float(next(r["value"] for r in param_rows("provision_thresholds") if r["provision"] == provision))
+
+
+def coal_rows() -> tuple[int, list[dict]]:
+    """(spreadsheet row of the header, data rows as dicts with their spreadsheet row) read with openpyxl."""
+    sheet = openpyxl.load_workbook(ROOT / COAL, read_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    header_at = next(i for i, r in enumerate(rows) if "样品编号" in r)
+    header = rows[header_at]
+    data = []
+    for i, r in enumerate(rows[header_at + 1:], start=header_at + 2):
+        if all(c is None or str(c).strip() == "" for c in r):
+            continue
+        data.append({"_row": i, **dict(zip(header, r))})
+    return header_at + 1, data
+
+
+@pytest.fixture(scope="module")
+def samples():
+    """`check` on all four sample files, as of 2021-12-31, as JSON."""
+    return check_json(*SAMPLE_ARGS, "--as-of", AS_OF)
+
+
+# ------------------------------------------------------------------ check: the JSON contract
+
+def test_samples_exit_1_because_there_are_violations(samples):
+    proc, report = samples
+    assert proc.returncode == 1, proc.stderr
+    assert findings_of(report, status="violation")
+
+
+def test_json_has_manifest_summary_findings_rejected(samples):
+    _, report = samples
+    assert {"manifest", "summary", "findings", "rejected"} <= set(report)
+    manifest = report["manifest"]
+    assert manifest["tool_version"] == __version__
+    assert re.fullmatch(r"[0-9a-f]{8,64}", manifest["rules_fingerprint"])
+    assert manifest["as_of"] == AS_OF
+    assert [i["path"] for i in manifest["inputs"]] == SAMPLE_ARGS
+
+
+def test_manifest_inputs_hash_and_account_for_every_row(samples):
+    _, report = samples
+    for entry in report["manifest"]["inputs"]:
+        assert entry["sha256"] == hashlib.sha256((ROOT / entry["path"]).read_bytes()).hexdigest()
+        assert entry["rows"] == entry["evaluated"] + entry["rejected"], entry
+
+
+def test_manifest_row_counts_match_the_sample_files(samples):
+    _, report = samples
+    inputs = {i["path"]: i for i in report["manifest"]["inputs"]}
+
+    with open(ROOT / BOILERS, encoding="utf-8-sig", newline="") as fh:
+        boiler_rows = list(csv.reader(fh))[1:]
+    assert (inputs[BOILERS]["rows"], inputs[BOILERS]["evaluated"], inputs[BOILERS]["rejected"]) == \
+        (len(boiler_rows), len(boiler_rows), 0)
+
+    with open(ROOT / PREFECTURES, encoding="utf-8-sig", newline="") as fh:
+        prefecture_rows = list(csv.reader(fh))[1:]
+    assert inputs[PREFECTURES]["rows"] == inputs[PREFECTURES]["evaluated"] == len(prefecture_rows)
+
+    projects = json.loads((ROOT / PROJECTS).read_text(encoding="utf-8"))
+    assert inputs[PROJECTS]["rows"] == inputs[PROJECTS]["evaluated"] == len(projects)
+
+    # The coal workbook has a title row, the header, the samples and a note row (注：…) under the table.
+    _, data = coal_rows()
+    notes = [r for r in data if str(r["样品编号"]).startswith("注")]
+    assert len(notes) == 1
+    assert inputs[COAL]["rows"] == len(data)
+    assert inputs[COAL]["evaluated"] == len(data) - len(notes)
+    assert inputs[COAL]["rejected"] == len(notes)
+    rejected = one([r for r in report["rejected"] if r["file"] == COAL])
+    assert rejected["row"] == notes[0]["_row"] and rejected["scope"] == "row"
+
+
+def test_summary_agrees_with_findings_and_manifest(samples):
+    _, report = samples
+    summary = report["summary"]
+    assert summary["violation"] == len(findings_of(report, status="violation"))
+    assert summary["indeterminate"] == len(findings_of(report, status="indeterminate"))
+    assert summary["rejected_rows"] == sum(i["rejected"] for i in report["manifest"]["inputs"])
+
+
+def test_every_finding_has_the_documented_fields(samples):
+    _, report = samples
+    documents = {p.stem: p for p in rule_files()}
+    for f in report["findings"]:
+        assert f["rule_id"] in documents
+        assert f["status"] in ("violation", "indeterminate")
+        assert f["severity"] in ("critical", "major", "minor")
+        assert {"kind", "id", "name", "region"} <= set(f["subject"])
+        assert f["source"]["file"] in SAMPLE_ARGS and isinstance(f["source"]["row"], int) and f["source"]["row"] >= 2
+        assert isinstance(f["observed"], dict) and isinstance(f["limit"], dict)
+        assert {"document", "article", "quote"} <= set(f["citation"])
+        assert f["message"]
+        assert isinstance(f["required_actions"], list) and isinstance(f["consequences"], list)
+        # The citation is the one written in the rule file.
+        rule = yaml.safe_load(documents[f["rule_id"]].read_text(encoding="utf-8"))
+        assert (f["citation"]["document"], f["citation"]["article"], f["citation"]["quote"]) == \
+            (rule["source"]["document"], rule["source"]["article"], rule["source"]["quote"])
+        if f["status"] == "violation":
+            assert f["required_actions"] == rule["finding"]["required_actions"]
+        else:  # an indeterminate asks for the missing data
+            assert f["required_actions"]
+
+
+def test_boiler_001_violation_for_gl_2021_001(samples):
+    _, report = samples
+    with open(ROOT / BOILERS, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    position = next(i for i, r in enumerate(rows) if r["锅炉编号"] == "GL-2021-001")
+    efficiency = float(rows[position]["热效率（%）"])
+    limit = threshold("new_coal_boiler_efficiency_min_pct")
+    assert (efficiency, limit) == (78.6, 80.0)
+
+    f = one(findings_of(report, "BOILER-001", "GL-2021-001"))
+    assert f["status"] == "violation" and f["severity"] == "major"
+    assert f["source"] == {"file": BOILERS, "row": position + 2}  # header is row 1
+    assert f["source"]["row"] == 2
+    assert float(f["observed"]["efficiency_pct"]) == efficiency
+    assert "80" in f["limit"]["efficiency_pct"]
+    assert f["subject"]["kind"] == "boiler"
+    assert f["subject"]["name"] == rows[position]["使用单位"]
+    assert f["subject"]["region"] == "兰州市"
+    assert f["citation"]["article"] == "三.（十三）"
+    assert "78.6" in f["message"] and "80" in f["message"]
+
+
+def test_coal_001_boundary_ash_16_is_a_violation(samples):
+    _, report = samples
+    _, data = coal_rows()
+    sample = next(r for r in data if r["样品编号"] == "LX-2021-02")
+    assert float(sample["灰分Ad（%）"]) == threshold("bulk_coal_ash_restricted_from_pct") == 16.0
+    f = one(findings_of(report, "COAL-001", "LX-2021-02"))
+    assert f["status"] == "violation"
+    assert f["source"] == {"file": COAL, "row": sample["_row"]}
+    assert float(f["observed"]["ash_pct"]) == 16.0
+    assert "16" in f["limit"]["ash_pct"]
+    assert "sulfur_pct" not in f["limit"]  # sulfur 0.6 is below 1: only ash breaches
+
+
+def test_coal_001_outcomes_match_the_workbook(samples):
+    """Ash ≥ 16 or sulfur ≥ 1 → violation; a missing value that could still breach → indeterminate."""
+    _, report = samples
+    _, data = coal_rows()
+    ash_limit = threshold("bulk_coal_ash_restricted_from_pct")
+    sulfur_limit = threshold("bulk_coal_sulfur_restricted_from_pct")
+
+    def number(value):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+
+    expected = {}
+    for r in data:
+        if str(r["样品编号"]).startswith("注"):
+            continue
+        ash, sulfur = number(r["灰分Ad（%）"]), number(r["全硫St,d（%）"])
+        if (ash is not None and ash >= ash_limit) or (sulfur is not None and sulfur >= sulfur_limit):
+            expected[r["样品编号"]] = "violation"
+        elif ash is None or sulfur is None:
+            expected[r["样品编号"]] = "indeterminate"
+    got = {f["subject"]["id"]: f["status"] for f in findings_of(report, "COAL-001")}
+    assert got == expected
+    assert expected == {"LX-2021-01": "violation", "LX-2021-02": "violation", "DX-2021-07": "violation",
+                        "PL-2021-03": "indeterminate"}
+
+
+def test_pref_002_violations_are_the_prefectures_over_their_annex1_cap(samples):
+    _, report = samples
+    caps = {r["prefecture"]: float(r["consumption_cap_2020_10k_tce"]) for r in param_rows("annex1_energy_targets")}
+    with open(ROOT / PREFECTURES, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    over, unknown = set(), set()
+    for r in rows:
+        key = region_key(r["市州"])
+        text = r["能源消费总量（万吨标准煤）"].strip()
+        if not text:
+            unknown.add(f"{key}/{r['年度']}")
+        elif float(text) > caps[key]:
+            over.add(f"{key}/{r['年度']}")
+    assert over == {"兰州/2020"}  # 2950 > 2899
+    assert {f["subject"]["id"] for f in findings_of(report, "PREF-002", status="violation")} == over
+    assert {f["subject"]["id"] for f in findings_of(report, "PREF-002", status="indeterminate")} == unknown
+
+
+def test_chain_lanzhou_new_area_aluminium_project_held_because_of_pref_002(samples):
+    _, report = samples
+    projects = json.loads((ROOT / PROJECTS).read_text(encoding="utf-8"))
+    position = next(i for i, p in enumerate(projects) if "电解铝" in p["项目名称"])
+    project = projects[position]
+    assert project["所在市州"] == "兰州新区" and region_key("兰州新区") == "兰州"
+
+    cause = one(findings_of(report, "PREF-002", "兰州/2020", "violation"))
+    assert cause["subject"]["region"] == "兰州市"
+    f = one(findings_of(report, "PROJ-001", project["项目代码"]))
+    assert f["status"] == "violation"
+    assert f["subject"]["name"] == project["项目名称"]
+    assert f["source"] == {"file": PROJECTS, "row": position + 2}
+    assert any("PREF-002" in d and PREFECTURES in d for d in f["derived_from"]), f["derived_from"]
+    assert "高耗能项目缓批限批" in f["consequences"]
+
+
+def test_chain_jiayuguan_coking_project_suspended_because_of_pref_003(samples):
+    _, report = samples
+    projects = json.loads((ROOT / PROJECTS).read_text(encoding="utf-8"))
+    project = next(p for p in projects if "焦化" in p["项目名称"])
+    assert region_key(project["所在市州"]) == "嘉峪关"
+    one(findings_of(report, "PREF-003", "嘉峪关/2020", "violation"))
+    f = one(findings_of(report, "PROJ-002", project["项目代码"]))
+    assert f["status"] == "violation"
+    assert any("PREF-003" in d for d in f["derived_from"])
+    # 嘉峪关 used 1320 of its 1340 cap: no high-energy hold there.
+    assert not findings_of(report, "PROJ-001", project["项目代码"])
+
+
+def test_chain_tianshui_cement_project_is_not_held(samples):
+    _, report = samples
+    caps = {r["prefecture"]: float(r["consumption_cap_2020_10k_tce"]) for r in param_rows("annex1_energy_targets")}
+    with open(ROOT / PREFECTURES, encoding="utf-8-sig", newline="") as fh:
+        tianshui = next(r for r in csv.DictReader(fh) if region_key(r["市州"]) == "天水")
+    assert float(tianshui["能源消费总量（万吨标准煤）"]) <= caps["天水"]  # 310 ≤ 319
+    project = next(p for p in json.loads((ROOT / PROJECTS).read_text(encoding="utf-8")) if "水泥" in p["项目名称"])
+    assert findings_of(report, subject_id=project["项目代码"]) == []
+
+
+def test_chain_jiuquan_project_is_indeterminate_without_a_jiuquan_assessment(samples):
+    _, report = samples
+    with open(ROOT / PREFECTURES, encoding="utf-8-sig", newline="") as fh:
+        assert "酒泉" not in {region_key(r["市州"]) for r in csv.DictReader(fh)}
+    project = next(p for p in json.loads((ROOT / PROJECTS).read_text(encoding="utf-8")) if "酒泉" in p["项目名称"])
+    found = findings_of(report, subject_id=project["项目代码"])
+    assert [f["status"] for f in found] == ["indeterminate"]
+    assert found[0]["rule_id"] == "PROJ-001"
+    assert "酒泉" in found[0]["message"]
+
+
+def test_approved_and_low_energy_projects_have_no_findings(samples):
+    _, report = samples
+    projects = json.loads((ROOT / PROJECTS).read_text(encoding="utf-8"))
+    for p in projects:
+        if p["审批状态"] == "已批复" or (p["是否高耗能项目"] == "否" and p["是否新增排放重点污染物"] == "否"):
+            assert findings_of(report, subject_id=p["项目代码"]) == [], p["项目名称"]
+
+
+# ------------------------------------------------------------------ check: --fail-on and exit codes
+
+def test_fail_on_none_exits_0_with_the_same_findings(samples):
+    _, report = samples
+    proc, again = check_json(*SAMPLE_ARGS, "--as-of", AS_OF, "--fail-on", "none")
+    assert proc.returncode == 0, proc.stderr
+    assert again["findings"] == report["findings"]
+    assert again["summary"] == report["summary"]
+
+
+def test_fail_on_indeterminate_with_only_indeterminates(tmp_path):
+    # Sulfur not tested, ash below 16: COAL-001 cannot decide.
+    path = write_csv(tmp_path / "coal.csv", COAL_HEADER, "PL-1,平凉某商贸公司,平凉市,烟煤,14.1,未检测,2021-12-08")
+    proc, report = check_json(path, "--as-of", AS_OF)
+    assert [f["status"] for f in report["findings"]] == ["indeterminate"]
+    assert proc.returncode == 0, "the default --fail-on violation ignores indeterminates"
+    proc = run("check", path, "--as-of", AS_OF, "--fail-on", "indeterminate")
+    assert proc.returncode == 1, proc.stderr
+
+
+def test_only_compliant_records_exit_0(tmp_path):
+    path = write_csv(tmp_path / "coal.csv", COAL_HEADER,
+                     "DX-1,定西某煤场,定西市,无烟煤,9.8,0.45,2021-12-05",
+                     "DX-2,定西某煤场,定西市,无烟煤,15.99,0.99,2021-12-05")
+    for fail_on in ("violation", "indeterminate"):
+        proc, report = check_json(path, "--as-of", AS_OF, "--fail-on", fail_on)
+        assert proc.returncode == 0, proc.stderr
+        assert report["findings"] == []
+        assert report["summary"]["compliant"] == 2
+    proc = run("check", path, "--as-of", AS_OF)
+    assert proc.returncode == 0
+    assert "No violations" in proc.stdout
+
+
+# ------------------------------------------------------------------ check: formats and output
+
+def test_csv_output_has_bom_and_defuses_formulas(tmp_path):
+    path = write_csv(tmp_path / "boilers.csv", BOILER_HEADER,
+                     '"=HYPERLINK(""x"")",GL-9,兰州市,燃煤,验收,2021-03-15,2021-10-20,20,70')
+    proc = run("check", path, "--as-of", AS_OF, "--format", "csv")
+    assert proc.returncode == 1, proc.stderr
+    raw = subprocess.run([sys.executable, "-m", "engine.cli", "check", str(path), "--as-of", AS_OF, "--format", "csv"],
+                         cwd=ROOT, capture_output=True).stdout
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    row = one([r for r in rows if r["rule_id"] == "BOILER-001"])
+    assert row["status"] == "violation"
+    assert row["subject_name"] == "'=HYPERLINK(\"x\")"
+    assert row["message"].startswith("'=")
+    for r in rows:
+        for value in r.values():
+            assert not value or value[0] not in "=+-@", (r, value)
+
+
+def test_csv_has_one_row_per_finding(samples):
+    _, report = samples
+    proc = run("check", *SAMPLE_ARGS, "--as-of", AS_OF, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(proc.stdout.lstrip("\ufeff"))))
+    assert [(r["rule_id"], r["subject_id"], r["status"]) for r in rows] == \
+        [(f["rule_id"], f["subject"]["id"], f["status"]) for f in report["findings"]]
+
+
+def test_table_output_names_rule_record_file_and_row():
+    proc = run("check", BOILERS, "--as-of", AS_OF)
+    assert proc.returncode == 1
+    assert "BOILER-001" in proc.stdout and "GL-2021-001" in proc.stdout
+    assert f"{BOILERS} 第2行" in proc.stdout
+    assert "三.（十三）" in proc.stdout
+
+
+def test_output_file_is_written(tmp_path, samples):
+    _, report = samples
+    out = tmp_path / "sub" / "findings.json"
+    proc = run("check", *SAMPLE_ARGS, "--as-of", AS_OF, "--format", "json", "--output", out)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert str(out) in proc.stderr
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert written["findings"] == report["findings"]
+    assert written["manifest"] == report["manifest"]
+
+
+@pytest.mark.parametrize("value", ["2021-13-01", "31/12/2021", "tomorrow"])
+def test_invalid_as_of_is_a_usage_error(value):
+    proc = run("check", BOILERS, "--as-of", value)
+    assert proc.returncode == 2
+    assert "--as-of" in proc.stderr and value in proc.stderr
+    assert "YYYY-MM-DD" in proc.stderr
+
+
+def test_as_of_before_2020_boiler_rules_not_in_force():
+    boiler_rules = {}
+    for p in rule_files():
+        rule = yaml.safe_load(p.read_text(encoding="utf-8"))
+        boiler_rules[rule["id"]] = str((rule.get("in_force") or {}).get("from"))
+    in_force = [rid for rid, start in boiler_rules.items() if start <= "2019-06-01"]
+
+    proc, report = check_json(*SAMPLE_ARGS, "--as-of", "2019-06-01")
+    assert report["manifest"]["as_of"] == "2019-06-01"
+    assert report["manifest"]["rules_in_force"] == len(in_force) == 6
+    assert not [f for f in report["findings"] if f["rule_id"].startswith("BOILER-")]
+    assert findings_of(report, "COAL-001")  # in force since 2017
+
+
+def test_wrong_kind_is_a_usage_error_listing_the_kinds():
+    kinds = [yaml.safe_load(p.read_text(encoding="utf-8"))["kind"] for p in sorted(SCHEMAS.glob("*.yaml"))]
+    proc = run("check", BOILERS, "--kind", "boilers")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("Error: ")
+    assert "unknown kind 'boilers'" in proc.stderr
+    for kind in kinds:
+        assert kind in proc.stderr
+
+
+def test_right_kind_is_accepted():
+    proc, report = check_json(BOILERS, "--kind", "boiler", "--as-of", AS_OF)
+    assert proc.returncode == 1
+    assert report["manifest"]["inputs"][0]["kind"] == "boiler"
+
+
+def test_unrecognisable_headers_exit_3_naming_file_and_kinds(tmp_path):
+    path = write_csv(tmp_path / "mystery.csv", "foo,bar,baz", "1,2,3")
+    proc = run("check", path, "--as-of", AS_OF)
+    assert proc.returncode == 3
+    assert f"Error: {path}" in proc.stderr
+    assert "foo, bar, baz" in proc.stderr
+    for kind, id_label in (("boiler", "锅炉编号"), ("coal_sample", "样品编号"), ("prefecture_year", "市州"),
+                           ("project", "项目代码")):
+        assert kind in proc.stderr and id_label in proc.stderr
+    assert "--kind" in proc.stderr
+
+
+def test_one_unreadable_file_does_not_stop_the_others(tmp_path):
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(bytes(range(128, 256)) * 8)
+    proc = run("check", BOILERS, broken, "--as-of", AS_OF)
+    assert proc.returncode == 3
+    assert "BOILER-001" in proc.stdout and "GL-2021-001" in proc.stdout
+    assert f"Error: {broken}" in proc.stderr
+
+    proc, report = check_json(BOILERS, broken, "--as-of", AS_OF)
+    assert proc.returncode == 3
+    one(findings_of(report, "BOILER-001", "GL-2021-001"))
+    assert [i["path"] for i in report["manifest"]["inputs"]] == [BOILERS]
+    assert [i["path"] for i in report["manifest"]["failed_inputs"]] == [str(broken)]
+
+
+def test_missing_file_is_reported_and_the_others_go_on(tmp_path):
+    missing = tmp_path / "nope.csv"
+    proc, report = check_json(BOILERS, missing, "--as-of", AS_OF)
+    assert proc.returncode == 3
+    assert f"Error: {missing}" in proc.stderr and "No such file" in proc.stderr
+    one(findings_of(report, "BOILER-001", "GL-2021-001"))
+
+
+def test_unreadable_file_wins_over_fail_on_none(tmp_path):
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"\xff\xfe\x00\x81" * 100)
+    proc = run("check", BOILERS, broken, "--as-of", AS_OF, "--fail-on", "none")
+    assert proc.returncode == 3
+
+
+# ------------------------------------------------------------------ rules …
+
+def test_rules_list_shows_every_rule_with_its_article():
+    proc = run("rules", "list")
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    files = rule_files()
+    assert len(files) == 9 and len(lines) == 9
+    for path in files:
+        rule = yaml.safe_load(path.read_text(encoding="utf-8"))
+        line = one([line for line in lines if line.split()[0] == rule["id"]])
+        assert rule["source"]["article"] in line
+        assert rule["severity"] in line
+
+
+def test_rules_show_prints_the_rule_file():
+    proc = run("rules", "show", "PREF-003")
+    assert proc.returncode == 0, proc.stderr
+    text = (RULES / "prefectures" / "PREF-003.yaml").read_text(encoding="utf-8")
+    assert text in proc.stdout
+    assert proc.stdout.startswith("# PREF-003")
+    assert "十.（四十一）" in proc.stdout.splitlines()[0]
+
+
+def test_rules_validate_ok():
+    proc = run("rules", "validate")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("OK")
+    assert "9 rules" in proc.stdout
+
+
+def test_rules_test_runs_every_example():
+    written = sum(len(yaml.safe_load(p.read_text(encoding="utf-8"))["examples"]) for p in rule_files())
+    assert written == 45
+    proc = run("rules", "test")
+    assert proc.returncode == 0, proc.stdout
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-1] == f"{written} passed, 0 failed"
+    assert sum(1 for line in lines if line.startswith("PASS ")) == written
+
+
+def test_rules_test_one_rule():
+    examples = yaml.safe_load((RULES / "coal" / "COAL-001.yaml").read_text(encoding="utf-8"))["examples"]
+    proc = run("rules", "test", "COAL-001")
+    assert proc.returncode == 0
+    assert proc.stdout.strip().splitlines()[-1] == f"{len(examples)} passed, 0 failed"
+
+
+@pytest.mark.xfail(strict=True, reason="`rules show` with an unknown id exits 3 (invalid rules) instead of 2 (usage error)")
+def test_rules_show_unknown_id_is_a_usage_error():
+    proc = run("rules", "show", "NOPE-001")
+    assert "no rule 'NOPE-001'" in proc.stderr
+    assert proc.returncode == 2
+
+
+@pytest.mark.xfail(strict=True, reason="`rules test NOPE` silently tests nothing: prints '0 passed, 0 failed', exit 0")
+def test_rules_test_unknown_id_is_reported():
+    proc = run("rules", "test", "NOPE-001")
+    assert proc.returncode == 2
+    assert "NOPE-001" in proc.stderr
+
+
+# ------------------------------------------------------------------ letters and demo
+
+# Who gets a letter, worked out from the samples and the rules (as of 2021-12-31):
+#   boilers: GL-2021-001 coal 78.6 < 80 (兰州某热力), GL-2022-017 gas 90.5 < 92 (天水某宾馆),
+#            GL-2010-033 operating 72.4 < 80 (白银某化工), GL-2023-009 gas 91 < 92 (武威…);
+#            GL-2020-101 efficiency 未检测 → indeterminate only: no letter for 酒泉某食品厂.
+#   coal:    LX-2021-01/02 ash ≥ 16 (临夏某煤炭经销点), DX-2021-07 sulfur 1.25 ≥ 1 (定西某煤场);
+#            PL-2021-03 sulfur 未检测 → indeterminate only: no letter for 平凉某商贸公司.
+#   prefectures: 兰州 (PREF-001, PREF-002), 嘉峪关 (PREF-003).
+#   projects: the 兰州新区 aluminium project (PROJ-001), the 嘉峪关 coking project (PROJ-002).
+FACILITY_RECIPIENTS = {"兰州某热力有限公司", "天水某宾馆", "白银某化工有限公司", '武威某"<新>"供热站/一号锅炉房',
+                       "临夏某煤炭经销点", "定西某煤场"}
+PREFECTURE_RECIPIENTS = {"兰州市人民政府", "嘉峪关市人民政府"}
+PROJECT_RECIPIENTS = {"兰州某铝业有限公司", "嘉峪关某焦化有限公司"}
+LETTER_NAME = re.compile(r"^(facility_rectification|prefecture_accountability|project_suspension)_\d{3}_(.+)\.(html|md)$")
+
+
+def _plain(text: str, fmt: str) -> str:
+    if fmt == "html":
+        return html.unescape(text)
+    return re.sub(r"\\(.)", r"\1", text)  # Markdown escapes
+
+
+def assert_letters(out: Path, fmt: str):
+    from engine.paths import safe_filename
+
+    files = sorted(p.name for p in out.iterdir())
+    assert f"index.{fmt}" in files
+    letters = {}
+    for name in files:
+        if name == f"index.{fmt}":
+            continue
+        match = LETTER_NAME.match(name)
+        assert match and match.group(3) == fmt, name
+        letters.setdefault(match.group(1), []).append(name)
+
+    expected = {"facility_rectification": FACILITY_RECIPIENTS, "prefecture_accountability": PREFECTURE_RECIPIENTS,
+                "project_suspension": PROJECT_RECIPIENTS}
+    assert set(letters) == set(expected)
+    for letter_type, recipients in expected.items():
+        names = letters[letter_type]
+        assert len(names) == len(recipients), (letter_type, names)
+        stems = {LETTER_NAME.match(n).group(2) for n in names}
+        assert stems == {safe_filename(r) for r in recipients}
+        for recipient in recipients:
+            name = one([n for n in names if LETTER_NAME.match(n).group(2) == safe_filename(recipient)])
+            assert recipient in _plain((out / name).read_text(encoding="utf-8"), fmt), (name, recipient)
+
+    index = _plain((out / f"index.{fmt}").read_text(encoding="utf-8"), fmt)
+    for names in letters.values():
+        for name in names:
+            assert name in index
+    for recipient in ("酒泉某食品厂", "平凉某商贸公司"):
+        assert recipient not in "".join(files)
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_letters_one_per_recipient_plus_index(tmp_path, fmt):
+    out = tmp_path / "letters"
+    args = ["letters", *SAMPLE_ARGS, "--out", out, "--as-of", AS_OF]
+    if fmt != "html":
+        args += ["--format", fmt]
+    proc = run(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert_letters(out, fmt)
+    count = len(FACILITY_RECIPIENTS | PREFECTURE_RECIPIENTS | PROJECT_RECIPIENTS) + 1
+    assert f"wrote {count} files" in proc.stdout
+
+
+def test_letters_with_an_unreadable_input_exit_3(tmp_path):
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"\xff\xfe\x00\x81" * 100)
+    proc = run("letters", BOILERS, broken, "--out", tmp_path / "out", "--as-of", AS_OF)
+    assert proc.returncode == 3
+    assert f"Error: {broken}" in proc.stderr
+    assert (tmp_path / "out" / "index.html").exists()
+
+
+def test_demo_writes_findings_and_letters(tmp_path):
+    out = tmp_path / "demo"
+    proc = run("demo", "--out", out, "--as-of", AS_OF)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    one(findings_of(report, "BOILER-001", "GL-2021-001"))
+    assert (out / "findings.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO((out / "findings.csv").read_text(encoding="utf-8-sig"))))
+    assert len(rows) == len(report["findings"])
+    assert_letters(out / "letters", "html")
+    assert_letters(out / "letters-md", "md")
+    assert "BOILER-001" in proc.stdout  # the table
+
+
+def test_demo_without_as_of_exits_0(tmp_path):
+    proc = run("demo", "--out", tmp_path / "demo")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("findings.json", "findings.csv", "letters/index.html", "letters-md/index.md"):
+        assert (tmp_path / "demo" / name).is_file(), name
