@@ -10,7 +10,7 @@ import click
 
 from engine import __version__
 from engine.errors import EcocheckError, UsageError
-from engine.findings import format_accounting, to_csv, to_json, to_table
+from engine.findings import format_accounting, rejects_csv, to_csv, to_json, to_table
 
 FORMATS = {"table": to_table, "json": to_json, "csv": to_csv}
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
@@ -60,7 +60,7 @@ def _exit_code(report, failed, fail_on: str) -> int:
 
 
 def _accounting_note(report):
-    click.echo(format_accounting(report.manifest), err=True)
+    click.echo(format_accounting(report.manifest, report.duplicates), err=True)
 
 
 rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,
@@ -69,6 +69,11 @@ schemas_option = click.option("--schemas", "schemas_dir", type=click.Path(file_o
                               help="Record schema directory (default: inputs/schemas/).")
 as_of_option = click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
                             help="Evaluate the rules in force on this date (default: today).")
+sheet_option = click.option("--sheet", default=None, metavar="NAME",
+                            help="XLSX: read only this sheet (default: every sheet whose headers match a kind).")
+strict_option = click.option("--strict", is_flag=True, help="Exit 3 when any row or value was rejected.")
+rejects_option = click.option("--rejects", default=None, metavar="FILE",
+                              help="Write the rejected rows and values (file, row, column, value, reason) as CSV.")
 kind_option = click.option("--kind", default=None, metavar="KIND",
                            help="Record kind of every file (default: detected from the headers).")
 
@@ -93,18 +98,34 @@ def cli():
 @click.option("--output", default="-", metavar="FILE|-", help="Where to write the findings (default: stdout).")
 @click.option("--fail-on", type=click.Choice(["violation", "indeterminate", "none"]), default="violation",
               show_default=True, help="Exit 1 when a finding of this status (or worse) is found.")
-def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on):
+@sheet_option
+@strict_option
+@rejects_option
+@click.option("--all-results", is_flag=True, help="JSON: include every (rule, record) result, not only findings.")
+def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
-    from engine.runner import check as run_check
     ruleset = _ruleset(rules_dir, schemas_dir)
-    if kind is not None and kind not in ruleset.schemas:
-        raise UsageError(f"unknown kind '{kind}'", fix="kinds: " + ", ".join(ruleset.schemas))
-    result = run_check([Path(p) for p in paths], ruleset, _as_of(as_of), kind)
+    result = _run(paths, ruleset, _as_of(as_of), kind, sheet, keep_results=all_results)
     _write(FORMATS[fmt](result.report), output)
     if fmt != "table" or output not in (None, "-"):
         _accounting_note(result.report)
+    _after_run(result, rejects)
+    code = _exit_code(result.report, result.failed, fail_on)
+    sys.exit(EXIT_INVALID if strict and result.report.rejected else code)
+
+
+def _run(paths, ruleset, as_of, kind, sheet, keep_results=False):
+    from engine.runner import check as run_check
+    if kind is not None and kind not in ruleset.schemas:
+        raise UsageError(f"unknown kind '{kind}'", fix="kinds: " + ", ".join(ruleset.schemas))
+    return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results)
+
+
+def _after_run(result, rejects: str | None):
+    """Write the rejects file when asked; report files that could not be read."""
+    if rejects:
+        _write(rejects_csv(result.report.rejected), rejects)
     _report_failures(result.failed)
-    sys.exit(_exit_code(result.report, result.failed, fail_on))
 
 
 def _render_letters(report, out: Path, fmt: str, config_path, issue_date: dt.date) -> list:
@@ -123,17 +144,19 @@ def _render_letters(report, out: Path, fmt: str, config_path, issue_date: dt.dat
 @click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Letter settings (authority, document-number prefix, deadlines) overriding templates/letters.yaml.")
-def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, fmt, config_path):
+@sheet_option
+@strict_option
+@rejects_option
+def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, fmt, config_path, sheet, strict, rejects):
     """Write one letter per recipient (facility operator, prefecture government, project applicant) and an index."""
-    from engine.runner import check as run_check
     ruleset = _ruleset(rules_dir, schemas_dir)
     date = _as_of(as_of)
-    result = run_check([Path(p) for p in paths], ruleset, date, kind)
+    result = _run(paths, ruleset, date, kind, sheet)
     written = _render_letters(result.report, Path(out_dir), fmt, config_path, date)
     click.echo(f"写入 {len(written)} 个文件 wrote {len(written)} files to {out_dir}")
     _accounting_note(result.report)
-    _report_failures(result.failed)
-    sys.exit(EXIT_INVALID if result.failed else EXIT_OK)
+    _after_run(result, rejects)
+    sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
 
 
 @cli.command()
@@ -155,6 +178,30 @@ def demo(out_dir, as_of):
     click.echo(f"信函 letters: {len(html)} HTML and {len(md)} Markdown files in {out}")
     _report_failures(result.failed)
     sys.exit(EXIT_INVALID if result.failed else EXIT_OK)
+
+
+@cli.command()
+@click.argument("kind")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("--out", "out_file", default=None, metavar="FILE", help="Default: <kind>_template.<format>.")
+@schemas_option
+def template(kind, fmt, out_file, schemas_dir):
+    """Write a blank input file for a record kind, with the Chinese headers ecocheck reads."""
+    from engine.template import template_csv, template_xlsx
+    from engine.runner import regions_of
+    ruleset = _ruleset(None, schemas_dir)
+    if kind not in ruleset.schemas:
+        raise UsageError(f"unknown kind '{kind}'", fix="kinds: " + ", ".join(ruleset.schemas))
+    path = Path(out_file or f"{kind}_template.{fmt}")
+    if fmt == "csv":
+        _write(template_csv(ruleset.schemas[kind]), str(path))
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        template_xlsx(ruleset.schemas[kind], regions_of(ruleset), path)
+    except OSError as exc:
+        raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
+    click.echo(f"写入 wrote {path}", err=True)
 
 
 @cli.group()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine.findings import Source
-from engine.records import map_headers, to_records
+from engine.records import Column, HeaderPlan, TableReport, map_headers, rows_to_records
 from engine.rules import Example, Rule, RuleSet
 from engine.runner import evaluate_records, regions_of
 
@@ -30,10 +30,12 @@ def example_records(ruleset: RuleSet, kind: str, mapping: dict, label: str, row:
     """An example's field: value mapping read exactly as an input row would be."""
     schema = ruleset.schemas[kind]
     frame = pd.DataFrame([list(mapping.keys()), list(mapping.values())], dtype=object)
-    columns, unknown = map_headers(list(mapping.keys()), schema)
+    fields, unknown, _ = map_headers(list(mapping.keys()), schema)
     if unknown:
         raise ValueError(f"unknown field(s) {unknown} for {kind}")
-    records, rejected, _ = to_records(frame, 0, schema, columns, regions, label)
+    plan = HeaderPlan(schema, 1, [Column(p, name, name) for p, name in fields.items()], [], [])
+    report = TableReport(label, kind, "")
+    records, rejected = rows_to_records(frame, plan, regions, label, report, {})
     bad = [r for r in rejected if r.scope == "row"]
     if bad:
         raise ValueError(bad[0].reason)

@@ -109,27 +109,33 @@ class Rejection:
 
 @dataclass
 class Report:
-    """Everything one run produced: manifest, findings, all results and rejections."""
+    """Everything one run produced: manifest, findings, counts of every state, rejections, duplicates."""
 
     manifest: dict
     findings: list[Finding]
-    results: list[Result]
+    counts: dict  # state -> number of (rule, record) results
     rejected: list[Rejection]
+    duplicates: list = field(default_factory=list)
+    results: list | None = None  # every Result, only when asked for (a large run would not fit otherwise)
 
     def summary(self) -> dict:
-        counts = {status: 0 for status in STATUSES}
-        for result in self.results:
-            counts[result.status] += 1
-        counts["rejected_rows"] = sum(1 for r in self.rejected if r.scope == "row")
-        return counts
+        summary = {status: self.counts.get(status, 0) for status in STATUSES}
+        summary["rejected_rows"] = sum(1 for r in self.rejected if r.scope == "row")
+        summary["rejected_values"] = sum(1 for r in self.rejected if r.scope == "value")
+        summary["duplicate_ids"] = len(self.duplicates)
+        return summary
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "manifest": self.manifest,
             "summary": self.summary(),
             "findings": [f.to_dict() for f in self.findings],
             "rejected": [asdict(r) for r in self.rejected],
+            "duplicates": self.duplicates,
         }
+        if self.results is not None:
+            data["results"] = [asdict(r) for r in self.results]
+        return data
 
 
 def to_json(report: Report) -> str:
@@ -183,16 +189,38 @@ def to_table(report: Report) -> str:
     if not report.findings:
         lines.append("无违规或待定事项。 No violations or indeterminate results.")
     lines.append("")
-    lines.append(format_accounting(report.manifest))
+    lines.append(format_accounting(report.manifest, report.duplicates))
     summary = report.summary()
     lines.append("结果 results: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
     return "\n".join(lines) + "\n"
 
 
-def format_accounting(manifest: dict) -> str:
-    """One line per input file: rows read = evaluated + rejected."""
+def format_accounting(manifest: dict, duplicates: list = ()) -> str:
+    """Per input table: rows read = evaluated + rejected, the columns not used, and what the reader did."""
     lines = ["文件 files:"]
     for entry in manifest.get("inputs", []):
         lines.append(f"  {entry['path']} [{entry['kind']}]: 读取 read {entry['rows']} = "
                      f"评估 evaluated {entry['evaluated']} + 拒收 rejected {entry['rejected']}")
+        if entry.get("unknown_columns"):
+            lines.append("    未使用的列 columns not used: " + "、".join(entry["unknown_columns"]))
+        for note in entry.get("notes", []):
+            lines.append(f"    注 note: {note}")
+    for failed in manifest.get("failed_inputs", []):
+        lines.append(f"  {failed['path']}: 无法读取 could not be read")
+    for dup in duplicates:
+        lines.append(f"  重复编号 duplicate id {dup['kind']} {dup['id']}: {dup['first'][0]} 第{dup['first'][1]}行 and "
+                     f"{dup['again'][0]} 第{dup['again'][1]}行 (both evaluated)")
     return "\n".join(lines)
+
+
+REJECT_COLUMNS = ("file", "row", "column", "value", "reason", "scope")
+
+
+def rejects_csv(rejected: list) -> str:
+    """Rejected rows and values as CSV for Excel: BOM, CRLF, and no cell that Excel would run as a formula."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(REJECT_COLUMNS)
+    for r in rejected:
+        writer.writerow([safe_cell(v) for v in (r.file, r.row, r.column, r.value, r.reason, r.scope)])
+    return "\ufeff" + buffer.getvalue()

@@ -1,24 +1,24 @@
-"""Read CSV / XLSX / JSON records with pandas, map headers to fields, normalise values, account for every row."""
+"""Map raw tables to typed records: find the header, map it to a kind's fields, convert units, account for every row."""
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
+import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
 from engine.errors import InputError, UsageError
 from engine.findings import Rejection, Source
 from engine.normalise import Regions, ValueProblem, is_missing, parse_value
+from engine.reader import RawTable, read_tables, sha256_of
 from engine.schemas import Schema, normalise_header, split_unit
+from engine.units import UnitProblem, factor, looks_like_unit, unit_of_cell
 
-HEADER_SCAN_ROWS = 15
-MAX_JSON_BYTES = 64 << 20
-MAX_JSON_DEPTH = 20
-ENCODINGS = ("utf-8-sig", "gb18030")
+NOTE_PREFIXES = ("注", "说明", "备注", "填表说明", "资料来源", "数据来源", "note")
+TOTAL_WORDS = {"合计", "总计", "小计", "全省合计", "total"}
 
 
 @dataclass
@@ -36,97 +36,68 @@ class Record:
     problems: dict = field(default_factory=dict)  # field -> why its value could not be read
 
 
+@dataclass(frozen=True)
+class Column:
+    """How one input column becomes a field: position, field, and the factor converting its unit."""
+
+    position: int
+    field: str
+    header: str
+    factor: Decimal | None = None
+    problem: str = ""  # set when the column cannot be used (unit that cannot be converted): every value rejected
+
+
 @dataclass
-class LoadedFile:
-    """What came out of one input file: records, rejected rows and the accounting."""
+class TableReport:
+    """The accounting of one table (a CSV, a JSON file or one XLSX sheet): rows read = evaluated + rejected."""
 
     path: str
     kind: str
     sha256: str
-    rows: int
-    records: list
-    rejected: list
+    rows: int = 0
+    evaluated: int = 0
+    rejected: int = 0
     unknown_columns: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
 
     def manifest_entry(self) -> dict:
         return {"path": self.path, "kind": self.kind, "sha256": self.sha256, "rows": self.rows,
-                "evaluated": len(self.records), "rejected": sum(1 for r in self.rejected if r.scope == "row"),
-                "unknown_columns": self.unknown_columns}
+                "evaluated": self.evaluated, "rejected": self.rejected, "unknown_columns": self.unknown_columns,
+                "notes": self.notes}
 
 
-# ---------------------------------------------------------------- reading raw tables
+@dataclass
+class LoadedFile:
+    """Everything read from one file at once (for small inputs, rule examples and tests)."""
 
-def _decode(data: bytes, path: str) -> str:
-    for encoding in ENCODINGS:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InputError("cannot decode the text (tried UTF-8 and GB18030)", file=path,
-                     fix="save the file as CSV UTF-8 or GBK from Excel")
+    tables: list
+    records: list
+    rejected: list
 
+    @property
+    def kind(self) -> str:
+        return self.tables[0].kind
 
-def _read_csv(data: bytes, path: str) -> pd.DataFrame:
-    text = _decode(data, path)
-    try:
-        return pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
-                           sep=None, engine="python", skip_blank_lines=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, UnicodeError) as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"not a readable CSV table ({reason})", file=path,
-                         fix="check that every row has the same number of columns and quotes are closed") from None
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
 
 
-def _read_xlsx(data: bytes, path: str) -> list[tuple[str, pd.DataFrame]]:
-    try:
-        sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, header=None, dtype=object, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many unrelated types for a broken workbook
-        raise InputError(f"not a readable XLSX workbook ({type(exc).__name__}: {exc})", file=path,
-                         fix="open it in Excel and save it again as .xlsx") from None
-    return list(sheets.items())
+class Duplicates:
+    """Record ids seen in a run, to report the same id given twice (both rows are kept and evaluated)."""
 
+    def __init__(self):
+        self.first: dict = {}
+        self.found: list = []
 
-def _depth(value, level=0) -> int:
-    stack = [(value, level)]
-    deepest = 0
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > MAX_JSON_DEPTH:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return deepest
-
-
-def _read_json(data: bytes, path: str) -> pd.DataFrame:
-    if len(data) > MAX_JSON_BYTES:
-        raise InputError(f"JSON file is larger than {MAX_JSON_BYTES >> 20} MiB", file=path,
-                         fix="split it, or give the records as CSV")
-    try:
-        parsed = json.loads(_decode(data, path))
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise InputError(f"not valid JSON ({exc})", file=path) from None
-    if _depth(parsed) > MAX_JSON_DEPTH:
-        raise InputError(f"JSON nested more than {MAX_JSON_DEPTH} levels", file=path,
-                         fix="give a list of flat records: [{\"field\": value, …}, …]")
-    if isinstance(parsed, dict) and isinstance(parsed.get("records"), list):
-        parsed = parsed["records"]
-    if not isinstance(parsed, list):
-        raise InputError("JSON must be a list of records or {\"records\": [...]}", file=path)
-    headers: list[str] = []
-    for item in parsed:
-        if isinstance(item, dict):
-            headers.extend(k for k in item if k not in headers)
-    rows = [[str(h) for h in headers]]
-    for item in parsed:
-        if isinstance(item, dict):
-            rows.append([item.get(h) for h in headers])
+    def see(self, record: Record):
+        key = (record.kind, record.id)
+        where = (record.source.file, record.source.row)
+        if key in self.first:
+            self.found.append({"kind": record.kind, "id": record.id, "first": list(self.first[key]),
+                               "again": list(where)})
         else:
-            rows.append([json.dumps(item, ensure_ascii=False)] + [None] * (len(headers) - 1))
-    return pd.DataFrame(rows, dtype=object)
+            self.first[key] = where
 
 
 # ---------------------------------------------------------------- headers
@@ -140,72 +111,136 @@ def _alias_index(schema: Schema) -> dict[str, str]:
     return index
 
 
-def map_headers(headers: list, schema: Schema) -> tuple[dict[int, str], list[str]]:
-    """Column position -> field name for the headers a schema knows; and the headers it does not know."""
+def _header_field(text: str, index: dict) -> tuple[str | None, str]:
+    """The field a header names and the unit written in its brackets ('' when none, or when the brackets are
+    part of the name, like 灰分（Ad）)."""
+    exact = index.get(normalise_header(text))
+    if exact:
+        return exact, ""
+    stem, unit = split_unit(text)
+    return index.get(normalise_header(stem)), unit
+
+
+def map_headers(headers: list, schema: Schema, hidden: set = frozenset()) -> tuple[dict, list, dict]:
+    """Column position -> field for the headers a schema knows; the unknown headers; the units in the headers."""
     index = _alias_index(schema)
-    mapping, unknown = {}, []
-    for position, header in enumerate(headers):
+    mapping, unknown, units = {}, [], {}
+    order = sorted(range(len(headers)), key=lambda p: (p in hidden, p))  # visible columns win
+    for position in order:
+        header = headers[position]
         if is_missing(header):
             continue
         text = str(header)
-        name = index.get(normalise_header(text)) or index.get(normalise_header(split_unit(text)[0]))
+        name, unit = _header_field(text, index)
         if name and name not in mapping.values():
             mapping[position] = name
-        else:
-            unknown.append(text.strip())
-    return mapping, unknown
+            if unit:
+                units[position] = unit
+        elif position not in hidden:
+            unknown.append(re.sub(r"\s+", " ", text).strip())
+    return dict(sorted(mapping.items())), unknown, units
 
 
-def _find_header(frame: pd.DataFrame, schemas: dict, kind: str | None):
-    """The header row, its kind and its column mapping: the row among the first few that maps best."""
+def _combined(parent: list, child: list) -> list:
+    """Two header rows read as one (a merged parent cell over its sub-headers)."""
+    out = []
+    for top, below in zip(parent, child):
+        top_text = "" if is_missing(top) else str(top).strip()
+        below_text = "" if is_missing(below) else str(below).strip()
+        out.append(top_text if not below_text or below_text == top_text else
+                   below_text if not top_text else f"{top_text}{below_text}")
+    return out
+
+
+@dataclass
+class HeaderPlan:
+    """Where the data starts and how each column maps."""
+
+    schema: Schema
+    first_data_row: int
+    columns: list
+    unknown: list
+    notes: list
+
+
+def _candidates(head: pd.DataFrame):
+    rows = len(head)
+    for r in range(rows):
+        yield r, 1, list(head.iloc[r])
+        if r + 1 < rows:
+            yield r, 2, _combined(list(head.iloc[r]), list(head.iloc[r + 1]))
+
+
+def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> HeaderPlan:
+    """Find the header row (title rows above it skipped), its kind and its columns."""
     candidates = [schemas[kind]] if kind else list(schemas.values())
-    best = None
-    for row in range(min(HEADER_SCAN_ROWS, len(frame))):
-        headers = list(frame.iloc[row])
+    best, tie = None, False
+    for row, height, headers in _candidates(table.head):
         for schema in candidates:
-            mapping, unknown = map_headers(headers, schema)
+            mapping, unknown, units = map_headers(headers, schema, table.hidden)
             if schema.id_field not in mapping.values():
                 continue
-            score = len(mapping)
+            score = (len(mapping), -height)
             if best is None or score > best[0]:
-                best = (score, row, schema, mapping, unknown)
-            elif score == best[0] and schema.kind != best[2].kind and row == best[1]:
-                best = (score, row, None, mapping, unknown)
-    return best
-
-
-def detect(frame: pd.DataFrame, schemas: dict, kind: str | None, path: str):
-    best = _find_header(frame, schemas, kind)
-    if best is None or best[2] is None:
-        seen = ", ".join(str(h) for h in list(frame.iloc[0])[:12]) if len(frame) else "(empty file)"
+                best, tie = (score, row, height, schema, mapping, unknown, units), False
+            elif score == best[0] and schema.kind != best[3].kind:
+                tie = True
+    if best is None or tie:
+        first = next((list(table.head.iloc[r]) for r in range(len(table.head))
+                      if any(not is_missing(c) for c in table.head.iloc[r])), [])
+        seen = ", ".join(str(h) for h in first[:12] if not is_missing(h)) or "(empty)"
         if kind:
             spec = schemas[kind].fields[schemas[kind].id_field]
             raise InputError(f"no column for {spec.label} ({spec.name}), which every {kind} record needs; "
-                             f"first row reads: {seen}", file=path,
-                             fix=f"add a column headed {spec.label}, or check --kind")
+                             f"first row reads: {seen}", file=path, fix=f"add a column headed {spec.label}, or check --kind")
         known = "; ".join(f"{s.kind} ({s.title.get('zh', '')}, needs a {s.fields[s.id_field].label} column)"
                           for s in schemas.values())
-        problem = "matches more than one record kind equally" if best else "is not a record kind ecocheck knows"
+        problem = "matches more than one record kind equally" if tie else "is not a record kind ecocheck knows"
         raise InputError(f"this table {problem}; first row reads: {seen}. Known kinds: {known}", file=path,
                          fix="give --kind KIND, or use the headers of `ecocheck template KIND`")
-    _, row, schema, mapping, unknown = best
-    return row, schema, mapping, unknown
+    _, row, height, schema, mapping, unknown, units = best
+    first_data = row + height
+    notes = []
+    if row:
+        notes.append(f"header found on row {row + 1}; the {row} row(s) above it skipped as titles")
+    if first_data < len(table.head):  # a row of units under the header ('%', '吨', '（万吨）')
+        below = list(table.head.iloc[first_data])
+        filled = {p: c for p, c in enumerate(below) if not is_missing(c)}
+        if filled and all(looks_like_unit(c) for c in filled.values()):
+            for position, cell in filled.items():
+                if position in mapping and position not in units:
+                    units[position] = unit_of_cell(cell)
+            notes.append(f"row {first_data + 1} read as the units of the columns")
+            first_data += 1
+    hidden_used = [p for p in mapping if p in table.hidden]
+    if hidden_used:
+        notes.append("hidden column(s) read: " + ", ".join(mapping[p] for p in hidden_used))
+    columns = []
+    for position, name in mapping.items():
+        spec = schema.fields[name]
+        header = str(_combined(list(table.head.iloc[row]), list(table.head.iloc[row + 1]))[position]
+                     if height == 2 else table.head.iloc[row, position])
+        try:
+            ratio = factor(units.get(position, ""), spec.unit) if spec.type in ("number", "integer") else None
+            problem = ""
+        except UnitProblem as exc:
+            ratio, problem = None, f"{exc}; the column's values are set aside"
+        if ratio is not None:
+            notes.append(f"{spec.label}: converted from {units[position]} to {spec.unit} (×{ratio.normalize():f})")
+        columns.append(Column(position, name, header.strip(), ratio, problem))
+    return HeaderPlan(schema, first_data, columns, unknown, notes)
 
 
 # ---------------------------------------------------------------- rows to records
 
-NOTE_PREFIXES = ("注", "说明", "备注", "填表说明", "note")
-TOTAL_WORDS = {"合计", "总计", "小计", "全省合计", "total"}
-
-
-def _note_row(cells: list, mapping: dict, schema: Schema) -> str:
+def _note_row(cells: list, plan: HeaderPlan) -> str:
     """The text of a note (注：…) or total (合计) row under a table, or '' for a real record."""
     filled = [str(c).strip() for c in cells if not is_missing(c) and str(c).strip()]
     if len(filled) == 1 and filled[0].lower().startswith(NOTE_PREFIXES):
         return filled[0]
-    id_position = next((p for p, n in mapping.items() if n == schema.id_field), None)
     first = filled[0] if filled else ""
-    id_cell = str(cells[id_position]).strip() if id_position is not None and id_position < len(cells) else ""
+    id_column = next(c for c in plan.columns if c.field == plan.schema.id_field)
+    id_cell = str(cells[id_column.position]).strip() if id_column.position < len(cells) else ""
     if normalise_header(first) in TOTAL_WORDS or normalise_header(id_cell) in TOTAL_WORDS:
         return first
     return ""
@@ -218,38 +253,87 @@ def _recipient(schema: Schema, values: dict, regions: Regions) -> str:
     return str(values.get(schema.recipient_field) or "")
 
 
-def to_records(frame: pd.DataFrame, header_row: int, schema: Schema, mapping: dict, regions: Regions,
-               path: str, row_offset: int = 0) -> tuple[list, list, int]:
-    """Records and rejections for the rows below the header; and how many rows were read."""
-    records, rejected, read = [], [], 0
+def _fraction_columns(plan: HeaderPlan, frame: pd.DataFrame) -> dict:
+    """Percent columns given as fractions (0.853 for 85.3%): converted when the whole column says so; otherwise the
+    fraction-looking values of a mixed column are rejected, position -> 'convert' | 'mixed'."""
+    decided = {}
+    for column in plan.columns:
+        spec = plan.schema.fields[column.field]
+        if spec.unit != "%" or not spec.fractions or column.factor is not None or column.position >= frame.shape[1]:
+            continue
+        numbers = []
+        for cell in frame.iloc[:, column.position]:
+            if is_missing(cell) or "%" in str(cell) or "％" in str(cell):
+                continue
+            try:
+                numbers.append(float(str(cell).replace(",", "")))
+            except ValueError:
+                continue
+        small = [n for n in numbers if 0 < n <= 1]
+        if small and len(small) == len([n for n in numbers if n != 0]):
+            decided[column.position] = "convert"
+        elif small:
+            decided[column.position] = "mixed"
+    return decided
+
+
+def _cell_value(raw, column: Column, spec, regions: Regions, fraction: str | None):
+    if column.problem:
+        raise ValueProblem(column.problem)
+    text = "" if raw is None else str(raw)
+    explicit_percent = "%" in text or "％" in text
+    value = parse_value(raw, spec, regions)
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if fraction == "convert" and not explicit_percent:
+        value = parse_value(str(Decimal(str(value)) * 100), spec, regions)
+    elif fraction == "mixed" and not explicit_percent and 0 < value <= 1:
+        raise ValueProblem(f"'{raw}' looks like a fraction while other values in this column are percentages; "
+                           f"write it as a percentage (e.g. {float(value) * 100:g})")
+    if column.factor is not None:
+        value = parse_value(str(Decimal(str(value)) * column.factor), spec, regions)
+    return value
+
+
+def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, path: str, report: TableReport,
+                    fractions: dict) -> tuple[list, list]:
+    """Records and rejections for the data rows of one chunk (frame index = 0-based row in the file)."""
+    schema = plan.schema
     id_spec = schema.fields[schema.id_field]
-    for index in range(header_row + 1, len(frame)):
-        cells = list(frame.iloc[index])
+    records, rejected = [], []
+    width = frame.shape[1]
+    for index, cells in zip(frame.index, frame.itertuples(index=False, name=None)):
+        if index < plan.first_data_row:
+            continue
         if all(is_missing(c) or str(c).strip() == "" for c in cells):
             continue
-        read += 1
-        row_number = index + 1 + row_offset
-        note = _note_row(cells, mapping, schema)
+        report.rows += 1
+        row_number = int(index) + 1
+        note = _note_row(list(cells), plan)
         if note:
-            rejected.append(Rejection(file=path, row=row_number, column="", value=note[:60],
+            report.rejected += 1
+            rejected.append(Rejection(file=path, row=row_number, column="", value=note[:80],
                                       reason="说明行或合计行，不是一条记录 (a note or total row, not a record)"))
             continue
         values, problems = {}, {}
-        for position, name in mapping.items():
-            raw = cells[position] if position < len(cells) else None
-            spec = schema.fields[name]
+        for column in plan.columns:
+            raw = cells[column.position] if column.position < width else None
+            spec = schema.fields[column.field]
             try:
-                value = parse_value(raw, spec, regions)
+                value = _cell_value(raw, column, spec, regions, fractions.get(column.position))
             except ValueProblem as exc:
-                problems[name] = str(exc)
-                rejected.append(Rejection(file=path, row=row_number, column=spec.label, value=str(raw),
+                if is_missing(raw):
+                    continue
+                problems[column.field] = str(exc)
+                rejected.append(Rejection(file=path, row=row_number, column=spec.label, value=str(raw)[:200],
                                           reason=str(exc), scope="value"))
                 continue
             if value is not None:
-                values[name] = value
+                values[column.field] = value
         record_id = values.get(schema.id_field)
         if record_id is None:
             reason = problems.get(schema.id_field) or f"{id_spec.label} ({id_spec.name}) is empty"
+            report.rejected += 1
             rejected.append(Rejection(file=path, row=row_number, column=id_spec.label, value="",
                                       reason=f"{reason}: a record without its id cannot be named in a finding; "
                                              f"fill in {id_spec.label}"))
@@ -259,53 +343,69 @@ def to_records(frame: pd.DataFrame, header_row: int, schema: Schema, mapping: di
         if schema.fields[schema.name_field].type == "region":
             name = regions.official.get(name, name)
         shown_id = "/".join([str(record_id)] + [str(values[f]) for f in schema.id_extra if f in values])
-        records.append(Record(kind=schema.kind, id=shown_id, values=values,
-                              source=Source(file=path, row=row_number), name=str(name),
-                              region=regions.official.get(region, str(region)), region_key=str(region),
-                              recipient=_recipient(schema, values, regions), problems=problems))
-    return records, rejected, read
+        records.append(Record(kind=schema.kind, id=shown_id, values=values, source=Source(file=path, row=row_number),
+                              name=str(name), region=regions.official.get(region, str(region)),
+                              region_key=str(region), recipient=_recipient(schema, values, regions),
+                              problems=problems))
+        report.evaluated += 1
+    return records, rejected
 
 
-def load_file(path: Path, schemas: dict, regions: Regions, kind: str | None = None) -> LoadedFile:
-    """Read one file; raise InputError when it cannot be read at all."""
+# ---------------------------------------------------------------- files
+
+def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = None,
+                sheet: str | None = None) -> Iterator[tuple[TableReport, list, list]]:
+    """(table report, records, rejections) chunk by chunk, for every table of a file that matches a kind.
+
+    Raises InputError when the file cannot be read at all, or no table in it is a known kind."""
     path = Path(path)
     shown = str(path)
     if kind is not None and kind not in schemas:
         raise UsageError(f"unknown kind '{kind}'", fix="kinds: " + ", ".join(schemas))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror})", file=shown) from None
-    digest = hashlib.sha256(data).hexdigest()
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        frames = _read_xlsx(data, shown)
-    elif suffix == ".json":
-        frames = [("", _read_json(data, shown))]
-    elif suffix in (".csv", ".txt", ".tsv"):
-        frames = [("", _read_csv(data, shown))]
-    else:
-        raise InputError(f"unsupported file type '{suffix or '(none)'}'", file=shown,
-                         fix="give .csv, .xlsx or .json files")
-    loaded = None
-    errors = []
-    for sheet, frame in frames:
-        where = f"{shown}[{sheet}]" if sheet and len(frames) > 1 else shown
+    tables = read_tables(path, shown)
+    if sheet is not None:
+        chosen = [t for t in tables if t.name == sheet]
+        if not chosen:
+            raise InputError(f"no sheet named '{sheet}'", file=shown,
+                             fix="sheets: " + ", ".join(t.name for t in tables))
+        tables = chosen
+    digest = sha256_of(path)
+    plans, errors, skipped = [], [], []
+    for table in tables:
+        where = f"{shown}[{table.name}]" if table.name and len(tables) > 1 else shown
         try:
-            header_row, schema, mapping, unknown = detect(frame, schemas, kind, where)
+            plans.append((table, where, detect(table, schemas, kind, where)))
         except InputError as exc:
             errors.append(exc)
-            continue
-        records, rejected, read = to_records(frame, header_row, schema, mapping, regions, where)
-        if loaded is None:
-            loaded = LoadedFile(shown, schema.kind, digest, 0, [], [], [])
-        elif loaded.kind != schema.kind:
-            raise InputError(f"sheets hold different record kinds ({loaded.kind}, {schema.kind})", file=shown,
-                             fix="put each kind in its own file")
-        loaded.rows += read
-        loaded.records.extend(records)
-        loaded.rejected.extend(rejected)
-        loaded.unknown_columns.extend(u for u in unknown if u not in loaded.unknown_columns)
-    if loaded is None:
+            skipped.append(table.name)
+    if not plans:
         raise errors[0]
-    return loaded
+    for n, (table, where, plan) in enumerate(plans):
+        report = TableReport(where, plan.schema.kind, digest, unknown_columns=plan.unknown,
+                             notes=table.notes + plan.notes)
+        if n == 0 and skipped:
+            report.notes.append("sheet(s) not matching any record kind skipped: " + ", ".join(skipped))
+        fractions = None
+        for chunk in table.chunks():
+            if fractions is None:
+                fractions = _fraction_columns(plan, chunk.loc[chunk.index >= plan.first_data_row])
+                for position, decision in fractions.items():
+                    label = plan.schema.fields[next(c.field for c in plan.columns if c.position == position)].label
+                    report.notes.append(f"{label}: every value ≤ 1 read as a fraction and converted to %"
+                                        if decision == "convert" else
+                                        f"{label}: mixes fractions and percentages; the fraction-looking values "
+                                        f"are rejected")
+            records, rejected = rows_to_records(chunk, plan, regions, where, report, fractions)
+            yield report, records, rejected
+
+
+def load_file(path: Path, schemas: dict, regions: Regions, kind: str | None = None,
+              sheet: str | None = None) -> LoadedFile:
+    """Read a whole file at once."""
+    tables, records, rejected = [], [], []
+    for report, chunk_records, chunk_rejected in stream_file(path, schemas, regions, kind, sheet):
+        if report not in tables:
+            tables.append(report)
+        records.extend(chunk_records)
+        rejected.extend(chunk_rejected)
+    return LoadedFile(tables, records, rejected)

@@ -1,22 +1,24 @@
-"""One check run: load the rule set and the input files, evaluate, and assemble the Report with its manifest."""
+"""One check run: load the rule set, stream the input files through the engine, and assemble the Report."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import __version__, evaluate, explain
 from engine.errors import InputError
-from engine.findings import Rejection, Report
+from engine.findings import Report
 from engine.normalise import Regions, load_regions
-from engine.records import LoadedFile, load_file
+from engine.records import Duplicates, stream_file
 from engine.rules import RuleSet, load_ruleset
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RULES = PROJECT_ROOT / "rules"
 DEFAULT_SCHEMAS = PROJECT_ROOT / "inputs" / "schemas"
 DEFAULT_SAMPLES = PROJECT_ROOT / "inputs" / "samples"
+ENGINE_BATCH = 5_000  # records per engine session: durable_rules keeps ~8 KB per fact until the session ends
 
 
 @dataclass
@@ -36,13 +38,42 @@ def regions_of(ruleset: RuleSet) -> Regions:
 
 
 def evaluate_records(ruleset: RuleSet, records: list, as_of: dt.date, rules=None):
-    """Results and findings for records already loaded."""
+    """Results and findings for records already loaded, evaluated together (chains join across them)."""
     rules = list(rules if rules is not None else ruleset.rules)
     outcome = evaluate.run(rules, records, ruleset.params, as_of)
     return explain.build(outcome, rules, records, ruleset.schemas, ruleset.documents, ruleset.measure_label)
 
 
-def manifest(ruleset: RuleSet, as_of: dt.date, loaded: list[LoadedFile], failed: list[InputError]) -> dict:
+def chained_kinds(rules) -> set:
+    """Kinds whose records must be evaluated together: they derive measures or join against them."""
+    return {r.kind for r in rules if r.joins or r.derives}
+
+
+class _Collector:
+    """Accumulates findings and state counts batch by batch, keeping every Result only when asked to."""
+
+    def __init__(self, ruleset: RuleSet, as_of: dt.date, keep_results: bool):
+        self.ruleset, self.as_of = ruleset, as_of
+        self.findings, self.counts = [], Counter()
+        self.results = [] if keep_results else None
+
+    def add(self, records: list):
+        for start in range(0, len(records), ENGINE_BATCH):
+            self._evaluate(records[start:start + ENGINE_BATCH])
+
+    def add_together(self, records: list):
+        if records:
+            self._evaluate(records)
+
+    def _evaluate(self, records: list):
+        results, findings = evaluate_records(self.ruleset, records, self.as_of)
+        self.counts.update(r.status for r in results)
+        self.findings.extend(findings)
+        if self.results is not None:
+            self.results.extend(results)
+
+
+def manifest(ruleset: RuleSet, as_of: dt.date, tables: list, failed: list[InputError]) -> dict:
     in_force = [r.id for r in ruleset.rules if r.in_force(as_of)]
     return {
         "tool": "ecocheck",
@@ -50,25 +81,42 @@ def manifest(ruleset: RuleSet, as_of: dt.date, loaded: list[LoadedFile], failed:
         "rules_fingerprint": ruleset.fingerprint,
         "rules_in_force": len(in_force),
         "as_of": as_of.isoformat(),
-        "inputs": [f.manifest_entry() for f in loaded],
+        "inputs": [t.manifest_entry() for t in tables],
         "failed_inputs": [{"path": e.file, "error": str(e)} for e in failed],
     }
 
 
-def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None = None) -> RunResult:
-    """Read every file (a file that cannot be read is reported, the others go on), evaluate, report."""
+def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None = None, sheet: str | None = None,
+          keep_results: bool = False) -> RunResult:
+    """Stream every file through the engine (a file that cannot be read is reported, the others go on).
+
+    Records of kinds in consequence chains are held and evaluated together at the end; all others are evaluated
+    in batches as they are read, so memory follows the findings, not the input size."""
     regions = regions_of(ruleset)
-    loaded, failed = [], []
+    together = chained_kinds(ruleset.rules)
+    collector = _Collector(ruleset, as_of, keep_results)
+    tables, failed, rejected, held = [], [], [], []
+    duplicates = Duplicates()
     for path in paths:
         try:
-            loaded.append(load_file(Path(path), ruleset.schemas, regions, kind))
+            for table, records, rejections in stream_file(Path(path), ruleset.schemas, regions, kind, sheet):
+                if table not in tables:
+                    tables.append(table)
+                rejected.extend(rejections)
+                for record in records:
+                    duplicates.see(record)
+                if table.kind in together:
+                    held.extend(records)
+                else:
+                    collector.add(records)
         except InputError as exc:
             failed.append(exc)
-    records = [record for f in loaded for record in f.records]
-    results, findings = evaluate_records(ruleset, records, as_of)
-    rejected: list[Rejection] = [r for f in loaded for r in f.rejected]
-    report = Report(manifest=manifest(ruleset, as_of, loaded, failed), findings=findings, results=results,
-                    rejected=rejected)
+    collector.add_together(held)
+    order = {t.path: n for n, t in enumerate(tables)}
+    findings = sorted(collector.findings, key=lambda f: (order.get(f.source.file, len(order)), f.source.row, f.rule_id))
+    report = Report(manifest=manifest(ruleset, as_of, tables, failed), findings=findings,
+                    counts=dict(collector.counts), rejected=rejected, duplicates=duplicates.found,
+                    results=collector.results)
     return RunResult(report=report, failed=failed)
 
 

@@ -27,6 +27,7 @@ class FieldSpec:
     values: dict = field(default_factory=dict)  # enum: canonical value -> spellings
     min: float | None = None
     max: float | None = None
+    fractions: bool = False  # a % field whose real values are never ≤ 1: a column of values ≤ 1 holds fractions
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,10 @@ def split_unit(header: str) -> tuple[str, str]:
 def _load_field(name: str, raw: dict, path: str) -> FieldSpec:
     if not isinstance(raw, dict):
         raise SchemaError("a field must be a mapping", file=path, field=name)
-    unknown = set(raw) - {"type", "label", "aliases", "unit", "required", "values", "min", "max"}
+    unknown = set(raw) - {"type", "label", "aliases", "unit", "required", "values", "min", "max", "fractions"}
     if unknown:
         raise SchemaError(f"unknown key(s) {sorted(unknown)}", file=path, field=name,
-                          fix="allowed: type, label, aliases, unit, required, values, min, max")
+                          fix="allowed: type, label, aliases, unit, required, values, min, max, fractions")
     ftype = raw.get("type")
     if ftype not in TYPES:
         raise SchemaError(f"unknown type '{ftype}'", file=path, field=name, fix="use one of " + ", ".join(TYPES))
@@ -80,7 +81,7 @@ def _load_field(name: str, raw: dict, path: str) -> FieldSpec:
         aliases=tuple(str(a) for a in raw.get("aliases", [])), unit=str(raw.get("unit", "")),
         required=bool(raw.get("required", False)),
         values={str(k): tuple(str(s) for s in v) for k, v in values.items()},
-        min=raw.get("min"), max=raw.get("max"),
+        min=raw.get("min"), max=raw.get("max"), fractions=bool(raw.get("fractions", False)),
     )
 
 
