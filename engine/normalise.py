@@ -60,7 +60,8 @@ def is_missing(value) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return True
     if isinstance(value, str):
-        return normalise_header(value) in MISSING_TOKENS
+        text = value.strip()
+        return not text or (len(text) < 8 and normalise_header(text) in MISSING_TOKENS)
     return False
 
 
@@ -138,11 +139,26 @@ def parse_bool(value) -> bool:
     raise ValueProblem(f"'{value}' is not yes/no (write 是 or 否)")
 
 
+_ENUM_MAPS: dict = {}
+
+
+def _enum_map(spec: FieldSpec) -> dict:
+    """Every spelling of an enum field (normalised) -> its canonical value, built once per field."""
+    found = _ENUM_MAPS.get(id(spec))
+    if found is None or found[0] is not spec:
+        mapping = {}
+        for canonical, spellings in spec.values.items():
+            mapping[normalise_header(canonical)] = canonical
+            for spelling in spellings:
+                mapping.setdefault(normalise_header(spelling), canonical)
+        found = _ENUM_MAPS[id(spec)] = (spec, mapping)
+    return found[1]
+
+
 def parse_enum(value, spec: FieldSpec) -> str:
-    key = normalise_header(value)
-    for canonical, spellings in spec.values.items():
-        if key == normalise_header(canonical) or key in {normalise_header(s) for s in spellings}:
-            return canonical
+    canonical = _enum_map(spec).get(normalise_header(str(value)))
+    if canonical is not None:
+        return canonical
     choices = [s for spellings in spec.values.values() for s in spellings[:1]]
     raise ValueProblem(f"'{value}' is not one of: " + "、".join(choices))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class Schema:
         return [name for name, spec in self.fields.items() if spec.required]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalise_header(text: str) -> str:
     """Header text for matching: NFKC (full-width to half-width), no spaces or line breaks, lower case."""
     text = unicodedata.normalize("NFKC", str(text))
