@@ -1,21 +1,21 @@
-"""Benchmark: records per second for generated boiler files (10k and 100k rows), load and evaluation separately."""
+"""Benchmark: records per second and peak memory of `check` on generated boiler CSVs (10k and 100k rows by default)."""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import datetime as dt
+import json
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from engine.records import load_file  # noqa: E402
-from engine.runner import evaluate_records, load_rules, regions_of  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 HEADER = ["使用单位", "锅炉编号", "市州", "燃料种类", "测试类型", "出厂日期", "测试日期", "热效率（%）"]
 REGIONS = ["兰州市", "嘉峪关市", "金昌市", "酒泉市", "张掖市", "武威市", "白银市", "天水市", "平凉市", "庆阳市",
@@ -35,37 +35,41 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
                              (made + dt.timedelta(days=rng.randrange(30, 900))).isoformat(), efficiency])
 
 
-def bench(rows: int, workdir: Path, ruleset, regions) -> dict:
-    path = workdir / f"boilers_{rows}.csv"
-    generate(path, rows)
+def measure(path: Path) -> dict:
+    """One run of the real streaming path (runner.check), in this process."""
+    from engine.runner import check, load_rules
+
+    ruleset = load_rules()
     start = time.perf_counter()
-    loaded = load_file(path, ruleset.schemas, regions)
-    loaded_at = time.perf_counter()
-    results, findings = evaluate_records(ruleset, loaded.records, dt.date(2022, 6, 30))
-    done = time.perf_counter()
-    assert loaded.rows == rows == len(loaded.records) + sum(1 for r in loaded.rejected if r.scope == "row")
-    return {"rows": rows, "load_s": loaded_at - start, "evaluate_s": done - loaded_at, "total_s": done - start,
-            "results": len(results), "findings": len(findings)}
+    result = check([path], ruleset, dt.date(2022, 6, 30))
+    seconds = time.perf_counter() - start
+    entry = result.report.manifest["inputs"][0]
+    assert entry["rows"] == entry["evaluated"] + entry["rejected"]
+    return {"rows": entry["rows"], "seconds": seconds, "results": sum(result.report.counts.values()),
+            "findings": len(result.report.findings), "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "file_mib": path.stat().st_size / (1 << 20), "rules": len(ruleset.rules)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000])
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # child process: measure one file
     args = parser.parse_args()
-    ruleset = load_rules()
-    regions = regions_of(ruleset)
-    print(f"python {sys.version.split()[0]}, {len(ruleset.rules)} rules "
-          f"({sum(r.kind == 'boiler' for r in ruleset.rules)} on boilers)")
-    print(f"{'rows':>8} {'load s':>8} {'eval s':>8} {'total s':>8} {'load r/s':>10} {'eval r/s':>10} "
-          f"{'total r/s':>10} {'results':>8} {'findings':>8}")
+    if args.one:
+        print(json.dumps(measure(args.one)))
+        return
+    print(f"python {sys.version.split()[0]}; each size in a fresh process (peak = that process's max RSS)")
+    print(f"{'rows':>9} {'file MiB':>9} {'seconds':>8} {'rows/s':>8} {'results':>9} {'findings':>9} {'peak MiB':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
-            f = bench(size, Path(tmp), ruleset, regions)
-            print(f"{f['rows']:>8} {f['load_s']:>8.2f} {f['evaluate_s']:>8.2f} {f['total_s']:>8.2f} "
-                  f"{f['rows'] / f['load_s']:>10.0f} {f['rows'] / f['evaluate_s']:>10.0f} "
-                  f"{f['rows'] / f['total_s']:>10.0f} {f['results']:>8} {f['findings']:>8}")
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak resident memory: {peak_mib:.0f} MiB")
+            path = Path(tmp) / f"boilers_{size}.csv"
+            generate(path, size)
+            out = subprocess.run([sys.executable, __file__, "--one", str(path)], capture_output=True, text=True,
+                                 check=True, cwd=ROOT)
+            f = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"{f['rows']:>9} {f['file_mib']:>9.1f} {f['seconds']:>8.1f} {f['rows'] / f['seconds']:>8.0f} "
+                  f"{f['results']:>9} {f['findings']:>9} {f['peak_mib']:>9.0f}")
+            path.unlink()
 
 
 if __name__ == "__main__":

@@ -55,9 +55,7 @@ class _Compiled:
         self.when = C.assign_slots(rule.when, prefix, counter) if rule.when is not None else None
         self.slot_leaves = [leaf for cond in (self.applies, self.when) if cond is not None
                             for leaf in C.walk(cond) if isinstance(leaf, C.SlotCompare)]
-
-    def fields(self) -> set:
-        return set(self.rule.needed_fields())
+        self.fields = self.rule.needed_fields()
 
 
 def _engine_value(value):
@@ -153,7 +151,7 @@ class Evaluation:
     def _fact(self, index: int, record, compiled: list[_Compiled]) -> dict:
         fact = {"id": str(index + 1), "ix": index, "t": "record"}
         for comp in compiled:
-            for name in comp.fields():
+            for name in comp.fields:
                 if name in record.values:
                     fact[name] = _engine_value(record.values[name])
             computed = {}

@@ -93,9 +93,10 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
     """Results for every (rule, record) and Findings for violations and indeterminates, in input order."""
     by_id = {rule.id: rule for rule in rules}
     results, findings = [], []
+    subjects: dict = {}
     for (rule_id, index), status in sorted(outcome.states.items(), key=lambda item: (item[0][1], item[0][0])):
         rule, record = by_id[rule_id], records[index]
-        subject = subject_of(record)
+        subject = subjects.get(index) or subjects.setdefault(index, subject_of(record))
         results.append(Result(rule_id, status, subject, record.source))
         if status not in (VIOLATION, INDETERMINATE):
             continue
