@@ -117,13 +117,16 @@ class Evaluation:
         definition = self._sink()
         for n, comp in enumerate(compiled):
             rid = comp.rule.id
+            # Every condition starts with a positive test: durable_rules 2.0.28 hangs on a rule whose whole
+            # condition is a $nex (seen here: `absent` as a rule's only test never returned from assert_fact).
+            record = [{"t": "record"}]
             applies_t = [C.compile_durable(comp.applies, True)] if comp.applies is not None else []
-            definition[f"r{n}_v"] = {"all": [{"m": _and(applies_t + [C.compile_durable(comp.when, True)])}],
+            definition[f"r{n}_v"] = {"all": [{"m": _and(record + applies_t + [C.compile_durable(comp.when, True)])}],
                                      "run": self._action(rid, VIOLATION)}
-            definition[f"r{n}_c"] = {"all": [{"m": _and(applies_t + [C.compile_durable(comp.when, False)])}],
+            definition[f"r{n}_c"] = {"all": [{"m": _and(record + applies_t + [C.compile_durable(comp.when, False)])}],
                                      "run": self._action(rid, COMPLIANT)}
             if comp.applies is not None:
-                definition[f"r{n}_n"] = {"all": [{"m": C.compile_durable(comp.applies, False)}],
+                definition[f"r{n}_n"] = {"all": [{"m": _and(record + [C.compile_durable(comp.applies, False)])}],
                                          "run": self._action(rid, NOT_APPLICABLE)}
         return definition
 

@@ -345,6 +345,14 @@ def fingerprint(paths: list[Path], params: Parameters) -> str:
     return digest.hexdigest()[:16]
 
 
+NOT_RULE_FOLDERS = ("parameters", "sources", "coverage")
+
+
+def rule_files(rules_dir: Path) -> list[Path]:
+    """The rule files under a rules directory: rules/<area>/<ID>.yaml, outside the data folders."""
+    return sorted(p for p in Path(rules_dir).glob("*/*.yaml") if p.parent.name not in NOT_RULE_FOLDERS)
+
+
 def load_ruleset(rules_dir: Path, schemas_dir: Path) -> RuleSet:
     """Every rule under rules_dir (one per file, in sub-folders by area), validated as a whole."""
     rules_dir = Path(rules_dir)
@@ -353,7 +361,7 @@ def load_ruleset(rules_dir: Path, schemas_dir: Path) -> RuleSet:
     schemas = load_schemas(Path(schemas_dir))
     params = load_parameters(rules_dir / "parameters")
     documents = load_documents(rules_dir)
-    paths = sorted(p for p in rules_dir.glob("*/*.yaml") if p.parent.name not in ("parameters", "sources"))
+    paths = rule_files(rules_dir)
     rules, seen = [], {}
     for path in paths:
         rule = load_rule(path, schemas, params, documents)

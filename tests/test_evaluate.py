@@ -162,3 +162,27 @@ def test_engine_agrees_with_the_reference_evaluation(boilers, prefectures):
             if rule.kind == record.kind and rule.in_force(AS_OF):
                 got = by_index[(rule.id, record.source.file, record.source.row)]
                 assert got == reference_state(rule, record), (rule.id, record.values)
+
+
+def test_a_rule_whose_only_test_is_absent_does_not_hang_the_engine():
+    # durable_rules 2.0.28 never returns from assert_fact when a rule's whole condition is a $nex; run it in a
+    # child process with a time limit so that a regression fails instead of hanging the suite.
+    import subprocess
+    import sys
+    import textwrap
+    code = textwrap.dedent("""
+        import dataclasses, datetime as dt
+        from engine import conditions as C
+        from engine.runner import load_rules, regions_of, evaluate_records
+        from engine.examples import example_records
+        rs = load_rules(); regions = regions_of(rs)
+        rule = dataclasses.replace(rs.by_id("COAL-001"), id="X", applies=None,
+                                   when=C.Presence("sulfur_pct", False))
+        rows = [{"sample_id": "A", "seller": "s", "sulfur_pct": 1}, {"sample_id": "B", "seller": "s"}]
+        records = [r for n, row in enumerate(rows) for r in example_records(rs, "coal_sample", row, "f", n, regions)]
+        results, _ = evaluate_records(rs, records, dt.date(2022, 1, 1), [rule])
+        print(sorted((r.subject.id, r.status) for r in results))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=str(__import__("tests.conftest").conftest.ROOT))
+    assert done.stdout.strip() == "[('A', 'compliant'), ('B', 'violation')]", done.stderr

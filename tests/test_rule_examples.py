@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from engine.examples import run_example
+from engine.rules import rule_files
 from engine.runner import load_rules
 from tests.conftest import ROOT
 
@@ -18,8 +19,8 @@ def test_example_gives_expected_state(rule, example):
 
 
 def test_every_rule_file_is_loaded_with_all_its_examples():
-    files = sorted(p for p in (ROOT / "rules").glob("*/*.yaml") if p.parent.name not in ("parameters", "sources"))
-    assert [p.stem for p in files] == sorted(r.id for r in RULESET.rules)
+    files = rule_files(ROOT / "rules")
+    assert sorted(p.stem for p in files) == sorted(r.id for r in RULESET.rules)
     written = sum(len(yaml.safe_load(p.read_text(encoding="utf-8"))["examples"]) for p in files)
     assert written == len(CASES)
 
