@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Callable
 
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
@@ -217,7 +217,10 @@ def to_number(value: Any) -> Decimal | None:
 
 
 def rounded(value: Decimal) -> float:
-    return float(round(value, PRECISION))
+    """A number rounded to PRECISION decimals (exactly, so that boundary values compare as written)."""
+    with localcontext() as context:
+        context.prec = 80
+        return float(round(value, PRECISION))
 
 
 def date_key(value: Any) -> int | None:

@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from engine.conditions import rounded, to_number
+from engine.reader import Unsaved
 from engine.schemas import FieldSpec, normalise_header
 
 MISSING_TOKENS = {"", "-", "—", "——", "--", "/", "\\", "无", "未检测", "未测", "不详", "暂无", "n/a", "na", "nan",
@@ -17,6 +18,7 @@ MISSING_TOKENS = {"", "-", "—", "——", "--", "/", "\\", "无", "未检测",
 TRUE_TOKENS = {"是", "y", "yes", "true", "t", "1", "√", "✓", "✔", "完成", "已完成", "达标", "高耗能"}
 FALSE_TOKENS = {"否", "n", "no", "false", "f", "0", "×", "✗", "✘", "x", "未完成", "不达标", "非高耗能"}
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+MAX_NUMBER = 10 ** 15  # no quantity in these records comes near this; larger is a typing error
 
 
 class ValueProblem(ValueError):
@@ -83,6 +85,11 @@ def parse_number(value, spec: FieldSpec) -> float:
         number = to_number(text) if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text) else None
     if number is None or not number.is_finite():
         raise ValueProblem(f"'{value}' is not a number" + (f" in {spec.unit}" if spec.unit else ""))
+    if spec.min is not None and number < spec.min or spec.max is not None and number > spec.max:
+        raise ValueProblem(f"{value} is outside the possible range {spec.min}–{spec.max}"
+                           + (f" {spec.unit}" if spec.unit else ""))
+    if abs(number) >= MAX_NUMBER:
+        raise ValueProblem(f"{value} is too large to be a real measurement")
     result = rounded(number)
     if spec.type == "integer":
         if result != int(result):
@@ -114,8 +121,7 @@ def parse_date(value) -> dt.date:
         if 1 <= value < 2958466 and float(value).is_integer():  # an Excel serial day number
             return EXCEL_EPOCH + dt.timedelta(days=int(value))
         raise ValueProblem(f"'{value}' is not a date")
-    text = _text(value).replace(" ", "")
-    text = re.sub(r"[T ]00:00:00$", "", text)
+    text = re.sub(r"(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$", "", _text(value)).replace(" ", "")
     for pattern in DATE_PATTERNS:
         match = pattern.match(text)
         if match:
@@ -165,6 +171,8 @@ def parse_enum(value, spec: FieldSpec) -> str:
 
 def parse_value(value, spec: FieldSpec, regions: Regions):
     """The typed value of a cell, None when the cell is empty or a 'no data' mark; ValueProblem when unreadable."""
+    if isinstance(value, Unsaved):
+        raise ValueProblem(f"formula {value} has no saved result; open the file in Excel and save it again")
     if is_missing(value):
         return None
     if spec.type in ("number", "integer"):

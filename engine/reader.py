@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -19,6 +20,7 @@ MAX_JSON_BYTES = 64 << 20
 MAX_JSON_DEPTH = 20
 MAX_XLSX_BYTES = 200 << 20
 SNIFF_BYTES = 256 << 10
+EXTRA_COLUMNS = 8  # room for rows a little wider than the first 256 KiB showed
 ENCODINGS = ("utf-8-sig", "gb18030")
 DELIMITERS = ",\t;"
 
@@ -41,17 +43,31 @@ def _reason(exc: Exception) -> str:
 
 # ---------------------------------------------------------------- CSV
 
-def sniff_encoding(prefix: bytes, path: str) -> str:
-    """UTF-8 (with or without BOM) when the bytes decode as UTF-8, else GB18030 (Excel's 'CSV' on Chinese Windows)."""
+def sniff_encoding(blocks, path: str) -> str:
+    """UTF-8 (with or without BOM) when every byte decodes as UTF-8, else GB18030 (Excel's 'CSV' on Chinese Windows).
+
+    `blocks` is a callable giving the file's bytes block by block: the whole file is checked, not a prefix."""
+    failures = []
     for encoding in ENCODINGS:
         decoder = codecs.getincrementaldecoder(encoding)()
+        offset = 0
         try:
-            decoder.decode(prefix, final=False)  # a character cut at the end of the prefix is not an error
+            for block in blocks():
+                decoder.decode(block, final=False)
+                offset += len(block)
+            decoder.decode(b"", final=True)
             return encoding
-        except UnicodeDecodeError:
-            continue
-    raise InputError("cannot decode the text (tried UTF-8 and GB18030/GBK)", file=path,
+        except UnicodeDecodeError as exc:
+            failures.append(f"{encoding.replace('-sig', '')} fails at byte {offset + exc.start}")
+    raise InputError("cannot decode the text (" + "; ".join(failures) + ")", file=path,
                      fix="save the file from Excel as 'CSV UTF-8' or as CSV in GBK")
+
+
+def _file_blocks(path: Path):
+    def blocks():
+        with path.open("rb") as handle:
+            yield from iter(lambda: handle.read(1 << 20), b"")
+    return blocks
 
 
 def sniff_delimiter(text: str) -> str:
@@ -73,22 +89,33 @@ def read_csv(path: Path, shown: str) -> RawTable:
         raise InputError(f"cannot read file ({exc.strerror})", file=shown) from None
     if not prefix.strip():
         raise InputError("the file is empty", file=shown, fix="export the table again")
-    encoding = sniff_encoding(prefix, shown)
+    encoding = sniff_encoding(_file_blocks(path), shown)
     text = prefix.decode(encoding, errors="ignore")
     delimiter = sniff_delimiter(text)
+    # Name the columns: pandas would otherwise take the width of the first line (a one-cell title) for the table's.
+    whole = len(prefix) < SNIFF_BYTES
+    lines = text.splitlines() if whole else text.splitlines()[:-1]  # the last line of a prefix may be cut
+    widest = max((len(row) for row in csv.reader(lines or [""], delimiter=delimiter)), default=1)
+    names = list(range(widest + EXTRA_COLUMNS))
 
     def chunks() -> Iterator[pd.DataFrame]:
         try:
-            reader = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, sep=delimiter,
-                                 encoding=encoding, skip_blank_lines=False, chunksize=CHUNK_ROWS,
-                                 engine="python" if len(delimiter) != 1 else "c", on_bad_lines="error")
-            for chunk in reader:
-                yield chunk
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)  # never drop cells of a too-wide row
+                reader = pd.read_csv(path, header=None, names=names, index_col=False, dtype=str,
+                                     keep_default_na=False, sep=delimiter, encoding=encoding, skip_blank_lines=False,
+                                     chunksize=CHUNK_ROWS, engine="c", on_bad_lines="error")
+                for chunk in reader:
+                    yield chunk
+        except pd.errors.ParserWarning:
+            raise InputError(f"a row has more than {len(names)} cells, wider than the rest of the table", file=shown,
+                             fix="remove the stray cells (often an unquoted comma inside a value)") from None
         except UnicodeDecodeError as exc:
             raise InputError(f"bytes that are not {encoding} text near byte {exc.start}", file=shown,
                              fix="save the whole file in one encoding (CSV UTF-8)") from None
         except (pd.errors.ParserError, ValueError, csv.Error) as exc:
-            raise InputError(f"not a readable CSV table ({_reason(exc)})", file=shown,
+            raise InputError(f"not a readable CSV table ({_reason(exc).replace('Error tokenizing data. C error: ', '')})",
+                             file=shown,
                              fix="check that every row has the same number of columns and quotes are closed") from None
         except pd.errors.EmptyDataError:
             return
@@ -110,6 +137,21 @@ def _head_of(chunks, shown: str) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- XLSX
 
+NOT_DATA_SHEETS = {"填表说明", "说明", "选项", "instructions", "readme"}
+
+
+def _fill_merges(rows: list, merges, vertical_only: bool):
+    """Give every cell of a merged range the value of its top-left cell (data rows: only ranges in one column,
+    such as a unit name merged over its boilers; header rows: every range)."""
+    for merged in merges:
+        if (vertical_only and merged.min_col != merged.max_col) or merged.min_row > len(rows):
+            continue
+        value = rows[merged.min_row - 1][merged.min_col - 1]
+        for r in range(merged.min_row - 1, min(merged.max_row, len(rows))):
+            for c in range(merged.min_col - 1, merged.max_col):
+                rows[r][c] = value
+
+
 def read_xlsx(path: Path, shown: str) -> list[RawTable]:
     import openpyxl  # imported here: only XLSX input needs it
 
@@ -117,24 +159,25 @@ def read_xlsx(path: Path, shown: str) -> list[RawTable]:
         raise InputError(f"XLSX file larger than {MAX_XLSX_BYTES >> 20} MiB", file=shown,
                          fix="save large tables as CSV, which is read in chunks")
     try:
-        workbook = openpyxl.load_workbook(path, data_only=True)
+        formulas = openpyxl.load_workbook(path, data_only=False)
+        values = openpyxl.load_workbook(path, data_only=True)
     except Exception as exc:  # openpyxl raises many unrelated types for a broken workbook
         raise InputError(f"not a readable XLSX workbook ({type(exc).__name__}: {_reason(exc)})", file=shown,
                          fix="open it in Excel and save it again as .xlsx") from None
-    tables = []
-    for sheet in workbook.worksheets:
-        rows = [[_xlsx_value(cell) for cell in row] for row in sheet.iter_rows()]
+    tables, skipped = [], []
+    for sheet, formula_sheet in zip(values.worksheets, formulas.worksheets):
+        if sheet.title.strip().lower() in NOT_DATA_SHEETS or sheet.sheet_state != "visible":
+            skipped.append(sheet.title)
+            continue
+        rows = [[_xlsx_value(cell, f_cell) for cell, f_cell in zip(row, f_row)]
+                for row, f_row in zip(sheet.iter_rows(), formula_sheet.iter_rows())]
         if not rows:
             continue
         width = max(len(r) for r in rows)
         rows = [r + [None] * (width - len(r)) for r in rows]
-        notes = []
-        for merged in sheet.merged_cells.ranges:  # a merged header cell names every column it spans
-            value = rows[merged.min_row - 1][merged.min_col - 1]
-            if merged.min_row <= HEAD_ROWS + 2:
-                for r in range(merged.min_row - 1, merged.max_row):
-                    for c in range(merged.min_col - 1, merged.max_col):
-                        rows[r][c] = value
+        head = [list(r) for r in rows[:HEAD_ROWS + 2]]
+        _fill_merges(head, sheet.merged_cells.ranges, vertical_only=False)
+        _fill_merges(rows, sheet.merged_cells.ranges, vertical_only=True)
         hidden = set()
         for letter, dimension in sheet.column_dimensions.items():
             if dimension.hidden:
@@ -142,16 +185,28 @@ def read_xlsx(path: Path, shown: str) -> list[RawTable]:
                 end = max(start, (dimension.max or 0) - 1)
                 hidden.update(range(start, end + 1))
         frame = pd.DataFrame(rows, dtype=object)
-        tables.append(RawTable(sheet.title, frame.head(HEAD_ROWS + 2), lambda frame=frame: iter([frame]),
+        notes = []
+        if any(isinstance(v, Unsaved) for r in rows for v in r):
+            notes.append("formula cells without a saved result were read as unreadable values")
+        tables.append(RawTable(sheet.title, pd.DataFrame(head, dtype=object), lambda frame=frame: iter([frame]),
                                hidden=hidden, notes=notes))
     if not tables:
-        raise InputError("the workbook has no rows", file=shown)
+        raise InputError("the workbook has no sheet with rows" + (f" (skipped: {', '.join(skipped)})" if skipped else ""),
+                         file=shown)
+    if skipped:
+        tables[0].notes.append("sheet(s) skipped as instructions, lists or hidden: " + ", ".join(skipped))
     return tables
 
 
-def _xlsx_value(cell):
+class Unsaved(str):
+    """A formula cell whose result was never saved (the file was written by a program, not Excel)."""
+
+
+def _xlsx_value(cell, formula_cell=None):
     """A cell's value; a number shown as a percentage (Excel stores 85.3% as 0.853) is given back as '85.3%'."""
     value = cell.value
+    if value is None and formula_cell is not None and formula_cell.data_type == "f":
+        return Unsaved(str(formula_cell.value)[:100])
     if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in str(cell.number_format or ""):
         return f"{round(value * 100, 10):g}%"
     return value
@@ -182,7 +237,7 @@ def read_json(path: Path, shown: str) -> RawTable:
     if not data.strip():
         raise InputError("the file is empty", file=shown)
     try:
-        parsed = json.loads(data.decode(sniff_encoding(data, shown)))
+        parsed = json.loads(data.decode(sniff_encoding(lambda: iter([data]), shown)))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"not valid JSON ({_reason(exc)})", file=shown) from None
     except RecursionError:
@@ -206,7 +261,8 @@ def read_json(path: Path, shown: str) -> RawTable:
             rows.append([_json_cell(values.get(h)) for h in headers])
         else:
             rows.append([json.dumps(item, ensure_ascii=False)[:200]] + [None] * max(0, len(headers) - 1))
-    frame = pd.DataFrame(rows, dtype=object)
+    width = max(len(r) for r in rows) or 1
+    frame = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
     return RawTable("", frame.head(HEAD_ROWS), lambda: iter([frame]))
 
 

@@ -15,7 +15,7 @@ from engine.findings import Rejection, Source
 from engine.normalise import Regions, ValueProblem, is_missing, parse_value
 from engine.reader import RawTable, read_tables, sha256_of
 from engine.schemas import Schema, normalise_header, split_unit
-from engine.units import UnitProblem, factor, looks_like_unit, unit_of_cell
+from engine.units import UnitProblem, factor, is_known_unit, looks_like_unit, unit_of_cell
 
 NOTE_PREFIXES = ("注", "说明", "备注", "填表说明", "资料来源", "数据来源", "note")
 TOTAL_WORDS = {"合计", "总计", "小计", "全省合计", "total"}
@@ -91,7 +91,7 @@ class Duplicates:
         self.found: list = []
 
     def see(self, record: Record):
-        key = (record.kind, record.id)
+        key = (record.kind, normalise_header(record.id))  # ＧＬ－１ and GL-1 are the same id
         where = (record.source.file, record.source.row)
         if key in self.first:
             self.found.append({"kind": record.kind, "id": record.id, "first": list(self.first[key]),
@@ -118,7 +118,14 @@ def _header_field(text: str, index: dict) -> tuple[str | None, str]:
     if exact:
         return exact, ""
     stem, unit = split_unit(text)
-    return index.get(normalise_header(stem)), unit
+    if unit:
+        return index.get(normalise_header(stem)), unit
+    plain = normalise_header(text)
+    for cut in range(len(plain) - 1, 0, -1):  # a unit written after the name: 热效率%, 热效率/%, 灰分 %
+        head, tail = plain[:cut].rstrip("/"), plain[cut:]
+        if head in index and is_known_unit(tail):
+            return index[head], tail
+    return None, ""
 
 
 def map_headers(headers: list, schema: Schema, hidden: set = frozenset()) -> tuple[dict, list, dict]:
@@ -163,12 +170,19 @@ class HeaderPlan:
     notes: list
 
 
+def _lower_or_upper(parent: list, child: list) -> list:
+    """Two header rows read as one where each column takes its lower cell, or the upper one when the lower is empty."""
+    return [top if is_missing(below) or not str(below).strip() else below for top, below in zip(parent, child)]
+
+
 def _candidates(head: pd.DataFrame):
     rows = len(head)
     for r in range(rows):
         yield r, 1, list(head.iloc[r])
         if r + 1 < rows:
-            yield r, 2, _combined(list(head.iloc[r]), list(head.iloc[r + 1]))
+            parent, child = list(head.iloc[r]), list(head.iloc[r + 1])
+            yield r, 2, _combined(parent, child)
+            yield r, 2, _lower_or_upper(parent, child)
 
 
 def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> HeaderPlan:
@@ -182,7 +196,7 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
                 continue
             score = (len(mapping), -height)
             if best is None or score > best[0]:
-                best, tie = (score, row, height, schema, mapping, unknown, units), False
+                best, tie = (score, row, height, schema, mapping, unknown, units, headers), False
             elif score == best[0] and schema.kind != best[3].kind:
                 tie = True
     if best is None or tie:
@@ -198,28 +212,27 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
         problem = "matches more than one record kind equally" if tie else "is not a record kind ecocheck knows"
         raise InputError(f"this table {problem}; first row reads: {seen}. Known kinds: {known}", file=path,
                          fix="give --kind KIND, or use the headers of `ecocheck template KIND`")
-    _, row, height, schema, mapping, unknown, units = best
+    _, row, height, schema, mapping, unknown, units, headers = best
     first_data = row + height
     notes = []
     if row:
-        notes.append(f"header found on row {row + 1}; the {row} row(s) above it skipped as titles")
-    if first_data < len(table.head):  # a row of units under the header ('%', '吨', '（万吨）')
-        below = list(table.head.iloc[first_data])
-        filled = {p: c for p, c in enumerate(below) if not is_missing(c)}
-        if filled and all(looks_like_unit(c) for c in filled.values()):
-            for position, cell in filled.items():
-                if position in mapping and position not in units:
-                    units[position] = unit_of_cell(cell)
-            notes.append(f"row {first_data + 1} read as the units of the columns")
-            first_data += 1
+        notes.append(f"header found on row {row + 1}" + (f"–{row + height}" if height > 1 else "") +
+                     f"; the {row} row(s) above it skipped as titles")
+    elif height > 1:
+        notes.append("header read from rows 1–2 (a merged heading over sub-headings)")
+    if first_data < len(table.head) and _is_unit_row(list(table.head.iloc[first_data]), mapping, schema):
+        for position, cell in enumerate(table.head.iloc[first_data]):
+            if position in mapping and position not in units and not is_missing(cell):
+                units[position] = unit_of_cell(cell)
+        notes.append(f"row {first_data + 1} read as the units of the columns")
+        first_data += 1
     hidden_used = [p for p in mapping if p in table.hidden]
     if hidden_used:
         notes.append("hidden column(s) read: " + ", ".join(mapping[p] for p in hidden_used))
     columns = []
     for position, name in mapping.items():
         spec = schema.fields[name]
-        header = str(_combined(list(table.head.iloc[row]), list(table.head.iloc[row + 1]))[position]
-                     if height == 2 else table.head.iloc[row, position])
+        header = str(headers[position])
         try:
             ratio = factor(units.get(position, ""), spec.unit) if spec.type in ("number", "integer") else None
             problem = ""
@@ -229,6 +242,18 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
             notes.append(f"{spec.label}: converted from {units[position]} to {spec.unit} (×{ratio.normalize():f})")
         columns.append(Column(position, name, header.strip(), ratio, problem))
     return HeaderPlan(schema, first_data, columns, unknown, notes)
+
+
+def _is_unit_row(cells: list, mapping: dict, schema: Schema) -> bool:
+    """A row under the header that gives units: no id, every filled cell unit-like, one of them a known unit or
+    the unit its field is in."""
+    filled = {p: c for p, c in enumerate(cells) if not is_missing(c)}
+    id_position = next((p for p, name in mapping.items() if name == schema.id_field), None)
+    if not filled or id_position in filled or not all(looks_like_unit(c) for c in filled.values()):
+        return False
+    return any(is_known_unit(c) or (p in mapping and normalise_header(unit_of_cell(c)) ==
+                                    normalise_header(schema.fields[mapping[p]].unit))
+               for p, c in filled.items())
 
 
 # ---------------------------------------------------------------- rows to records
@@ -254,8 +279,8 @@ def _recipient(schema: Schema, values: dict, regions: Regions) -> str:
 
 
 def _fraction_columns(plan: HeaderPlan, frame: pd.DataFrame) -> dict:
-    """Percent columns given as fractions (0.853 for 85.3%): converted when the whole column says so; otherwise the
-    fraction-looking values of a mixed column are rejected, position -> 'convert' | 'mixed'."""
+    """Percent columns given as fractions (0.853 for 85.3%): converted when the whole first chunk says so; otherwise
+    fraction-looking values are rejected as ambiguous. Position -> 'convert' | 'mixed' (decided once per table)."""
     decided = {}
     for column in plan.columns:
         spec = plan.schema.fields[column.field]
@@ -269,11 +294,13 @@ def _fraction_columns(plan: HeaderPlan, frame: pd.DataFrame) -> dict:
                 numbers.append(float(str(cell).replace(",", "")))
             except ValueError:
                 continue
-        small = [n for n in numbers if 0 < n <= 1]
-        if small and len(small) == len([n for n in numbers if n != 0]):
+        nonzero = [n for n in numbers if n != 0]
+        if nonzero and all(0 < n <= 1 for n in nonzero):
             decided[column.position] = "convert"
-        elif small:
-            decided[column.position] = "mixed"
+        elif any(0 < n <= 1 for n in nonzero):
+            decided[column.position] = "mixed"  # fractions among percentages: those values are rejected
+        else:
+            decided[column.position] = "percent"  # percentages: a later value ≤ 1 is ambiguous and rejected
     return decided
 
 
@@ -285,9 +312,12 @@ def _cell_value(raw, column: Column, spec, regions: Regions, fraction: str | Non
     value = parse_value(raw, spec, regions)
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return value
+    if fraction == "convert" and not explicit_percent and value > 1:
+        raise ValueProblem(f"'{raw}' is a percentage while the rest of this column holds fractions (0.853 for "
+                           f"85.3%); write the column one way")
     if fraction == "convert" and not explicit_percent:
         value = parse_value(str(Decimal(str(value)) * 100), spec, regions)
-    elif fraction == "mixed" and not explicit_percent and 0 < value <= 1:
+    elif fraction in ("mixed", "percent") and not explicit_percent and 0 < value <= 1:
         raise ValueProblem(f"'{raw}' looks like a fraction while other values in this column are percentages; "
                            f"write it as a percentage (e.g. {float(value) * 100:g})")
     if column.factor is not None:
@@ -390,11 +420,9 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
             if fractions is None:
                 fractions = _fraction_columns(plan, chunk.loc[chunk.index >= plan.first_data_row])
                 for position, decision in fractions.items():
-                    label = plan.schema.fields[next(c.field for c in plan.columns if c.position == position)].label
-                    report.notes.append(f"{label}: every value ≤ 1 read as a fraction and converted to %"
-                                        if decision == "convert" else
-                                        f"{label}: mixes fractions and percentages; the fraction-looking values "
-                                        f"are rejected")
+                    if decision == "convert":  # (fraction-looking values among percentages are rejected one by one)
+                        label = plan.schema.fields[next(c.field for c in plan.columns if c.position == position)].label
+                        report.notes.append(f"{label}: every value ≤ 1, read as fractions and converted to %")
             records, rejected = rows_to_records(chunk, plan, regions, where, report, fractions)
             yield report, records, rejected
 
@@ -404,7 +432,7 @@ def load_file(path: Path, schemas: dict, regions: Regions, kind: str | None = No
     """Read a whole file at once."""
     tables, records, rejected = [], [], []
     for report, chunk_records, chunk_rejected in stream_file(path, schemas, regions, kind, sheet):
-        if report not in tables:
+        if not any(report is t for t in tables):
             tables.append(report)
         records.extend(chunk_records)
         rejected.extend(chunk_rejected)

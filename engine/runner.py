@@ -97,10 +97,15 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
     collector = _Collector(ruleset, as_of, keep_results)
     tables, failed, rejected, held = [], [], [], []
     duplicates = Duplicates()
+    seen_paths = set()
     for path in paths:
+        resolved = Path(path).resolve()
+        if resolved in seen_paths:
+            continue  # the same file named twice is read once
+        seen_paths.add(resolved)
         try:
             for table, records, rejections in stream_file(Path(path), ruleset.schemas, regions, kind, sheet):
-                if table not in tables:
+                if not any(table is t for t in tables):
                     tables.append(table)
                 rejected.extend(rejections)
                 for record in records:

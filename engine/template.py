@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from engine.schemas import Schema
@@ -42,7 +43,7 @@ def template_xlsx(schema: Schema, regions, path: Path) -> None:
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = schema.title.get("zh", schema.kind)[:31]
+    sheet.title = re.sub(r"[\[\]:*?/\\]", "、", schema.title.get("zh", schema.kind))[:31] or schema.kind
     lists = workbook.create_sheet("选项")
     notes = workbook.create_sheet("填表说明")
     notes.append(["列", "字段", "类型", "单位", "必填", "可选值"])

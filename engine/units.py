@@ -57,11 +57,17 @@ def factor(header_unit: str, schema_unit: str) -> Decimal | None:
     return None if ratio == 1 else ratio
 
 
+UNIT_CHARACTERS = re.compile(r"^[A-Za-z%‰°℃²³·/\.\-0-9μ元万亿千百吨克米瓦时升标准煤油气当量二氧化碳人天年次台辆套个户公里平方立方千瓦小蒸]+$")
+
+
+def is_known_unit(text) -> bool:
+    return _lookup(unit_of_cell(text)) is not None
+
+
 def looks_like_unit(text) -> bool:
-    """Whether a cell of a row under the header reads as a unit ('%', '（吨）', 't/h', '单位：万吨')."""
-    cleaned = re.sub(r"^[\(（\[]|[\)）\]]$", "", unicodedata.normalize("NFKC", str(text)).strip())
-    cleaned = re.sub(r"^单位[:：]", "", cleaned)
-    return bool(cleaned) and _lookup(cleaned) is not None
+    """Whether a cell of a row under the header reads as a unit ('%', '（吨）', 't/h', '单位：万吨', 'mg/m³')."""
+    cleaned = unit_of_cell(text)
+    return bool(cleaned) and len(cleaned) <= 16 and (_lookup(cleaned) is not None or bool(UNIT_CHARACTERS.match(cleaned)))
 
 
 def unit_of_cell(text) -> str:

@@ -1,0 +1,1286 @@
+"""Reading inspectors' and enterprises' spreadsheets: one test per behaviour of the loader.
+
+Every fixture is generated at run time under tmp_path (csv / openpyxl / json, encodings via str.encode). Each test
+asserts the exact value read, the exact rejection reason (a fragment of it) and the accounting: for every table,
+rows == evaluated + rejected, `rejected` counts only the rejections of scope "row", and the records are the
+evaluated rows.
+
+Tests marked xfail(strict=True) state the right behaviour of something the engine does wrong today; the reason
+says what happens instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import engine.reader
+from engine.errors import ConfigError, InputError
+from engine.findings import REJECT_COLUMNS
+from engine.records import load_file
+from engine.runner import check as run_check, evaluate_records, regions_of
+from engine.template import header_of, template_xlsx
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = dt.date(2021, 12, 31)
+NOTE_ROW = "说明行或合计行"
+
+BOILER_HEADER = ["使用单位", "锅炉编号", "市州", "燃料种类", "测试类型", "出厂日期", "测试日期", "额定蒸发量（t/h）",
+                 "热效率（%）"]
+BOILER_ROW = ["兰州某热力有限公司", "GL-1", "兰州市", "燃煤", "验收", "2021-03-15", "2021-10-20", "20", "78.6"]
+BOILER_VALUES = {"unit_name": "兰州某热力有限公司", "boiler_id": "GL-1", "region": "兰州", "fuel": "coal",
+                 "test_type": "acceptance", "manufactured_on": dt.date(2021, 3, 15),
+                 "tested_on": dt.date(2021, 10, 20), "capacity_t_h": 20.0, "efficiency_pct": 78.6}
+EFF = BOILER_HEADER.index("热效率（%）")
+
+PREF_HEADER = ["市州", "年度", "单位GDP能耗累计降幅（%）", "能源消费总量（万吨标准煤）", "化学需氧量排放量（吨）",
+               "氨氮排放量（吨）", "二氧化硫排放量（吨）", "氮氧化物排放量（吨）", "环境质量改善目标是否完成"]
+PREF_ROW = ["兰州市", "2020", "19.2", "2950", "36000", "6700", "55000", "66000", "是"]
+PREF_VALUES = {"prefecture": "兰州", "year": 2020, "intensity_reduction_pct": 19.2,
+               "energy_consumption_10k_tce": 2950.0, "cod_t": 36000.0, "nh3n_t": 6700.0, "so2_t": 55000.0,
+               "nox_t": 66000.0, "env_quality_target_met": True}
+
+COAL_HEADER = ["样品编号", "销售单位", "市州", "灰分（Ad）", "全硫（%）", "抽检日期"]
+COAL_ROW = ["S-1", "兰州某煤炭经营部", "兰州市", "25.1", "0.5", "2021-05-01"]
+
+PROJECT_HEADER = ["项目代码", "项目名称", "建设单位", "所在市州", "是否高耗能项目", "是否新增排放重点污染物", "审批状态"]
+PROJECT_ROW = ["2021-620100-01", "某化工项目", "某化工有限公司", "兰州市", "是", "否", "待审批"]
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+def csv_text(rows, delimiter=",") -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def write_csv(path: Path, rows, encoding="utf-8", delimiter=",") -> Path:
+    path.write_bytes(csv_text(rows, delimiter).encode(encoding))
+    return path
+
+
+def boiler(*changes, **by_header) -> list:
+    """The standard boiler row with some cells changed: boiler(('锅炉编号', 'GL-2'), ...) or 热效率=..."""
+    row = list(BOILER_ROW)
+    for header, value in list(changes) + list(by_header.items()):
+        row[BOILER_HEADER.index(header)] = value
+    return row
+
+
+def column(name: str) -> int:
+    """The position of a boiler header, by its name without the unit: column('热效率') -> 8."""
+    return next(n for n, h in enumerate(BOILER_HEADER) if h == name or h.startswith(name + "（"))
+
+
+def with_id(n, **changes) -> list:
+    row = boiler(("锅炉编号", f"GL-{n}"))
+    for name, value in changes.items():
+        row[column(name)] = value
+    return row
+
+
+def write_xlsx(path: Path, sheets: dict, setup=None) -> Path:
+    """sheets: name -> list of rows; setup(workbook) may merge, hide or format before saving."""
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    if setup:
+        setup(workbook)
+    workbook.save(path)
+    return path
+
+
+def assert_accounting(loaded):
+    """rows == evaluated + rejected per table; `rejected` = row-scope rejections; records = evaluated rows."""
+    for table in loaded.tables:
+        assert table.rows == table.evaluated + table.rejected, table
+        row_rejections = [r for r in loaded.rejected if r.file == table.path and r.scope == "row"]
+        assert table.rejected == len(row_rejections), (table, row_rejections)
+        records = [r for r in loaded.records if r.source.file == table.path]
+        assert len(records) == table.evaluated, table
+    assert len(loaded.records) == sum(t.evaluated for t in loaded.tables)
+    assert {r.scope for r in loaded.rejected} <= {"row", "value"}
+    assert {r.file for r in loaded.rejected} <= {t.path for t in loaded.tables}
+
+
+def load(path, ruleset, kind=None, sheet=None):
+    loaded = load_file(Path(path), ruleset.schemas, regions_of(ruleset), kind=kind, sheet=sheet)
+    assert_accounting(loaded)
+    return loaded
+
+
+def only_record(loaded):
+    assert len(loaded.records) == 1, [r.values for r in loaded.records]
+    return loaded.records[0]
+
+
+def value_rejections(loaded):
+    return [r for r in loaded.rejected if r.scope == "value"]
+
+
+def statuses(ruleset, records, rule_id):
+    results, _ = evaluate_records(ruleset, records, AS_OF)
+    return {r.subject.id: r.status for r in results if r.rule_id == rule_id}
+
+
+def cli(*args, timeout=120) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "engine.cli", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, encoding="utf-8", errors="replace", timeout=timeout)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "internal error" not in proc.stderr, proc.stderr
+    return proc
+
+
+def read_bom_csv(path: Path) -> list[list[str]]:
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf"), data[:20]
+    return list(csv.reader(io.StringIO(data[3:].decode("utf-8"), newline="")))
+
+
+# ------------------------------------------------------------------------------------------------ encodings
+
+CHINESE_ROWS = [BOILER_HEADER, BOILER_ROW,
+                with_id(2, 使用单位="甘南某宾馆（锅炉房）", 市州="甘南藏族自治州", 燃料种类="天然气", 测试类型="定型",
+                        出厂日期="2022年5月1日", 测试日期="2022/11/3")]
+
+
+@pytest.mark.parametrize("encoding, note", [
+    ("utf-8", None),
+    ("utf-8-sig", None),
+    ("gbk", "read as GB18030/GBK text (not UTF-8)"),
+    ("gb18030", "read as GB18030/GBK text (not UTF-8)"),
+])
+def test_encodings_give_identical_records(tmp_path, ruleset, encoding, note):
+    reference = load(write_csv(tmp_path / "ref.csv", CHINESE_ROWS), ruleset)
+    path = write_csv(tmp_path / f"boilers_{encoding}.csv", CHINESE_ROWS, encoding=encoding)
+    if encoding == "utf-8-sig":
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    loaded = load(path, ruleset)
+    assert [(r.id, r.values, r.source.row) for r in loaded.records] == \
+           [(r.id, r.values, r.source.row) for r in reference.records]
+    assert loaded.records[0].values == BOILER_VALUES
+    assert loaded.records[1].values["unit_name"] == "甘南某宾馆（锅炉房）"
+    assert loaded.records[1].values["region"] == "甘南"
+    assert loaded.records[1].values["fuel"] == "gas"
+    table = loaded.tables[0]
+    assert (table.rows, table.evaluated, table.rejected) == (2, 2, 0)
+    assert table.unknown_columns == []
+    assert loaded.rejected == []
+    if note:
+        assert note in table.notes
+    else:
+        assert not any("GB18030" in n for n in table.notes)
+
+
+def test_gb18030_four_byte_character_is_read(tmp_path, ruleset):
+    name = "𠮷祥热力有限公司"  # 𠮷 is not in GBK: four bytes in GB18030
+    path = write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("使用单位", name))], encoding="gb18030")
+    assert only_record(load(path, ruleset)).values["unit_name"] == name
+
+
+@pytest.mark.parametrize("delimiter, note", [
+    (",", None),
+    ("\t", "columns separated by TAB"),
+    (";", "columns separated by ';'"),
+])
+def test_delimiters(tmp_path, ruleset, delimiter, note):
+    path = write_csv(tmp_path / "b.csv", CHINESE_ROWS, delimiter=delimiter)
+    loaded = load(path, ruleset)
+    assert loaded.records[0].values == BOILER_VALUES
+    assert [r.id for r in loaded.records] == ["GL-1", "GL-2"]
+    table = loaded.tables[0]
+    assert (table.rows, table.evaluated, table.rejected) == (2, 2, 0)
+    assert not any("separated" in n for n in table.notes) if note is None else note in table.notes
+
+
+def test_semicolon_file_with_thousand_separators(tmp_path, ruleset):
+    rows = [PREF_HEADER, ["兰州市", "2020", "19.2", "2,950", "36,000", "6,700", "55,000", "66,000", "是"],
+            ["天水市", "2020", "13.5", "310", "19,000", "2,500", "11,000", "17,500", "是"]]
+    loaded = load(write_csv(tmp_path / "p.csv", rows, delimiter=";"), ruleset)
+    assert loaded.records[0].values == PREF_VALUES
+    assert loaded.records[1].values["cod_t"] == 19000.0
+    assert loaded.rejected == []
+
+
+def test_gbk_with_chinese_only_after_the_sniffed_prefix(tmp_path, ruleset):
+    header = ["operator", "boiler id", "prefecture", "fuel type", "test type", "manufacture date", "test date",
+              "rated capacity", "efficiency"]
+    rows = [header] + [[f"Lanzhou Heating Co {n}", f"GL-{n}", "Lanzhou", "coal", "acceptance", "2021-03-15",
+                        "2021-10-20", "20", "85.0"] for n in range(3500)]
+    rows.append(["兰州某热力有限公司", "GL-X", "兰州市", "燃煤", "验收", "2021-03-15", "2021-10-20", "20", "85.0"])
+    path = write_csv(tmp_path / "b.csv", rows, encoding="gbk")
+    assert path.stat().st_size > engine.reader.SNIFF_BYTES
+    loaded = load(path, ruleset)
+    assert len(loaded.records) == 3501
+    assert loaded.records[-1].values["unit_name"] == "兰州某热力有限公司"
+
+
+def test_blank_lines_skipped_row_numbers_kept(tmp_path, ruleset):
+    path = tmp_path / "b.csv"
+    path.write_text(csv_text([BOILER_HEADER, with_id(1)]) + "\r\n,,,,,,,,\r\n" + csv_text([with_id(2)]),
+                    encoding="utf-8")
+    loaded = load(path, ruleset)
+    assert [(r.id, r.source.row) for r in loaded.records] == [("GL-1", 2), ("GL-2", 5)]
+    assert (loaded.tables[0].rows, loaded.tables[0].evaluated, loaded.tables[0].rejected) == (2, 2, 0)
+
+
+def test_utf16_text_is_a_clear_input_error(tmp_path, ruleset):
+    path = tmp_path / "unicode.txt"  # Excel's "Unicode Text" export
+    path.write_bytes(csv_text([BOILER_HEADER, BOILER_ROW], "\t").encode("utf-16"))
+    with pytest.raises(InputError, match="cannot decode the text"):
+        load(path, ruleset)
+
+
+def test_csv_title_row_padded_with_delimiters(tmp_path, ruleset):
+    rows = [["2021年锅炉能效测试汇总表"] + [""] * 8, [""] * 9, BOILER_HEADER, BOILER_ROW]
+    loaded = load(write_csv(tmp_path / "b.csv", rows), ruleset)
+    record = only_record(loaded)
+    assert record.values == BOILER_VALUES and record.source.row == 4
+    assert "header found on row 3; the 2 row(s) above it skipped as titles" in loaded.tables[0].notes
+
+
+def test_csv_title_line_without_padding(tmp_path, ruleset):
+    path = tmp_path / "b.csv"
+    path.write_text("2021年锅炉能效测试汇总表\r\n" + csv_text([BOILER_HEADER, BOILER_ROW]), encoding="utf-8")
+    loaded = load(path, ruleset)
+    record = only_record(loaded)
+    assert record.values == BOILER_VALUES and record.source.row == 3
+
+
+def test_undecodable_bytes_are_an_input_error(tmp_path, ruleset):
+    path = tmp_path / "b.csv"
+    path.write_bytes(csv_text([BOILER_HEADER, BOILER_ROW]).encode("utf-8") + b"\xff\xfe\x80\x81,\xff\n")
+    with pytest.raises(InputError):
+        load(path, ruleset)
+
+
+# ------------------------------------------------------------------------------------------------ XLSX layout
+
+XLSX_ROW = ["兰州某热力有限公司", "GL-1", "兰州市", "燃煤", "验收", dt.datetime(2021, 3, 15),
+            dt.datetime(2021, 10, 20), 20, 78.6]
+
+
+def test_xlsx_merged_title_rows_above_header(tmp_path, ruleset):
+    def setup(wb):
+        wb["锅炉"].merge_cells("A1:I1")
+    rows = [["2021年锅炉能效测试汇总表"], ["填报单位：兰州市市场监督管理局", None, None, None, None, None, None, "单位：t/h"],
+            BOILER_HEADER, XLSX_ROW]
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": rows}, setup), ruleset)
+    record = only_record(loaded)
+    assert record.values == BOILER_VALUES
+    assert record.source.row == 4
+    table = loaded.tables[0]
+    assert "header found on row 3; the 2 row(s) above it skipped as titles" in table.notes
+    assert (table.rows, table.evaluated, table.rejected) == (1, 1, 0)
+
+
+COAL_TWO_ROW = [["样品编号", "销售单位", "市州", "煤质指标", None, "抽检日期"],
+                [None, None, None, "灰分Ad", "全硫St,d", None],
+                ["S-1", "兰州某煤炭经营部", "兰州市", 25.1, 0.9, dt.datetime(2021, 5, 1)]]
+COAL_VALUES = {"sample_id": "S-1", "seller": "兰州某煤炭经营部", "region": "兰州", "ash_pct": 25.1, "sulfur_pct": 0.9,
+               "sampled_on": dt.date(2021, 5, 1)}
+
+
+def test_xlsx_merged_parent_header_over_sub_headers(tmp_path, ruleset):
+    """煤质指标 merged over 灰分Ad / 全硫St,d; the other header cells merged down over both header rows."""
+    def setup(wb):
+        sheet = wb["煤样"]
+        sheet.merge_cells("D1:E1")
+        for column in "ABCF":
+            sheet.merge_cells(f"{column}1:{column}2")
+    loaded = load(write_xlsx(tmp_path / "c.xlsx", {"煤样": COAL_TWO_ROW}, setup), ruleset)
+    record = only_record(loaded)
+    assert loaded.kind == "coal_sample"
+    assert record.values == COAL_VALUES
+    assert record.source.row == 3
+    assert loaded.rejected == []
+
+
+def test_xlsx_merged_parent_header_without_vertical_merges(tmp_path, ruleset):
+    def setup(wb):
+        wb["煤样"].merge_cells("D1:E1")
+    loaded = load(write_xlsx(tmp_path / "c.xlsx", {"煤样": COAL_TWO_ROW}, setup), ruleset)
+    assert loaded.kind == "coal_sample"
+    assert only_record(loaded).values == COAL_VALUES
+    assert loaded.rejected == []
+
+
+def test_xlsx_unit_row_under_header(tmp_path, ruleset):
+    header = ["使用单位", "锅炉编号", "市州", "燃料种类", "测试类型", "出厂日期", "测试日期", "额定蒸发量", "热效率"]
+    units = [None, None, None, None, None, None, None, "t/h", "%"]
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": [header, units, XLSX_ROW]}), ruleset)
+    record = only_record(loaded)
+    assert record.values == BOILER_VALUES
+    assert record.source.row == 3
+    table = loaded.tables[0]
+    assert "row 2 read as the units of the columns" in table.notes
+    assert (table.rows, table.evaluated, table.rejected) == (1, 1, 0)
+
+
+def test_xlsx_unit_row_with_conversion(tmp_path, ruleset):
+    header = ["市州", "年度", "单位GDP能耗累计降幅", "能源消费总量", "化学需氧量排放量", "氨氮排放量", "二氧化硫排放量",
+              "氮氧化物排放量", "环境质量改善目标是否完成"]
+    units = [None, None, "%", "万吨标准煤", "万吨", "吨", "吨", "吨", None]
+    row = ["兰州市", 2020, 19.2, 2950, 3.6, 6700, 55000, 66000, "是"]
+    loaded = load(write_xlsx(tmp_path / "p.xlsx", {"考核": [header, units, row]}), ruleset)
+    assert only_record(loaded).values == PREF_VALUES
+    notes = loaded.tables[0].notes
+    assert "row 2 read as the units of the columns" in notes
+    assert "化学需氧量排放量: converted from 万吨 to 吨 (×10000)" in notes
+
+
+def test_xlsx_unit_row_with_a_unit_of_an_unused_column(tmp_path, ruleset):
+    header = ["市州", "年度", "地区生产总值", "单位GDP能耗累计降幅", "能源消费总量", "化学需氧量排放量", "氨氮排放量",
+              "二氧化硫排放量", "氮氧化物排放量", "环境质量改善目标是否完成"]
+    units = [None, None, "亿元", "%", "万吨标准煤", "万吨", "万吨", "万吨", "万吨", None]
+    row = ["兰州市", 2020, 2800, 19.2, 2950, 3.6, 0.67, 5.5, 6.6, "是"]
+    loaded = load(write_xlsx(tmp_path / "p.xlsx", {"考核": [header, units, row]}), ruleset)
+    record = only_record(loaded)
+    # converted, or set aside with a reason: never a value 10000 times too small
+    assert record.values.get("cod_t") in (36000.0, None)
+    assert record.values.get("nh3n_t") in (6700.0, None)
+    assert [r for r in loaded.rejected if r.scope == "row"] == []
+
+
+def test_xlsx_note_and_total_rows_are_rejected_and_counted(tmp_path, ruleset):
+    rows = [BOILER_HEADER, XLSX_ROW, ["合计", None, None, None, None, None, None, 20, None],
+            ["注：热效率为正平衡测试结果。"], ["资料来源：省特种设备检验检测研究院"]]
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": rows}), ruleset)
+    assert only_record(loaded).values == BOILER_VALUES
+    table = loaded.tables[0]
+    assert (table.rows, table.evaluated, table.rejected) == (4, 1, 3)
+    assert [(r.row, r.value, r.scope) for r in loaded.rejected] == [
+        (3, "合计", "row"), (4, "注：热效率为正平衡测试结果。", "row"), (5, "资料来源：省特种设备检验检测研究院", "row")]
+    assert all(NOTE_ROW in r.reason for r in loaded.rejected)
+
+
+def test_csv_note_and_total_rows(tmp_path, ruleset):
+    rows = [BOILER_HEADER, BOILER_ROW, ["", "合计", "", "", "", "", "", "20", ""], ["注：测试依据GB/T 10180"] + [""] * 8]
+    loaded = load(write_csv(tmp_path / "b.csv", rows), ruleset)
+    assert only_record(loaded).values == BOILER_VALUES
+    assert (loaded.tables[0].rows, loaded.tables[0].evaluated, loaded.tables[0].rejected) == (3, 1, 2)
+    assert [(r.row, r.scope) for r in loaded.rejected] == [(3, "row"), (4, "row")]
+    assert all(NOTE_ROW in r.reason for r in loaded.rejected)
+
+
+def test_xlsx_merged_note_row_is_a_note(tmp_path, ruleset):
+    def setup(wb):
+        wb["锅炉"].merge_cells("A3:I3")
+    rows = [BOILER_HEADER, XLSX_ROW, ["注：热效率为正平衡测试结果。"]]
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": rows}, setup), ruleset)
+    assert only_record(loaded).id == "GL-1"
+    assert [(r.row, r.scope) for r in loaded.rejected] == [(3, "row")]
+    assert NOTE_ROW in loaded.rejected[0].reason
+
+
+def test_xlsx_merged_data_cells_near_the_top(tmp_path, ruleset):
+    def setup(wb):
+        wb["锅炉"].merge_cells("A2:A4")  # one operator for three boilers
+    rows = [BOILER_HEADER] + [with_id(n) for n in range(1, 4)]
+    for row in rows[2:]:
+        row[0] = None
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": rows}, setup), ruleset)
+    assert [r.values.get("unit_name") for r in loaded.records] == ["兰州某热力有限公司"] * 3
+
+
+def test_xlsx_merged_data_cells_further_down(tmp_path, ruleset):
+    def setup(wb):
+        wb["锅炉"].merge_cells("A2:A4")
+        wb["锅炉"].merge_cells("A23:A25")
+    rows = [BOILER_HEADER] + [with_id(n) for n in range(1, 25)]
+    for n in (3, 4, 24, 25):
+        rows[n - 1][0] = None
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": rows}, setup), ruleset)
+    assert [r.values.get("unit_name") for r in loaded.records] == ["兰州某热力有限公司"] * 24
+
+
+def test_xlsx_formula_without_cached_value_is_not_lost_silently(tmp_path, ruleset):
+    rows = [BOILER_HEADER, with_id(1, 热效率="=70+8.6")]
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": rows}), ruleset)
+    record = only_record(loaded)
+    assert "efficiency_pct" not in record.values
+    assert statuses(ruleset, loaded.records, "BOILER-001") == {"GL-1": "indeterminate"}
+    told = [r for r in loaded.rejected if r.row == 2 and r.column == "热效率"] or \
+        [n for n in loaded.tables[0].notes if "formula" in n.lower() or "公式" in n]
+    assert told
+
+
+OTHER_SHEET = [["说明"], ["本表由兰州市市场监督管理局填报"]]
+COAL_SHEET = [["样品编号", "销售单位", "市州", "灰分（Ad）", "全硫（St,d）", "抽检日期"],
+              ["S-1", "兰州某煤炭经营部", "兰州市", 25.1, 0.9, dt.datetime(2021, 5, 1)]]
+
+
+def test_xlsx_two_kinds_in_one_workbook(tmp_path, ruleset):
+    path = write_xlsx(tmp_path / "w.xlsx", {"锅炉": [BOILER_HEADER, XLSX_ROW], "汇总": OTHER_SHEET,
+                                            "煤样": [COAL_HEADER, ["S-1", "兰州某煤炭经营部", "兰州市", 25.1, 0.9,
+                                                                   dt.datetime(2021, 5, 1)]]})
+    loaded = load(path, ruleset)
+    assert [(t.path, t.kind, t.rows, t.evaluated, t.rejected) for t in loaded.tables] == [
+        (f"{path}[锅炉]", "boiler", 1, 1, 0), (f"{path}[煤样]", "coal_sample", 1, 1, 0)]
+    assert [r.kind for r in loaded.records] == ["boiler", "coal_sample"]
+    assert loaded.records[0].values == BOILER_VALUES
+    assert loaded.records[1].values == COAL_VALUES
+    assert "sheet(s) not matching any record kind skipped: 汇总" in loaded.tables[0].notes
+
+
+def test_xlsx_instruction_sheets_are_skipped_by_name(tmp_path, ruleset):
+    path = write_xlsx(tmp_path / "w.xlsx", {"锅炉": [BOILER_HEADER, XLSX_ROW],
+                                            "填表说明": [["使用单位", "锅炉编号"], ["填写全称", "注册代码"]]})
+    loaded = load(path, ruleset)
+    assert [t.kind for t in loaded.tables] == ["boiler"] and loaded.rejected == []
+    assert "sheet(s) skipped as instructions, lists or hidden: 填表说明" in loaded.tables[0].notes
+
+
+def test_xlsx_sheet_chooses_one(tmp_path, ruleset):
+    path = write_xlsx(tmp_path / "w.xlsx", {"锅炉": [BOILER_HEADER, XLSX_ROW],
+                                            "煤样": [COAL_HEADER, ["S-1", "兰州某煤炭经营部", "兰州市", 25.1, 0.9,
+                                                                   dt.datetime(2021, 5, 1)]]})
+    loaded = load(path, ruleset, sheet="煤样")
+    assert [(t.path, t.kind, t.rows) for t in loaded.tables] == [(str(path), "coal_sample", 1)]
+    assert only_record(loaded).values == COAL_VALUES
+    with pytest.raises(InputError, match="no sheet named '燃气'"):
+        load(path, ruleset, sheet="燃气")
+
+
+def test_xlsx_no_sheet_matches(tmp_path, ruleset):
+    path = write_xlsx(tmp_path / "w.xlsx", {"汇总": OTHER_SHEET})
+    with pytest.raises(InputError, match="is not a record kind ecocheck knows"):
+        load(path, ruleset)
+
+
+def test_sulfur_header_with_basis_in_brackets(tmp_path, ruleset):
+    path = write_xlsx(tmp_path / "c.xlsx", {"煤样": COAL_SHEET})
+    loaded = load(path, ruleset)
+    assert only_record(loaded).values == COAL_VALUES
+    assert loaded.rejected == []
+
+
+def test_cli_sheet_option(tmp_path):
+    path = write_xlsx(tmp_path / "w.xlsx", {"锅炉": [BOILER_HEADER, XLSX_ROW],
+                                            "煤样": [COAL_HEADER, ["S-1", "兰州某煤炭经营部", "兰州市", 25.1, 0.9,
+                                                                   dt.datetime(2021, 5, 1)]]})
+    proc = cli("check", path, "--as-of", AS_OF, "--format", "json", "--sheet", "锅炉", "--fail-on", "none")
+    assert proc.returncode == 0, proc.stderr
+    inputs = json.loads(proc.stdout)["manifest"]["inputs"]
+    assert [(i["path"], i["kind"], i["rows"], i["evaluated"], i["rejected"]) for i in inputs] == [
+        (str(path), "boiler", 1, 1, 0)]
+
+
+def test_xlsx_hidden_duplicate_column_is_ignored(tmp_path, ruleset):
+    header = ["热效率（%）"] + BOILER_HEADER  # column A: a hidden, outdated efficiency
+    row = [50.0] + XLSX_ROW
+
+    def setup(wb):
+        wb["锅炉"].column_dimensions["A"].hidden = True
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": [header, row]}, setup), ruleset)
+    assert only_record(loaded).values == BOILER_VALUES
+    table = loaded.tables[0]
+    assert table.unknown_columns == []
+    assert not any("hidden" in n for n in table.notes)
+    assert loaded.rejected == []
+
+
+def test_xlsx_hidden_column_only_one_for_its_field(tmp_path, ruleset):
+    def setup(wb):
+        wb["锅炉"].column_dimensions["F"].hidden = True  # 出厂日期
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": [BOILER_HEADER, XLSX_ROW]}, setup), ruleset)
+    assert only_record(loaded).values == BOILER_VALUES
+    assert "hidden column(s) read: manufactured_on" in loaded.tables[0].notes
+
+
+def test_xlsx_two_adjacent_hidden_columns(tmp_path, ruleset):
+    def setup(wb):
+        sheet = wb["锅炉"]
+        sheet.column_dimensions.group("F", "G", hidden=True)  # 出厂日期, 测试日期 as one <col min=6 max=7>
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": [BOILER_HEADER, XLSX_ROW]}, setup), ruleset)
+    assert only_record(loaded).values == BOILER_VALUES
+    assert "hidden column(s) read: manufactured_on, tested_on" in loaded.tables[0].notes
+
+
+def test_xlsx_percent_formatted_cells(tmp_path, ruleset):
+    rows = [BOILER_HEADER, with_id(1), with_id(2)]
+    rows[1][EFF], rows[2][EFF] = 0.853, 0.81
+
+    def setup(wb):
+        for cell in ("I2", "I3"):
+            wb["锅炉"][cell].number_format = "0.0%"
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": rows}, setup), ruleset)
+    assert [r.values["efficiency_pct"] for r in loaded.records] == [85.3, 81.0]
+    assert not any("fraction" in n for n in loaded.tables[0].notes)
+    assert loaded.rejected == []
+
+
+def test_xlsx_date_cells_and_serial_numbers(tmp_path, ruleset):
+    rows = [BOILER_HEADER, with_id(1), with_id(2)]
+    rows[1][5], rows[1][6] = dt.datetime(2017, 1, 1), dt.date(2020, 1, 1)
+    rows[2][5], rows[2][6] = 42736, 43831  # serials without a date format
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": rows}), ruleset)
+    for record in loaded.records:
+        assert record.values["manufactured_on"] == dt.date(2017, 1, 1)
+        assert record.values["tested_on"] == dt.date(2020, 1, 1)
+
+
+def test_xlsx_numeric_id_cell_is_text_without_decimals(tmp_path, ruleset):
+    rows = [BOILER_HEADER, ["兰州某热力有限公司", 1001, "兰州市", "燃煤", "验收", dt.datetime(2021, 3, 15), None, 20, 78.6],
+            ["兰州某热力有限公司", 1002.0, "兰州市", "燃煤", "验收", dt.datetime(2021, 3, 15), None, 20, 78.6]]
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": rows}), ruleset)
+    assert [r.id for r in loaded.records] == ["1001", "1002"]
+
+
+def test_csv_id_keeps_leading_zeros(tmp_path, ruleset):
+    loaded = load(write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("锅炉编号", "007"))]), ruleset)
+    assert only_record(loaded).id == "007"
+
+
+# ------------------------------------------------------------------------------------------------ headers
+
+@pytest.mark.parametrize("header", ["热效率（%）", "热效率(%)", "热效率（％）", "热 效 率\n（%）", " 热效率 ", "锅炉热效率（%）",
+                                    "热效率", "热效率（ % ）", "ＥＦＦＩＣＩＥＮＣＹ"])
+def test_efficiency_header_spellings(tmp_path, ruleset, header):
+    path = write_csv(tmp_path / "b.csv", [BOILER_HEADER[:EFF] + [header], BOILER_ROW])
+    loaded = load(path, ruleset)
+    assert only_record(loaded).values == BOILER_VALUES
+    assert loaded.tables[0].unknown_columns == []
+    assert loaded.rejected == []
+
+
+@pytest.mark.parametrize("header", ["使 用 单 位", "使用\n单位", "　使用单位　"])
+def test_header_spaces_line_breaks_full_width_spaces(tmp_path, ruleset, header):
+    path = write_csv(tmp_path / "b.csv", [[header] + BOILER_HEADER[1:], BOILER_ROW])
+    assert only_record(load(path, ruleset)).values == BOILER_VALUES
+
+
+def test_unknown_column_reported_once_not_an_error(tmp_path, ruleset, monkeypatch):
+    monkeypatch.setattr(engine.reader, "CHUNK_ROWS", 2)
+    rows = [BOILER_HEADER + ["备注信息"]] + [with_id(n) + [f"第{n}台"] for n in range(1, 6)]
+    loaded = load(write_csv(tmp_path / "b.csv", rows), ruleset)
+    assert len(loaded.tables) == 1
+    assert loaded.tables[0].unknown_columns == ["备注信息"]
+    assert [r.id for r in loaded.records] == [f"GL-{n}" for n in range(1, 6)]
+    assert loaded.rejected == []
+    assert "备注信息" not in loaded.records[0].values.values()
+
+
+# ------------------------------------------------------------------------------------------------ values
+
+def efficiency_of(tmp_path, ruleset, raw):
+    loaded = load(write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("热效率（%）", raw))]), ruleset)
+    return only_record(loaded), loaded
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("85.3%", 85.3), ("85.3 %", 85.3), ("８５．３", 85.3), ("８５．３％", 85.3), (" 85.3 ", 85.3), ("85", 85.0),
+    ("85.30", 85.3),
+])
+def test_efficiency_values(tmp_path, ruleset, raw, expected):
+    record, loaded = efficiency_of(tmp_path, ruleset, raw)
+    assert record.values["efficiency_pct"] == expected
+    assert loaded.rejected == []
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ("八十五", "'八十五' is not a number in %"),
+    ("85.3.1", "is not a number in %"),
+    ("185", "185 is outside the possible range 0–100 %"),
+    ("-5", "outside the possible range"),
+    ("=1+2", "is not a number"),
+])
+def test_unreadable_number_rejected_as_value(tmp_path, ruleset, raw, reason):
+    record, loaded = efficiency_of(tmp_path, ruleset, raw)
+    assert "efficiency_pct" not in record.values
+    assert reason in record.problems["efficiency_pct"]
+    [rejection] = loaded.rejected
+    assert (rejection.scope, rejection.row, rejection.column, rejection.value) == ("value", 2, "热效率", raw)
+    assert reason in rejection.reason
+    assert loaded.tables[0].rejected == 0 and loaded.tables[0].evaluated == 1
+
+
+HUGE = "numbers of 1e22 or more crash engine.conditions.rounded (decimal.InvalidOperation from round(Decimal, 6) " \
+       "at 28-digit precision) instead of being rejected: load_file raises a non-ecocheck error"
+
+
+@pytest.mark.parametrize("raw", ["1e22", "1e308", "10000000000000000000000",
+                                 pytest.param("９" * 23, id="23-full-width-nines")])
+def test_huge_number_is_rejected_not_a_crash(tmp_path, ruleset, raw):
+    record, loaded = efficiency_of(tmp_path, ruleset, raw)
+    assert "efficiency_pct" not in record.values
+    [rejection] = loaded.rejected
+    assert rejection.scope == "value" and "outside the possible range 0–100" in rejection.reason
+
+
+def test_huge_number_in_xlsx_is_rejected_not_a_crash(tmp_path, ruleset):
+    rows = [BOILER_HEADER, XLSX_ROW[:7] + [1e300, 78.6]]
+    loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": rows}), ruleset)
+    record = only_record(loaded)
+    assert record.values.get("capacity_t_h") in (None, 1e300)
+    assert record.values["efficiency_pct"] == 78.6
+
+
+def test_huge_number_does_not_stop_the_run(tmp_path):
+    good = write_csv(tmp_path / "good.csv", [BOILER_HEADER, with_id(1, 热效率="70.0")])
+    huge = write_csv(tmp_path / "huge.csv", [BOILER_HEADER, with_id(2, 额定蒸发量="1e30")])
+    proc = cli("check", good, huge, "--as-of", AS_OF, "--format", "json")
+    report = json.loads(proc.stdout)
+    assert [i["path"] for i in report["manifest"]["inputs"]] == [str(good), str(huge)]
+    assert any(f["subject"]["id"] == "GL-1" and f["status"] == "violation" for f in report["findings"])
+
+
+@pytest.mark.parametrize("raw", ["85,3", "1,2345", "8,53.0", "85.3.0%"])
+def test_decimal_comma_is_not_misread(tmp_path, ruleset, raw):
+    record, loaded = efficiency_of(tmp_path, ruleset, raw)
+    assert "efficiency_pct" not in record.values
+    [rejection] = loaded.rejected
+    assert rejection.scope == "value" and "is not a number in %" in rejection.reason
+
+
+@pytest.mark.parametrize("raw", ["1,234.5", "1234.5", "１，２３４．５"])
+def test_thousand_separators_in_tonnes(tmp_path, ruleset, raw):
+    row = list(PREF_ROW)
+    row[PREF_HEADER.index("化学需氧量排放量（吨）")] = raw
+    loaded = load(write_csv(tmp_path / "p.csv", [PREF_HEADER, row]), ruleset)
+    assert only_record(loaded).values["cod_t"] == 1234.5
+    assert loaded.rejected == []
+
+
+@pytest.mark.parametrize("raw", ["—", "——", "-", "/", "未检测", "无", "", "   ", "N/A", "不详"])
+def test_missing_marks_are_missing_and_indeterminate(tmp_path, ruleset, raw):
+    record, loaded = efficiency_of(tmp_path, ruleset, raw)
+    assert "efficiency_pct" not in record.values
+    assert loaded.rejected == []
+    # a coal boiler made in 2021, acceptance test: BOILER-001 applies and cannot be judged without the efficiency
+    assert statuses(ruleset, loaded.records, "BOILER-001") == {"GL-1": "indeterminate"}
+
+
+def test_present_efficiency_is_judged(tmp_path, ruleset):
+    record, loaded = efficiency_of(tmp_path, ruleset, "78.6")
+    assert statuses(ruleset, loaded.records, "BOILER-001") == {"GL-1": "violation"}
+    record, loaded = efficiency_of(tmp_path, ruleset, "80.0")
+    assert statuses(ruleset, loaded.records, "BOILER-001") == {"GL-1": "compliant"}
+
+
+def test_rejected_value_is_indeterminate_never_compliant(tmp_path, ruleset):
+    record, loaded = efficiency_of(tmp_path, ruleset, "约80")
+    assert loaded.rejected[0].scope == "value"
+    assert statuses(ruleset, loaded.records, "BOILER-001") == {"GL-1": "indeterminate"}
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("是", True), ("否", False), ("Y", True), ("N", False), ("y", True), ("n", False), ("√", True), ("×", False),
+    ("yes", True), ("No", False), ("TRUE", True), ("0", False), ("1", True), ("Ｙ", True),
+])
+def test_booleans(tmp_path, ruleset, raw, expected):
+    row = list(PROJECT_ROW)
+    row[4] = raw
+    loaded = load(write_csv(tmp_path / "p.csv", [PROJECT_HEADER, row]), ruleset)
+    record = only_record(loaded)
+    assert record.values["high_energy"] is expected
+    assert record.values["emits_key_pollutants"] is False
+    assert loaded.rejected == []
+
+
+def test_boolean_unreadable(tmp_path, ruleset):
+    row = list(PROJECT_ROW)
+    row[4] = "待定"
+    loaded = load(write_csv(tmp_path / "p.csv", [PROJECT_HEADER, row]), ruleset)
+    assert "high_energy" not in only_record(loaded).values
+    [rejection] = loaded.rejected
+    assert (rejection.scope, rejection.value) == ("value", "待定")
+    assert "'待定' is not yes/no (write 是 or 否)" == rejection.reason
+
+
+@pytest.mark.parametrize("raw", ["2017-01-01", "2017/1/1", "2017年1月1日", "2017.1.1", "2017年01月01日", "20170101",
+                                 "42736", "42736.0", "2017-01-01T00:00:00", "２０１７－０１－０１", "2017年1月1",
+                                 "2017-01-01 00:00:00", "2017/1/1 0:00"])
+def test_dates(tmp_path, ruleset, raw):
+    loaded = load(write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("出厂日期", raw))]), ruleset)
+    assert only_record(loaded).values["manufactured_on"] == dt.date(2017, 1, 1)
+    assert loaded.rejected == []
+
+
+def test_excel_serial_in_csv(tmp_path, ruleset):
+    loaded = load(write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("测试日期", "43831"))]), ruleset)
+    assert only_record(loaded).values["tested_on"] == dt.date(2020, 1, 1)
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ("2017-02-30", "'2017-02-30' is not a real calendar date"),
+    ("去年", "'去年' is not a date (write 2017-01-01, 2017/1/1 or 2017年1月1日)"),
+    ("2017-13-01", "is not a real calendar date"),
+])
+def test_bad_dates_rejected_as_value(tmp_path, ruleset, raw, reason):
+    loaded = load(write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("出厂日期", raw))]), ruleset)
+    record = only_record(loaded)
+    assert "manufactured_on" not in record.values
+    [rejection] = loaded.rejected
+    assert rejection.scope == "value" and rejection.column == "出厂日期" and reason in rejection.reason
+    # without its manufacture date BOILER-001 cannot say whether the boiler is "newly manufactured"
+    assert statuses(ruleset, loaded.records, "BOILER-001") == {"GL-1": "indeterminate"}
+
+
+def test_fraction_column_converted_with_note(tmp_path, ruleset):
+    rows = [BOILER_HEADER, with_id(1), with_id(2), with_id(3)]
+    rows[1][EFF], rows[2][EFF], rows[3][EFF] = "0.853", "0.81", "—"
+    loaded = load(write_csv(tmp_path / "b.csv", rows), ruleset)
+    assert [r.values.get("efficiency_pct") for r in loaded.records] == [85.3, 81.0, None]
+    assert "热效率: every value ≤ 1, read as fractions and converted to %" in loaded.tables[0].notes
+    assert loaded.rejected == []
+
+
+def test_mixed_fraction_column_rejects_the_fraction(tmp_path, ruleset):
+    rows = [BOILER_HEADER, with_id(1), with_id(2)]
+    rows[1][EFF], rows[2][EFF] = "0.853", "85.0"
+    loaded = load(write_csv(tmp_path / "b.csv", rows), ruleset)
+    first, second = loaded.records
+    assert "efficiency_pct" not in first.values
+    assert second.values["efficiency_pct"] == 85.0
+    [rejection] = loaded.rejected
+    assert (rejection.scope, rejection.row, rejection.column, rejection.value) == ("value", 2, "热效率", "0.853")
+    assert "looks like a fraction while other values in this column are percentages" in rejection.reason
+    assert "85.3" in rejection.reason
+    table = loaded.tables[0]
+    assert (table.rows, table.evaluated, table.rejected) == (2, 2, 0)
+
+
+def test_sulfur_fraction_stays(tmp_path, ruleset):
+    rows = [COAL_HEADER, COAL_ROW, ["S-2", "兰州某煤炭经营部", "兰州市", "20.3", "0.8", "2021-05-01"]]
+    loaded = load(write_csv(tmp_path / "c.csv", rows), ruleset)
+    assert [r.values["sulfur_pct"] for r in loaded.records] == [0.5, 0.8]
+    assert not any("fraction" in n for n in loaded.tables[0].notes)
+    assert loaded.rejected == []
+
+
+# ------------------------------------------------------------------------------------------------ units
+
+def test_header_unit_converted(tmp_path, ruleset):
+    header = list(PREF_HEADER)
+    header[4] = "化学需氧量排放量（万吨）"
+    row = list(PREF_ROW)
+    row[4] = "3.6"
+    loaded = load(write_csv(tmp_path / "p.csv", [header, row]), ruleset)
+    assert only_record(loaded).values == PREF_VALUES
+    assert "化学需氧量排放量: converted from 万吨 to 吨 (×10000)" in loaded.tables[0].notes
+    assert loaded.rejected == []
+
+
+@pytest.mark.parametrize("unit, fragment", [
+    ("亿千瓦时", "unit '亿千瓦时' in the header is not one ecocheck knows; the field is in 万吨标准煤"),
+    ("万吨", "unit '万吨' in the header cannot be converted to 万吨标准煤"),
+])
+def test_header_unit_refused(tmp_path, ruleset, unit, fragment):
+    header = list(PREF_HEADER)
+    header[3] = f"能源消费总量（{unit}）"
+    rows = [header, PREF_ROW, ["天水市", "2020", "13.5", "310", "19000", "2500", "11000", "17500", "是"]]
+    loaded = load(write_csv(tmp_path / "p.csv", rows), ruleset)
+    assert len(loaded.records) == 2
+    for record in loaded.records:
+        assert "energy_consumption_10k_tce" not in record.values
+        assert record.values["cod_t"] > 0
+    assert [(r.row, r.value, r.scope) for r in loaded.rejected] == [(2, "2950", "value"), (3, "310", "value")]
+    assert all(fragment in r.reason for r in loaded.rejected)
+    table = loaded.tables[0]
+    assert (table.rows, table.evaluated, table.rejected) == (2, 2, 0)
+
+
+def test_ash_on_another_basis_is_set_aside(tmp_path, ruleset):
+    header = ["样品编号", "销售单位", "市州", "灰分（Aad）", "全硫（%）", "抽检日期"]
+    loaded = load(write_csv(tmp_path / "c.csv", [header, COAL_ROW]), ruleset)
+    record = only_record(loaded)
+    assert "ash_pct" not in record.values
+    assert record.values["sulfur_pct"] == 0.5
+    [rejection] = loaded.rejected
+    assert (rejection.scope, rejection.value) == ("value", "25.1")
+    assert "Aad" in rejection.reason
+    # not compared as dry basis: the coal rule cannot be judged on ash
+    results, _ = evaluate_records(ruleset, loaded.records, AS_OF)
+    assert "compliant" not in {r.status for r in results if r.rule_id == "COAL-001"}
+
+
+def test_ash_dry_basis_header_is_read(tmp_path, ruleset):
+    loaded = load(write_csv(tmp_path / "c.csv", [COAL_HEADER, COAL_ROW]), ruleset)
+    assert only_record(loaded).values == {**COAL_VALUES, "ash_pct": 25.1, "sulfur_pct": 0.5}
+    assert loaded.rejected == []
+
+
+# ------------------------------------------------------------------------------------------------ regions
+
+@pytest.mark.parametrize("raw, key, official", [
+    ("兰州", "兰州", "兰州市"), ("兰州市", "兰州", "兰州市"), ("兰州新区", "兰州", "兰州市"), (" 兰州市 ", "兰州", "兰州市"),
+    ("甘南藏族自治州", "甘南", "甘南藏族自治州"), ("甘南州", "甘南", "甘南藏族自治州"),
+    ("临夏回族自治州", "临夏", "临夏回族自治州"), ("临夏州", "临夏", "临夏回族自治州"), ("Jiuquan", "酒泉", "酒泉市"),
+])
+def test_region_names(tmp_path, ruleset, raw, key, official):
+    loaded = load(write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("市州", raw))]), ruleset)
+    record = only_record(loaded)
+    assert record.values["region"] == key
+    assert (record.region_key, record.region) == (key, official)
+    assert loaded.rejected == []
+
+
+def test_unknown_region_rejected_with_suggestion(tmp_path, ruleset):
+    loaded = load(write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("市州", "嘉峪关区"))]), ruleset)
+    record = only_record(loaded)
+    assert "region" not in record.values
+    [rejection] = loaded.rejected
+    assert (rejection.scope, rejection.column, rejection.value) == ("value", "市州", "嘉峪关区")
+    assert rejection.reason == "'嘉峪关区' is not a known prefecture of Gansu; closest known name: 嘉峪关"
+
+
+def test_unknown_region_as_id_rejects_the_row(tmp_path, ruleset):
+    row = list(PREF_ROW)
+    row[0] = "嘉峪关区"
+    loaded = load(write_csv(tmp_path / "p.csv", [PREF_HEADER, row, PREF_ROW]), ruleset)
+    assert [r.id for r in loaded.records] == ["兰州/2020"]
+    rows = [r for r in loaded.rejected if r.scope == "row"]
+    assert len(rows) == 1 and rows[0].row == 2 and "closest known name: 嘉峪关" in rows[0].reason
+    assert (loaded.tables[0].rows, loaded.tables[0].evaluated, loaded.tables[0].rejected) == (2, 1, 1)
+
+
+def test_empty_id_rejects_the_row(tmp_path, ruleset):
+    loaded = load(write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("锅炉编号", "")), with_id(2)]), ruleset)
+    assert [r.id for r in loaded.records] == ["GL-2"]
+    [rejection] = loaded.rejected
+    assert (rejection.scope, rejection.row) == ("row", 2)
+    assert "锅炉编号 (boiler_id) is empty" in rejection.reason
+
+
+# ------------------------------------------------------------------------------------------------ duplicates
+
+def test_duplicates_within_and_across_files(tmp_path, ruleset):
+    a = write_csv(tmp_path / "a.csv", [BOILER_HEADER, with_id(1), with_id(2), with_id(1, 热效率="81.0")])
+    b = write_csv(tmp_path / "b.csv", [BOILER_HEADER, with_id(1, 热效率="82.0")])
+    result = run_check([a, b], ruleset, AS_OF, keep_results=True)
+    report = result.report
+    assert result.failed == []
+    assert report.duplicates == [
+        {"kind": "boiler", "id": "GL-1", "first": [str(a), 2], "again": [str(a), 4]},
+        {"kind": "boiler", "id": "GL-1", "first": [str(a), 2], "again": [str(b), 2]},
+    ]
+    inputs = report.manifest["inputs"]
+    assert [(i["path"], i["rows"], i["evaluated"], i["rejected"]) for i in inputs] == [
+        (str(a), 3, 3, 0), (str(b), 1, 1, 0)]
+    evaluated = {(r.source.file, r.source.row) for r in report.results if r.subject.id == "GL-1"}
+    assert evaluated == {(str(a), 2), (str(a), 4), (str(b), 2)}
+    assert report.summary()["duplicate_ids"] == 2
+
+
+def test_same_file_twice_accounting(tmp_path, ruleset):
+    path = write_csv(tmp_path / "a.csv", [BOILER_HEADER, with_id(1), with_id(2)])
+    report = run_check([path, path], ruleset, AS_OF, keep_results=True).report
+    evaluated = sum(i["evaluated"] for i in report.manifest["inputs"])
+    per_rule = sum(1 for r in report.results if r.rule_id == "BOILER-001")
+    assert per_rule == evaluated
+
+
+# ------------------------------------------------------------------------------------------------ nothing lost (CLI)
+
+def test_rejects_file_bom_columns_and_formula_escape(tmp_path):
+    hostile = "=cmd|' /C calc'!A0"
+    path = write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("热效率（%）", hostile)),
+                                          with_id(2, 额定蒸发量="+SUM(1,2)", 测试日期="@NOW()", 市州="-1+1"),
+                                          with_id(3, 锅炉编号="")])
+    rejects = tmp_path / "out" / "rejects.csv"
+    proc = cli("check", path, "--as-of", AS_OF, "--fail-on", "none", "--rejects", rejects)
+    assert proc.returncode == 0, proc.stderr
+    rows = read_bom_csv(rejects)
+    assert tuple(rows[0]) == REJECT_COLUMNS == ("file", "row", "column", "value", "reason", "scope")
+    body = [dict(zip(rows[0], r)) for r in rows[1:]]
+    assert {(r["row"], r["column"], r["value"], r["scope"]) for r in body} == {
+        ("2", "热效率", "'" + hostile, "value"),
+        ("3", "额定蒸发量", "'+SUM(1,2)", "value"),
+        ("3", "测试日期", "'@NOW()", "value"),
+        ("3", "市州", "'-1+1", "value"),
+        ("4", "锅炉编号", "", "row"),
+    }
+    for r in body:
+        assert r["file"] == str(path)
+        assert not r["reason"].startswith(("=", "+", "-", "@"))
+    assert "读取 read 3 = 评估 evaluated 2 + 拒收 rejected 1" in proc.stdout
+
+
+def test_strict_turns_any_rejection_into_exit_3(tmp_path):
+    clean = write_csv(tmp_path / "clean.csv", [BOILER_HEADER, with_id(1, 热效率="85.0")])
+    value_only = write_csv(tmp_path / "value.csv", [BOILER_HEADER, with_id(1, 热效率="约85")])
+    assert cli("check", clean, "--as-of", AS_OF, "--fail-on", "none", "--strict").returncode == 0
+    assert cli("check", value_only, "--as-of", AS_OF, "--fail-on", "none").returncode == 0
+    proc = cli("check", value_only, "--as-of", AS_OF, "--fail-on", "none", "--strict")
+    assert proc.returncode == 3, proc.stderr
+
+
+def test_unreadable_file_fails_alone(tmp_path):
+    good = write_csv(tmp_path / "good.csv", [BOILER_HEADER, with_id(1, 热效率="70.0")])
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"PK\x03\x04 this is not a workbook")
+    proc = cli("check", good, bad, "--as-of", AS_OF, "--format", "json")
+    assert proc.returncode == 3, proc.stderr
+    assert f"Error: {bad}: not a readable XLSX workbook" in proc.stderr
+    report = json.loads(proc.stdout)
+    assert [(i["path"], i["rows"], i["evaluated"], i["rejected"]) for i in report["manifest"]["inputs"]] == [
+        (str(good), 1, 1, 0)]
+    assert [f["path"] for f in report["manifest"]["failed_inputs"]] == [str(bad)]
+    assert any(f["rule_id"] == "BOILER-001" and f["status"] == "violation" for f in report["findings"])
+
+
+def test_manifest_rows_evaluated_rejected(tmp_path):
+    path = write_csv(tmp_path / "b.csv", [BOILER_HEADER, with_id(1), with_id(2, 锅炉编号=""), with_id(3, 热效率="x"),
+                                          ["合计"] + [""] * 8])
+    proc = cli("check", path, "--as-of", AS_OF, "--format", "json", "--fail-on", "none")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    [entry] = report["manifest"]["inputs"]
+    assert (entry["kind"], entry["rows"], entry["evaluated"], entry["rejected"]) == ("boiler", 4, 2, 2)
+    assert len(entry["sha256"]) == 64
+    assert report["summary"]["rejected_rows"] == 2
+    assert report["summary"]["rejected_values"] == 1
+
+
+# ------------------------------------------------------------------------------------------------ hostile input
+
+def test_findings_csv_never_holds_a_formula(tmp_path):
+    names = ["=HYPERLINK(\"http://x\",\"y\")", "+1+2", "-1+2", "@SUM(1)", "\t=1"]
+    rows = [BOILER_HEADER] + [with_id(n, 使用单位=name, 热效率="70.0") for n, name in enumerate(names, 1)]
+    rows.append(with_id(9, 锅炉编号="=9+9", 热效率="70.0"))
+    path = write_csv(tmp_path / "b.csv", rows)
+    out = tmp_path / "findings.csv"
+    proc = cli("check", path, "--as-of", AS_OF, "--format", "csv", "--output", out)
+    assert proc.returncode == 1, proc.stderr
+    table = read_bom_csv(out)
+    assert len(table) > len(rows) - 1
+    subjects = {r[table[0].index("subject_id")] for r in table[1:]}
+    assert "'=9+9" in subjects
+    names_seen = {r[table[0].index("subject_name")] for r in table[1:]}
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in names_seen and "'@SUM(1)" in names_seen
+    for row in table[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_letters_hostile_facility_name(tmp_path, ruleset, fmt):
+    from engine.letters import load_letter_config, render_letters
+    name = "<script>alert(1)</script>../../x"
+    (tmp_path / "in").mkdir()
+    path = write_csv(tmp_path / "in" / "b.csv", [BOILER_HEADER, with_id(1, 使用单位=name, 热效率="70.0")])
+    report = run_check([path], ruleset, AS_OF).report
+    assert any(f.subject.name == name for f in report.findings)
+    out = tmp_path / "deep" / "letters"
+    written = render_letters(report.findings, report.manifest, load_letter_config(), out, fmt, AS_OF)
+    assert len(written) >= 2
+    for letter in written:
+        assert letter.resolve().parent == out.resolve()
+        assert ".." not in letter.name and "/" not in letter.name
+    everything = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()}
+    assert everything == {Path("in/b.csv")} | {p.resolve().relative_to(tmp_path.resolve()) for p in written}
+    assert not (tmp_path / "x").exists() and not (tmp_path.parent / "x").exists()
+    texts = [p.read_text(encoding="utf-8") for p in written]
+    assert all("<script>" not in text for text in texts)
+    letter = next(t for p, t in zip(written, texts) if not p.name.startswith("index"))
+    assert ("&lt;script&gt;" if fmt == "html" else "\\<script\\>") in letter
+
+
+def test_letters_cli_hostile_name(tmp_path):
+    name = "<script>alert(1)</script>../../x"
+    path = write_csv(tmp_path / "b.csv", [BOILER_HEADER, with_id(1, 使用单位=name, 热效率="70.0")])
+    out = tmp_path / "letters"
+    proc = cli("letters", path, "--out", out, "--as-of", AS_OF)
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(p.name for p in out.iterdir())
+    assert "index.html" in files and len(files) == 2
+    assert all(p.parent == out for p in out.rglob("*"))
+    assert not (tmp_path / "x").exists()
+    for p in out.iterdir():
+        assert "<script>" not in p.read_text(encoding="utf-8")
+
+
+def test_huge_json_fails_quickly(tmp_path, ruleset, monkeypatch):
+    monkeypatch.setattr(engine.reader, "MAX_JSON_BYTES", 4096)
+    records = [{"锅炉编号": f"GL-{n}", "使用单位": "某公司", "热效率": 80} for n in range(200)]
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    assert path.stat().st_size > 4096
+    started = time.monotonic()
+    with pytest.raises(InputError, match="JSON file larger than") as info:
+        load(path, ruleset)
+    assert time.monotonic() - started < 5
+    assert info.value.file == str(path)
+
+
+def test_json_under_the_limit_is_read(tmp_path, ruleset):
+    records = [dict(zip(BOILER_HEADER, BOILER_ROW)), {**dict(zip(BOILER_HEADER, BOILER_ROW)), "锅炉编号": "GL-2",
+                                                      "热效率（%）": 85.3, "额定蒸发量（t/h）": 20}]
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"records": records}, ensure_ascii=False), encoding="utf-8")
+    loaded = load(path, ruleset)
+    assert loaded.records[0].values == BOILER_VALUES
+    assert loaded.records[1].values["efficiency_pct"] == 85.3
+
+
+@pytest.mark.parametrize("depth", [25, 200_000])
+def test_deeply_nested_json_fails_quickly(tmp_path, ruleset, depth):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * depth + "]" * depth, encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(InputError, match="JSON nested more than 20 levels"):
+        load(path, ruleset)
+    assert time.monotonic() - started < 5
+
+
+def test_deeply_nested_value_in_a_record(tmp_path, ruleset):
+    nested = {"a": 1}
+    for _ in range(30):
+        nested = {"a": nested}
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps([{"锅炉编号": "GL-1", "热效率": nested}]), encoding="utf-8")
+    with pytest.raises(InputError, match="nested more than"):
+        load(path, ruleset)
+
+
+def test_json_not_a_list(tmp_path, ruleset):
+    path = tmp_path / "x.json"
+    path.write_text('{"锅炉编号": "GL-1"}', encoding="utf-8")
+    with pytest.raises(InputError, match="JSON must be a list of records"):
+        load(path, ruleset)
+
+
+def test_yaml_over_size_limit_is_refused(tmp_path, monkeypatch):
+    import engine.yamlio
+    from engine.yamlio import MAX_YAML_BYTES, load_yaml
+    path = tmp_path / "letters.yaml"
+    path.write_text("# padding\n" * (MAX_YAML_BYTES // 10 + 1) + "issuing_office: x\n", encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=f"more than the {MAX_YAML_BYTES} allowed") as info:
+        load_yaml(path, ConfigError)
+    assert time.monotonic() - started < 2
+    assert info.value.file == str(path)
+    small = tmp_path / "small.yaml"
+    small.write_text("issuing_office: 甘肃省\n", encoding="utf-8")
+    assert load_yaml(small, ConfigError) == {"issuing_office": "甘肃省"}
+    monkeypatch.setattr(engine.yamlio, "MAX_YAML_BYTES", 10)
+    with pytest.raises(ConfigError, match="more than the 10 allowed"):
+        load_yaml(small, ConfigError)
+
+
+def test_letters_config_over_size_limit_cli(tmp_path):
+    from engine.yamlio import MAX_YAML_BYTES
+    config = tmp_path / "letters.yaml"
+    config.write_text("#" * (MAX_YAML_BYTES + 1) + "\n", encoding="utf-8")
+    path = write_csv(tmp_path / "b.csv", [BOILER_HEADER, with_id(1, 热效率="70.0")])
+    proc = cli("letters", path, "--out", tmp_path / "letters", "--as-of", AS_OF, "--config", config)
+    assert proc.returncode == 3
+    assert f"Error: {config}: file is" in proc.stderr and "allowed" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------------------ template
+
+def test_template_xlsx_layout(tmp_path, ruleset):
+    out = tmp_path / "t" / "boiler.xlsx"
+    proc = cli("template", "boiler", "--format", "xlsx", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    workbook = openpyxl.load_workbook(out)
+    schema = ruleset.schemas["boiler"]
+    assert workbook.sheetnames[0] == "锅炉" and "填表说明" in workbook.sheetnames
+    sheet = workbook.worksheets[0]
+    specs = list(schema.fields.values())
+    assert [c.value for c in sheet[1]] == [s.label for s in specs]
+    assert [c.value for c in sheet[2]] == [s.unit or None for s in specs]
+    assert sheet["H2"].value == "%" and sheet["I2"].value == "t/h"
+    lists = workbook["选项"]
+    validated = {}
+    for validation in sheet.data_validations.dataValidation:
+        assert validation.type == "list"
+        column = str(validation.sqref).split(":")[0].rstrip("0123456789")
+        assert str(validation.sqref) == f"{column}3:{column}5000"
+        validated[column] = [c.value for c in lists[column] if c.value is not None]
+    letters = {s.name: openpyxl.utils.get_column_letter(n) for n, s in enumerate(specs, 1)}
+    assert set(validated) == {letters["region"], letters["fuel"], letters["test_type"]}
+    assert validated[letters["fuel"]] == ["燃煤", "燃气", "燃油", "生物质", "电", "其他"]
+    assert validated[letters["test_type"]] == ["定型", "验收", "运行"]
+    assert "兰州市" in validated[letters["region"]] and "甘南藏族自治州" in validated[letters["region"]]
+    notes = workbook["填表说明"]
+    assert [c.value for c in notes[1]] == ["列", "字段", "类型", "单位", "必填", "可选值"]
+    assert [notes.cell(row=n, column=2).value for n in range(2, len(specs) + 2)] == [s.name for s in specs]
+
+
+def test_template_bool_fields_have_yes_no_lists(tmp_path, ruleset):
+    out = tmp_path / "project.xlsx"
+    assert cli("template", "project", "--out", out).returncode == 0
+    workbook = openpyxl.load_workbook(out)
+    sheet, lists = workbook.worksheets[0], workbook["选项"]
+    specs = list(ruleset.schemas["project"].fields.values())
+    validated = {str(v.sqref).split(":")[0].rstrip("0123456789") for v in sheet.data_validations.dataValidation}
+    for n, spec in enumerate(specs, 1):
+        column = openpyxl.utils.get_column_letter(n)
+        if spec.type == "bool":
+            assert column in validated
+            assert [c.value for c in lists[column] if c.value is not None] == ["是", "否"]
+        elif spec.type in ("string", "number", "integer", "date"):
+            assert column not in validated
+
+
+FILL = {"string": lambda s: f"{s.name}-1", "integer": lambda s: 2020 if (s.min or 0) > 1000 else 12,
+        "number": lambda s: 12.5, "date": lambda s: dt.datetime(2021, 3, 1), "bool": lambda s: "是",
+        "region": lambda s: "兰州市"}
+
+
+def expected_value(spec):
+    if spec.type == "enum":
+        return next(iter(spec.values))
+    if spec.type == "date":
+        return dt.date(2021, 3, 1)
+    if spec.type == "bool":
+        return True
+    if spec.type == "region":
+        return "兰州"
+    return FILL[spec.type](spec)
+
+
+def fill_template(path: Path, schema) -> dict:
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.worksheets[0]
+    for n, spec in enumerate(schema.fields.values(), 1):
+        value = next(iter(spec.values.values()))[0] if spec.type == "enum" else FILL[spec.type](spec)
+        sheet.cell(row=3, column=n, value=value)
+    workbook.save(path)
+    return {name: expected_value(spec) for name, spec in schema.fields.items()}
+
+
+STABLE = ["boiler", "coal_sample", "prefecture_year", "project"]
+
+
+@pytest.mark.parametrize("kind", STABLE)
+def test_template_round_trip(tmp_path, ruleset, kind):
+    path = tmp_path / f"{kind}.xlsx"
+    template_xlsx(ruleset.schemas[kind], regions_of(ruleset), path)
+    blank = load(path, ruleset)
+    assert [(t.kind, t.rows, t.evaluated, t.rejected) for t in blank.tables] == [(kind, 0, 0, 0)]
+    assert blank.rejected == []
+    expected = fill_template(path, ruleset.schemas[kind])
+    loaded = load(path, ruleset)
+    assert [(t.kind, t.rows, t.evaluated, t.rejected) for t in loaded.tables] == [(kind, 1, 1, 0)]
+    record = only_record(loaded)
+    assert record.values == expected
+    assert record.source.row == 3
+    assert loaded.rejected == []
+
+
+def test_template_round_trip_through_check(tmp_path, ruleset):
+    path = tmp_path / "boiler.xlsx"
+    assert cli("template", "boiler", "--out", path).returncode == 0
+    workbook = openpyxl.load_workbook(path)
+    values = ["兰州某热力公司", "T-1", "兰州市", "燃煤", dt.datetime(2021, 3, 1), "验收", dt.datetime(2021, 6, 1), 78.5, 10]
+    for n, value in enumerate(values, 1):
+        workbook.worksheets[0].cell(row=3, column=n, value=value)
+    workbook.save(path)
+    result = run_check([path], ruleset, AS_OF)
+    assert result.failed == [] and result.report.rejected == []
+    assert [(i["kind"], i["rows"], i["evaluated"], i["rejected"]) for i in result.report.manifest["inputs"]] == [
+        ("boiler", 1, 1, 0)]
+    [finding] = [f for f in result.report.findings if f.rule_id == "BOILER-001"]
+    assert (finding.status, finding.subject.id, finding.source.row) == ("violation", "T-1", 3)
+    assert str(finding.observed["efficiency_pct"]) == "78.5"
+
+
+def test_template_csv(tmp_path, ruleset):
+    out = tmp_path / "boiler.csv"
+    proc = cli("template", "boiler", "--format", "csv", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    [header] = read_bom_csv(out)
+    specs = list(ruleset.schemas["boiler"].fields.values())
+    assert header == [header_of(s) for s in specs]
+    assert "热效率（%）" in header and "额定蒸发量（t/h）" in header and "锅炉编号" in header
+    with out.open("a", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerow(["兰州某热力公司", "T-1", "兰州市", "燃煤", "2021-03-01", "验收", "", "78.5", "10"])
+    record = only_record(load(out, ruleset))
+    assert record.values["efficiency_pct"] == 78.5 and record.values["capacity_t_h"] == 10.0
+
+
+def test_template_unknown_kind_exit_2(tmp_path):
+    proc = cli("template", "steam_engine", "--out", tmp_path / "x.xlsx")
+    assert proc.returncode == 2
+    assert "unknown kind 'steam_engine'" in proc.stderr
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_template_title_with_slash(tmp_path, ruleset):
+    schema = dataclasses.replace(ruleset.schemas["boiler"], title={"zh": "锅炉/锅炉房:测试?"})
+    path = tmp_path / "t.xlsx"
+    template_xlsx(schema, regions_of(ruleset), path)
+    assert openpyxl.load_workbook(path).sheetnames[0] != ""
+
+
+def test_template_unit_row_with_units_the_converter_does_not_know(tmp_path, ruleset):
+    base = ruleset.schemas["boiler"]
+    fields = dict(base.fields)
+    fields["capacity_t_h"] = dataclasses.replace(fields["capacity_t_h"], unit="mg/m³")
+    schema = dataclasses.replace(base, fields=fields)
+    path = tmp_path / "t.xlsx"
+    template_xlsx(schema, regions_of(ruleset), path)
+    loaded = load_file(path, {**ruleset.schemas, "boiler": schema}, regions_of(ruleset))
+    assert_accounting(loaded)
+    assert [(t.kind, t.rows) for t in loaded.tables] == [("boiler", 0)]
+    assert loaded.rejected == []
+
+
+# ------------------------------------------------------------------------------------------------ chunks
+
+def fifty_rows():
+    rows = [BOILER_HEADER]
+    for n in range(1, 51):
+        row = with_id(n, 热效率=f"{70 + n % 25}.{n % 10}")
+        if n == 13:
+            row[1] = ""  # no id: row rejected
+        if n == 21:
+            row[EFF] = "待测"  # value rejected
+        if n == 34:
+            row[2] = "嘉峪关区"
+        rows.append(row)
+    rows.append(["合计"] + [""] * 8)
+    return rows
+
+
+def snapshot(loaded):
+    return ([(r.id, r.values, r.source.row, r.problems) for r in loaded.records], loaded.rejected,
+            [(t.rows, t.evaluated, t.rejected, t.unknown_columns, t.notes) for t in loaded.tables])
+
+
+def test_chunked_reading_gives_the_same_result(tmp_path, ruleset, monkeypatch):
+    path = write_csv(tmp_path / "b.csv", fifty_rows())
+    whole = load(path, ruleset)
+    assert (whole.tables[0].rows, whole.tables[0].evaluated, whole.tables[0].rejected) == (51, 49, 2)
+    assert len(value_rejections(whole)) == 2
+    monkeypatch.setattr(engine.reader, "CHUNK_ROWS", 7)
+    chunked = load(path, ruleset)
+    assert snapshot(chunked) == snapshot(whole)
+    assert len(chunked.tables) == 1
+
+
+def test_streamed_chunks_are_small(tmp_path, ruleset, monkeypatch):
+    from engine.records import stream_file
+    monkeypatch.setattr(engine.reader, "CHUNK_ROWS", 7)
+    path = write_csv(tmp_path / "b.csv", fifty_rows())
+    sizes = [len(records) + sum(r.scope == "row" for r in rejected)
+             for _, records, rejected in stream_file(path, ruleset.schemas, regions_of(ruleset))]
+    assert len(sizes) == 8 and max(sizes) <= 7 and sum(sizes) == 51
+
+
+def test_fraction_decision_does_not_depend_on_chunks(tmp_path, ruleset, monkeypatch):
+    rows = [BOILER_HEADER] + [with_id(n, 热效率="85.0") for n in range(1, 21)]
+    rows[15][EFF] = "0.853"
+    path = write_csv(tmp_path / "b.csv", rows)
+    whole = load(path, ruleset)
+    assert [(r.row, r.value, r.scope) for r in whole.rejected] == [(16, "0.853", "value")]
+    monkeypatch.setattr(engine.reader, "CHUNK_ROWS", 7)
+    assert snapshot(load(path, ruleset)) == snapshot(whole)

@@ -1,0 +1,242 @@
+"""Property tests of the loader: whatever is in the cells or the bytes of a file, `load_file` either returns with
+every non-blank row accounted for (rows == evaluated + rejected, records == evaluated), or raises an
+engine.errors.EcocheckError — never anything else, and quickly.
+
+Files are written to a fresh temporary directory per example (tmp_path is function-scoped, which hypothesis
+does not reset between examples).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import functools
+import io
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import openpyxl
+from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from engine.errors import EcocheckError
+from engine.normalise import is_missing
+from engine.records import load_file
+from engine.runner import load_rules, regions_of
+
+BOILER_HEADER = ["使用单位", "锅炉编号", "市州", "燃料种类", "测试类型", "出厂日期", "测试日期", "额定蒸发量（t/h）",
+                 "热效率（%）"]
+SECONDS = 5  # no single file may take longer than this to load or fail
+
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+TOKENS = ["", " ", "—", "/", "无", "未检测", "-", "是", "否", "√", "×", "Y", "N", "燃煤", "天然气", "验收", "运行",
+          "兰州市", "甘南藏族自治州", "嘉峪关区", "2017-01-01", "2017年1月1日", "2017.1.1", "2017/1/1", "43831",
+          "2017-02-30", "85.3%", "0.853", "８５．３", "1,234.5", "1e308", "-0", "nan", "inf", "合计", "注：备注",
+          "说明：本表", "%", "t/h", "万吨", "（吨）", "=1+2", "+cmd", "-1+1", "@SUM(A1)", "=cmd|' /C calc'!A0",
+          "<script>alert(1)</script>", "../../x", "\t=1", "\r\n", "\x00", "\ufeff", "\u2028", "𠮷", "GL-1"]
+
+CELL = st.one_of(
+    st.sampled_from(TOKENS),
+    st.text(max_size=12),
+    st.text(alphabet="０１２３４５６７８９．，％－＋　（）ＡＢＣ", max_size=8),
+    st.from_regex(r"[+\-]?\d{1,7}([.,]\d{1,4})?%?", fullmatch=True),
+    st.text(alphabet=st.characters(codec="utf-8", categories=["Lo", "Nd", "Zs", "Cc", "Po", "Sm"]), max_size=8),
+)
+
+
+@functools.lru_cache(maxsize=None)
+def rules_and_regions():
+    """Loaded once per module, not as fixtures: hypothesis would print the whole rule set with every failure."""
+    ruleset = load_rules()
+    return ruleset, regions_of(ruleset)
+
+
+def accounted(loaded):
+    """The accounting invariants of a loaded file."""
+    for table in loaded.tables:
+        assert table.rows == table.evaluated + table.rejected, table
+        row_rejections = [r for r in loaded.rejected if r.file == table.path and r.scope == "row"]
+        assert table.rejected == len(row_rejections), table
+        assert len([r for r in loaded.records if r.source.file == table.path]) == table.evaluated, table
+    assert len(loaded.records) == sum(t.evaluated for t in loaded.tables)
+    for rejection in loaded.rejected:
+        assert rejection.scope in ("row", "value") and rejection.reason
+    for record in loaded.records:
+        assert record.id and record.values
+
+
+def load_or_error(path: Path):
+    """The loaded file, or None when it raised an EcocheckError; anything else fails the test."""
+    ruleset, regions = rules_and_regions()
+    started = time.monotonic()
+    try:
+        loaded = load_file(path, ruleset.schemas, regions)
+    except EcocheckError as exc:
+        assert str(exc)
+        loaded = None
+    assert time.monotonic() - started < SECONDS, path
+    if loaded is not None:
+        accounted(loaded)
+    return loaded
+
+
+def blank(cells) -> bool:
+    return all(is_missing(c) or str(c).strip() == "" for c in cells)
+
+
+def expected_rows(loaded, data_rows) -> int:
+    unit_row = any("read as the units of the columns" in n for n in loaded.tables[0].notes)
+    return sum(not blank(r) for r in data_rows[1 if unit_row else 0:])
+
+
+ROWS = st.lists(st.lists(CELL, min_size=9, max_size=9), min_size=0, max_size=12)
+
+
+# ------------------------------------------------------------------------------------------------ cells
+
+@settings(max_examples=120, **SETTINGS)
+@given(rows=ROWS, encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]),
+       delimiter=st.sampled_from([",", "\t"]))
+@example(rows=[["=cmd|' /C calc'!A0", "GL-1", "兰州", "燃煤", "验收", "2021-01-01", "", "", "0.853"]],
+         encoding="utf-8", delimiter=",")
+def test_csv_cells(rows, encoding, delimiter):
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows([BOILER_HEADER] + rows)
+    try:
+        data = buffer.getvalue().encode(encoding)
+    except UnicodeEncodeError:
+        assume(False)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "boilers.csv"
+        path.write_bytes(data)
+        loaded = load_or_error(path)
+    assert loaded is not None, "a CSV with the boiler header row must be readable whatever its cells hold"
+    assert [t.kind for t in loaded.tables] == ["boiler"]
+    assert loaded.tables[0].rows == expected_rows(loaded, rows)
+
+
+def _xlsx_cell(value):
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
+XLSX_CELL = st.one_of(
+    CELL,
+    st.integers(min_value=-10**12, max_value=10**12),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.booleans(),
+    st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(9999, 12, 31)),
+    st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(9999, 12, 31)),
+    st.none(),
+)
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(rows=st.lists(st.lists(XLSX_CELL, min_size=9, max_size=9), min_size=0, max_size=10),
+       percent=st.sets(st.integers(min_value=0, max_value=8), max_size=3),
+       titles=st.integers(min_value=0, max_value=2))
+def test_xlsx_cells(rows, percent, titles):
+    rows = [[_xlsx_cell(v) for v in row] for row in rows]
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for n in range(titles):
+        sheet.append([f"标题{n}"])
+    sheet.append(BOILER_HEADER)
+    for row in rows:
+        sheet.append(row)
+        for position in range(9):
+            cell = sheet.cell(row=sheet.max_row, column=position + 1)
+            if isinstance(cell.value, str) and cell.data_type == "f":
+                cell.data_type = "s"  # text that looks like a formula stays text
+            if position in percent and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                cell.number_format = "0.0%"
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "boilers.xlsx"
+        workbook.save(path)
+        loaded = load_or_error(path)
+    assert loaded is not None, "a sheet with the boiler header row must be readable whatever its cells hold"
+    assert [t.kind for t in loaded.tables] == ["boiler"]
+    assert loaded.tables[0].rows == expected_rows(loaded, rows)
+
+
+# ------------------------------------------------------------------------------------------------ bytes
+
+HEADER_BYTES = (",".join(BOILER_HEADER) + "\r\n").encode("utf-8")
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(data=st.binary(max_size=600), with_header=st.booleans())
+@example(data=b"\x00\x00\x00", with_header=True)
+@example(data=b'"unclosed,quote\n', with_header=True)
+@example(data=b"\xff\xfe", with_header=False)
+def test_random_bytes_csv(data, with_header):
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "x.csv"
+        path.write_bytes((HEADER_BYTES if with_header else b"") + data)
+        load_or_error(path)
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(data=st.binary(max_size=600))
+@example(data=b"[" * 5000)
+@example(data=b"[{\"\xe9\x94\x85\xe7\x82\x89\xe7\xbc\x96\xe5\x8f\xb7\": 1e999}]")
+@example(data=b"NaN")
+def test_random_bytes_json(data):
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "x.json"
+        path.write_bytes(data)
+        load_or_error(path)
+
+
+JSON_VALUE = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), CELL),
+    lambda children: st.one_of(st.lists(children, max_size=3),
+                               st.dictionaries(st.sampled_from(BOILER_HEADER + ["x", "records"]), children, max_size=3)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(records=st.one_of(
+    st.lists(st.dictionaries(st.sampled_from(BOILER_HEADER + ["备注", ""]), JSON_VALUE, max_size=9), max_size=6),
+    JSON_VALUE))
+def test_random_json_structures(records):
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "x.json"
+        path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+        load_or_error(path)
+
+
+def _valid_xlsx() -> bytes:
+    workbook = openpyxl.Workbook()
+    workbook.active.append(BOILER_HEADER)
+    workbook.active.append(["某公司", "GL-1", "兰州市", "燃煤", "验收", dt.datetime(2021, 3, 1), None, 10, 78.5])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+VALID_XLSX = _valid_xlsx()
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(data=st.one_of(
+    st.binary(max_size=600),
+    st.builds(lambda cut: VALID_XLSX[:cut], st.integers(min_value=0, max_value=len(VALID_XLSX))),
+    st.builds(lambda at, junk: VALID_XLSX[:at] + junk + VALID_XLSX[at + len(junk):],
+              st.integers(min_value=0, max_value=len(VALID_XLSX)), st.binary(min_size=1, max_size=16)),
+))
+@example(data=VALID_XLSX)
+@example(data=b"PK\x03\x04")
+def test_random_bytes_xlsx(data):
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "x.xlsx"
+        path.write_bytes(data)
+        loaded = load_or_error(path)
+    if data == VALID_XLSX:
+        assert loaded is not None and [r.id for r in loaded.records] == ["GL-1"]
