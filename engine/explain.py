@@ -11,10 +11,12 @@ from engine.findings import Check, Citation, Finding, Result, Subject
 OP_WORDS = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": "∈", "not_in": "∉"}
 
 
-def display(value) -> str:
-    """A value as a person reads it in a letter or table."""
+def display(value, spec=None) -> str:
+    """A value as a person reads it in a letter or table (an enum value by its first Chinese spelling)."""
     if value is None:
         return "—"
+    if spec is not None and spec.type == "enum" and spec.values.get(str(value)):
+        return spec.values[str(value)][0]
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, dt.date):
@@ -41,24 +43,24 @@ def _checks(rule, record, schema, slots: dict, slotted_when) -> list[Check]:
         spec = schema.fields[leaf.field]
         observed = record.values.get(leaf.field)
         if isinstance(leaf, C.Presence):
-            checks.append(Check(leaf.field, spec.label, "present" if leaf.present else "absent", display(observed),
+            checks.append(Check(leaf.field, spec.label, "present" if leaf.present else "absent", display(observed, spec),
                                 "", spec.unit, None, C.evaluate3(leaf, values)))
             continue
         if isinstance(leaf, C.Member):
-            limit = "、".join(display(v) for v in leaf.values)
+            limit = "、".join(display(v, spec) for v in leaf.values)
             op = "not_in" if leaf.negate else "in"
         else:
             raw_limit = slots.get(leaf.slot) if isinstance(leaf, C.SlotCompare) else leaf.operand.value
             if spec.type == "date" and isinstance(raw_limit, int):
                 raw_limit = dt.date(raw_limit // 10000, raw_limit // 100 % 100, raw_limit % 100)
-            limit, op = display(raw_limit), leaf.op
+            limit, op = display(raw_limit, spec), leaf.op
         gap = None
         if isinstance(leaf, (C.Compare, C.SlotCompare)) and isinstance(observed, (int, float)) \
                 and not isinstance(observed, bool):
             raw = slots.get(leaf.slot) if isinstance(leaf, C.SlotCompare) else leaf.operand.value
             if isinstance(raw, (int, float)) and not isinstance(raw, bool):
                 gap = C.rounded(C.to_number(observed) - C.to_number(raw))
-        checks.append(Check(leaf.field, spec.label, op, display(observed), limit, spec.unit, gap,
+        checks.append(Check(leaf.field, spec.label, op, display(observed, spec), limit, spec.unit, gap,
                             C.evaluate3(leaf, values)))
     return checks
 
@@ -108,19 +110,22 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
                         and m.key == str(record.values.get(rule.joins["by"]))]
             derived = sorted({f"{m.rule_id}（{m.record_key[0]} 第{m.record_key[1]}行）" for m in measures})
             label = measure_label(rule.joins["measure"])
-            checks = [Check(rule.joins["by"], schema.fields[rule.joins["by"]].label, "in", record.region,
-                            f"{label}地区", "", None, status == VIOLATION)]
+            by_spec = schema.fields[rule.joins["by"]]
+            joined = record.region if by_spec.type == "region" else display(record.values.get(rule.joins["by"]))
+            checks = [Check(rule.joins["by"], by_spec.label, "in", joined,
+                            f"{label}{'地区' if by_spec.type == 'region' else '对象'}", "", None, status == VIOLATION)]
         elif outcome.slotted.get(rule_id) is not None:
             checks = _checks(rule, record, schema, slots, outcome.slotted[rule_id])
         if status == INDETERMINATE:
             missing = _missing(rule, record, schema)
             if not missing and rule.joins:
-                missing = [f"{record.region or '所在市州'}的考核结果未提供或无法判定，不能确定是否处于"
-                           f"“{measure_label(rule.joins['measure'])}”措施之下 (the region's assessment is not in the inputs)"]
+                missing = [f"{checks[0].observed if checks and checks[0].observed != '—' else '所涉对象'}的考核结果未提供或无法判定，不能确定是否处于"
+                           f"“{measure_label(rule.joins['measure'])}”措施之下 (no decided assessment for it in the inputs)"]
             message = "无法判定 cannot decide：" + "；".join(missing or ["数据不足 not enough data"])
         else:
             summary = _summary(checks) if not rule.joins else (
-                f"项目所在地{record.region}处于“{measure_label(rule.joins['measure'])}”措施之下（依据 {'、'.join(derived)}）")
+                f"{checks[0].label}{checks[0].observed}处于“{measure_label(rule.joins['measure'])}”措施之下"
+                f"（依据 {'、'.join(derived)}）")
             message = rule.message.format(name=record.name, id=record.id, region=record.region, checks=summary)
         observed = {c.field: c.observed for c in checks}
         limit = {c.field: f"{OP_WORDS.get(c.op, c.op)} {c.limit}{c.unit}" for c in checks if c.breached}
