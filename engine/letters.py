@@ -39,6 +39,7 @@ LETTER_KEYS = {
     "deadline_days": _INT,
     "basis": _STR,
     "requirements": _STR_LIST,
+    "restriction_requirements": _STR_LIST,
     "noncompliance": _STR,
     "appeal": _STR,
     "measure_duration": _STR,
@@ -348,11 +349,12 @@ def _with_quote_refs(rows: list[dict]) -> list[dict]:
 
 
 def _bare_title(title: str) -> str:
-    """A document title without the 《》 the templates add around it."""
+    """A document title without the 《》 the templates add around it; title marks inside it become 〈〉
+    (GB/T 15834: a title inside a title, 《…〈…〉…》)."""
     title = title.strip()
     if title.startswith("《") and title.endswith("》"):
         title = title[1:-1]
-    return title
+    return title.replace("《", "〈").replace("》", "〉")
 
 
 def _unique(items: Iterable) -> list:
@@ -430,11 +432,32 @@ def _describe_cause(item: str, region: str, causes: dict[str, list[Finding]]) ->
     return f"{text}（{where}）"
 
 
+RESTRICTION_WORDS = ("缓批限批", "环评审批", "暂停审批", "暂停受理")
+
+
+def _restricts(findings: list[Finding]) -> bool:
+    """Whether any finding puts approvals on hold (缓批限批, 暂停环评审批 …), which brings its own requirements."""
+    return any(word in c for f in findings for c in f.consequences for word in RESTRICTION_WORDS)
+
+
+def _documents_cited(findings: list[Finding]) -> str:
+    """《document》article、article … for every document the letter's findings cite, in order."""
+    by_document: dict[str, list[str]] = {}
+    for f in findings:
+        articles = by_document.setdefault(_bare_title(f.citation.document_title), [])
+        if f.citation.article not in articles:
+            articles.append(f.citation.article)
+    return "、".join(f"《{title}》{'、'.join(articles)}" for title, articles in by_document.items())
+
+
 def _letter_context(group: LetterGroup, cfg: dict, config: dict, doc_number: str,
                     issue_date: datetime.date, manifest: dict,
                     causes: dict[str, list[Finding]] | None = None) -> dict:
     deadline = issue_date + datetime.timedelta(days=cfg["deadline_days"])
-    subjects = _unique(f.subject.name or f.subject.id for f in group.violations)
+    if group.letter_type == "prefecture_accountability":  # addressed to a government about its region
+        subjects = _unique(f.subject.region or f.subject.name or f.subject.id for f in group.violations)
+    else:
+        subjects = _unique(f.subject.name or f.subject.id for f in group.violations)
     measures = _measures(cfg, group.violations)
     measures_text = _join_measures(measures, cfg["measures_default"])
     title = _fill_title(cfg["title"], {"recipient": group.recipient, "subject": "、".join(subjects) or group.recipient,
@@ -467,8 +490,9 @@ def _letter_context(group: LetterGroup, cfg: dict, config: dict, doc_number: str
             "deadline": cn_date(deadline),
             "deadline_iso": deadline.isoformat(),
             "deadline_days": cfg["deadline_days"],
-            "basis": cfg["basis"],
-            "requirements": list(cfg["requirements"]),
+            "basis": cfg["basis"].replace("{documents}", _documents_cited(group.violations)),
+            "requirements": list(cfg["requirements"]) + (
+                list(cfg.get("restriction_requirements", [])) if _restricts(group.violations) else []),
             "noncompliance": cfg["noncompliance"],
             "appeal": cfg["appeal"],
             "measure_duration": cfg["measure_duration"],
