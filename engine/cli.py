@@ -254,6 +254,8 @@ def rules_test(rule_ids, rules_dir, schemas_dir):
     """Run every rule's own examples through the engine."""
     from engine.examples import run_all
     ruleset = _ruleset(rules_dir, schemas_dir)
+    for rule_id in rule_ids:
+        ruleset.by_id(rule_id)  # an unknown id is a usage error, not an empty test run
     outcomes = run_all(ruleset, set(rule_ids) or None)
     failed = [o for o in outcomes if not o.passed]
     for o in outcomes:

@@ -12,6 +12,8 @@ COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 MEMBERSHIP = ("in", "not_in")
 PRESENCE = ("present", "absent")
 OPERATORS = COMPARISONS + MEMBERSHIP + PRESENCE
+OPERATOR_SYNONYMS = {"lte": "le", "gte": "ge", "<=": "le", ">=": "ge", "<": "lt", ">": "gt", "==": "eq", "=": "eq",
+                     "!=": "ne", "neq": "ne", "equals": "eq", "exists": "present", "missing": "absent", "nin": "not_in"}
 LOGIC = ("all", "any", "not")
 ARITHMETIC = ("add", "sub", "mul", "div")
 PRECISION = 6  # decimal places every number is rounded to before it is compared
@@ -146,8 +148,8 @@ def parse_condition(raw: Any, path: str = "when"):
         raise ConditionError(path, "a test needs 'field' and 'op'")
     field, op = str(raw["field"]), str(raw["op"])
     if op not in OPERATORS:
-        raise ConditionError(f"{path}.op", f"unknown operator '{op}'{_closest(op, OPERATORS)}",
-                             "use one of " + ", ".join(OPERATORS))
+        hint = f" (did you mean '{OPERATOR_SYNONYMS[op]}'?)" if op in OPERATOR_SYNONYMS else _closest(op, OPERATORS)
+        raise ConditionError(f"{path}.op", f"unknown operator '{op}'{hint}", "use one of " + ", ".join(OPERATORS))
     if op in PRESENCE:
         if "value" in raw:
             raise ConditionError(path, f"'{op}' takes no value")

@@ -186,7 +186,9 @@ def to_table(report: Report) -> str:
                      f"({f.source.file} 第{f.source.row}行)")
         lines.append(f"    {f.message}")
         lines.append(f"    依据 {f.citation.document_title} {f.citation.article}")
-    if not report.findings:
+    if not report.findings and not any(e["evaluated"] for e in report.manifest.get("inputs", [])):
+        lines.append("没有可评估的记录。 No record could be evaluated.")
+    elif not report.findings:
         lines.append("无违规或待定事项。 No violations or indeterminate results.")
     lines.append("")
     lines.append(format_accounting(report.manifest, report.duplicates))

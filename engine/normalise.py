@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from engine.conditions import rounded, to_number
-from engine.reader import Unsaved
+from engine.reader import Nested, Unsaved
 from engine.schemas import FieldSpec, normalise_header
 
 MISSING_TOKENS = {"", "-", "—", "——", "--", "/", "\\", "无", "未检测", "未测", "不详", "暂无", "n/a", "na", "nan",
@@ -173,6 +173,8 @@ def parse_value(value, spec: FieldSpec, regions: Regions):
     """The typed value of a cell, None when the cell is empty or a 'no data' mark; ValueProblem when unreadable."""
     if isinstance(value, Unsaved):
         raise ValueProblem(f"formula {value} has no saved result; open the file in Excel and save it again")
+    if isinstance(value, Nested):
+        raise ValueProblem(f"{value} is a nested JSON value, not a single value")
     if is_missing(value):
         return None
     if spec.type in ("number", "integer"):

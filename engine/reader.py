@@ -260,15 +260,23 @@ def read_json(path: Path, shown: str) -> RawTable:
             values = {str(k): v for k, v in item.items()}
             rows.append([_json_cell(values.get(h)) for h in headers])
         else:
-            rows.append([json.dumps(item, ensure_ascii=False)[:200]] + [None] * max(0, len(headers) - 1))
+            rows.append([NotARecord(json.dumps(item, ensure_ascii=False)[:200])] + [None] * max(0, len(headers) - 1))
     width = max(len(r) for r in rows) or 1
     frame = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
     return RawTable("", frame.head(HEAD_ROWS), lambda: iter([frame]))
 
 
+class NotARecord(str):
+    """A JSON list item that is not an object: its row is rejected."""
+
+
+class Nested(str):
+    """A JSON value that is an object or a list, not a cell value: rejected as unreadable."""
+
+
 def _json_cell(value):
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)[:200]  # not a scalar: will be rejected as unreadable
+        return Nested(json.dumps(value, ensure_ascii=False)[:200])
     return value
 
 

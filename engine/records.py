@@ -13,7 +13,7 @@ import pandas as pd
 from engine.errors import InputError, UsageError
 from engine.findings import Rejection, Source
 from engine.normalise import Regions, ValueProblem, is_missing, parse_value
-from engine.reader import RawTable, read_tables, sha256_of
+from engine.reader import NotARecord, RawTable, read_tables, sha256_of
 from engine.schemas import Schema, normalise_header, split_unit
 from engine.units import UnitProblem, factor, is_known_unit, looks_like_unit, unit_of_cell
 
@@ -168,6 +168,7 @@ class HeaderPlan:
     columns: list
     unknown: list
     notes: list
+    width: int = 0  # columns of the header (0: unknown); a data row with cells beyond it is refused
 
 
 def _lower_or_upper(parent: list, child: list) -> list:
@@ -185,6 +186,16 @@ def _candidates(head: pd.DataFrame):
             yield r, 2, _lower_or_upper(parent, child)
 
 
+def _evidence(headers: list, mapping: dict, schema: Schema) -> bool:
+    """Enough to call a table this kind: two of its fields, or its id column under the id's own label (锅炉编号),
+    not just a generic alias of it (名称, 编号)."""
+    if len(mapping) >= 2:
+        return True
+    position = next(iter(mapping))
+    id_spec = schema.fields[schema.id_field]
+    return normalise_header(split_unit(str(headers[position]))[0]) == normalise_header(id_spec.label)
+
+
 def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> HeaderPlan:
     """Find the header row (title rows above it skipped), its kind and its columns."""
     candidates = [schemas[kind]] if kind else list(schemas.values())
@@ -192,7 +203,7 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
     for row, height, headers in _candidates(table.head):
         for schema in candidates:
             mapping, unknown, units = map_headers(headers, schema, table.hidden)
-            if schema.id_field not in mapping.values():
+            if schema.id_field not in mapping.values() or (kind is None and not _evidence(headers, mapping, schema)):
                 continue
             score = (len(mapping), -height)
             if best is None or score > best[0]:
@@ -241,7 +252,8 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
         if ratio is not None:
             notes.append(f"{spec.label}: converted from {units[position]} to {spec.unit} (×{ratio.normalize():f})")
         columns.append(Column(position, name, header.strip(), ratio, problem))
-    return HeaderPlan(schema, first_data, columns, unknown, notes)
+    width = max((p + 1 for p, h in enumerate(headers) if not is_missing(h)), default=0)
+    return HeaderPlan(schema, first_data, columns, unknown, notes, width)
 
 
 def _is_unit_row(cells: list, mapping: dict, schema: Schema) -> bool:
@@ -339,6 +351,18 @@ def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, pat
             continue
         report.rows += 1
         row_number = int(index) + 1
+        if isinstance(cells[0], NotARecord):
+            report.rejected += 1
+            rejected.append(Rejection(file=path, row=row_number, column="", value=str(cells[0])[:80],
+                                      reason="not a JSON object: a record is {\"header\": value, …}"))
+            continue
+        beyond = [str(c) for c in cells[plan.width:] if not is_missing(c)] if plan.width else []
+        if beyond:
+            report.rejected += 1
+            rejected.append(Rejection(file=path, row=row_number, column="", value=",".join(beyond)[:80],
+                                      reason=f"the row has {len(beyond)} filled cell(s) right of the last header; "
+                                             f"its values may be shifted (an unquoted comma?): fix the row"))
+            continue
         note = _note_row(list(cells), plan)
         if note:
             report.rejected += 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from engine import conditions as C
 from engine.articles import Document, load_documents
-from engine.errors import RuleError
+from engine.errors import RuleError, UsageError
 from engine.params import Parameters, load_parameters
 from engine.schemas import Schema, load_schemas
 from engine.yamlio import load_yaml
@@ -97,7 +97,8 @@ class RuleSet:
         for rule in self.rules:
             if rule.id == rule_id:
                 return rule
-        raise RuleError(f"no rule '{rule_id}'", fix="see `ecocheck rules list`")
+        raise UsageError(f"no rule '{rule_id}'{C._closest(rule_id, [r.id for r in self.rules])}",
+                         fix="see `ecocheck rules list`")
 
 
 class _Checker:

@@ -8,6 +8,7 @@ import yaml
 
 MAX_YAML_BYTES = 1 << 20  # 1 MiB: a rule or config file is never larger
 MAX_DEPTH = 40
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _depth(value, level: int = 0) -> int:
@@ -34,7 +35,7 @@ def load_yaml(path: Path, error_class):
     except UnicodeDecodeError:
         raise error_class("not UTF-8 text", file=str(path), fix="save the file as UTF-8") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)  # the safe loader, in C when libyaml is there
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
