@@ -96,6 +96,7 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
     by_id = {rule.id: rule for rule in rules}
     results, findings = [], []
     subjects: dict = {}
+    citations: dict = {}
     for (rule_id, index), status in sorted(outcome.states.items(), key=lambda item: (item[0][1], item[0][0])):
         rule, record = by_id[rule_id], records[index]
         subject = subjects.get(index) or subjects.setdefault(index, subject_of(record))
@@ -127,12 +128,10 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
                 f"{checks[0].label}{checks[0].observed}处于“{measure_label(rule.joins['measure'])}”措施之下"
                 f"（依据 {'、'.join(derived)}）")
             message = rule.message.format(name=record.name, id=record.id, region=record.region, checks=summary)
-        observed = {c.field: c.observed for c in checks}
-        limit = {c.field: f"{OP_WORDS.get(c.op, c.op)} {c.limit}{c.unit}" for c in checks if c.breached}
         findings.append(Finding(
             rule_id=rule.id, title=rule.title, status=status, severity=rule.severity, subject=subject,
-            source=record.source, citation=_citation(rule, documents), message=message, observed=observed,
-            limit=limit, checks=tuple(checks), missing=tuple(missing),
+            source=record.source, citation=citations.get(rule.id) or citations.setdefault(rule.id, _citation(rule, documents)),
+            message=message, checks=tuple(checks), missing=tuple(missing),
             required_actions=rule.required_actions if status == VIOLATION else ("补充或更正上述数据后重新核查",),
             consequences=rule.consequences if status == VIOLATION else (),
             lead_departments=rule.lead_departments, letter=rule.letter, interpretation=rule.interpretation,

@@ -12,7 +12,7 @@ STATUSES = ("violation", "indeterminate", "compliant", "not_applicable")
 FINDING_STATUSES = ("violation", "indeterminate")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Subject:
     """The record a result is about."""
 
@@ -23,7 +23,7 @@ class Subject:
     recipient: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """Where the record came from: file and spreadsheet row (header = row 1)."""
 
@@ -31,7 +31,7 @@ class Source:
     row: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Citation:
     """The provision a rule rests on."""
 
@@ -41,7 +41,7 @@ class Citation:
     quote: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """One comparison of a rule's condition: observed value against its limit."""
 
@@ -55,7 +55,10 @@ class Check:
     breached: bool | None = None
 
 
-@dataclass(frozen=True)
+LIMIT_WORDS = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": "∈", "not_in": "∉"}
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One (rule, record) result that needs attention: a violation or an indeterminate."""
 
@@ -67,8 +70,6 @@ class Finding:
     source: Source
     citation: Citation
     message: str
-    observed: dict = field(default_factory=dict)
-    limit: dict = field(default_factory=dict)
     checks: tuple = ()
     missing: tuple = ()
     required_actions: tuple = ()
@@ -78,14 +79,26 @@ class Finding:
     interpretation: str = ""
     derived_from: tuple = ()
 
+    @property
+    def observed(self) -> dict:
+        """Field -> the value read, for every field the rule's condition compares."""
+        return {c.field: c.observed for c in self.checks}
+
+    @property
+    def limit(self) -> dict:
+        """Field -> the limit it breached, e.g. {'efficiency_pct': '< 80%'}."""
+        return {c.field: f"{LIMIT_WORDS.get(c.op, c.op)} {c.limit}{c.unit}" for c in self.checks if c.breached}
+
     def to_dict(self) -> dict:
         data = asdict(self)
         for key in ("checks", "missing", "required_actions", "consequences", "lead_departments", "derived_from"):
             data[key] = list(data[key])
+        data["observed"] = self.observed
+        data["limit"] = self.limit
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Result:
     """The state of one rule on one record, whatever it is (for the full result table)."""
 
