@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.rules import rule_files
+from tests.conftest import CORE_RULES, copy_core_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -34,25 +34,9 @@ PREFECTURE_HEADER = "市州,年度,单位GDP能耗累计降幅（%）,能源消�
 
 # Input tests and broken-rule tests run against a copy of rules/ holding only these nine rules, so that their exact
 # expectations hold while rules/ grows (and each run loads 9 rule files, not all of them).
-CORE_RULES = ("BOILER-001", "BOILER-002", "BOILER-003", "COAL-001", "PREF-001", "PREF-002", "PREF-003",
-              "PROJ-001", "PROJ-002")
 CORE: list = []  # ["--rules", <core copy>, "--schemas", SCHEMAS], set once per module
 
 
-def copy_core_rules(target: Path) -> Path:
-    """rules/ with its data folders and top-level files, and only the CORE_RULES rule files."""
-    rule_paths = {p.stem: p for p in rule_files(RULES)}
-    target.mkdir(parents=True, exist_ok=True)
-    for item in RULES.iterdir():
-        if item.is_file():
-            shutil.copy(item, target / item.name)
-        elif item.is_dir() and not any(item == p.parent for p in rule_paths.values()):
-            shutil.copytree(item, target / item.name)
-    for rule_id in CORE_RULES:
-        source = rule_paths[rule_id]
-        (target / source.parent.name).mkdir(exist_ok=True)
-        shutil.copy(source, target / source.parent.name / source.name)
-    return target
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -16,7 +16,6 @@ import html
 import io
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +26,7 @@ import yaml
 
 from engine import __version__
 from engine.rules import rule_files as engine_rule_files
+from tests.conftest import copy_core_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "inputs" / "samples"
@@ -124,24 +124,6 @@ def coal_rows() -> tuple[int, list[dict]]:
 
 # The nine rules the expectations on made-up inputs are written for; a copy of rules/ holding only these keeps
 # those tests exact while rules/ grows (and each run loads 9 rule files, not all of them).
-CORE_RULES = ("BOILER-001", "BOILER-002", "BOILER-003", "COAL-001", "PREF-001", "PREF-002", "PREF-003",
-              "PROJ-001", "PROJ-002")
-
-
-def copy_core_rules(target: Path) -> Path:
-    """rules/ with its data folders and top-level files, and only the CORE_RULES rule files."""
-    rule_paths = {p.stem: p for p in rule_files()}
-    target.mkdir(parents=True, exist_ok=True)
-    for item in RULES.iterdir():
-        if item.is_file():
-            shutil.copy(item, target / item.name)
-        elif item.is_dir() and not any(item == p.parent for p in rule_paths.values()):
-            shutil.copytree(item, target / item.name)
-    for rule_id in CORE_RULES:
-        source = rule_paths[rule_id]
-        (target / source.parent.name).mkdir(exist_ok=True)
-        shutil.copy(source, target / source.parent.name / source.name)
-    return target
 
 
 @pytest.fixture(scope="module")
