@@ -68,7 +68,9 @@ def _checks(rule, record, schema, slots: dict, slotted_when) -> list[Check]:
 def _summary(checks: list[Check]) -> str:
     parts = []
     for check in checks:
-        if check.breached:
+        if check.breached and check.op in ("eq", "in", "present", "absent"):
+            parts.append(f"{check.label}：{check.observed}")  # the value itself is the breach (是否在用：是)
+        elif check.breached:
             unit = check.unit if check.unit not in ("", None) else ""
             gap = f"（差 {display(abs(check.gap))}{unit}）" if check.gap not in (None, 0) else ""
             parts.append(f"{check.label} {check.observed}{unit} {OP_WORDS.get(check.op, check.op)} "

@@ -96,7 +96,9 @@ def test_rules_not_in_force_on_the_as_of_date_are_not_evaluated():
                                      "test_type": "acceptance", "manufactured_on": "2021-01-01",
                                      "efficiency_pct": 50}])
     results, _ = evaluate_records(RULESET, records, dt.date(2019, 12, 31))
-    assert not any(r.rule_id.startswith("BOILER") for r in results)
+    evaluated = {r.rule_id for r in results}
+    assert not evaluated & {"BOILER-001", "BOILER-002", "BOILER-003"}  # in force from 2020-01-01
+    assert "BOILER-004" in evaluated  # in force from 2017-01-01
 
 
 # ------------------------------------------------------------ reference evaluation (property-based)
