@@ -83,23 +83,6 @@ class LoadedFile:
         return sum(t.rows for t in self.tables)
 
 
-class Duplicates:
-    """Record ids seen in a run, to report the same id given twice (both rows are kept and evaluated)."""
-
-    def __init__(self):
-        self.first: dict = {}
-        self.found: list = []
-
-    def see(self, record: Record):
-        key = (record.kind, normalise_header(record.id))  # ＧＬ－１ and GL-1 are the same id
-        where = (record.source.file, record.source.row)
-        if key in self.first:
-            self.found.append({"kind": record.kind, "id": record.id, "first": list(self.first[key]),
-                               "again": list(where)})
-        else:
-            self.first[key] = where
-
-
 # ---------------------------------------------------------------- headers
 
 def _alias_index(schema: Schema) -> dict[str, str]:

@@ -11,7 +11,8 @@ from engine import __version__, evaluate, explain
 from engine.errors import InputError
 from engine.findings import Report
 from engine.normalise import Regions, load_regions
-from engine.records import Duplicates, stream_file
+from engine.duplicates import Duplicates
+from engine.records import stream_file
 from engine.rules import RuleSet, load_ruleset
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

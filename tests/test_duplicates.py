@@ -1,0 +1,46 @@
+"""Duplicate record ids: reported with both places, full-width ids equal to half-width, hash collisions harmless."""
+
+import hashlib
+
+from engine import duplicates as dup_module
+from engine.duplicates import Duplicates
+from engine.findings import Source
+from engine.records import Record
+
+
+def record(kind, record_id, file, row):
+    return Record(kind=kind, id=record_id, values={}, source=Source(file=file, row=row))
+
+
+def test_repeats_are_reported_in_reading_order_with_their_first_place():
+    seen = Duplicates()
+    for r in [record("boiler", "GL-1", "a.csv", 2), record("boiler", "GL-2", "a.csv", 3),
+              record("coal_sample", "GL-1", "c.csv", 2),  # same id, other kind: not a duplicate
+              record("boiler", "ＧＬ－１", "b.csv", 5), record("boiler", "GL-2", "b.csv", 6),
+              record("boiler", "gl-1", "b.csv", 7)]:
+        seen.see(r)
+    assert seen.found == [
+        {"kind": "boiler", "id": "ＧＬ－１", "first": ["a.csv", 2], "again": ["b.csv", 5]},
+        {"kind": "boiler", "id": "GL-2", "first": ["a.csv", 3], "again": ["b.csv", 6]},
+        {"kind": "boiler", "id": "gl-1", "first": ["a.csv", 2], "again": ["b.csv", 7]},
+    ]
+
+
+def test_records_whose_hashes_collide_are_told_apart_by_their_ids(monkeypatch):
+    class SameDigest:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def digest(self):
+            return b"\x00" * 8
+
+    monkeypatch.setattr(dup_module.hashlib, "blake2b", SameDigest)
+    seen = Duplicates()
+    for n, record_id in enumerate(["A", "B", "A", "C"], start=2):
+        seen.see(record("boiler", record_id, "a.csv", n))
+    monkeypatch.setattr(dup_module.hashlib, "blake2b", hashlib.blake2b)
+    assert seen.found == [{"kind": "boiler", "id": "A", "first": ["a.csv", 2], "again": ["a.csv", 4]}]
+
+
+def test_no_records_no_duplicates():
+    assert Duplicates().found == []
