@@ -97,6 +97,26 @@ def _check_value(source: str, key: str, kind: str, value: Any) -> None:
                                   file=source, field=f"{where}.match")
 
 
+def _check_by_kind(source: str, key: str, value: Any) -> None:
+    """by_kind: {record kind: {letter settings}} — another authority, basis or prefix for letters about that kind."""
+    if not isinstance(value, dict):
+        raise _type_error(source, key, "a mapping of record kind to letter settings", value)
+    for kind, settings in value.items():
+        if not isinstance(settings, dict):
+            raise _type_error(source, f"{key}.{kind}", "a mapping of letter settings", settings)
+        for sub, subvalue in settings.items():
+            if sub not in LETTER_KEYS:
+                raise ConfigError(f"unknown key '{key}.{kind}.{sub}'", file=source, field=f"{key}.{kind}.{sub}",
+                                  fix="known keys: " + ", ".join(LETTER_KEYS))
+            _check_value(source, f"{key}.{kind}.{sub}", LETTER_KEYS[sub], subvalue)
+
+
+def settings_for(config: dict, letter_type: str, kind: str) -> dict:
+    """The settings of a letter type, with the overrides for a record kind (by_kind) applied."""
+    base = {k: v for k, v in config[letter_type].items() if k != "by_kind"}
+    return _merge(base, config[letter_type].get("by_kind", {}).get(kind, {}))
+
+
 def _validate(data: Any, source: str, complete: bool) -> None:
     """Raise ConfigError for unknown keys, wrong types and (when `complete`) missing keys."""
     if not isinstance(data, dict):
@@ -108,9 +128,12 @@ def _validate(data: Any, source: str, complete: bool) -> None:
             if not isinstance(value, dict):
                 raise _type_error(source, key, "a mapping of letter settings", value)
             for sub, subvalue in value.items():
+                if sub == "by_kind":
+                    _check_by_kind(source, f"{key}.by_kind", subvalue)
+                    continue
                 if sub not in LETTER_KEYS:
                     raise ConfigError(f"unknown key '{key}.{sub}'", file=source, field=f"{key}.{sub}",
-                                      fix="known keys: " + ", ".join(LETTER_KEYS))
+                                      fix="known keys: " + ", ".join(LETTER_KEYS) + ", by_kind")
                 _check_value(source, f"{key}.{sub}", LETTER_KEYS[sub], subvalue)
         else:
             raise ConfigError(f"unknown letter type '{key}'", file=source, field=str(key),
@@ -161,6 +184,7 @@ class LetterGroup:
     recipient: str
     violations: tuple[Finding, ...]
     indeterminates: tuple[Finding, ...] = ()
+    variant: str = ""  # the record kind whose by_kind settings this letter uses ("" for the defaults)
 
 
 def recipient_of(finding: Finding) -> str:
@@ -173,25 +197,27 @@ def _finding_order(f: Finding) -> tuple:
     return (f.subject.kind, f.subject.id, f.rule_id, f.source.file, f.source.row)
 
 
-def group_letters(findings: Iterable[Finding]) -> list[LetterGroup]:
+def group_letters(findings: Iterable[Finding], config: dict | None = None) -> list[LetterGroup]:
     """One group per (letter type, recipient) holding at least one violation, ordered by (type, recipient).
 
     Indeterminate findings join the group of the same letter type and recipient only when that group
-    has violations; findings whose letter is "" or "none" are never put into letters.
+    has violations; findings whose letter is "" or "none" are never put into letters. Findings about a record
+    kind with its own settings (the letter type's by_kind in `config`) go into a letter of their own.
     """
-    violations: dict[tuple[str, str], list[Finding]] = {}
-    indeterminates: dict[tuple[str, str], list[Finding]] = {}
+    violations: dict[tuple, list[Finding]] = {}
+    indeterminates: dict[tuple, list[Finding]] = {}
     for f in findings:
         if f.letter in NO_LETTER:
             continue
-        key = (f.letter, recipient_of(f))
+        by_kind = ((config or {}).get(f.letter) or {}).get("by_kind", {})
+        key = (f.letter, recipient_of(f), f.subject.kind if f.subject.kind in by_kind else "")
         if f.status == "violation":
             violations.setdefault(key, []).append(f)
         elif f.status == "indeterminate":
             indeterminates.setdefault(key, []).append(f)
     return [
         LetterGroup(key[0], key[1], tuple(sorted(violations[key], key=_finding_order)),
-                    tuple(sorted(indeterminates.get(key, ()), key=_finding_order)))
+                    tuple(sorted(indeterminates.get(key, ()), key=_finding_order)), key[2])
         for key in sorted(violations)
     ]
 
@@ -556,7 +582,7 @@ def render_letters(findings: Iterable[Finding], manifest: dict, config: dict, ou
     if fmt not in FORMATS:
         raise ValueError(f"unknown letter format {fmt!r}: use one of {', '.join(FORMATS)}")
     findings = list(findings)
-    groups = group_letters(findings)
+    groups = group_letters(findings, config)
     for group in groups:
         if group.letter_type not in config:
             rules = ", ".join(_unique(f.rule_id for f in group.violations))
@@ -572,23 +598,25 @@ def render_letters(findings: Iterable[Finding], manifest: dict, config: dict, ou
         if f.status == "violation":
             causes.setdefault(f.rule_id, []).append(f)
     counters: dict[str, int] = {}
+    files_per_type: dict[str, int] = {}
     written: list[Path] = []
     entries = []
     for group in groups:
-        cfg = config[group.letter_type]
+        cfg = settings_for(config, group.letter_type, group.variant)
         prefix = cfg["doc_number_prefix"]
         n = counters.get(prefix, cfg["doc_number_start"])
         counters[prefix] = n + 1
         doc_number = f"{prefix}〔{issue_date.year}〕{n}号"
         context = _letter_context(group, cfg, config, doc_number, issue_date, manifest, causes)
         text = _render(env, f"{group.letter_type}.{fmt}.j2", context)
-        name = f"{group.letter_type}_{n:03d}_{safe_filename(group.recipient)}.{fmt}"
+        number = files_per_type[group.letter_type] = files_per_type.get(group.letter_type, 0) + 1
+        name = f"{group.letter_type}_{number:03d}_{safe_filename(group.recipient)}.{fmt}"
         path = _write(base, name, text)
         written.append(path)
         entries.append({"file": name, "label": cfg["label"], "type": group.letter_type,
                         "recipient": group.recipient, "doc_number": doc_number, "title": context["letter"]["title"],
                         "violations": len(group.violations), "indeterminates": len(group.indeterminates)})
-    in_letters = {(g.letter_type, g.recipient) for g in groups}
+    in_letters = {(g.letter_type, g.recipient) for g in groups}  # (an indeterminate of any variant counts)
     left_out = sum(1 for f in findings if f.letter not in NO_LETTER and f.status == "indeterminate"
                    and (f.letter, recipient_of(f)) not in in_letters)
     index = _render(env, f"index.{fmt}.j2", {

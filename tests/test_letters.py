@@ -172,7 +172,7 @@ facility_rectification:
     second = paths[1].read_text(encoding="utf-8")
     assert "兰节监〔2026〕7号" in first and "兰节监〔2026〕8号" in second
     assert "甘发改环资〔2026〕1号" in paths[2].read_text(encoding="utf-8")
-    assert paths[0].name.startswith("facility_rectification_007_")
+    assert paths[0].name.startswith("facility_rectification_001_") and paths[1].name.startswith("facility_rectification_002_")
     deadline = cn_date(ISSUE + datetime.timedelta(days=45))
     assert deadline == "2027年1月5日"
     assert deadline in first and "2026年11月21日" in first
@@ -299,3 +299,28 @@ def test_limit_wording_and_interpretation_notes(tmp_path):
     assert "不得为 否" in text and "应填报" in text
     assert text.count("两项目标均未完成时适用。") == 1 and "注1：两项目标均未完成时适用。" in text
     assert text.count("适用说明见表注1") == 2
+
+
+def test_letters_about_fuel_come_from_the_market_regulator_in_a_letter_of_their_own(tmp_path):
+    station = "武威某加油站"
+    fuel = finding(rule_id="FUEL-003", recipient=station, kind="fuel_sample", subject_id="YP-1", name=station)
+    boiler = finding(rule_id="BOILER-001", recipient=station)
+    out, paths = render(tmp_path, [fuel, boiler], fmt="md")
+    letters = [p for p in paths if p.name != "index.md"]
+    assert len(letters) == 2 and len({p.name for p in letters}) == 2
+    texts = {p.name: p.read_text(encoding="utf-8") for p in letters}
+    fuel_letter = next(t for t in texts.values() if "YP\\-1" in t or "YP-1" in t)
+    boiler_letter = next(t for t in texts.values() if t is not fuel_letter)
+    assert "甘肃省市场监督管理局" in fuel_letter and "甘市监质〔2026〕1号" in fuel_letter
+    assert "大气污染防治法" in fuel_letter and "节约能源法》《节能监察办法" not in fuel_letter
+    assert "甘发改环资监〔2026〕1号" in boiler_letter and "节约能源法" in boiler_letter
+
+
+def test_by_kind_settings_are_validated(tmp_path):
+    with pytest.raises(ConfigError, match="facility_rectification.by_kind.fuel_sample.deadline_days"):
+        load_letter_config(write_config(tmp_path, """
+facility_rectification:
+  by_kind:
+    fuel_sample:
+      deadline_days: soon
+"""))
