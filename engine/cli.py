@@ -10,9 +10,9 @@ import click
 
 from engine import __version__
 from engine.errors import EcocheckError, UsageError
-from engine.findings import format_accounting, rejects_csv, to_csv, to_json, to_table
+from engine.findings import format_accounting, rejects_csv, write_csv, write_json, write_table
 
-FORMATS = {"table": to_table, "json": to_json, "csv": to_csv}
+FORMATS = {"table": write_table, "json": write_json, "csv": write_csv}
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
 
 
@@ -28,6 +28,22 @@ def _as_of(value: str | None) -> dt.date:
 def _ruleset(rules_dir, schemas_dir):
     from engine.runner import load_rules
     return load_rules(rules_dir, schemas_dir)
+
+
+def _stream(writer, report, output: str | None):
+    """Run a report writer straight into stdout or a file."""
+    if output in (None, "-"):
+        writer(report, sys.stdout)
+        sys.stdout.flush()
+        return
+    path = Path(output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer(report, handle)
+    except OSError as exc:
+        raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
+    click.echo(f"写入 wrote {path}", err=True)
 
 
 def _write(text: str, output: str | None):
@@ -106,7 +122,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     """Check record files (CSV, XLSX, JSON) and print the findings."""
     ruleset = _ruleset(rules_dir, schemas_dir)
     result = _run(paths, ruleset, _as_of(as_of), kind, sheet, keep_results=all_results)
-    _write(FORMATS[fmt](result.report), output)
+    _stream(FORMATS[fmt], result.report, output)
     if fmt != "table" or output not in (None, "-"):
         _accounting_note(result.report)
     _after_run(result, rejects)
@@ -170,9 +186,9 @@ def demo(out_dir, as_of):
     out = Path(out_dir)
     result = run_check(sample_paths(), ruleset, date)
     report = result.report
-    click.echo(to_table(report), nl=False)
-    _write(to_json(report), str(out / "findings.json"))
-    _write(to_csv(report), str(out / "findings.csv"))
+    _stream(write_table, report, None)
+    _stream(write_json, report, str(out / "findings.json"))
+    _stream(write_csv, report, str(out / "findings.csv"))
     html = _render_letters(report, out / "letters", "html", None, date)
     md = _render_letters(report, out / "letters-md", "md", None, date)
     click.echo(f"信函 letters: {len(html)} HTML and {len(md)} Markdown files in {out}")

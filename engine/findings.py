@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 STATUSES = ("violation", "indeterminate", "compliant", "not_applicable")
 FINDING_STATUSES = ("violation", "indeterminate")
@@ -125,7 +125,7 @@ class Report:
     """Everything one run produced: manifest, findings, counts of every state, rejections, duplicates."""
 
     manifest: dict
-    findings: list[Finding]
+    findings: Sequence  # a list, or a FindingStore for a run that streamed its inputs
     counts: dict  # state -> number of (rule, record) results
     rejected: list[Rejection]
     duplicates: list = field(default_factory=list)
@@ -151,8 +151,31 @@ class Report:
         return data
 
 
+def _dump(value) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+def write_json(report: Report, out) -> None:
+    """The JSON document, written finding by finding (a large run never holds its whole text in memory)."""
+    out.write('{\n"manifest": ' + _dump(report.manifest) + ',\n"summary": ' + _dump(report.summary()) +
+              ',\n"findings": [')
+    for n, finding in enumerate(report.findings):
+        out.write(("," if n else "") + "\n" + _dump(finding.to_dict()))
+    out.write('\n],\n"rejected": ' + _dump([asdict(r) for r in report.rejected]) +
+              ',\n"duplicates": ' + _dump(report.duplicates))
+    if report.results is not None:
+        out.write(',\n"results": ' + _dump([asdict(r) for r in report.results]))
+    out.write("\n}\n")
+
+
+def _text_of(writer, report: Report) -> str:
+    buffer = io.StringIO()
+    writer(report, buffer)
+    return buffer.getvalue()
+
+
 def to_json(report: Report) -> str:
-    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
+    return _text_of(write_json, report)
 
 
 CSV_COLUMNS = (
@@ -180,34 +203,39 @@ def _finding_row(f: Finding) -> list[str]:
     ]
 
 
-def to_csv(report: Report) -> str:
-    """Findings as CSV with a BOM so that Excel opens the Chinese text correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+def write_csv(report: Report, out) -> None:
+    """Findings as CSV with a BOM so that Excel opens the Chinese text correctly, row by row."""
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for finding in report.findings:
         writer.writerow([safe_cell(v) for v in _finding_row(finding)])
-    return "\ufeff" + buffer.getvalue()
+
+
+def to_csv(report: Report) -> str:
+    return _text_of(write_csv, report)
+
+
+def write_table(report: Report, out) -> None:
+    """A plain-text report for the terminal: findings, then the accounting per file."""
+    any_finding = False
+    for f in report.findings:
+        any_finding = True
+        mark = "违规 violation" if f.status == "violation" else "待定 indeterminate"
+        out.write(f"[{mark}] {f.rule_id} {f.subject.kind}:{f.subject.id} {f.subject.name} "
+                  f"({f.source.file} 第{f.source.row}行)\n")
+        out.write(f"    {f.message}\n")
+        out.write(f"    依据 {f.citation.document_title} {f.citation.article}\n")
+    if not any_finding and not any(e["evaluated"] for e in report.manifest.get("inputs", [])):
+        out.write("没有可评估的记录。 No record could be evaluated.\n")
+    elif not any_finding:
+        out.write("无违规或待定事项。 No violations or indeterminate results.\n")
+    out.write("\n" + format_accounting(report.manifest, report.duplicates) + "\n")
+    out.write("结果 results: " + ", ".join(f"{k} {v}" for k, v in report.summary().items()) + "\n")
 
 
 def to_table(report: Report) -> str:
-    """A plain-text report for the terminal: findings, then the accounting per file."""
-    lines = []
-    for f in report.findings:
-        mark = "违规 violation" if f.status == "violation" else "待定 indeterminate"
-        lines.append(f"[{mark}] {f.rule_id} {f.subject.kind}:{f.subject.id} {f.subject.name} "
-                     f"({f.source.file} 第{f.source.row}行)")
-        lines.append(f"    {f.message}")
-        lines.append(f"    依据 {f.citation.document_title} {f.citation.article}")
-    if not report.findings and not any(e["evaluated"] for e in report.manifest.get("inputs", [])):
-        lines.append("没有可评估的记录。 No record could be evaluated.")
-    elif not report.findings:
-        lines.append("无违规或待定事项。 No violations or indeterminate results.")
-    lines.append("")
-    lines.append(format_accounting(report.manifest, report.duplicates))
-    summary = report.summary()
-    lines.append("结果 results: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
-    return "\n".join(lines) + "\n"
+    return _text_of(write_table, report)
 
 
 def format_accounting(manifest: dict, duplicates: list = ()) -> str:

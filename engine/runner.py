@@ -10,6 +10,7 @@ from pathlib import Path
 from engine import __version__, evaluate, explain
 from engine.errors import InputError
 from engine.findings import Report
+from engine.findingstore import FindingStore
 from engine.normalise import Regions, load_regions
 from engine.duplicates import Duplicates
 from engine.records import stream_file
@@ -51,12 +52,14 @@ def chained_kinds(rules) -> set:
 
 
 class _Collector:
-    """Accumulates findings and state counts batch by batch, keeping every Result only when asked to."""
+    """Accumulates findings (compressed, in input order) and state counts batch by batch, keeping every Result
+    only when asked to."""
 
-    def __init__(self, ruleset: RuleSet, as_of: dt.date, keep_results: bool):
+    def __init__(self, ruleset: RuleSet, as_of: dt.date, keep_results: bool, table_order: dict):
         self.ruleset, self.as_of = ruleset, as_of
-        self.findings, self.counts = [], Counter()
+        self.findings, self.counts = FindingStore(), Counter()
         self.results = [] if keep_results else None
+        self.table_order = table_order  # table path -> position in the run
 
     def add(self, records: list):
         for start in range(0, len(records), ENGINE_BATCH):
@@ -69,7 +72,12 @@ class _Collector:
     def _evaluate(self, records: list):
         results, findings = evaluate_records(self.ruleset, records, self.as_of)
         self.counts.update(r.status for r in results)
-        self.findings.extend(findings)
+        by_table: dict = {}
+        for finding in findings:
+            by_table.setdefault(finding.source.file, []).append(finding)
+        for path, part in by_table.items():
+            part.sort(key=lambda f: (f.source.row, f.rule_id))
+            self.findings.add(part, (self.table_order.get(path, len(self.table_order)), part[0].source.row))
         if self.results is not None:
             self.results.extend(results)
 
@@ -95,7 +103,8 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
     in batches as they are read, so memory follows the findings, not the input size."""
     regions = regions_of(ruleset)
     together = chained_kinds(ruleset.rules)
-    collector = _Collector(ruleset, as_of, keep_results)
+    table_order: dict = {}
+    collector = _Collector(ruleset, as_of, keep_results, table_order)
     tables, failed, rejected, held = [], [], [], []
     duplicates = Duplicates()
     seen_paths = set()
@@ -108,6 +117,7 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
             for table, records, rejections in stream_file(Path(path), ruleset.schemas, regions, kind, sheet):
                 if not any(table is t for t in tables):
                     tables.append(table)
+                    table_order.setdefault(table.path, len(table_order))
                 rejected.extend(rejections)
                 for record in records:
                     duplicates.see(record)
@@ -118,9 +128,7 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
         except InputError as exc:
             failed.append(exc)
     collector.add_together(held)
-    order = {t.path: n for n, t in enumerate(tables)}
-    findings = sorted(collector.findings, key=lambda f: (order.get(f.source.file, len(order)), f.source.row, f.rule_id))
-    report = Report(manifest=manifest(ruleset, as_of, tables, failed), findings=findings,
+    report = Report(manifest=manifest(ruleset, as_of, tables, failed), findings=collector.findings,
                     counts=dict(collector.counts), rejected=rejected, duplicates=duplicates.found,
                     results=collector.results)
     return RunResult(report=report, failed=failed)
