@@ -1,0 +1,27 @@
+"""The compressed finding store gives back every finding, in input order, whatever order segments were added in."""
+
+from engine.findingstore import FindingStore
+from engine.findings import Citation, Finding, Source, Subject
+
+
+def finding(file, row, rule="R-1"):
+    return Finding(rule_id=rule, title="t", status="violation", severity="major",
+                   subject=Subject("boiler", f"{file}{row}"), source=Source(file, row),
+                   citation=Citation("energy-plan", "方案", "三.（十三）", "q"), message="m")
+
+
+def test_segments_come_back_in_key_order_and_nothing_is_lost():
+    store = FindingStore()
+    store.add([finding("b.csv", 2), finding("b.csv", 3)], (1, 2))
+    store.add([finding("a.csv", 9)], (0, 9))
+    store.add([finding("a.csv", 2), finding("a.csv", 2, "R-2")], (0, 2))
+    store.add([], (5, 0))
+    got = [(f.source.file, f.source.row, f.rule_id) for f in store]
+    assert got == [("a.csv", 2, "R-1"), ("a.csv", 2, "R-2"), ("a.csv", 9, "R-1"), ("b.csv", 2, "R-1"),
+                   ("b.csv", 3, "R-1")]
+    assert len(store) == 5 and store[0] == finding("a.csv", 2) and store[-1].source.row == 3
+
+
+def test_stored_findings_take_far_less_room_than_their_text():
+    store = FindingStore([finding("a.csv", n) for n in range(2, 2002)])
+    assert len(store) == 2000 and store.stored_bytes < 2000 * 100
