@@ -6,7 +6,7 @@ import datetime as dt
 
 from engine import conditions as C
 from engine.evaluate import COMPLIANT, INDETERMINATE, VIOLATION, Outcome
-from engine.findings import Check, Citation, Finding, Result, Subject
+from engine.findings import GAP, Check, Citation, Finding, Result, Subject
 
 OP_WORDS = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": "∈", "not_in": "∉"}
 
@@ -102,8 +102,10 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
     for (rule_id, index), status in sorted(outcome.states.items(), key=lambda item: (item[0][1], item[0][0])):
         rule, record = by_id[rule_id], records[index]
         subject = subjects.get(index) or subjects.setdefault(index, subject_of(record))
+        if status == VIOLATION and not rule.is_binding:
+            status = GAP  # a target or aspirational provision: the record falls short of it, it does not break it
         results.append(Result(rule_id, status, subject, record.source))
-        if status not in (VIOLATION, INDETERMINATE):
+        if status not in (VIOLATION, INDETERMINATE, GAP):
             continue
         schema = schemas[record.kind]
         slots = outcome.slots.get((rule_id, index), {})
@@ -125,7 +127,7 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
                 missing = [f"{checks[0].observed if checks and checks[0].observed != '—' else '所涉对象'}的考核结果未提供或无法判定，不能确定是否处于"
                            f"“{measure_label(rule.joins['measure'])}”措施之下 (no decided assessment for it in the inputs)"]
             message = "无法判定 cannot decide：" + "；".join(missing or ["数据不足 not enough data"])
-        else:
+        else:  # a violation, or a gap to a target
             summary = _summary(checks) if not rule.joins else (
                 f"{checks[0].label}{checks[0].observed}处于“{measure_label(rule.joins['measure'])}”措施之下"
                 f"（依据 {'、'.join(derived)}）")
@@ -134,9 +136,10 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
             rule_id=rule.id, title=rule.title, status=status, severity=rule.severity, subject=subject,
             source=record.source, citation=citations.get(rule.id) or citations.setdefault(rule.id, _citation(rule, documents)),
             message=message, checks=tuple(checks), missing=tuple(missing),
-            required_actions=rule.required_actions if status == VIOLATION else ("补充或更正上述数据后重新核查",),
+            required_actions=rule.required_actions if status in (VIOLATION, GAP) else (),
             consequences=rule.consequences if status == VIOLATION else (),
-            lead_departments=rule.lead_departments, letter=rule.letter, interpretation=rule.interpretation,
+            acting=rule.acting, letter=rule.letter if status != GAP else "none", interpretation=rule.interpretation,
+            force=rule.force, binds=rule.binds,
             derived_from=tuple(derived),
         ))
     return results, findings

@@ -8,8 +8,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
-STATUSES = ("violation", "indeterminate", "compliant", "not_applicable")
-FINDING_STATUSES = ("violation", "indeterminate")
+GAP = "gap"  # a record short of a target or aspirational provision: reported as a gap (差距), never a violation
+STATUSES = ("violation", "gap", "indeterminate", "compliant", "not_applicable")
+FINDING_STATUSES = ("violation", "gap", "indeterminate")
+STATUS_ZH = {"violation": "违反", "gap": "未达目标（差距）", "indeterminate": "无法判定", "compliant": "符合",
+             "not_applicable": "不适用"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +75,14 @@ class Finding:
     message: str
     checks: tuple = ()
     missing: tuple = ()
-    required_actions: tuple = ()
-    consequences: tuple = ()
-    lead_departments: tuple = ()
+    required_actions: tuple = ()  # Quoted: text with the article and words it rests on
+    consequences: tuple = ()  # Quoted
+    acting: tuple = ()  # authorities that act on the provision, as the article names them
     letter: str = ""
     interpretation: str = ""
     derived_from: tuple = ()
+    force: str = "binding"
+    binds: str = "unit"
 
     @property
     def observed(self) -> dict:
@@ -91,7 +96,7 @@ class Finding:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        for key in ("checks", "missing", "required_actions", "consequences", "lead_departments", "derived_from"):
+        for key in ("checks", "missing", "required_actions", "consequences", "acting", "derived_from"):
             data[key] = list(data[key])
         data["observed"] = self.observed
         data["limit"] = self.limit
@@ -199,7 +204,7 @@ def _finding_row(f: Finding) -> list[str]:
         "; ".join(f"{k}={v}" for k, v in f.observed.items()),
         "; ".join(f"{k} {v}" for k, v in f.limit.items()),
         f.citation.document_title, f.citation.article, f.message,
-        "；".join(f.required_actions), "；".join(f.consequences),
+        "；".join(a.text for a in f.required_actions), "；".join(c.text for c in f.consequences),
     ]
 
 
@@ -221,7 +226,7 @@ def write_table(report: Report, out) -> None:
     any_finding = False
     for f in report.findings:
         any_finding = True
-        mark = "违规 violation" if f.status == "violation" else "待定 indeterminate"
+        mark = {"violation": "违规 violation", "gap": "差距 gap"}.get(f.status, "待定 indeterminate")
         out.write(f"[{mark}] {f.rule_id} {f.subject.kind}:{f.subject.id} {f.subject.name} "
                   f"({f.source.file} 第{f.source.row}行)\n")
         out.write(f"    {f.message}\n")

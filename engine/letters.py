@@ -20,7 +20,7 @@ from engine.yamlio import load_yaml
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 DEFAULT_CONFIG = TEMPLATES_DIR / "letters.yaml"
-LETTER_TYPES = ("facility_rectification", "prefecture_accountability", "project_suspension")
+LETTER_TYPES = ("facility_rectification", "prefecture_assessment", "project_suspension")
 NO_LETTER = ("", "none")  # Finding.letter values that mean "this finding goes into no letter"
 FORMATS = ("html", "md")
 TITLE_PLACEHOLDERS = ("recipient", "subject", "measures")
@@ -480,7 +480,7 @@ def _letter_context(group: LetterGroup, cfg: dict, config: dict, doc_number: str
                     issue_date: datetime.date, manifest: dict,
                     causes: dict[str, list[Finding]] | None = None) -> dict:
     deadline = issue_date + datetime.timedelta(days=cfg["deadline_days"])
-    if group.letter_type == "prefecture_accountability":  # addressed to a government about its region
+    if group.letter_type == "prefecture_assessment":  # addressed to a government about its region
         subjects = _unique(f.subject.region or f.subject.name or f.subject.id for f in group.violations)
     else:
         subjects = _unique(f.subject.name or f.subject.id for f in group.violations)

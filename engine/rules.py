@@ -4,24 +4,41 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine import conditions as C
-from engine.articles import Document, load_documents
+from engine.articles import Document, load_documents, squash
 from engine.errors import RuleError, UsageError
 from engine.params import Parameters, load_parameters
 from engine.schemas import Schema, load_schemas
 from engine.yamlio import load_yaml
 
 SEVERITIES = ("critical", "major", "minor")
-LETTERS = ("facility_rectification", "prefecture_accountability", "project_suspension", "none")
-EXPECTABLE = ("violation", "compliant", "indeterminate", "not_applicable")
+LETTERS = ("facility_rectification", "prefecture_assessment", "project_suspension", "none")
+FORCES = ("binding", "target", "aspirational")
+PARTIES = ("unit", "manufacturer", "prefecture_government", "approval_authority", "province", "government", "sector")
+BINDING_PARTIES = ("unit", "manufacturer", "prefecture_government", "approval_authority")
+# While the rule review of issue 7 is under way, rules without the legal keys still load; switched off when done.
+LEGACY_ALLOWED = True
+EXPECTABLE = ("violation", "gap", "compliant", "indeterminate", "not_applicable")
 RULE_KEYS = {"id", "title", "severity", "source", "subject", "in_force", "interpretation", "requires",
-             "when", "finding", "examples", "notes"}
+             "when", "finding", "examples", "notes", "force", "binds", "acting", "deadline"}
 FINDING_KEYS = {"message", "required_actions", "consequences", "lead_departments", "letter", "derives", "derive_by"}
+QUOTED_KEYS = {"text", "quote", "article"}
 MESSAGE_FIELDS = {"name", "id", "region", "checks"}
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """A required action or consequence with the verbatim words of the document it rests on."""
+
+    text: str
+    document: str
+    article: str
+    quote: str
 
 
 @dataclass(frozen=True)
@@ -56,12 +73,20 @@ class Rule:
     message: str
     required_actions: tuple
     consequences: tuple
-    lead_departments: tuple
+    acting: tuple  # authorities that act on the provision, as the article names them
     letter: str
     derives: tuple
     derive_by: str  # the field whose value the derived measures are keyed by (default: the kind's region field)
     examples: tuple
     path: str
+    force: str = "binding"  # binding | target | aspirational
+    binds: str = "unit"  # the party the provision imposes its duty on
+    deadline_phrase: str = ""
+    deadline_effective: dt.date | None = None
+
+    @property
+    def is_binding(self) -> bool:
+        return self.force == "binding"
 
     def in_force(self, as_of: dt.date) -> bool:
         return (self.in_force_from is None or self.in_force_from <= as_of) and \
@@ -200,6 +225,117 @@ def _strings(value, checker: _Checker, field: str) -> tuple:
     return tuple(str(v) for v in value)
 
 
+def _quoted(raw, checker: _Checker, field: str, document: Document, article: str) -> tuple:
+    """Actions or consequences, each {text, quote, article?} with the quote verbatim in the article."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        checker.fail("must be a list of {text, quote, article}", field)
+    items = []
+    for i, entry in enumerate(raw):
+        where = f"{field}[{i}]"
+        if isinstance(entry, str):
+            if LEGACY_ALLOWED:
+                items.append(Quoted(entry, document.key, "", ""))
+                continue
+            checker.fail(f"'{entry}' has no quote behind it", where,
+                         "write {text: …, quote: <verbatim words of the article>, article: <label>}, or move an "
+                         "office's own procedural requirement to templates/letters.yaml")
+        if not isinstance(entry, dict):
+            checker.fail("must be {text, quote, article}", where)
+        unknown = set(entry) - QUOTED_KEYS
+        if unknown:
+            checker.fail(f"unknown key(s) {sorted(unknown)}", where, "keys: text, quote, article")
+        text, quote = str(entry.get("text") or "").strip(), str(entry.get("quote") or "").strip()
+        label = str(entry.get("article") or article)
+        if not text or not quote:
+            checker.fail("needs both text and quote", where)
+        if label not in document.articles:
+            checker.fail(f"article '{label}' does not exist in {document.title}{C._closest(label, document.articles)}",
+                         f"{where}.article")
+        if not document.has_quote(label, quote):
+            checker.fail(f"the quote is not in the text of {label}", f"{where}.quote",
+                         "copy the words exactly from the article (spaces do not matter)")
+        items.append(Quoted(text, document.key, label, quote))
+    return tuple(items)
+
+
+_DEADLINE_PATTERNS = (
+    (re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日(?:起|以后|开始)"), "day"),
+    (re.compile(r"自(\d{4})年(\d{1,2})月(\d{1,2})日"), "day"),
+    (re.compile(r"[“”\"]?十三五[“”\"]?(?:期间|末)"), "p2020"),
+    (re.compile(r"[“”\"]?十二五[“”\"]?(?:期间|末)"), "p2015"),
+    (re.compile(r"(\d{4})年(?:底|末)"), "year_end"),
+    (re.compile(r"到(\d{4})年"), "year_end"),
+    (re.compile(r"(\d{4})年"), "year_end"),
+)
+
+
+def deadline_reading(phrase: str) -> tuple[str, dt.date] | None:
+    """The convention's reading of a date phrase (rules/README.md): its kind and the day the duty takes effect."""
+    for pattern, kind in _DEADLINE_PATTERNS:
+        match = pattern.search(phrase)
+        if not match:
+            continue
+        if kind == "day":
+            year, month, day = (int(g) for g in match.groups())
+            return kind, dt.date(year, month, day)
+        if kind == "p2020":
+            return "period_end", dt.date(2021, 1, 1)
+        if kind == "p2015":
+            return "period_end", dt.date(2016, 1, 1)
+        return kind, dt.date(int(match.group(1)) + 1, 1, 1)
+    return None
+
+
+def _deadline(raw, checker: _Checker, document: Document, article: str, quote: str, start):
+    if raw is None:
+        return "", None
+    if not isinstance(raw, dict) or set(raw) - {"phrase", "effective"} or "phrase" not in raw:
+        checker.fail("deadline is {phrase: <date words of the text>, effective: YYYY-MM-DD}", "deadline")
+    phrase = str(raw["phrase"])
+    if squash(phrase) not in squash(quote) and not document.has_quote(article, phrase):
+        checker.fail(f"the phrase '{phrase}' is not in the quote or the article", "deadline.phrase")
+    reading = deadline_reading(phrase)
+    if reading is None:
+        checker.fail(f"'{phrase}' is not a date phrase the convention reads", "deadline.phrase",
+                     "see the deadline convention in rules/README.md")
+    effective = _date(raw.get("effective"), checker, "deadline.effective")
+    if effective != reading[1]:
+        checker.fail(f"'{phrase}' takes effect on {reading[1]} by the convention, not {effective}",
+                     "deadline.effective", "see the deadline convention in rules/README.md")
+    if start != effective:
+        checker.fail(f"in_force.from is {start}, but the deadline '{phrase}' takes effect on {effective}", "in_force.from",
+                     f"set in_force.from: {effective}")
+    return phrase, effective
+
+
+def _legal(raw: dict, checker: _Checker, document: Document, article: str, also: tuple):
+    """force, binds and acting: what the provision is, whom it binds and who acts on it."""
+    if LEGACY_ALLOWED and "force" not in raw:
+        return "binding", "unit", ()
+    force, binds = raw.get("force"), raw.get("binds")
+    if force not in FORCES:
+        checker.fail(f"force '{force}' is not one of {', '.join(FORCES)}", "force",
+                     "binding: a duty of the record's own subject; target: a regional, sector or average indicator; "
+                     "aspirational: 争取, 力争, 鼓励")
+    if binds not in PARTIES:
+        checker.fail(f"binds '{binds}' is not one of {', '.join(PARTIES)}{C._closest(str(binds), PARTIES)}", "binds")
+    if force == "binding" and binds not in BINDING_PARTIES:
+        checker.fail(f"a binding rule binds one of {', '.join(BINDING_PARTIES)}, not '{binds}'", "binds",
+                     "a province, sector or government task is a target, not a duty of the record's subject")
+    acting = _strings(raw.get("acting"), checker, "acting")
+    if not acting:
+        checker.fail("a rule names the authorities that act on it", "acting",
+                     "list them as the article names them, e.g. [省发展改革委]")
+    labels = (article, *also)
+    for name in acting:
+        if not any(document.has_quote(label, name) for label in labels):
+            checker.fail(f"'{name}' is not named in {' or '.join(labels)}", "acting",
+                         "name an authority as the article (or an `also` article) writes it")
+    return force, binds, acting
+
+
 def _message(raw, checker: _Checker) -> str:
     text, _ = _text(raw, "{checks}")
     try:
@@ -213,7 +349,7 @@ def _message(raw, checker: _Checker) -> str:
     return text
 
 
-def _examples(raw, checker: _Checker, chain: bool) -> tuple:
+def _examples(raw, checker: _Checker, chain: bool, force: str = "binding") -> tuple:
     if not isinstance(raw, list) or not raw:
         checker.fail("a rule needs examples", "examples", "add examples with expect: violation, compliant, indeterminate")
     examples = []
@@ -237,10 +373,14 @@ def _examples(raw, checker: _Checker, chain: bool) -> tuple:
                                 expect=entry["expect"], context=tuple(context),
                                 as_of=_date(entry.get("as_of"), checker, f"{where}.as_of")))
     expected = {e.expect for e in examples}
-    for needed in ("violation", "compliant", "indeterminate"):
-        if needed not in expected:
+    short, wrong = ("violation", "gap") if force == "binding" else ("gap", "violation")
+    if wrong in expected and not (LEGACY_ALLOWED and wrong == "violation"):
+        checker.fail(f"a {force} rule gives '{short}', not '{wrong}', for a record that falls short", "examples",
+                     f"write expect: {short}")
+    for needed in (short, "compliant", "indeterminate"):
+        if needed not in expected and not (LEGACY_ALLOWED and needed == "gap" and "violation" in expected):
             checker.fail(f"no example with expect: {needed}", "examples",
-                         "every rule shows a record that fails, one that passes and one it cannot decide")
+                         "every rule shows a record that falls short, one that passes and one it cannot decide")
     return tuple(examples)
 
 
@@ -325,15 +465,32 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
     interpretation, _ = _text(raw.get("interpretation"))
     derive_by = str(finding.get("derive_by") or schema.region_field)
     c._field(derive_by, "finding.derive_by", schema)
+    force, binds, acting = _legal(raw, c, document, article, also)
+    if LEGACY_ALLOWED and not acting:
+        acting = _strings(finding.get("lead_departments"), c, "finding.lead_departments")
+    elif "lead_departments" in finding:
+        c.fail("lead_departments is replaced by the rule's `acting`", "finding.lead_departments",
+               "list the authorities the article names under `acting`")
+    phrase, effective = _deadline(raw.get("deadline"), c, document, article, quote, start)
+    actions = _quoted(finding.get("required_actions"), c, "finding.required_actions", document, article)
+    consequences = _quoted(finding.get("consequences"), c, "finding.consequences", document, article)
+    derives = _strings(finding.get("derives"), c, "finding.derives")
+    if force != "binding":
+        if letter != "none":
+            c.fail(f"a {force} rule goes into no notice (letter: none), not '{letter}'", "finding.letter",
+                   "a target or aspirational provision is reported as a gap, never as a violation in a notice")
+        if consequences:
+            c.fail(f"a {force} rule has no consequences", "finding.consequences")
+        if derives:
+            c.fail(f"a {force} rule derives no measure", "finding.derives")
     return Rule(
         id=rule_id, title=title, title_en=title_en, severity=severity, document=document.key, article=article,
         quote=quote, also=also, kind=kind, applies=applies, when=when, joins=joins, in_force_from=start, in_force_until=until,
         interpretation=interpretation.strip(), requires=requires, message=_message(finding.get("message"), c),
-        required_actions=_strings(finding.get("required_actions"), c, "finding.required_actions"),
-        consequences=_strings(finding.get("consequences"), c, "finding.consequences"),
-        lead_departments=_strings(finding.get("lead_departments"), c, "finding.lead_departments"),
-        letter=letter, derives=_strings(finding.get("derives"), c, "finding.derives"), derive_by=derive_by,
-        examples=_examples(raw.get("examples"), c, joins is not None), path=str(path),
+        required_actions=actions, consequences=consequences, acting=acting,
+        letter=letter, derives=derives, derive_by=derive_by,
+        examples=_examples(raw.get("examples"), c, joins is not None, force), path=str(path),
+        force=force, binds=binds, deadline_phrase=phrase, deadline_effective=effective,
     )
 
 
