@@ -25,7 +25,7 @@ BINDING_PARTIES = ("unit", "manufacturer", "prefecture_government", "approval_au
 LEGACY_ALLOWED = True
 EXPECTABLE = ("violation", "gap", "compliant", "indeterminate", "not_applicable")
 RULE_KEYS = {"id", "title", "severity", "source", "subject", "in_force", "interpretation", "requires",
-             "when", "finding", "examples", "notes", "force", "binds", "acting", "deadline"}
+             "when", "finding", "examples", "notes", "force", "binds", "acting", "deadline", "same_duty"}
 FINDING_KEYS = {"message", "required_actions", "consequences", "lead_departments", "letter", "derives", "derive_by"}
 QUOTED_KEYS = {"text", "quote", "article"}
 MESSAGE_FIELDS = {"name", "id", "region", "checks"}
@@ -83,6 +83,7 @@ class Rule:
     binds: str = "unit"  # the party the provision imposes its duty on
     deadline_phrase: str = ""
     deadline_effective: dt.date | None = None
+    same_duty: tuple = ()  # rules stating the same duty of the same record (another document): one line in a letter
 
     @property
     def is_binding(self) -> bool:
@@ -491,6 +492,7 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
         letter=letter, derives=derives, derive_by=derive_by,
         examples=_examples(raw.get("examples"), c, joins is not None, force), path=str(path),
         force=force, binds=binds, deadline_phrase=phrase, deadline_effective=effective,
+        same_duty=_strings(raw.get("same_duty"), c, "same_duty"),
     )
 
 
@@ -537,6 +539,12 @@ def load_ruleset(rules_dir: Path, schemas_dir: Path) -> RuleSet:
                 raise RuleError(f"measure '{name}' is not in measures.yaml{C._closest(name, measures)}",
                                 file=rule.path, rule=rule.id, field="finding.derives" if name in rule.derives
                                 else "subject.joins.measure", fix="add it to rules/measures.yaml with its zh label")
+    ids = {rule.id: rule for rule in rules}
+    for rule in rules:
+        for other in rule.same_duty:
+            if other not in ids or ids[other].kind != rule.kind:
+                raise RuleError(f"same_duty names '{other}', which is no rule about {rule.kind} records",
+                                file=rule.path, rule=rule.id, field="same_duty")
     derived = {m for r in rules for m in r.derives}
     for rule in rules:
         if rule.joins and rule.joins["measure"] not in derived:
