@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,6 +211,15 @@ def _prefecture_key(label: str) -> str:
     return _BRACKET_RE.sub("", label)
 
 
+CAP_COLUMN = "cap_2020_t"
+
+
+def _printed_cap(emissions_2015: float, ratio_pct: float) -> float:
+    """2015 emissions less the reduction ratio, at the annex's printed precision (two decimals, half up)."""
+    cap = Decimal(str(emissions_2015)) * (1 - Decimal(str(ratio_pct)) / 100)
+    return float(cap.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 def _check(text: str, holds: bool, details: list) -> dict:
     return {"check": text, "holds": bool(holds), "details": details}
 
@@ -292,6 +302,10 @@ def _parse_region_table(spec: _Spec, block: _Block, text: str) -> tuple[pd.DataF
         raise ValueError(f"附件{n}: duplicate row labels {dupes}")
 
     columns = ENERGY_COLUMNS if spec.kind == "energy" else POLLUTANT_COLUMNS
+    if spec.kind != "energy":
+        for rec in records:
+            rec[CAP_COLUMN] = _printed_cap(rec["emissions_2015_t"], rec["reduction_ratio_pct"])
+        columns = columns + [CAP_COLUMN]
     df = pd.DataFrame.from_records(records, columns=columns)
     if spec.kind == "energy":
         for col in value_cols:
@@ -305,6 +319,11 @@ def _parse_region_table(spec: _Spec, block: _Block, text: str) -> tuple[pd.DataF
     }
     for col, head in zip(value_cols, headers[1:]):
         col_meta[col] = {"label": head, "unit": _unit_of(head)}
+    if spec.kind != "energy":
+        col_meta[CAP_COLUMN] = {
+            "label": "2020年排放总量控制目标(吨)", "unit": "吨",
+            "description": "derived, not printed: 2015年排放量 × (1 − 2020年减排比例), rounded half-up to the two "
+                           "decimals in which the annex prints tonnes; a 2020 value equal to it meets the target"}
 
     if spec.kind == "energy":
         checks = _energy_checks(df, text)

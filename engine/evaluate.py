@@ -10,6 +10,7 @@ import durable.engine as durable
 
 from engine import conditions as C
 from engine.errors import EngineError
+from engine.measures import Measure, derive
 from engine.params import Parameters
 
 MATCH_BUDGET = 48  # durable_rules rejects a fact matching more than 64 conditions at once (error 303); keep margin
@@ -24,22 +25,13 @@ class _QuietHost(durable.Host):
         pass
 
 
-@dataclass(frozen=True)
-class Measure:
-    """A derived fact: a region (or unit) under a consequence (e.g. 高耗能项目缓批限批), and the result behind it."""
-
-    measure: str
-    key: str
-    rule_id: str
-    record_key: tuple
-
-
 @dataclass
 class Outcome:
     """Every (rule, record) state of a run and the measures derived on the way."""
 
     states: dict  # (rule_id, record index) -> status
-    measures: list
+    measures: list  # Measure: in force on the as-of date
+    lapsed: list  # Lapsed: derived from an assessment, but no longer in force on the as-of date
     slots: dict  # (rule_id, record index) -> {slot: value}: computed limits, for explaining findings
     slotted: dict  # rule_id -> its `when` with slot names, for explaining findings
 
@@ -260,20 +252,14 @@ def run(rules, records: list, params: Parameters, as_of: dt.date, measures=()) -
         if kind_rules:
             ev.run_records(items, kind_rules, chain=False)
     states = _settle(ev, plain, by_kind)
-    derived = list(measures)
-    for rule in plain:
-        for derive in rule.derives:
-            for index, record in by_kind.get(rule.kind, []):
-                key = record.values.get(rule.derive_by)
-                if states.get((rule.id, index)) == VIOLATION and key is not None:
-                    derived.append(Measure(derive, str(key), rule.id, (record.source.file, record.source.row)))
+    derived, lapsed, free = derive(plain, by_kind, states, as_of, measures)
     ev.measures = derived
     for kind, items in by_kind.items():
         kind_rules = [r for r in chained if r.kind == kind]
         if kind_rules:
             ev.run_records(items, kind_rules, chain=True, measures=derived)
-    states.update(_settle_chains(ev, chained, by_kind, states, plain, derived))
-    return Outcome(states=states, measures=derived, slots=ev.slots, slotted=ev.slotted)
+    states.update(_settle_chains(ev, chained, by_kind, free, derived))
+    return Outcome(states=states, measures=derived, lapsed=lapsed, slots=ev.slots, slotted=ev.slotted)
 
 
 def _settle(ev: Evaluation, rules: list, by_kind: dict) -> dict:
@@ -289,32 +275,13 @@ def _settle(ev: Evaluation, rules: list, by_kind: dict) -> dict:
     return states
 
 
-def _cleared_keys(measure: str, plain: list, by_kind: dict, states: dict) -> set:
-    """Keys (regions, units…) shown free of a measure: every rule deriving it decided 'compliant', none undecided."""
-    deriving = [r for r in plain if measure in r.derives]
-    if not deriving:
-        return {"*"}
-    cleared = None
-    for rule in deriving:
-        decided, undecided = set(), set()
-        for index, record in by_kind.get(rule.kind, []):
-            state = states.get((rule.id, index))
-            key = str(record.values.get(rule.derive_by))
-            if state == COMPLIANT:
-                decided.add(key)
-            elif state == INDETERMINATE:
-                undecided.add(key)
-        regions = decided - undecided
-        cleared = regions if cleared is None else cleared & regions
-    return cleared or set()
-
-
-def _settle_chains(ev: Evaluation, rules: list, by_kind: dict, states: dict, plain: list, measures: list) -> dict:
+def _settle_chains(ev: Evaluation, rules: list, by_kind: dict, free: dict, measures: list) -> dict:
     """Chain rules: violation when joined; compliant only where the region was shown free of the measure."""
     settled = {}
+    deriving = {name for r in ev.rules for name in r.derives}
     for rule in rules:
         measure = rule.joins["measure"]
-        cleared = _cleared_keys(measure, plain, by_kind, states)
+        cleared = free.get(measure, set()) if measure in deriving else {"*"}
         under = {m.key for m in measures if m.measure == measure}
         for index, record in by_kind.get(rule.kind, []):
             fired = set(ev.fired.get((rule.id, index), []))

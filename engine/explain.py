@@ -88,6 +88,12 @@ def _missing(rule, record, schema) -> list[str]:
     return missing
 
 
+def _basis_text(basis: tuple) -> str:
+    rule_id, file, row, period, _measure = basis
+    year = f"{period}年度" if period is not None else ""
+    return f"{rule_id}（{year}考核记录，{file} 第{row}行）"
+
+
 def _citation(rule, documents) -> Citation:
     document = documents[rule.document]
     return Citation(document=rule.document, document_title=document.title, article=rule.article, quote=rule.quote)
@@ -109,11 +115,12 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
             continue
         schema = schemas[record.kind]
         slots = outcome.slots.get((rule_id, index), {})
-        checks, missing, derived = [], [], []
+        checks, missing, derived = [], [], ()
         if rule.joins:
             measures = [m for m in outcome.measures if m.measure == rule.joins["measure"]
                         and m.key == str(record.values.get(rule.joins["by"]))]
-            derived = sorted({f"{m.rule_id}（{m.record_key[0]} 第{m.record_key[1]}行）" for m in measures})
+            derived = tuple(sorted({(m.rule_id, m.record_key[0], m.record_key[1], m.period, m.measure)
+                                    for m in measures}, key=str))
             label = measure_label(rule.joins["measure"])
             by_spec = schema.fields[rule.joins["by"]]
             joined = record.region if by_spec.type == "region" else display(record.values.get(rule.joins["by"]))
@@ -130,7 +137,7 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
         else:  # a violation, or a gap to a target
             summary = _summary(checks) if not rule.joins else (
                 f"{checks[0].label}{checks[0].observed}处于“{measure_label(rule.joins['measure'])}”措施之下"
-                f"（依据 {'、'.join(derived)}）")
+                f"（依据 {'、'.join(_basis_text(b) for b in derived)}）")
             message = rule.message.format(name=record.name, id=record.id, region=record.region, checks=summary)
         findings.append(Finding(
             rule_id=rule.id, title=rule.title, status=status, severity=rule.severity, subject=subject,
@@ -141,6 +148,11 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
             acting=rule.acting, letter=rule.letter if status != GAP else "none", interpretation=rule.interpretation,
             force=rule.force, binds=rule.binds,
             derived_from=tuple(derived),
+            measures=tuple(m.measure for m in outcome.measures
+                           if m.rule_id == rule.id and m.record_key == (record.source.file, record.source.row)),
+            lapsed=tuple(f"{measure_label(x.measure.measure)}：{x.reason}" for x in getattr(outcome, "lapsed", ())
+                         if x.measure.rule_id == rule.id
+                         and x.measure.record_key == (record.source.file, record.source.row)),
         ))
     return results, findings
 

@@ -80,7 +80,9 @@ class Finding:
     acting: tuple = ()  # authorities that act on the provision, as the article names them
     letter: str = ""
     interpretation: str = ""
-    derived_from: tuple = ()
+    derived_from: tuple = ()  # chains: (rule_id, file, row, period, measure) of each assessment behind the measure
+    measures: tuple = ()  # measures this finding derives that are in force on the as-of date
+    lapsed: tuple = ()  # measures it derived that have lapsed, with the reason
     force: str = "binding"
     binds: str = "unit"
 
@@ -96,7 +98,8 @@ class Finding:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        for key in ("checks", "missing", "required_actions", "consequences", "acting", "derived_from"):
+        for key in ("checks", "missing", "required_actions", "consequences", "acting", "derived_from", "measures",
+                    "lapsed"):
             data[key] = list(data[key])
         data["observed"] = self.observed
         data["limit"] = self.limit
