@@ -144,10 +144,11 @@ def _after_run(result, rejects: str | None):
     _report_failures(result.failed)
 
 
-def _render_letters(report, out: Path, fmt: str, config_path, issue_date: dt.date) -> list:
+def _render_letters(report, ruleset, out: Path, fmt: str, config_path, issue_date: dt.date) -> list:
     from engine.letters import load_letter_config, render_letters
     config = load_letter_config(Path(config_path) if config_path else None)
-    return render_letters(report.findings, report.manifest, config, out, fmt, issue_date)
+    return render_letters(report.findings, report.manifest, config, out, fmt, issue_date,
+                          documents=ruleset.documents, schemas=ruleset.schemas, measures=ruleset.measures)
 
 
 @cli.command()
@@ -168,7 +169,7 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, fmt, config_pat
     ruleset = _ruleset(rules_dir, schemas_dir)
     date = _as_of(as_of)
     result = _run(paths, ruleset, date, kind, sheet)
-    written = _render_letters(result.report, Path(out_dir), fmt, config_path, date)
+    written = _render_letters(result.report, ruleset, Path(out_dir), fmt, config_path, date)
     click.echo(f"写入 {len(written)} 个文件 wrote {len(written)} files to {out_dir}")
     _accounting_note(result.report)
     _after_run(result, rejects)
@@ -189,8 +190,8 @@ def demo(out_dir, as_of):
     _stream(write_table, report, None)
     _stream(write_json, report, str(out / "findings.json"))
     _stream(write_csv, report, str(out / "findings.csv"))
-    html = _render_letters(report, out / "letters", "html", None, date)
-    md = _render_letters(report, out / "letters-md", "md", None, date)
+    html = _render_letters(report, ruleset, out / "letters", "html", None, date)
+    md = _render_letters(report, ruleset, out / "letters-md", "md", None, date)
     click.echo(f"信函 letters: {len(html)} HTML and {len(md)} Markdown files in {out}")
     _report_failures(result.failed)
     sys.exit(EXIT_INVALID if result.failed else EXIT_OK)

@@ -26,8 +26,12 @@ def display(value, spec=None) -> str:
     return str(value)
 
 
-def subject_of(record) -> Subject:
-    return Subject(kind=record.kind, id=record.id, name=record.name, region=record.region, recipient=record.recipient)
+def subject_of(record, binds: str = "unit") -> Subject:
+    """The record a finding is about; its recipient is the party the rule binds (the maker for `manufacturer`)."""
+    recipient = record.recipient
+    if binds == "manufacturer":
+        recipient = str(record.values.get("manufacturer") or "")
+    return Subject(kind=record.kind, id=record.id, name=record.name, region=record.region, recipient=recipient)
 
 
 def _engine_values(record, slots: dict) -> dict:
@@ -84,7 +88,7 @@ def _missing(rule, record, schema) -> list[str]:
         if name not in record.values:
             spec = schema.fields[name]
             why = record.problems.get(name)
-            missing.append(f"{spec.label}（{name}）" + (f"：{why}" if why else "：未填写 not given"))
+            missing.append(f"{spec.label}" + (f"：{why}" if why else "：未填写"))
     return missing
 
 
@@ -107,7 +111,7 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
     citations: dict = {}
     for (rule_id, index), status in sorted(outcome.states.items(), key=lambda item: (item[0][1], item[0][0])):
         rule, record = by_id[rule_id], records[index]
-        subject = subjects.get(index) or subjects.setdefault(index, subject_of(record))
+        subject = subjects.get((index, rule.binds)) or subjects.setdefault((index, rule.binds), subject_of(record, rule.binds))
         if status == VIOLATION and not rule.is_binding:
             status = GAP  # a target or aspirational provision: the record falls short of it, it does not break it
         results.append(Result(rule_id, status, subject, record.source))
@@ -132,8 +136,8 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
             missing = _missing(rule, record, schema)
             if not missing and rule.joins:
                 missing = [f"{checks[0].observed if checks and checks[0].observed != '—' else '所涉对象'}的考核结果未提供或无法判定，不能确定是否处于"
-                           f"“{measure_label(rule.joins['measure'])}”措施之下 (no decided assessment for it in the inputs)"]
-            message = "无法判定 cannot decide：" + "；".join(missing or ["数据不足 not enough data"])
+                           f"“{measure_label(rule.joins['measure'])}”措施之下"]
+            message = "无法判定：" + "；".join(missing or ["数据不足"])
         else:  # a violation, or a gap to a target
             summary = _summary(checks) if not rule.joins else (
                 f"{checks[0].label}{checks[0].observed}处于“{measure_label(rule.joins['measure'])}”措施之下"
@@ -146,7 +150,7 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
             required_actions=rule.required_actions if status in (VIOLATION, GAP) else (),
             consequences=rule.consequences if status == VIOLATION else (),
             acting=rule.acting, letter=rule.letter if status != GAP else "none", interpretation=rule.interpretation,
-            force=rule.force, binds=rule.binds,
+            force=rule.force, binds=rule.binds, period=record.values.get("year"), same_duty=rule.same_duty,
             derived_from=tuple(derived),
             measures=tuple(m.measure for m in outcome.measures
                            if m.rule_id == rule.id and m.record_key == (record.source.file, record.source.row)),

@@ -85,6 +85,8 @@ class Finding:
     lapsed: tuple = ()  # measures it derived that have lapsed, with the reason
     force: str = "binding"
     binds: str = "unit"
+    period: int | None = None  # the record's assessment year, where it has one
+    same_duty: tuple = ()  # rules of the other document stating the same duty (one line in a letter)
 
     @property
     def observed(self) -> dict:

@@ -533,6 +533,13 @@ def load_ruleset(rules_dir: Path, schemas_dir: Path) -> RuleSet:
     measures = load_yaml(measures_path, RuleError) if measures_path.exists() else {}
     if not isinstance(measures, dict):
         raise RuleError("measures registry must be a mapping", file=str(measures_path))
+    plan = documents.get("energy-plan")
+    for name, entry in measures.items():
+        if not isinstance(entry, dict) or not all(entry.get(k) for k in ("zh", "article", "quote", "notice")):
+            raise RuleError(f"measure '{name}' needs zh, article, quote and notice", file=str(measures_path), field=name)
+        if plan is None or not plan.has_quote(str(entry["article"]), str(entry["quote"])):
+            raise RuleError(f"the quote of measure '{name}' is not in {entry['article']}", file=str(measures_path),
+                            field=f"{name}.quote", fix="copy the words exactly from the article")
     for rule in rules:
         for name in rule.derives + ((rule.joins["measure"],) if rule.joins else ()):
             if name not in measures:
