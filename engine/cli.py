@@ -238,7 +238,8 @@ def rules_list(rules_dir, schemas_dir, as_of):
         if date and not rule.in_force(date):
             continue
         document = ruleset.documents[rule.document]
-        click.echo(f"{rule.id:<12} {rule.severity:<8} {rule.kind:<16} {document.title} {rule.article}  {rule.title}")
+        click.echo(f"{rule.id:<12} {rule.force:<12} {rule.binds:<22} {'、'.join(rule.acting):<24} "
+                   f"{rule.severity:<8} {rule.kind:<16} {document.title} {rule.article}  {rule.title}")
 
 
 @rules.command("show")
@@ -251,6 +252,8 @@ def rules_show(rule_id, rules_dir, schemas_dir):
     rule = ruleset.by_id(rule_id)
     document = ruleset.documents[rule.document]
     click.echo(f"# {rule.id} — {document.title}（{document.number}）{rule.article}\n# {rule.path}")
+    deadline = f"；期限 deadline：{rule.deadline_phrase} → {rule.deadline_effective}" if rule.deadline_phrase else ""
+    click.echo(f"# 效力 force：{rule.force}；义务人 binds：{rule.binds}；实施机关 acting：{'、'.join(rule.acting)}{deadline}")
     click.echo(Path(rule.path).read_text(encoding="utf-8"), nl=False)
 
 

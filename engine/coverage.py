@@ -28,6 +28,7 @@ class Row:
     article: str
     heading: str
     rules: tuple
+    forces: tuple  # the legal force of each rule in `rules`: binding, target or aspirational
     covered: bool
     category: str
     reason: str
@@ -73,6 +74,7 @@ def matrix(ruleset) -> list[Row]:
     """A row for every unit of both documents, in text order."""
     reasons = load_reasons(Path(ruleset.directory), ruleset.documents)
     citing: dict = {}
+    force = {rule.id: rule.force for rule in ruleset.rules}
     for rule in ruleset.rules:
         for label in (rule.article,) + rule.also:
             citing.setdefault((rule.document, label), []).append(rule.id)
@@ -81,8 +83,8 @@ def matrix(ruleset) -> list[Row]:
         for label in document.units():
             rule_ids = tuple(sorted(citing.get((doc_key, label), [])))
             category, reason = reasons.get((doc_key, label), ("", ""))
-            rows.append(Row(doc_key, label, _heading(document.articles[label].text), rule_ids, bool(rule_ids),
-                            category, reason))
+            rows.append(Row(doc_key, label, _heading(document.articles[label].text), rule_ids,
+                            tuple(force[r] for r in rule_ids), bool(rule_ids), category, reason))
     return rows
 
 
@@ -109,8 +111,19 @@ def to_markdown(rows: list[Row], ruleset) -> str:
                   "| 条款 article | 标题 heading | 规则 rules | 未覆盖原因 reason |", "|---|---|---|---|"]
         for r in doc_rows:
             reason = f"{r.category}: {r.reason}" if r.reason else ""
-            lines.append(f"| {r.article} | {r.heading} | {', '.join(r.rules)} | {reason} |")
+            cited = ", ".join(f"{rule} ({force})" for rule, force in zip(r.rules, r.forces))
+            lines.append(f"| {r.article} | {r.heading} | {cited} | {reason} |")
         lines.append("")
+    lines += ["## 规则的法律效力 Legal force, bound party and acting authority of every rule", "",
+              "binding: a duty of the record's own subject (a violation); target: a regional, sector or average "
+              "indicator (a gap, never a unit's violation); aspirational: 争取, 力争, 鼓励 (informational).", "",
+              "| 规则 rule | 效力 force | 义务人 binds | 实施机关 acting | 条款 article | 期限 deadline |",
+              "|---|---|---|---|---|---|"]
+    for rule in ruleset.rules:
+        deadline = f"{rule.deadline_phrase} → {rule.deadline_effective}" if rule.deadline_phrase else ""
+        lines.append(f"| {rule.id} | {rule.force} | {rule.binds} | {'、'.join(rule.acting)} | {rule.article} | "
+                     f"{deadline} |")
+    lines.append("")
     lines += ["## 未覆盖原因类别 Reason categories", ""] + [f"- `{k}`: {v}" for k, v in CATEGORIES.items()]
     return "\n".join(lines) + "\n"
 
@@ -118,9 +131,10 @@ def to_markdown(rows: list[Row], ruleset) -> str:
 def to_csv(rows: list[Row]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["document", "article", "heading", "rules", "covered", "category", "reason"])
+    writer.writerow(["document", "article", "heading", "rules", "forces", "covered", "category", "reason"])
     for r in rows:
-        writer.writerow([r.document, r.article, r.heading, " ".join(r.rules), r.covered, r.category, r.reason])
+        writer.writerow([r.document, r.article, r.heading, " ".join(r.rules), " ".join(r.forces), r.covered,
+                         r.category, r.reason])
     return "\ufeff" + buffer.getvalue()
 
 

@@ -21,8 +21,6 @@ LETTERS = ("facility_rectification", "prefecture_assessment", "project_suspensio
 FORCES = ("binding", "target", "aspirational")
 PARTIES = ("unit", "manufacturer", "prefecture_government", "approval_authority", "province", "government", "sector")
 BINDING_PARTIES = ("unit", "manufacturer", "prefecture_government", "approval_authority")
-# While the rule review of issue 7 is under way, rules without the legal keys still load; switched off when done.
-LEGACY_ALLOWED = True
 EXPECTABLE = ("violation", "gap", "compliant", "indeterminate", "not_applicable")
 RULE_KEYS = {"id", "title", "severity", "source", "subject", "in_force", "interpretation", "requires",
              "when", "finding", "examples", "notes", "force", "binds", "acting", "deadline", "same_duty"}
@@ -236,9 +234,6 @@ def _quoted(raw, checker: _Checker, field: str, document: Document, article: str
     for i, entry in enumerate(raw):
         where = f"{field}[{i}]"
         if isinstance(entry, str):
-            if LEGACY_ALLOWED:
-                items.append(Quoted(entry, document.key, "", ""))
-                continue
             checker.fail(f"'{entry}' has no quote behind it", where,
                          "write {text: …, quote: <verbatim words of the article>, article: <label>}, or move an "
                          "office's own procedural requirement to templates/letters.yaml")
@@ -313,8 +308,6 @@ def _deadline(raw, checker: _Checker, document: Document, article: str, quote: s
 
 def _legal(raw: dict, checker: _Checker, document: Document, article: str, also: tuple):
     """force, binds and acting: what the provision is, whom it binds and who acts on it."""
-    if LEGACY_ALLOWED and "force" not in raw:
-        return "binding", "unit", ()
     force, binds = raw.get("force"), raw.get("binds")
     if force not in FORCES:
         checker.fail(f"force '{force}' is not one of {', '.join(FORCES)}", "force",
@@ -375,11 +368,11 @@ def _examples(raw, checker: _Checker, chain: bool, force: str = "binding") -> tu
                                 as_of=_date(entry.get("as_of"), checker, f"{where}.as_of")))
     expected = {e.expect for e in examples}
     short, wrong = ("violation", "gap") if force == "binding" else ("gap", "violation")
-    if wrong in expected and not (LEGACY_ALLOWED and wrong == "violation"):
+    if wrong in expected:
         checker.fail(f"a {force} rule gives '{short}', not '{wrong}', for a record that falls short", "examples",
                      f"write expect: {short}")
     for needed in (short, "compliant", "indeterminate"):
-        if needed not in expected and not (LEGACY_ALLOWED and needed == "gap" and "violation" in expected):
+        if needed not in expected:
             checker.fail(f"no example with expect: {needed}", "examples",
                          "every rule shows a record that falls short, one that passes and one it cannot decide")
     return tuple(examples)
@@ -467,9 +460,7 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
     derive_by = str(finding.get("derive_by") or schema.region_field)
     c._field(derive_by, "finding.derive_by", schema)
     force, binds, acting = _legal(raw, c, document, article, also)
-    if LEGACY_ALLOWED and not acting:
-        acting = _strings(finding.get("lead_departments"), c, "finding.lead_departments")
-    elif "lead_departments" in finding:
+    if "lead_departments" in finding:
         c.fail("lead_departments is replaced by the rule's `acting`", "finding.lead_departments",
                "list the authorities the article names under `acting`")
     phrase, effective = _deadline(raw.get("deadline"), c, document, article, quote, start)
