@@ -129,7 +129,7 @@ def test_annex1_province_sums_recorded(tables):
 def test_pollutant_annexes_have_15_rows_including_mining_area(tables, name):
     df, meta = tables[name]
     assert list(df.columns) == [
-        "prefecture", "label", "emissions_2015_t", "reduction_ratio_pct", "key_project_reduction_t",
+        "prefecture", "label", "emissions_2015_t", "reduction_ratio_pct", "key_project_reduction_t", "cap_2020_t",
     ]
     assert len(df) == 15
     assert set(df["prefecture"]) == PREFECTURES | {"甘肃矿区"}
@@ -301,3 +301,17 @@ def test_missing_annex_raises(text):
     bad = text.replace("附件6", "附表6")
     with pytest.raises(ValueError, match="附件6"):
         annexes.extract_annexes(bad)
+
+
+@pytest.mark.parametrize("name", POLLUTANT_TABLES)
+def test_pollutant_caps_are_at_the_printed_precision(tables, name):
+    """The 2020 cap is 2015 × (1 − ratio) rounded half up to the two decimals the annex prints (issue 7: a value
+    equal to the printed cap complies; 嘉峪关 COD 3670.15 × 0.985 = 3615.09775 → 3615.10)."""
+    from decimal import ROUND_HALF_UP, Decimal
+    df, meta = tables[name]
+    for row in df.itertuples():
+        exact = Decimal(str(row.emissions_2015_t)) * (1 - Decimal(str(row.reduction_ratio_pct)) / 100)
+        assert Decimal(str(row.cap_2020_t)) == exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert "cap_2020_t" in meta["columns"] and "derived" in meta["columns"]["cap_2020_t"]["description"]
+    if name == "annex3_cod":
+        assert df.set_index("prefecture").loc["嘉峪关", "cap_2020_t"] == 3615.10

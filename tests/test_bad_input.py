@@ -343,7 +343,7 @@ def test_article_that_does_not_exist(rules_copy):
 
 def test_quote_not_in_the_article(rules_copy):
     path = rules_copy / "boilers" / "BOILER-001.yaml"
-    edit(path, "quote: 到2020年新生产燃煤锅炉效率不低于80%", "quote: 到2020年新生产燃煤锅炉效率不低于85%")
+    edit(path, "quote: 到2020年新生产燃煤锅炉效率不低于80%\nforce", "quote: 到2020年新生产燃煤锅炉效率不低于85%\nforce")
     assert_rule_error(validate(rules_copy), path, "rule BOILER-001", "source.quote",
                       "the quote is not in the text of 三.（十三）", "copy the words exactly")
 

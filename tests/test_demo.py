@@ -28,10 +28,13 @@ def test_demo_writes_findings_and_every_kind_of_letter(tmp_path):
     report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     for entry in report["manifest"]["inputs"]:
         assert entry["rows"] == entry["evaluated"] + entry["rejected"], entry
-    assert {f["subject"]["kind"] for f in report["findings"] if f["status"] == "violation"} == set(load_rules().schemas)
+    short = {f["subject"]["kind"] for f in report["findings"] if f["status"] in ("violation", "gap")}
+    assert short == set(load_rules().schemas)  # every kind shows a record that falls short of a provision
+    assert {f["status"] for f in report["findings"]} == {"violation", "gap", "indeterminate"}
     for fmt, folder in (("html", "letters"), ("md", "letters-md")):
         names = [p.name for p in (out / folder).iterdir()]
-        assert f"index.{fmt}" in names
-        for letter in ("facility_rectification", "prefecture_accountability", "project_suspension"):
+        assert f"index.{fmt}" in names and f"检查记录.{fmt}" in names
+        for letter in ("facility_rectification", "prefecture_assessment", "interview_notice", "restriction_notice",
+                       "project_suspension"):
             assert any(n.startswith(letter) for n in names), (letter, names)
     assert (out / "findings.csv").read_bytes().startswith(b"\xef\xbb\xbf")

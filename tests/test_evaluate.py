@@ -117,7 +117,7 @@ def reference_state(rule, record):
         return "not_applicable"
     when = C.evaluate3(comp.when, values)
     if applies is True and when is True:
-        return "violation"
+        return "violation" if rule.force == "binding" else "gap"  # a target or aspirational rule: a gap
     if applies is True and when is False:
         return "compliant"
     return "indeterminate"

@@ -973,12 +973,14 @@ def test_letters_hostile_facility_name(tmp_path, ruleset, fmt):
     from engine.letters import load_letter_config, render_letters
     name = "<script>alert(1)</script>../../x"
     (tmp_path / "in").mkdir()
-    path = write_csv(tmp_path / "in" / "b.csv", [BOILER_HEADER, with_id(1, 使用单位=name, 热效率="70.0")])
+    # the maker of a new boiler below 80% is the one a letter goes to: a hostile maker's name
+    path = write_csv(tmp_path / "in" / "b.csv", [BOILER_HEADER + ["制造单位"], with_id(1, 热效率="70.0") + [name]])
     report = run_check([path], ruleset, AS_OF).report
-    assert any(f.subject.name == name for f in report.findings)
+    assert any(f.subject.recipient == name for f in report.findings)
     out = tmp_path / "deep" / "letters"
-    written = render_letters(report.findings, report.manifest, load_letter_config(), out, fmt, AS_OF)
-    assert len(written) >= 2
+    written = render_letters(report.findings, report.manifest, load_letter_config(), out, fmt, AS_OF,
+                             documents=ruleset.documents, schemas=ruleset.schemas, measures=ruleset.measures)
+    assert len(written) == 3  # the letter, the index and the working record
     for letter in written:
         assert letter.resolve().parent == out.resolve()
         assert ".." not in letter.name and "/" not in letter.name
@@ -987,18 +989,18 @@ def test_letters_hostile_facility_name(tmp_path, ruleset, fmt):
     assert not (tmp_path / "x").exists() and not (tmp_path.parent / "x").exists()
     texts = [p.read_text(encoding="utf-8") for p in written]
     assert all("<script>" not in text for text in texts)
-    letter = next(t for p, t in zip(written, texts) if not p.name.startswith("index"))
+    letter = next(t for p, t in zip(written, texts) if p.name.startswith("facility_rectification"))
     assert ("&lt;script&gt;" if fmt == "html" else "\\<script\\>") in letter
 
 
 def test_letters_cli_hostile_name(tmp_path):
     name = "<script>alert(1)</script>../../x"
-    path = write_csv(tmp_path / "b.csv", [BOILER_HEADER, with_id(1, 使用单位=name, 热效率="70.0")])
+    path = write_csv(tmp_path / "b.csv", [BOILER_HEADER + ["制造单位"], with_id(1, 使用单位=name, 热效率="70.0") + [name]])
     out = tmp_path / "letters"
     proc = cli("letters", path, "--out", out, "--as-of", AS_OF)
     assert proc.returncode == 0, proc.stderr
     files = sorted(p.name for p in out.iterdir())
-    assert "index.html" in files and len(files) == 2
+    assert "index.html" in files and "检查记录.html" in files and len(files) == 3
     assert all(p.parent == out for p in out.rglob("*"))
     assert not (tmp_path / "x").exists()
     for p in out.iterdir():
