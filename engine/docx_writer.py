@@ -77,6 +77,21 @@ def _doc_defaults(document, fonts: g.FontSet) -> None:
         '</w:pPr></w:pPrDefault></w:docDefaults>'))
 
 
+KEEP_STYLES = {"Normal", "DefaultParagraphFont", "TableNormal", "NoList", "Footer", "Header"}
+
+
+def _prune_styles(document) -> None:
+    """Drop the template's hundreds of unused styles and its stylesWithEffects part (800 KB a document)."""
+    styles = document.styles.element
+    for child in list(styles):
+        if child.tag == qn("w:latentStyles") or (
+                child.tag == qn("w:style") and child.get(qn("w:styleId")) not in KEEP_STYLES):
+            styles.remove(child)
+    for rid, rel in list(document.part.rels.items()):
+        if rel.reltype.endswith("/stylesWithEffects"):
+            document.part.drop_rel(rid)
+
+
 @lru_cache(maxsize=4)
 def skeleton(fonts: g.FontSet = g.GB_FONTS) -> bytes:
     """An empty A4 document with the GB/T 9704 page, grid, default fonts and odd/even page-number footers."""
@@ -105,6 +120,7 @@ def skeleton(fonts: g.FontSet = g.GB_FONTS) -> bytes:
     normal.paragraph_format.space_after = Pt(0)
     _doc_defaults(document, fonts)
     _font_table_with_fallbacks(document)
+    _prune_styles(document)
     body = document.element.body
     for child in list(body):
         if child.tag != qn("w:sectPr"):
