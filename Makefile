@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install fonts demo test bench bench-documents clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Error: ecocheck needs Python 3.11 or 3.12 (durable-rules does not import on 3.13). Install one, or run: make PYTHON=/path/to/python3.12" >&2; exit 2; fi
@@ -15,16 +15,32 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# The PDF writer embeds open CJK fonts from Debian; tests render PDF pages with poppler's pdftoppm.
+FONT_FILES := /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc /usr/share/fonts/truetype/arphic/ukai.ttc
+DEBIAN_PACKAGES := fonts-noto-cjk fonts-arphic-ukai poppler-utils
 
-demo: $(STAMP)
+fonts:
+	@if ls $(FONT_FILES) >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing $(DEBIAN_PACKAGES) from Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES) >/dev/null; \
+	else \
+		echo "Error: the PDF writer needs the Debian packages $(DEBIAN_PACKAGES). Run as root: apt-get install $(DEBIAN_PACKAGES)" >&2; exit 2; \
+	fi
+
+install: $(STAMP) fonts
+
+demo: $(STAMP) fonts
 	$(BIN)/ecocheck demo --out out/demo
 
-test: $(STAMP)
+test: $(STAMP) fonts
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_boilers.py
+
+bench-documents: $(STAMP) fonts
+	$(BIN)/python benchmarks/bench_documents.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
