@@ -158,19 +158,23 @@ def _render_letters(report, ruleset, out: Path, fmt: str, config_path, issue_dat
 @rules_option
 @schemas_option
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True)
+@click.option("--format", "fmts", type=click.Choice(["html", "md", "docx", "pdf"]), multiple=True,
+              help="Letter format; repeat for several (each in a folder of its own under --out). Default: html.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Letter settings (authority, document-number prefix, deadlines) overriding templates/letters.yaml.")
 @sheet_option
 @strict_option
 @rejects_option
-def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, fmt, config_path, sheet, strict, rejects):
+def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, fmts, config_path, sheet, strict, rejects):
     """Write one letter per recipient (facility operator, prefecture government, project applicant) and an index."""
     ruleset = _ruleset(rules_dir, schemas_dir)
     date = _as_of(as_of)
     result = _run(paths, ruleset, date, kind, sheet)
-    written = _render_letters(result.report, ruleset, Path(out_dir), fmt, config_path, date)
-    click.echo(f"写入 {len(written)} 个文件 wrote {len(written)} files to {out_dir}")
+    fmts = list(dict.fromkeys(fmts)) or ["html"]
+    for fmt in fmts:
+        out = Path(out_dir) if len(fmts) == 1 else Path(out_dir) / fmt
+        written = _render_letters(result.report, ruleset, out, fmt, config_path, date)
+        click.echo(f"写入 {len(written)} 个文件 wrote {len(written)} files to {out}")
     _accounting_note(result.report)
     _after_run(result, rejects)
     sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
@@ -190,9 +194,11 @@ def demo(out_dir, as_of):
     _stream(write_table, report, None)
     _stream(write_json, report, str(out / "findings.json"))
     _stream(write_csv, report, str(out / "findings.csv"))
-    html = _render_letters(report, ruleset, out / "letters", "html", None, date)
-    md = _render_letters(report, ruleset, out / "letters-md", "md", None, date)
-    click.echo(f"信函 letters: {len(html)} HTML and {len(md)} Markdown files in {out}")
+    counts = []
+    for fmt, folder in (("html", "letters"), ("md", "letters-md"), ("docx", "letters-docx"), ("pdf", "letters-pdf")):
+        written = _render_letters(report, ruleset, out / folder, fmt, None, date)
+        counts.append(f"{len(written) - 2} {fmt.upper()}")
+    click.echo(f"信函 letters: {', '.join(counts)} in {out}")
     _report_failures(result.failed)
     sys.exit(EXIT_INVALID if result.failed else EXIT_OK)
 

@@ -6,8 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from engine.letter_config import settings_for
-from engine.letter_model import Heading, Letter, Para, Table
-from engine.letter_text import (article_label, check_sentence, cn_date, cn_number, document_citation, sentence,
+from engine.letter_model import Heading, Letter, Paragraph, Table
+from engine.letter_text import (article_label, check_sentence, cn_date, document_citation, sentence,
                                 short_citation)
 
 
@@ -123,17 +123,17 @@ def _quoted_basis(citer: Citer, document: str, article: str, quote: str, cited_a
     return f"（{where}：“{quote}”）"
 
 
-def _finding_paras(ctx: Context, citer: Citer, n: int, items: list) -> list:
+def _finding_paras(ctx: Context, citer: Citer, items: list) -> list:
     """One numbered item for one fact: the facts found, the provision (one or, for the same duty, two), actions."""
     main = items[0]
-    blocks = [Heading(2, f"（{cn_number(n)}）{_object_line(ctx, main)}：{main.title}")]
+    blocks = [Heading(2, f"{_object_line(ctx, main)}：{main.title}")]
     facts = _breached(main)
     if facts:
-        blocks.append(Para("经查，" + "；".join(facts) + "。"))
+        blocks.append(Paragraph("经查，" + "；".join(facts) + "。"))
     provisions = []
     for f in items:
         provisions.append(f"{citer.provision(f.citation.document, f.citation.article)}规定：“{f.citation.quote}”")
-    blocks.append(Para("依据：" + "；".join(provisions) + "。"))
+    blocks.append(Paragraph("依据：" + "；".join(provisions) + "。"))
     actions, seen = [], set()
     for f in items:
         for action in f.required_actions:
@@ -144,10 +144,10 @@ def _finding_paras(ctx: Context, citer: Citer, n: int, items: list) -> list:
                 citer, action.document, action.article, action.quote, f.citation.article)
             actions.append(action.text + basis)
     if actions:
-        blocks.append(Para("整改要求：" + "；".join(actions) + "。"))
+        blocks.append(Paragraph("整改要求：" + "；".join(actions) + "。"))
     for f in items:
         for c in f.consequences:
-            blocks.append(Para(f"{citer.provision(c.document, c.article)}规定：“{c.quote}”。"))
+            blocks.append(Paragraph(f"{citer.provision(c.document, c.article)}规定：“{c.quote}”。"))
     return blocks
 
 
@@ -170,12 +170,12 @@ def _merge_same_duty(findings: list) -> list[list]:
     return groups
 
 
-def _missing_paras(ctx: Context, items: list, deadline: dt.date, start: int) -> list:
-    blocks = [Heading(1, f"{cn_number(start)}、需补充提供的材料"),
-              Para(f"下列事项因资料缺失或者无法识别，暂不能认定，不属于本通知书认定的问题。请于{cn_date(deadline)}前一并补充提供：")]
+def _missing_paras(ctx: Context, items: list, deadline: dt.date) -> list:
+    blocks = [Heading(1, "需补充提供的材料"),
+              Paragraph(f"下列事项因资料缺失或者无法识别，暂不能认定，不属于本通知书认定的问题。请于{cn_date(deadline)}前一并补充提供：")]
     for n, f in enumerate(items, 1):
         missing = "；".join(f.missing) or "有关数据"
-        blocks.append(Para(f"{n}. {_object_line(ctx, f)}{f.title}：{missing}。"))
+        blocks.append(Paragraph(f"{n}. {_object_line(ctx, f)}{f.title}：{missing}。"))
     return blocks
 
 
@@ -197,21 +197,23 @@ def facility_rectification(ctx: Context, recipient: str, variant: str, issuers: 
     region = _region_name(violations[0])
     docs = _documents_cited(citer, violations)
     basis = _fill(cfg["basis"], documents=docs, region=region, recipient=recipient)
-    blocks = [Para(f"根据{basis}，{me}对你单位{cfg['activity']}。经查，你单位存在下列不符合规定的情形：")]
-    groups = _merge_same_duty(violations)
-    for n, items in enumerate(groups, 1):
-        blocks += _finding_paras(ctx, citer, n, items)
+    blocks = [Paragraph(f"根据{basis}，{me}对你单位{cfg['activity']}。"),
+              Heading(1, "检查发现的问题"),
+              Paragraph("经查，你单位存在下列不符合规定的情形：")]
+    for items in _merge_same_duty(violations):
+        blocks += _finding_paras(ctx, citer, items)
     fill = {"deadline": cn_date(deadline), "self": me, "region": region, "recipient": recipient}
-    blocks.append(Para(f"现责令你单位于{cn_date(deadline)}前按照上述规定和要求完成整改。"))
+    blocks.append(Heading(1, "整改要求"))
+    blocks.append(Paragraph(f"现责令你单位于{cn_date(deadline)}前按照上述规定和要求完成整改。"))
     for n, item in enumerate(cfg["requirements"], 1):
-        blocks.append(Para(f"（{cn_number(n)}）" + sentence(_fill(item, **fill))))
+        blocks.append(Paragraph(f"{n}. " + sentence(_fill(item, **fill))))
     if indeterminates:
-        blocks += _missing_paras(ctx, indeterminates, deadline, 1)
+        blocks += _missing_paras(ctx, indeterminates, deadline)
     if cfg["noncompliance"]:
-        blocks.append(Para(sentence(_fill(cfg["noncompliance"], **fill))))
+        blocks.append(Paragraph(sentence(_fill(cfg["noncompliance"], **fill))))
     if cfg["appeal"]:
-        blocks.append(Para(sentence(_fill(cfg["appeal"], **fill))))
-    blocks.append(Para("特此通知。"))
+        blocks.append(Paragraph(sentence(_fill(cfg["appeal"], **fill))))
+    blocks.append(Paragraph("特此通知。"))
     return Letter(
         letter_type="facility_rectification", label=cfg["label"], authorities=_signature(issuers, ctx.authorities),
         doc_number=doc_number, title=_fill(cfg["title"], recipient=recipient, region=region), addressee=recipient,
@@ -239,14 +241,14 @@ def prefecture_assessment(ctx: Context, year, findings: list, indeterminates: li
     citer = Citer(ctx.documents)
     year_text = str(year) if year is not None else "本"
     plan = "energy-plan"
-    blocks = [Para(f"根据{citer.provision(plan, '十.（四十一）')}“省政府每年组织开展市州人民政府节能减排目标责任评价考核”"
+    blocks = [Paragraph(f"根据{citer.provision(plan, '十.（四十一）')}“省政府每年组织开展市州人民政府节能减排目标责任评价考核”"
                    f"的规定，现将{year_text}年度考核中核查发现的未完成目标任务情况报告如下。")]
-    blocks.append(Heading(1, "一、未完成目标任务的情况"))
+    blocks.append(Heading(1, "未完成目标任务的情况"))
     by_region: dict = {}
     for f in findings:
         by_region.setdefault(_region_name(f), []).append(f)
     for n, (region, items) in enumerate(by_region.items(), 1):
-        blocks.append(Heading(2, f"（{cn_number(n)}）{region}"))
+        blocks.append(Heading(2, region))
         shown: dict = {}  # fact -> the item that states it: one fact, one line
         items = sorted(items, key=lambda f: len(_breached(f)))
         for m, f in enumerate(items, 1):
@@ -256,25 +258,25 @@ def prefecture_assessment(ctx: Context, year, findings: list, indeterminates: li
             text = "；".join(new)
             if earlier:
                 text += ("；" if text else "") + "以及" + "、".join(f"第{e}项" for e in earlier) + "所列情形"
-            blocks.append(Para(f"{m}. {f.title}：{text or '见考核数据'}。"))
+            blocks.append(Paragraph(f"{m}. {f.title}：{text or '见考核数据'}。"))
             for x in new:
                 shown[x] = m
     consequences: dict = {}
     for f in findings:
         for c in f.consequences:
             consequences.setdefault((c.document, c.article, c.quote), []).append(_region_name(f))
-    blocks.append(Heading(1, "二、依照规定应予实施的措施"))
+    blocks.append(Heading(1, "依照规定应予实施的措施"))
     if consequences:
         for n, ((document, article, quote), regions) in enumerate(consequences.items(), 1):
             names = "、".join(dict.fromkeys(regions))
-            blocks.append(Para(f"{n}. {citer.provision(document, article)}规定：“{quote}”。涉及：{names}。"))
+            blocks.append(Paragraph(f"{n}. {citer.provision(document, article)}规定：“{quote}”。涉及：{names}。"))
     else:
-        blocks.append(Para("上述情形，文件未规定处理措施。"))
+        blocks.append(Paragraph("上述情形，文件未规定处理措施。"))
     if indeterminates:
-        blocks.append(Heading(1, "三、暂不能认定的事项"))
+        blocks.append(Heading(1, "暂不能认定的事项"))
         for n, f in enumerate(indeterminates, 1):
-            blocks.append(Para(f"{n}. {_region_name(f)}，{f.title}：{'；'.join(f.missing) or '有关数据缺失'}。"))
-    blocks.append(Para(cfg["closing"]))
+            blocks.append(Paragraph(f"{n}. {_region_name(f)}，{f.title}：{'；'.join(f.missing) or '有关数据缺失'}。"))
+    blocks.append(Paragraph(cfg["closing"]))
     return Letter(
         letter_type="prefecture_assessment", label=cfg["label"], authorities=_signature(issuers, ctx.authorities),
         doc_number=doc_number, title=_fill(cfg["title"], year=year_text), addressee=cfg["addressee"],
@@ -307,18 +309,18 @@ def interview_notice(ctx: Context, finding, consequence, issuers: tuple, doc_num
     me = _self(issuers, ctx.authorities)
     fill = {"region": region, "recipient": recipient, "self": me, "year": finding.period or "", "you": you(region)}
     decision = sentence(cfg["decision_reference"]) if cfg["decision_reference"] else ""
-    blocks = [Para(f"{_assessment_facts([finding])}。{citer.provision(consequence.document, consequence.article)}规定："
+    blocks = [Paragraph(f"{_assessment_facts([finding])}。{citer.provision(consequence.document, consequence.article)}规定："
                    f"“{consequence.quote}”。{decision}{_when(me, _fill(cfg['time'], **fill), you(region))}"
                    "现将有关事项通知如下："),
-              Heading(1, "一、约谈时间和地点"),
-              Para(f"时间：{_fill(cfg['time'], **fill)}；地点：{_fill(cfg['place'], **fill)}。"),
-              Heading(1, "二、参加人员"),
-              Para("；".join(_fill(a, **fill) for a in cfg["attendees"]) + "。")]
+              Heading(1, "约谈时间和地点"),
+              Paragraph(f"时间：{_fill(cfg['time'], **fill)}；地点：{_fill(cfg['place'], **fill)}。"),
+              Heading(1, "参加人员"),
+              Paragraph("；".join(_fill(a, **fill) for a in cfg["attendees"]) + "。")]
     if cfg["requirements"]:
-        blocks.append(Heading(1, "三、有关要求"))
+        blocks.append(Heading(1, "有关要求"))
         for n, item in enumerate(cfg["requirements"], 1):
-            blocks.append(Para(f"（{cn_number(n)}）" + sentence(_fill(item, **fill))))
-    blocks.append(Para("特此通知。"))
+            blocks.append(Paragraph(f"{n}. " + sentence(_fill(item, **fill))))
+    blocks.append(Paragraph("特此通知。"))
     return Letter(
         letter_type="interview_notice", label=cfg["label"], authorities=_signature(issuers, ctx.authorities),
         doc_number=doc_number, title=_fill(cfg["title"], **fill), addressee=recipient, blocks=tuple(blocks),
@@ -331,7 +333,7 @@ def interview_notice(ctx: Context, finding, consequence, issuers: tuple, doc_num
 
 def _project_table(projects: list) -> Table:
     rows = tuple((str(n), p.subject.name, p.subject.recipient, p.subject.id) for n, p in enumerate(projects, 1))
-    return Table(("序号", "项目名称", "建设单位", "项目代码"), rows)
+    return Table(("序号", "项目名称", "建设单位", "项目代码"), rows, widths=(1, 5, 4, 5))
 
 
 def restriction_notice(ctx: Context, measure: str, basis: list, projects: list, issuers: tuple,
@@ -349,15 +351,15 @@ def restriction_notice(ctx: Context, measure: str, basis: list, projects: list, 
     decision = sentence(cfg["decision_reference"]) if cfg["decision_reference"] else ""
     facts = _assessment_facts(basis)
     notice = _fill(entry["notice"], you=you(region))
-    blocks = [Para(f"{facts}。{citer.provision('energy-plan', entry['article'])}规定：“{entry['quote']}”。"
+    blocks = [Paragraph(f"{facts}。{citer.provision('energy-plan', entry['article'])}规定：“{entry['quote']}”。"
                    f"{decision}自本通知印发之日起，{notice}。"),
-              Para(sentence(_fill(cfg["measure_duration"], **fill)))]
+              Paragraph(sentence(_fill(cfg["measure_duration"], **fill)))]
     if projects:
-        blocks.append(Para(f"经核查，本次核查的项目中，下列位于{you(region)}的待审批项目属于本措施范围："))
+        blocks.append(Paragraph(f"经核查，本次核查的项目中，下列位于{you(region)}的待审批项目属于本措施范围："))
         blocks.append(_project_table(projects))
     for n, item in enumerate(cfg["requirements"], 1):
-        blocks.append(Para(f"（{cn_number(n)}）" + sentence(_fill(item, **fill))))
-    blocks.append(Para("特此通知。"))
+        blocks.append(Paragraph(f"{n}. " + sentence(_fill(item, **fill))))
+    blocks.append(Paragraph("特此通知。"))
     return Letter(
         letter_type="restriction_notice", label=cfg["label"], authorities=_signature(issuers, ctx.authorities),
         doc_number=doc_number, title=_fill(cfg["title"], **fill), addressee=recipient, blocks=tuple(blocks),
@@ -383,15 +385,15 @@ def project_suspension(ctx: Context, measure: str, basis: list, projects: list, 
     for f in basis:
         year = f"{f.period}年度" if f.period is not None else ""
         facts.append(f"你单位{year}节能目标责任评价考核" + ("，" + "；".join(_breached(f)) if _breached(f) else "结果为未完成"))
-    blocks = [Para("；".join(facts) + f"。{citer.provision('energy-plan', entry['article'])}规定：“{entry['quote']}”。"
+    blocks = [Paragraph("；".join(facts) + f"。{citer.provision('energy-plan', entry['article'])}规定：“{entry['quote']}”。"
                    f"{decision}自本通知印发之日起，{_fill(entry['notice'], you='你单位')}。"),
-              Para(sentence(_fill(cfg["measure_duration"], **fill)))]
+              Paragraph(sentence(_fill(cfg["measure_duration"], **fill)))]
     if projects:
-        blocks.append(Para("经核查，你单位下列待审批项目属于本措施范围："))
+        blocks.append(Paragraph("经核查，你单位下列待审批项目属于本措施范围："))
         blocks.append(_project_table(projects))
     for n, item in enumerate(cfg["requirements"], 1):
-        blocks.append(Para(f"（{cn_number(n)}）" + sentence(_fill(item, **fill))))
-    blocks.append(Para("特此通知。"))
+        blocks.append(Paragraph(f"{n}. " + sentence(_fill(item, **fill))))
+    blocks.append(Paragraph("特此通知。"))
     return Letter(
         letter_type="project_suspension", label=cfg["label"], authorities=_signature(issuers, ctx.authorities),
         doc_number=doc_number, title=_fill(cfg["title"], **fill), addressee=recipient, blocks=tuple(blocks),

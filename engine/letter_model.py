@@ -1,33 +1,14 @@
-"""A format-neutral official letter (公文): 版头, 主体 and 版记 as data, rendered to HTML, Markdown, DOCX or PDF."""
+"""A letter to one recipient: the official document (公文) it becomes, and the working record behind it."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
+from engine.officialdoc import (Colophon, FindingItem, Header, Heading, Issuer, OfficialDocument, Paragraph, Table,
+                                cn_date, numbered)
 
-@dataclass(frozen=True)
-class Heading:
-    """A numbered heading: level 1 一、 level 2 （一） level 3 1. level 4 （1）; `text` holds the number."""
-
-    level: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Para:
-    """A body paragraph (first line indented by two characters)."""
-
-    text: str
-    bold: bool = False
-
-
-@dataclass(frozen=True)
-class Table:
-    """A narrow table for a reader (at most four columns at 156 mm)."""
-
-    headers: tuple
-    rows: tuple  # tuples of cell texts
+__all__ = ["Letter", "Heading", "Paragraph", "Table", "FindingItem"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +21,7 @@ class Letter:
     doc_number: str
     title: str
     addressee: str
-    blocks: tuple  # Heading | Para | Table
+    blocks: tuple  # officialdoc blocks: Heading (numbered by level), Paragraph, FindingItem, Table
     issue_date: dt.date
     copy_to: tuple = ()
     printing_office: str = ""
@@ -48,13 +29,25 @@ class Letter:
     recipient: str = ""  # who the file is named after
     record: dict = field(default_factory=dict, compare=False)  # the inspector's working record of this letter
 
+    def document(self, seal_text: str = "") -> OfficialDocument:
+        """The letter as a 公文 for the DOCX and PDF writers."""
+        issuers = tuple(Issuer(name, seal_text=seal_text) for name in self.authorities)
+        return OfficialDocument(
+            header=Header(issuers, self.doc_number), title=self.title, addressees=(self.addressee,),
+            body=self.blocks, date=cn_date(self.issue_date), attachments=self.attachments,
+            colophon=Colophon(self.copy_to, self.printing_office, cn_date(self.issue_date)))
+
+    def numbered(self) -> list:
+        """(label, block) for every block: 一、 （一） 1. （1） counted by level."""
+        return numbered(self.blocks)
+
     def text(self) -> str:
         """Every word a reader sees, in reading order (for checks of the wording)."""
         parts = [*self.authorities, self.doc_number, self.title, self.addressee]
-        for block in self.blocks:
+        for label, block in self.numbered():
             if isinstance(block, Table):
-                parts += list(block.headers) + [cell for row in block.rows for cell in row]
+                parts += list(block.header) + [cell for row in block.rows for cell in row]
             else:
-                parts.append(block.text)
+                parts.append(label + getattr(block, "lead", "") + block.text)
         parts += list(self.attachments) + list(self.authorities) + list(self.copy_to) + [self.printing_office]
         return "\n".join(str(p) for p in parts if p)

@@ -16,11 +16,12 @@ from engine.errors import TemplateError
 from engine.findings import Finding
 from engine.letter_config import (DEFAULT_CONFIG, LETTER_TYPES, TEMPLATES_DIR, load_authorities,  # noqa: F401
                                   load_letter_config, settings_for)
-from engine.letter_model import Heading, Letter, Para, Table
+from engine.letter_model import Heading, Letter, Paragraph, Table
 from engine.letter_text import cn_date, cn_number, sentence  # noqa: F401  (re-exported for templates and tests)
 from engine.paths import ensure_inside, safe_filename
 
-FORMATS = ("html", "md")
+FORMATS = ("html", "md", "docx", "pdf")
+TEXT_FORMATS = ("html", "md")  # the index and the working record are written in these (html beside docx and pdf)
 NO_LETTER = ("", "none")
 REGIONAL_MEASURES = ("hold_high_energy_projects", "suspend_eia_key_pollutants")
 UNIT_MEASURES = ("suspend_unit_high_energy_projects",)
@@ -169,7 +170,7 @@ def make_environment(templates_dir: Path | None = None) -> Environment:
     env.filters["md"] = md_escape
     env.filters["cn_date"] = cn_date
     env.tests["heading"] = lambda b: isinstance(b, Heading)
-    env.tests["para"] = lambda b: isinstance(b, Para)
+    env.tests["para"] = lambda b: isinstance(b, Paragraph)
     env.tests["table"] = lambda b: isinstance(b, Table)
     return env
 
@@ -210,15 +211,37 @@ def render_letters(findings: Iterable[Finding], manifest: dict, config: dict, ou
     base = Path(out_dir)
     base.mkdir(parents=True, exist_ok=True)
     base = base.resolve()
+    seal = config.get("seal_text", "")
+    write_document = _document_writer(fmt, seal)
     written, entries, per_type = [], [], {}
     for letter in letters:
         per_type[letter.letter_type] = per_type.get(letter.letter_type, 0) + 1
         name = file_name(per_type[letter.letter_type], letter, fmt)
-        text = _render(env, f"letter.{fmt}.j2", {"letter": letter, "seal_text": config.get("seal_text", "")})
-        written.append(_write(base, name, text))
+        if write_document is not None:
+            written.append(write_document(letter, ensure_inside(base, base / name)))
+        else:
+            text = _render(env, f"letter.{fmt}.j2", {"letter": letter, "seal_text": seal})
+            written.append(_write(base, name, text))
         entries.append({"file": name, "letter": letter})
-    written.append(_write(base, f"index.{fmt}", _render(env, f"index.{fmt}.j2", {
-        "entries": entries, "issue_date": issue_date, "worklog": f"{WORKLOG_NAME}.{fmt}"})))
-    written.append(_write(base, f"{WORKLOG_NAME}.{fmt}", _render(env, f"worklog.{fmt}.j2", {
+    side = fmt if fmt in TEXT_FORMATS else "html"
+    written.append(_write(base, f"index.{side}", _render(env, f"index.{side}.j2", {
+        "entries": entries, "issue_date": issue_date, "worklog": f"{WORKLOG_NAME}.{side}"})))
+    written.append(_write(base, f"{WORKLOG_NAME}.{side}", _render(env, f"worklog.{side}.j2", {
         "entries": entries, "unsent": unsent, "manifest": manifest, "issue_date": issue_date})))
     return written
+
+
+def _document_writer(fmt: str, seal: str):
+    """For DOCX and PDF: a function writing one letter to a path (the PDF compiler is loaded once per run)."""
+    if fmt == "docx":
+        from engine.docx_writer import write_docx
+        return lambda letter, path: write_docx(letter.document(seal), path)
+    if fmt == "pdf":
+        from engine.pdf_writer import FontsMissing, PdfWriter
+        try:
+            writer = PdfWriter()
+        except FontsMissing as exc:
+            raise TemplateError(f"the PDF fonts are missing: {exc}", fix="run `make fonts` (as root) or install "
+                                "the Debian packages fonts-noto-cjk and fonts-arphic-ukai") from None
+        return lambda letter, path: writer.write(letter.document(seal), path)
+    return None
