@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from engine.letter_config import settings_for
-from engine.letter_model import Heading, Letter, Paragraph, Table
+from engine.letter_model import FindingItem, Heading, Letter, Paragraph, Table
 from engine.letter_text import (article_label, check_sentence, cn_date, document_citation, sentence,
                                 short_citation)
 
@@ -123,17 +123,15 @@ def _quoted_basis(citer: Citer, document: str, article: str, quote: str, cited_a
     return f"（{where}：“{quote}”）"
 
 
-def _finding_paras(ctx: Context, citer: Citer, items: list) -> list:
-    """One numbered item for one fact: the facts found, the provision (one or, for the same duty, two), actions."""
+def _finding_item(ctx: Context, citer: Citer, items: list) -> FindingItem:
+    """One numbered paragraph for one fact: what was found, the provision (or, for the same duty, both), actions."""
     main = items[0]
-    blocks = [Heading(2, f"{_object_line(ctx, main)}：{main.title}")]
+    parts = []
     facts = _breached(main)
     if facts:
-        blocks.append(Paragraph("经查，" + "；".join(facts) + "。"))
-    provisions = []
-    for f in items:
-        provisions.append(f"{citer.provision(f.citation.document, f.citation.article)}规定：“{f.citation.quote}”")
-    blocks.append(Paragraph("依据：" + "；".join(provisions) + "。"))
+        parts.append("经查，" + "；".join(facts) + "。")
+    provisions = [f"{citer.provision(f.citation.document, f.citation.article)}“{f.citation.quote}”" for f in items]
+    parts.append("不符合" + "和".join(provisions) + "的规定。")
     actions, seen = [], set()
     for f in items:
         for action in f.required_actions:
@@ -144,11 +142,11 @@ def _finding_paras(ctx: Context, citer: Citer, items: list) -> list:
                 citer, action.document, action.article, action.quote, f.citation.article)
             actions.append(action.text + basis)
     if actions:
-        blocks.append(Paragraph("整改要求：" + "；".join(actions) + "。"))
+        parts.append("应当" + "；".join(actions) + "。")
     for f in items:
         for c in f.consequences:
-            blocks.append(Paragraph(f"{citer.provision(c.document, c.article)}规定：“{c.quote}”。"))
-    return blocks
+            parts.append(f"{citer.provision(c.document, c.article)}规定：“{c.quote}”。")
+    return FindingItem("".join(parts), lead=f"{_object_line(ctx, main)}{main.title}")
 
 
 def _merge_same_duty(findings: list) -> list[list]:
@@ -171,12 +169,9 @@ def _merge_same_duty(findings: list) -> list[list]:
 
 
 def _missing_paras(ctx: Context, items: list, deadline: dt.date) -> list:
-    blocks = [Heading(1, "需补充提供的材料"),
-              Paragraph(f"下列事项因资料缺失或者无法识别，暂不能认定，不属于本通知书认定的问题。请于{cn_date(deadline)}前一并补充提供：")]
-    for n, f in enumerate(items, 1):
-        missing = "；".join(f.missing) or "有关数据"
-        blocks.append(Paragraph(f"{n}. {_object_line(ctx, f)}{f.title}：{missing}。"))
-    return blocks
+    lines = [f"{n}. {_object_line(ctx, f)}{f.title}：{'；'.join(f.missing) or '有关数据'}。" for n, f in enumerate(items, 1)]
+    return [Paragraph(f"下列事项因资料缺失或者无法识别，暂不能认定，不属于本通知书认定的问题，请于{cn_date(deadline)}前补充提供："),
+            *(Paragraph(line) for line in lines)]
 
 
 def _entry(f) -> dict:
@@ -197,22 +192,17 @@ def facility_rectification(ctx: Context, recipient: str, variant: str, issuers: 
     region = _region_name(violations[0])
     docs = _documents_cited(citer, violations)
     basis = _fill(cfg["basis"], documents=docs, region=region, recipient=recipient)
-    blocks = [Paragraph(f"根据{basis}，{me}对你单位{cfg['activity']}。"),
-              Heading(1, "检查发现的问题"),
-              Paragraph("经查，你单位存在下列不符合规定的情形：")]
+    blocks = [Paragraph(f"根据{basis}，{me}对你单位{cfg['activity']}，发现下列不符合规定的情形：")]
     for items in _merge_same_duty(violations):
-        blocks += _finding_paras(ctx, citer, items)
+        blocks.append(_finding_item(ctx, citer, items))
     fill = {"deadline": cn_date(deadline), "self": me, "region": region, "recipient": recipient}
-    blocks.append(Heading(1, "整改要求"))
-    blocks.append(Paragraph(f"现责令你单位于{cn_date(deadline)}前按照上述规定和要求完成整改。"))
-    for n, item in enumerate(cfg["requirements"], 1):
-        blocks.append(Paragraph(f"{n}. " + sentence(_fill(item, **fill))))
+    requirements = "".join(sentence(_fill(item, **fill)) for item in cfg["requirements"])
+    blocks.append(Paragraph(f"现责令你单位于{cn_date(deadline)}前按照上述规定完成整改。{requirements}"))
     if indeterminates:
         blocks += _missing_paras(ctx, indeterminates, deadline)
-    if cfg["noncompliance"]:
-        blocks.append(Paragraph(sentence(_fill(cfg["noncompliance"], **fill))))
-    if cfg["appeal"]:
-        blocks.append(Paragraph(sentence(_fill(cfg["appeal"], **fill))))
+    closing = "".join(sentence(_fill(cfg[key], **fill)) for key in ("noncompliance", "appeal") if cfg[key])
+    if closing:
+        blocks.append(Paragraph(closing))
     blocks.append(Paragraph("特此通知。"))
     return Letter(
         letter_type="facility_rectification", label=cfg["label"], authorities=_signature(issuers, ctx.authorities),

@@ -48,6 +48,7 @@ class Letter:
             if isinstance(block, Table):
                 parts += list(block.header) + [cell for row in block.rows for cell in row]
             else:
-                parts.append(label + getattr(block, "lead", "") + block.text)
+                lead = getattr(block, "lead", "")
+                parts.append(label + (lead + "：" if lead else "") + block.text)
         parts += list(self.attachments) + list(self.authorities) + list(self.copy_to) + [self.printing_office]
         return "\n".join(str(p) for p in parts if p)
