@@ -17,12 +17,19 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
 
 
 def _as_of(value: str | None) -> dt.date:
+    return _date_option(value, "--as-of")
+
+
+def _date_option(value: str | None, name: str) -> dt.date:
+    """A date option in any form the data accepts (2021-12-31, 2021/12/31, 2021年12月31日, 2021.12.31); default today."""
+    from engine.normalise import ValueProblem, parse_date
     if value is None:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date; write YYYY-MM-DD", param_hint="--as-of") from None
+        return parse_date(value)
+    except (ValueProblem, ValueError):
+        raise click.BadParameter(f"'{value}' is not a date; write 2021-12-31, 2021/12/31 or 2021年12月31日",
+                                 param_hint=name) from None
 
 
 def _ruleset(rules_dir, schemas_dir):
@@ -144,20 +151,55 @@ def _after_run(result, rejects: str | None):
     _report_failures(result.failed)
 
 
-def _render_letters(report, ruleset, out: Path, fmt: str, config_path, issue_date: dt.date) -> list:
-    from engine.letters import load_letter_config, render_letters
+def _write_all_letters(report, ruleset, out: Path, fmts: list, config_path, issue_date: dt.date, first_number: int,
+                       folders: dict | None = None) -> tuple[list, list]:
+    """Plan the letters once and write them in every format; return (paths written, letters)."""
+    from engine.letter_builders import Context
+    from engine.letters import load_authorities, load_letter_config, plan_letters, write_letters
     config = load_letter_config(Path(config_path) if config_path else None)
-    return render_letters(report.findings, report.manifest, config, out, fmt, issue_date,
-                          documents=ruleset.documents, schemas=ruleset.schemas, measures=ruleset.measures)
+    ctx = Context(config=config, authorities=load_authorities(), documents=ruleset.documents,
+                  schemas=ruleset.schemas, measures=ruleset.measures, issue_date=issue_date)
+    planned, unsent = plan_letters(report.findings, ctx, first_number)
+    written = []
+    for fmt in fmts:
+        folder = out / folders[fmt] if folders else (out if len(fmts) == 1 else out / fmt)
+        paths = write_letters(planned, unsent, report.manifest, config, folder, fmt, issue_date)
+        click.echo(f"写入 {len(paths)} 个文件（{len(planned)} 件{fmt.upper()}通知书、清单和检查记录）"
+                   f" wrote {len(paths)} files to {folder}")
+        written += paths
+    return written, planned
+
+
+def _letters_manifest(report, issue_date: dt.date, first_number: int, planned: list) -> dict:
+    from engine.letters import numbers_used
+    return {"tool": "ecocheck", "tool_version": report.manifest.get("tool_version"),
+            "rules_fingerprint": report.manifest.get("rules_fingerprint"), "as_of": report.manifest.get("as_of"),
+            "issued_on": issue_date.isoformat(), "first_number": first_number, "numbers": numbers_used(planned),
+            "letters": [{"type": x.letter_type, "doc_number": x.doc_number, "addressee": x.addressee,
+                         "authorities": list(x.authorities), "title": x.title} for x in planned]}
+
+
+issued_on_option = click.option("--issued-on", "issued_on", default=None, metavar="DATE",
+                                help="成文日期 of the letters and the year of their 文号 (default: today); "
+                                     "separate from --as-of.")
+first_number_option = click.option("--first-number", type=click.IntRange(1, 999_999), default=1, show_default=True,
+                                   help="First 文号 serial number of this run, for each prefix.")
+overwrite_option = click.option("--overwrite", is_flag=True,
+                                help="Reuse a folder an earlier run wrote: its files are removed first (others are "
+                                     "never touched).")
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the letters.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="A new or empty folder for the letters (or one an earlier run wrote, with --overwrite).")
 @kind_option
 @rules_option
 @schemas_option
 @as_of_option
+@issued_on_option
+@first_number_option
+@overwrite_option
 @click.option("--format", "fmts", type=click.Choice(["html", "md", "docx", "pdf"]), multiple=True,
               help="Letter format; repeat for several (each in a folder of its own under --out). Default: html.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
@@ -165,16 +207,17 @@ def _render_letters(report, ruleset, out: Path, fmt: str, config_path, issue_dat
 @sheet_option
 @strict_option
 @rejects_option
-def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, fmts, config_path, sheet, strict, rejects):
-    """Write one letter per recipient (facility operator, prefecture government, project applicant) and an index."""
+def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, first_number, overwrite, fmts,
+            config_path, sheet, strict, rejects):
+    """Write the letters the findings call for, an index, the working record (检查记录) and a manifest."""
+    from engine.outdir import prepare, write_manifest
     ruleset = _ruleset(rules_dir, schemas_dir)
-    date = _as_of(as_of)
+    date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
+    out = prepare(Path(out_dir), overwrite)
     result = _run(paths, ruleset, date, kind, sheet)
-    fmts = list(dict.fromkeys(fmts)) or ["html"]
-    for fmt in fmts:
-        out = Path(out_dir) if len(fmts) == 1 else Path(out_dir) / fmt
-        written = _render_letters(result.report, ruleset, out, fmt, config_path, date)
-        click.echo(f"写入 {len(written)} 个文件 wrote {len(written)} files to {out}")
+    written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
+                                          config_path, issue_date, first_number)
+    write_manifest(out, written, _letters_manifest(result.report, issue_date, first_number, planned))
     _accounting_note(result.report)
     _after_run(result, rejects)
     sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
@@ -183,22 +226,24 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, fmts, config_pa
 @cli.command()
 @click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False))
 @as_of_option
-def demo(out_dir, as_of):
-    """The whole job on the bundled sample records: findings (table, JSON, CSV) and letters (HTML, Markdown)."""
+@issued_on_option
+def demo(out_dir, as_of, issued_on):
+    """The whole job on the bundled sample records: findings (table, JSON, CSV) and letters in every format."""
+    from engine.outdir import prepare, write_manifest
     from engine.runner import check as run_check, sample_paths
     ruleset = _ruleset(None, None)
-    date = _as_of(as_of)
-    out = Path(out_dir)
+    date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
+    out = prepare(Path(out_dir), overwrite=True)  # the demo's folder is the demo's own
     result = run_check(sample_paths(), ruleset, date)
     report = result.report
     _stream(write_table, report, None)
     _stream(write_json, report, str(out / "findings.json"))
     _stream(write_csv, report, str(out / "findings.csv"))
-    counts = []
-    for fmt, folder in (("html", "letters"), ("md", "letters-md"), ("docx", "letters-docx"), ("pdf", "letters-pdf")):
-        written = _render_letters(report, ruleset, out / folder, fmt, None, date)
-        counts.append(f"{len(written) - 2} {fmt.upper()}")
-    click.echo(f"信函 letters: {', '.join(counts)} in {out}")
+    folders = {"html": "letters", "md": "letters-md", "docx": "letters-docx", "pdf": "letters-pdf"}
+    written, planned = _write_all_letters(report, ruleset, out, list(folders), None, issue_date, 1, folders)
+    written += [out / "findings.json", out / "findings.csv"]
+    write_manifest(out, written, _letters_manifest(report, issue_date, 1, planned))
+    click.echo(f"信函 letters: {len(planned)} in each of HTML, MD, DOCX and PDF in {out}")
     _report_failures(result.failed)
     sys.exit(EXIT_INVALID if result.failed else EXIT_OK)
 

@@ -200,13 +200,20 @@ def file_name(n: int, letter: Letter, fmt: str) -> str:
 
 def render_letters(findings: Iterable[Finding], manifest: dict, config: dict, out_dir: Path, fmt: str,
                    issue_date: datetime.date, *, documents: dict, schemas: dict, measures: dict,
-                   authorities: dict | None = None, templates_dir: Path | None = None) -> list[Path]:
-    """Write every letter, an index and the inspector's working record (检查记录) into out_dir."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown letter format {fmt!r}: use one of {', '.join(FORMATS)}")
+                   authorities: dict | None = None, templates_dir: Path | None = None,
+                   first_number: int = 1) -> list[Path]:
+    """Plan the letters and write them, an index and the inspector's working record (检查记录) into out_dir."""
     ctx = B.Context(config=config, authorities=authorities or load_authorities(), documents=documents,
                     schemas=schemas, measures=measures, issue_date=issue_date)
-    letters, unsent = plan_letters(findings, ctx)
+    letters, unsent = plan_letters(findings, ctx, first_number)
+    return write_letters(letters, unsent, manifest, config, out_dir, fmt, issue_date, templates_dir=templates_dir)
+
+
+def write_letters(letters: list, unsent: list, manifest: dict, config: dict, out_dir: Path, fmt: str,
+                  issue_date: datetime.date, *, templates_dir: Path | None = None) -> list[Path]:
+    """Write planned letters in one format, with an index and the working record; return the paths written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown letter format {fmt!r}: use one of {', '.join(FORMATS)}")
     env = make_environment(templates_dir)
     base = Path(out_dir)
     base.mkdir(parents=True, exist_ok=True)
@@ -229,6 +236,17 @@ def render_letters(findings: Iterable[Finding], manifest: dict, config: dict, ou
     written.append(_write(base, f"{WORKLOG_NAME}.{side}", _render(env, f"worklog.{side}.j2", {
         "entries": entries, "unsent": unsent, "manifest": manifest, "issue_date": issue_date})))
     return written
+
+
+def numbers_used(letters: list) -> dict:
+    """{发文字号 prefix: [first, last]} of a run's letters, for the run's manifest."""
+    used: dict = {}
+    for letter in letters:
+        match = re.match(r"^(.*)〔(\d{4})〕(\d+)号$", letter.doc_number)
+        if match:
+            low, high = used.get(match[1], (int(match[3]), int(match[3])))
+            used[match[1]] = [min(low, int(match[3])), max(high, int(match[3]))]
+    return used
 
 
 def _document_writer(fmt: str, seal: str):

@@ -632,7 +632,7 @@ def letters_written(out: Path, fmt: str) -> dict:
     """{file name: (letter type, addressee)} of every letter in a letters folder."""
     found = {}
     for path in sorted(out.iterdir()):
-        if path.stem in ("index", "检查记录"):
+        if path.stem in ("index", "检查记录") or path.name == "ecocheck-manifest.json":
             continue
         m = LETTER_NAME.match(path.name)
         assert m and m.group(4) == fmt, path.name

@@ -1000,7 +1000,7 @@ def test_letters_cli_hostile_name(tmp_path):
     proc = cli("letters", path, "--out", out, "--as-of", AS_OF)
     assert proc.returncode == 0, proc.stderr
     files = sorted(p.name for p in out.iterdir())
-    assert "index.html" in files and "检查记录.html" in files and len(files) == 3
+    assert {"index.html", "检查记录.html", "ecocheck-manifest.json"} <= set(files) and len(files) == 4
     assert all(p.parent == out for p in out.rglob("*"))
     assert not (tmp_path / "x").exists()
     for p in out.iterdir():
