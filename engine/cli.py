@@ -125,10 +125,23 @@ def cli():
 @strict_option
 @rejects_option
 @click.option("--all-results", is_flag=True, help="JSON: include every (rule, record) result, not only findings.")
-def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results):
+@click.option("--report", "report_kind", type=click.Choice(["self"]), default=None,
+              help="self: write the self-assessment report (自查报告) of each unit in the records to --output "
+                   "(.html or .md) instead of the findings.")
+def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results,
+          report_kind):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
     ruleset = _ruleset(rules_dir, schemas_dir)
-    result = _run(paths, ruleset, _as_of(as_of), kind, sheet, keep_results=all_results)
+    date = _as_of(as_of)
+    if report_kind == "self" and Path(output or "-").suffix.lower() not in (".html", ".md"):
+        raise UsageError("--report self writes a document", fix="give --output FILE ending in .html or .md")
+    result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self")
+    if report_kind == "self":
+        written = _write_self_reports(result.report, ruleset, date, Path(output))
+        click.echo(f"写入自查报告 wrote the self-assessment report of {written} unit(s) to {output}")
+        _accounting_note(result.report)
+        _after_run(result, rejects)
+        sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
     _stream(FORMATS[fmt], result.report, output)
     if fmt != "table" or output not in (None, "-"):
         _accounting_note(result.report)
@@ -149,6 +162,18 @@ def _after_run(result, rejects: str | None):
     if rejects:
         _write(rejects_csv(result.report.rejected), rejects)
     _report_failures(result.failed)
+
+
+def _write_self_reports(report, ruleset, as_of: dt.date, path: Path, units=None) -> int:
+    """The 自查报告 of every unit in the records (or of `units`), in one HTML or Markdown file."""
+    from engine import self_report
+    from engine.letters import make_environment
+    reports = self_report.build(report.results or [], list(report.findings), ruleset, as_of, units)
+    fmt = path.suffix.lower().lstrip(".")
+    text = make_environment().get_template(f"self_report.{fmt}.j2").render(
+        reports=[self_report.context(r) for r in reports])
+    _write(text, str(path))
+    return len(reports)
 
 
 def _write_all_letters(report, ruleset, out: Path, fmts: list, config_path, issue_date: dt.date, first_number: int,
@@ -179,6 +204,7 @@ def _letters_manifest(report, issue_date: dt.date, first_number: int, planned: l
                          "authorities": list(x.authorities), "title": x.title} for x in planned]}
 
 
+SELF_REPORT_SAMPLE = "金昌某冶炼有限公司"
 issued_on_option = click.option("--issued-on", "issued_on", default=None, metavar="DATE",
                                 help="成文日期 of the letters and the year of their 文号 (default: today); "
                                      "separate from --as-of.")
@@ -234,7 +260,7 @@ def demo(out_dir, as_of, issued_on):
     ruleset = _ruleset(None, None)
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     out = prepare(Path(out_dir), overwrite=True)  # the demo's folder is the demo's own
-    result = run_check(sample_paths(), ruleset, date)
+    result = run_check(sample_paths(), ruleset, date, keep_results=True)
     report = result.report
     _stream(write_table, report, None)
     _stream(write_json, report, str(out / "findings.json"))
@@ -242,6 +268,9 @@ def demo(out_dir, as_of, issued_on):
     folders = {"html": "letters", "md": "letters-md", "docx": "letters-docx", "pdf": "letters-pdf"}
     written, planned = _write_all_letters(report, ruleset, out, list(folders), None, issue_date, 1, folders)
     written += [out / "findings.json", out / "findings.csv"]
+    for fmt in ("html", "md"):  # an enterprise checking itself: the sample key energy-using unit
+        _write_self_reports(report, ruleset, date, out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}", {SELF_REPORT_SAMPLE})
+        written.append(out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}")
     write_manifest(out, written, _letters_manifest(report, issue_date, 1, planned))
     click.echo(f"信函 letters: {len(planned)} in each of HTML, MD, DOCX and PDF in {out}")
     _report_failures(result.failed)

@@ -320,6 +320,13 @@ def _cell_value(raw, column: Column, spec, regions: Regions, fraction: str | Non
     return value
 
 
+def _shown(value, spec) -> str:
+    """A value as part of a shown id: an enum by its first Chinese spelling, not its key."""
+    if spec.type == "enum" and spec.values.get(str(value)):
+        return str(spec.values[str(value)][0])
+    return str(value)
+
+
 def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, path: str, report: TableReport,
                     fractions: dict) -> tuple[list, list]:
     """Records and rejections for the data rows of one chunk (frame index = 0-based row in the file)."""
@@ -379,7 +386,8 @@ def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, pat
         name = values.get(schema.name_field, "")
         if schema.fields[schema.name_field].type == "region":
             name = regions.official.get(name, name)
-        shown_id = "/".join([str(record_id)] + [str(values[f]) for f in schema.id_extra if f in values])
+        shown_id = "/".join([str(record_id)] + [_shown(values[f], schema.fields[f]) for f in schema.id_extra
+                                                if f in values])
         records.append(Record(kind=schema.kind, id=shown_id, values=values, source=Source(file=path, row=row_number),
                               name=str(name), region=regions.official.get(region, str(region)),
                               region_key=str(region), recipient=_recipient(schema, values, regions),
