@@ -175,9 +175,20 @@ def make_environment(templates_dir: Path | None = None) -> Environment:
     return env
 
 
-def _render(env: Environment, name: str, context: dict) -> str:
+def _template(env: Environment, name: str):
     try:
-        return env.get_template(name).render(**context)
+        return env.get_template(name)
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template not found: {exc.name}", file=name,
+                            fix=f"put {exc.name} into the templates directory") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error at line {exc.lineno}: {exc.message}",
+                            file=exc.filename or name) from None
+
+
+def _render(env: Environment, name: str, context: dict, template=None) -> str:
+    try:
+        return (template or env.get_template(name)).render(**context)
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template not found: {exc.name}", file=name,
                             fix=f"put {exc.name} into the templates directory") from None
@@ -220,6 +231,7 @@ def write_letters(letters: list, unsent: list, manifest: dict, config: dict, out
     base = base.resolve()
     seal = config.get("seal_text", "")
     write_document = _document_writer(fmt, seal)
+    template = None if write_document is not None else _template(env, f"letter.{fmt}.j2")
     written, entries, per_type = [], [], {}
     for letter in letters:
         per_type[letter.letter_type] = per_type.get(letter.letter_type, 0) + 1
@@ -227,7 +239,7 @@ def write_letters(letters: list, unsent: list, manifest: dict, config: dict, out
         if write_document is not None:
             written.append(write_document(letter, ensure_inside(base, base / name)))
         else:
-            text = _render(env, f"letter.{fmt}.j2", {"letter": letter, "seal_text": seal})
+            text = _render(env, f"letter.{fmt}.j2", {"letter": letter, "seal_text": seal}, template)
             written.append(_write(base, name, text))
         entries.append({"file": name, "letter": letter})
     side = fmt if fmt in TEXT_FORMATS else "html"

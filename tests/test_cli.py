@@ -457,7 +457,7 @@ def test_invalid_as_of_is_a_usage_error(value, core):
     proc = run("check", BOILERS, "--as-of", value, *core)
     assert proc.returncode == 2
     assert "--as-of" in proc.stderr and value in proc.stderr
-    assert "YYYY-MM-DD" in proc.stderr
+    assert "2021-12-31, 2021/12/31 or 2021年12月31日" in proc.stderr  # the forms the data accepts
 
 
 def test_as_of_before_2020_boiler_rules_not_in_force():
