@@ -118,8 +118,9 @@ def test_one_fact_one_line_when_both_documents_state_the_duty(ruleset, tmp_path)
     assert states(report, "PROJ-012") == ["violation"] and states(report, "CLIM-044") == ["violation"]
     letters, _ = plan(ruleset, report)
     letter = next(x for x in letters if x.letter_type == "facility_rectification")
-    items = [b for b in letter.blocks if type(b).__name__ == "Heading" and b.level == 2]
+    items = [b for b in letter.blocks if type(b).__name__ == "FindingItem"]
     assert len(items) == 1  # one numbered item citing both documents
+    assert "节能减排综合工作方案" in items[0].text and "国家应对气候变化规划" in items[0].text
     text = letter.text()
     assert "甘政发〔2017〕54号" in text and "国家应对气候变化规划" in text
 
