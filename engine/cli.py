@@ -10,6 +10,7 @@ import click
 
 from engine import __version__
 from engine.errors import EcocheckError, UsageError
+from engine.schemas import kind_named
 from engine.findings import format_accounting, rejects_csv, write_csv, write_json, write_table
 
 FORMATS = {"table": write_table, "json": write_json, "csv": write_csv}
@@ -152,8 +153,8 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
 
 def _run(paths, ruleset, as_of, kind, sheet, keep_results=False):
     from engine.runner import check as run_check
-    if kind is not None and kind not in ruleset.schemas:
-        raise UsageError(f"unknown kind '{kind}'", fix="kinds: " + ", ".join(ruleset.schemas))
+    if kind is not None:
+        kind = kind_named(ruleset.schemas, kind)
     return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results)
 
 
@@ -287,8 +288,7 @@ def template(kind, fmt, out_file, schemas_dir):
     from engine.template import template_csv, template_xlsx
     from engine.runner import regions_of
     ruleset = _ruleset(None, schemas_dir)
-    if kind not in ruleset.schemas:
-        raise UsageError(f"unknown kind '{kind}'", fix="kinds: " + ", ".join(ruleset.schemas))
+    kind = kind_named(ruleset.schemas, kind)
     path = Path(out_file or f"{kind}_template.{fmt}")
     if fmt == "csv":
         _write(template_csv(ruleset.schemas[kind]), str(path))

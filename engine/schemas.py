@@ -123,3 +123,18 @@ def load_schemas(directory: Path) -> dict[str, Schema]:
     if not schemas:
         raise SchemaError("no schema files (*.yaml) found", file=str(directory))
     return schemas
+
+
+def kind_named(schemas: dict, name: str) -> str:
+    """A record kind from its key or its Chinese name (锅炉, 建设项目 …); UsageError naming the kinds otherwise."""
+    from engine.errors import UsageError
+    if name in schemas:
+        return name
+    wanted = normalise_header(name)
+    for kind, schema in schemas.items():
+        titles = schema.title.values() if isinstance(schema.title, dict) else [schema.title]
+        if any(normalise_header(str(t)) == wanted for t in titles):
+            return kind
+    names = "、".join(f"{(s.title or {}).get('zh', k) if isinstance(s.title, dict) else k}（{k}）"
+                     for k, s in schemas.items())
+    raise UsageError(f"没有“{name}”这种记录类型 (unknown kind '{name}')", fix="记录类型 kinds: " + names)

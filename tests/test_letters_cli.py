@@ -75,3 +75,12 @@ def test_a_folder_with_other_files_is_never_cleared(cli, coal, tmp_path):
 def test_a_bad_date_names_the_option(cli, coal, tmp_path):
     code, output = cli("letters", coal, "--out", tmp_path / "o", "--issued-on", "明天")
     assert code == 2 and "--issued-on" in output and "2021年12月31日" in output
+
+
+def test_record_kinds_by_their_chinese_names(cli, tmp_path):
+    out = tmp_path / "t.csv"
+    code, output = cli("template", "锅炉", "--format", "csv", "--out", out)
+    assert code == 0, output
+    assert out.read_text(encoding="utf-8-sig").startswith("使用单位,锅炉编号")
+    code, output = cli("template", "锅", "--format", "csv", "--out", out)
+    assert code == 2 and "没有“锅”这种记录类型" in output and "锅炉（boiler）" in output
