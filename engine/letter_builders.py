@@ -204,13 +204,9 @@ def facility_rectification(ctx: Context, recipient: str, variant: str, issuers: 
     if closing:
         blocks.append(Paragraph(closing))
     blocks.append(Paragraph("特此通知。"))
-    return Letter(
-        letter_type="facility_rectification", label=cfg["label"], authorities=_signature(issuers, ctx.authorities),
-        doc_number=doc_number, title=_fill(cfg["title"], recipient=recipient, region=region), addressee=recipient,
-        blocks=tuple(blocks), issue_date=ctx.issue_date,
-        copy_to=_copy_to(cfg["copy_to"], region, recipient),
-        printing_office=ctx.authorities[issuers[0]]["office"], recipient=recipient,
-        record={"findings": [_entry(f) for f in violations + indeterminates], "issuers": list(issuers)})
+    title = _fill(cfg["title"], recipient=recipient, region=region)
+    return _letter(ctx, "facility_rectification", cfg, issuers, doc_number, title, recipient, blocks,
+                   _copy_to(cfg["copy_to"], region, recipient), recipient, violations + indeterminates)
 
 
 def _documents_cited(citer: Citer, findings: list) -> str:
@@ -267,12 +263,9 @@ def prefecture_assessment(ctx: Context, year, findings: list, indeterminates: li
         for n, f in enumerate(indeterminates, 1):
             blocks.append(Paragraph(f"{n}. {_region_name(f)}，{f.title}：{'；'.join(f.missing) or '有关数据缺失'}。"))
     blocks.append(Paragraph(cfg["closing"]))
-    return Letter(
-        letter_type="prefecture_assessment", label=cfg["label"], authorities=_signature(issuers, ctx.authorities),
-        doc_number=doc_number, title=_fill(cfg["title"], year=year_text), addressee=cfg["addressee"],
-        blocks=tuple(blocks), issue_date=ctx.issue_date, copy_to=_copy_to(cfg["copy_to"], "", cfg["addressee"]),
-        printing_office=ctx.authorities[issuers[0]]["office"], recipient=f"{year_text}年度考核结果",
-        record={"findings": [_entry(f) for f in findings + indeterminates], "issuers": list(issuers)})
+    return _letter(ctx, "prefecture_assessment", cfg, issuers, doc_number, _fill(cfg["title"], year=year_text),
+                   cfg["addressee"], blocks, _copy_to(cfg["copy_to"], "", cfg["addressee"]), f"{year_text}年度考核结果",
+                   findings + indeterminates)
 
 
 def _assessment_facts(findings: list) -> str:
@@ -308,15 +301,10 @@ def interview_notice(ctx: Context, finding, consequence, issuers: tuple, doc_num
               Paragraph("；".join(_fill(a, **fill) for a in cfg["attendees"]) + "。")]
     if cfg["requirements"]:
         blocks.append(Heading(1, "有关要求"))
-        for n, item in enumerate(cfg["requirements"], 1):
-            blocks.append(Paragraph(f"{n}. " + sentence(_fill(item, **fill))))
+        blocks += _requirements(cfg["requirements"], fill)
     blocks.append(Paragraph("特此通知。"))
-    return Letter(
-        letter_type="interview_notice", label=cfg["label"], authorities=_signature(issuers, ctx.authorities),
-        doc_number=doc_number, title=_fill(cfg["title"], **fill), addressee=recipient, blocks=tuple(blocks),
-        issue_date=ctx.issue_date, copy_to=_copy_to(cfg["copy_to"], region, recipient),
-        printing_office=ctx.authorities[issuers[0]]["office"], recipient=recipient,
-        record={"findings": [_entry(finding)], "issuers": list(issuers)})
+    return _letter(ctx, "interview_notice", cfg, issuers, doc_number, _fill(cfg["title"], **fill), recipient,
+                   blocks, _copy_to(cfg["copy_to"], region, recipient), recipient, [finding])
 
 
 # ------------------------------------------------------------------------------------------- 措施通知
@@ -347,15 +335,11 @@ def restriction_notice(ctx: Context, measure: str, basis: list, projects: list, 
     if projects:
         blocks.append(Paragraph(f"经核查，本次核查的项目中，下列位于{you(region)}的待审批项目属于本措施范围："))
         blocks.append(_project_table(projects))
-    for n, item in enumerate(cfg["requirements"], 1):
-        blocks.append(Paragraph(f"{n}. " + sentence(_fill(item, **fill))))
+    blocks += _requirements(cfg["requirements"], fill)
     blocks.append(Paragraph("特此通知。"))
-    return Letter(
-        letter_type="restriction_notice", label=cfg["label"], authorities=_signature(issuers, ctx.authorities),
-        doc_number=doc_number, title=_fill(cfg["title"], **fill), addressee=recipient, blocks=tuple(blocks),
-        issue_date=ctx.issue_date, copy_to=_copy_to(cfg["copy_to"], region, recipient),
-        printing_office=ctx.authorities[issuers[0]]["office"], recipient=f"{recipient}_{entry['zh']}",
-        record={"findings": [_entry(f) for f in basis + projects], "issuers": list(issuers), "measure": measure})
+    return _letter(ctx, "restriction_notice", cfg, issuers, doc_number, _fill(cfg["title"], **fill), recipient,
+                   blocks, _copy_to(cfg["copy_to"], region, recipient), f"{recipient}_{entry['zh']}",
+                   basis + projects, measure=measure)
 
 
 def project_suspension(ctx: Context, measure: str, basis: list, projects: list, issuers: tuple,
@@ -381,15 +365,24 @@ def project_suspension(ctx: Context, measure: str, basis: list, projects: list, 
     if projects:
         blocks.append(Paragraph("经核查，你单位下列待审批项目属于本措施范围："))
         blocks.append(_project_table(projects))
-    for n, item in enumerate(cfg["requirements"], 1):
-        blocks.append(Paragraph(f"{n}. " + sentence(_fill(item, **fill))))
+    blocks += _requirements(cfg["requirements"], fill)
     blocks.append(Paragraph("特此通知。"))
-    return Letter(
-        letter_type="project_suspension", label=cfg["label"], authorities=_signature(issuers, ctx.authorities),
-        doc_number=doc_number, title=_fill(cfg["title"], **fill), addressee=recipient, blocks=tuple(blocks),
-        issue_date=ctx.issue_date, copy_to=_copy_to(cfg["copy_to"], region, recipient),
-        printing_office=ctx.authorities[issuers[0]]["office"], recipient=recipient,
-        record={"findings": [_entry(f) for f in basis + projects], "issuers": list(issuers), "measure": measure})
+    return _letter(ctx, "project_suspension", cfg, issuers, doc_number, _fill(cfg["title"], **fill), recipient,
+                   blocks, _copy_to(cfg["copy_to"], region, recipient), recipient, basis + projects, measure=measure)
+
+
+def _letter(ctx: Context, letter_type: str, cfg: dict, issuers: tuple, doc_number: str, title: str, addressee: str,
+            blocks: list, copy_to: tuple, recipient: str, findings: list, **record) -> Letter:
+    """A Letter signed by the issuers, printed by the first one's office, with its working record."""
+    return Letter(letter_type=letter_type, label=cfg["label"], authorities=_signature(issuers, ctx.authorities),
+                  doc_number=doc_number, title=title, addressee=addressee, blocks=tuple(blocks),
+                  issue_date=ctx.issue_date, copy_to=copy_to, printing_office=ctx.authorities[issuers[0]]["office"],
+                  recipient=recipient, record={"findings": [_entry(f) for f in findings], "issuers": list(issuers),
+                                               **record})
+
+
+def _requirements(items, fill: dict) -> list:
+    return [Paragraph(f"{n}. " + sentence(_fill(item, **fill))) for n, item in enumerate(items, 1)]
 
 
 def issuers_for(cfg: dict, acting: tuple, authorities: dict) -> tuple:

@@ -187,14 +187,9 @@ def _template(env: Environment, name: str):
 
 
 def _render(env: Environment, name: str, context: dict, template=None) -> str:
+    template = template or _template(env, name)
     try:
-        return (template or env.get_template(name)).render(**context)
-    except jinja2.TemplateNotFound as exc:
-        raise TemplateError(f"template not found: {exc.name}", file=name,
-                            fix=f"put {exc.name} into the templates directory") from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax error at line {exc.lineno}: {exc.message}",
-                            file=exc.filename or name) from None
+        return template.render(**context)
     except jinja2.TemplateError as exc:
         raise TemplateError(f"template failed to render: {exc}", file=name) from None
 
