@@ -110,24 +110,41 @@ def cli():
 @rules_option
 @schemas_option
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(sorted([*FORMATS, "xlsx"])), default="table", show_default=True,
+              help="xlsx: the findings workbook (发现事项, 拒收记录, 汇总); needs --output FILE.")
 @click.option("--output", default="-", metavar="FILE|-", help="Where to write the findings (default: stdout).")
 @click.option("--fail-on", type=click.Choice(["violation", "indeterminate", "none"]), default="violation",
               show_default=True, help="Exit 1 when a finding of this status (or worse) is found.")
 @sheet_option
 @strict_option
 @rejects_option
-@click.option("--all-results", is_flag=True, help="JSON: include every (rule, record) result, not only findings.")
+@click.option("--all-results", is_flag=True, help="JSON: include every (rule, record) result, not only findings; "
+              "xlsx: count 符合 and 不适用 per rule, region and file.")
 def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
+    if fmt == "xlsx" and output in (None, "-"):
+        raise UsageError("--format xlsx writes a workbook: name it with --output FILE.xlsx")
     ruleset = _ruleset(rules_dir, schemas_dir)
     result = _run(paths, ruleset, _as_of(as_of), kind, sheet, keep_results=all_results)
-    _stream(FORMATS[fmt], result.report, output)
+    if fmt == "xlsx":
+        _save_workbook(result.report, Path(output))
+    else:
+        _stream(FORMATS[fmt], result.report, output)
     if fmt != "table" or output not in (None, "-"):
         _accounting_note(result.report)
     _after_run(result, rejects)
     code = _exit_code(result.report, result.failed, fail_on)
     sys.exit(EXIT_INVALID if strict and result.report.rejected else code)
+
+
+def _save_workbook(report, path: Path):
+    from engine.workbook import write_workbook
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_workbook(report, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
+    click.echo(f"写入 wrote {path}", err=True)
 
 
 def _run(paths, ruleset, as_of, kind, sheet, keep_results=False):
