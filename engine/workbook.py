@@ -79,7 +79,7 @@ def finding_row(f: Finding) -> list:
             STATUS_ZH.get(f.status, f.status), FORCE_ZH.get(f.force, f.force), f.source.file, f.source.row]
 
 
-class _Sheet:
+class Sheet:
     """A write-only sheet with a bold frozen header, fixed column widths and an auto filter over what was written."""
 
     def __init__(self, book: Workbook, title: str, columns: tuple):
@@ -144,9 +144,9 @@ def summary_rows(report: Report, titles: dict, by_rule: dict, by_region: dict, b
 def write_workbook(report: Report, path: Path) -> Path:
     """Write the findings workbook; findings are streamed (write-only), so a large run is not held twice."""
     book = Workbook(write_only=True)
-    findings_sheet = _Sheet(book, SHEETS[0], FINDING_COLUMNS)
-    rejects_sheet = _Sheet(book, SHEETS[1], REJECT_COLUMNS)
-    summary_sheet = _Sheet(book, SHEETS[2], SUMMARY_COLUMNS)
+    findings_sheet = Sheet(book, SHEETS[0], FINDING_COLUMNS)
+    rejects_sheet = Sheet(book, SHEETS[1], REJECT_COLUMNS)
+    summary_sheet = Sheet(book, SHEETS[2], SUMMARY_COLUMNS)
     titles, by_rule, by_region, by_file = {}, {}, {}, {}
     for f in report.findings:
         findings_sheet.add(finding_row(f))
