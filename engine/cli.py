@@ -168,6 +168,15 @@ def _render_letters(report, ruleset, out: Path, fmt: str, config_path, issue_dat
                           documents=ruleset.documents, schemas=ruleset.schemas, measures=ruleset.measures)
 
 
+def _write_overview(result, ruleset, out: Path, config_path, date: dt.date) -> list:
+    """overview.html and overview.xlsx beside the letters (the regulator's summary of the run; not sent)."""
+    from engine import overview
+    from engine.letters import load_letter_config
+    config = load_letter_config(Path(config_path) if config_path else None)
+    letters = overview.planned_letters(result.report.findings, ruleset, config, date)
+    return overview.write_overview(overview.build(result.report, ruleset, result.held, date, letters), out)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the letters.")
@@ -183,7 +192,8 @@ def _render_letters(report, ruleset, out: Path, fmt: str, config_path, issue_dat
 @strict_option
 @rejects_option
 def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, fmts, config_path, sheet, strict, rejects):
-    """Write one letter per recipient (facility operator, prefecture government, project applicant) and an index."""
+    """Write one letter per recipient (facility operator, prefecture government, project applicant), an index, and
+    the regulator's overview (overview.html, overview.xlsx) in --out."""
     ruleset = _ruleset(rules_dir, schemas_dir)
     date = _as_of(as_of)
     result = _run(paths, ruleset, date, kind, sheet)
@@ -192,6 +202,8 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, fmts, config_pa
         out = Path(out_dir) if len(fmts) == 1 else Path(out_dir) / fmt
         written = _render_letters(result.report, ruleset, out, fmt, config_path, date)
         click.echo(f"写入 {len(written)} 个文件 wrote {len(written)} files to {out}")
+    for path in _write_overview(result, ruleset, Path(out_dir), config_path, date):
+        click.echo(f"写入 wrote {path}")
     _accounting_note(result.report)
     _after_run(result, rejects)
     sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
@@ -201,7 +213,8 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, fmts, config_pa
 @click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False))
 @as_of_option
 def demo(out_dir, as_of):
-    """The whole job on the bundled sample records: findings (table, JSON, CSV) and letters (HTML, Markdown)."""
+    """The whole job on the bundled sample records: findings (table, JSON, CSV), letters (HTML, Markdown, DOCX,
+    PDF) and the regulator's overview (overview.html, overview.xlsx)."""
     from engine.runner import check as run_check, sample_paths
     ruleset = _ruleset(None, None)
     date = _as_of(as_of)
@@ -216,6 +229,8 @@ def demo(out_dir, as_of):
         written = _render_letters(report, ruleset, out / folder, fmt, None, date)
         counts.append(f"{len(written) - 2} {fmt.upper()}")
     click.echo(f"信函 letters: {', '.join(counts)} in {out}")
+    for path in _write_overview(result, ruleset, out, None, date):
+        click.echo(f"总览 overview: {path}")
     _report_failures(result.failed)
     sys.exit(EXIT_INVALID if result.failed else EXIT_OK)
 
