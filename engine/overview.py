@@ -156,7 +156,7 @@ def _annual(rows) -> Table:
 def build(report, ruleset, records, as_of: dt.date, letters: list) -> Overview:
     """The overview of one run: `records` are the run's held records (RunResult.held), re-evaluated for the annual
     table; `letters` are the planned letters (planned_letters)."""
-    findings = list(report.findings)
+    findings = report.findings  # a FindingStore is read once per table, never held unpacked
     order = {name: n for n, name in enumerate(region_order(ruleset))}
     inputs = report.manifest.get("inputs", [])
     accounting = {k: sum(e[k] for e in inputs) for k in ("rows", "evaluated", "rejected")}

@@ -165,4 +165,4 @@ def write_workbook(report: Report, path: Path) -> Path:
     return path
 
 
-__all__ = ["write_workbook", "finding_row", "requirement", "cell_text", "SHEETS", "FINDING_STATUSES"]
+__all__ = ["write_workbook", "finding_row", "requirement", "cell_text", "Sheet", "SHEETS"]
