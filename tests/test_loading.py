@@ -1000,10 +1000,11 @@ def test_letters_cli_hostile_name(tmp_path):
     proc = cli("letters", path, "--out", out, "--as-of", AS_OF)
     assert proc.returncode == 0, proc.stderr
     files = sorted(p.name for p in out.iterdir())
-    assert "index.html" in files and "检查记录.html" in files and len(files) == 3
+    assert "index.html" in files and "检查记录.html" in files and len(files) == 5
+    assert "overview.html" in files and "overview.xlsx" in files
     assert all(p.parent == out for p in out.rglob("*"))
     assert not (tmp_path / "x").exists()
-    for p in out.iterdir():
+    for p in out.glob("*.html"):
         assert "<script>" not in p.read_text(encoding="utf-8")
 
 
