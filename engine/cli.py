@@ -118,20 +118,24 @@ def cli():
 @rules_option
 @schemas_option
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(sorted([*FORMATS, "xlsx"])), default="table", show_default=True,
+              help="xlsx: the findings workbook (发现事项, 拒收记录, 汇总); needs --output FILE.")
 @click.option("--output", default="-", metavar="FILE|-", help="Where to write the findings (default: stdout).")
 @click.option("--fail-on", type=click.Choice(["violation", "indeterminate", "none"]), default="violation",
               show_default=True, help="Exit 1 when a finding of this status (or worse) is found.")
 @sheet_option
 @strict_option
 @rejects_option
-@click.option("--all-results", is_flag=True, help="JSON: include every (rule, record) result, not only findings.")
+@click.option("--all-results", is_flag=True, help="JSON: include every (rule, record) result, not only findings; "
+              "xlsx: count 符合 and 不适用 per rule, region and file.")
 @click.option("--report", "report_kind", type=click.Choice(["self"]), default=None,
               help="self: write the self-assessment report (自查报告) of each unit in the records to --output "
                    "(.html or .md) instead of the findings.")
 def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results,
           report_kind):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
+    if fmt == "xlsx" and output in (None, "-"):
+        raise UsageError("--format xlsx writes a workbook: name it with --output FILE.xlsx")
     ruleset = _ruleset(rules_dir, schemas_dir)
     date = _as_of(as_of)
     if report_kind == "self" and Path(output or "-").suffix.lower() not in (".html", ".md"):
@@ -143,12 +147,25 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         _accounting_note(result.report)
         _after_run(result, rejects)
         sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
-    _stream(FORMATS[fmt], result.report, output)
+    if fmt == "xlsx":
+        _save_workbook(result.report, Path(output))
+    else:
+        _stream(FORMATS[fmt], result.report, output)
     if fmt != "table" or output not in (None, "-"):
         _accounting_note(result.report)
     _after_run(result, rejects)
     code = _exit_code(result.report, result.failed, fail_on)
     sys.exit(EXIT_INVALID if strict and result.report.rejected else code)
+
+
+def _save_workbook(report, path: Path):
+    from engine.workbook import write_workbook
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_workbook(report, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
+    click.echo(f"写入 wrote {path}", err=True)
 
 
 def _run(paths, ruleset, as_of, kind, sheet, keep_results=False):
@@ -216,6 +233,12 @@ overwrite_option = click.option("--overwrite", is_flag=True,
                                      "never touched).")
 
 
+def _write_overview(result, ruleset, out: Path, date: dt.date, letters: list) -> list:
+    """overview.html and overview.xlsx beside the letters (the regulator's summary of the run; not sent)."""
+    from engine import overview
+    return overview.write_overview(overview.build(result.report, ruleset, result.held, date, letters), out)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
@@ -236,7 +259,8 @@ overwrite_option = click.option("--overwrite", is_flag=True,
 @rejects_option
 def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, first_number, overwrite, fmts,
             config_path, sheet, strict, rejects):
-    """Write the letters the findings call for, an index, the working record (检查记录) and a manifest."""
+    """Write the letters the findings call for, an index, the working record (检查记录), the regulator's overview
+    (overview.html, overview.xlsx) and a manifest of what was written."""
     from engine.outdir import prepare, write_manifest
     ruleset = _ruleset(rules_dir, schemas_dir)
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
@@ -244,6 +268,9 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
     result = _run(paths, ruleset, date, kind, sheet)
     written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
                                           config_path, issue_date, first_number)
+    for path in _write_overview(result, ruleset, out, date, planned):
+        click.echo(f"写入 wrote {path}")
+        written.append(path)
     write_manifest(out, written, _letters_manifest(result.report, issue_date, first_number, planned))
     _accounting_note(result.report)
     _after_run(result, rejects)
@@ -255,7 +282,8 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
 @as_of_option
 @issued_on_option
 def demo(out_dir, as_of, issued_on):
-    """The whole job on the bundled sample records: findings (table, JSON, CSV) and letters in every format."""
+    """The whole job on the bundled sample records: findings (table, JSON, CSV), letters (HTML, Markdown, DOCX,
+    PDF), a self-assessment report and the regulator's overview (overview.html, overview.xlsx)."""
     from engine.outdir import prepare, write_manifest
     from engine.runner import check as run_check, sample_paths
     ruleset = _ruleset(None, None)
@@ -272,8 +300,11 @@ def demo(out_dir, as_of, issued_on):
     for fmt in ("html", "md"):  # an enterprise checking itself: the sample key energy-using unit
         _write_self_reports(report, ruleset, date, out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}", {SELF_REPORT_SAMPLE})
         written.append(out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}")
-    write_manifest(out, written, _letters_manifest(report, issue_date, 1, planned))
     click.echo(f"信函 letters: {len(planned)} in each of HTML, MD, DOCX and PDF in {out}")
+    for path in _write_overview(result, ruleset, out, date, planned):
+        click.echo(f"总览 overview: {path}")
+        written.append(path)
+    write_manifest(out, written, _letters_manifest(report, issue_date, 1, planned))
     _report_failures(result.failed)
     sys.exit(EXIT_INVALID if result.failed else EXIT_OK)
 

@@ -69,6 +69,12 @@ def _checks(rule, record, schema, slots: dict, slotted_when) -> list[Check]:
     return checks
 
 
+def evidence(outcome: Outcome, rule, record, index: int, schema) -> list[Check]:
+    """The checks of one (rule, record) whatever its state: observed values and limits of met targets too."""
+    slotted = outcome.slotted.get(rule.id)
+    return _checks(rule, record, schema, outcome.slots.get((rule.id, index), {}), slotted) if slotted else []
+
+
 def _summary(checks: list[Check]) -> str:
     parts = []
     for check in checks:
@@ -161,4 +167,4 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
     return results, findings
 
 
-__all__ = ["build", "display", "COMPLIANT"]
+__all__ = ["build", "display", "evidence", "COMPLIANT"]

@@ -29,6 +29,7 @@ class RunResult:
 
     report: Report
     failed: list = field(default_factory=list)  # InputError per unreadable file
+    held: list = field(default_factory=list)  # records of the kinds in consequence chains (prefecture years …)
 
 
 def load_rules(rules_dir: Path | None = None, schemas_dir: Path | None = None) -> RuleSet:
@@ -131,7 +132,7 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
     report = Report(manifest=manifest(ruleset, as_of, tables, failed), findings=collector.findings,
                     counts=dict(collector.counts), rejected=rejected, duplicates=duplicates.found,
                     results=collector.results)
-    return RunResult(report=report, failed=failed)
+    return RunResult(report=report, failed=failed, held=held)
 
 
 def sample_paths(directory: Path | None = None) -> list[Path]:

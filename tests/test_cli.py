@@ -632,7 +632,7 @@ def letters_written(out: Path, fmt: str) -> dict:
     """{file name: (letter type, addressee)} of every letter in a letters folder."""
     found = {}
     for path in sorted(out.iterdir()):
-        if path.stem in ("index", "检查记录") or path.name == "ecocheck-manifest.json":
+        if path.stem in ("index", "检查记录", "overview") or path.name == "ecocheck-manifest.json":
             continue
         m = LETTER_NAME.match(path.name)
         assert m and m.group(4) == fmt, path.name
@@ -670,6 +670,7 @@ def test_letters_one_per_recipient_plus_index(tmp_path, fmt, samples):
     assert proc.returncode == 0, proc.stderr
     written = assert_letters(out, fmt)
     assert f"wrote {len(written) + 2} files" in proc.stdout
+    assert (out / "overview.html").is_file() and (out / "overview.xlsx").is_file()  # the regulator's overview
 
 
 def test_letters_with_an_unreadable_input_exit_3(tmp_path, core):

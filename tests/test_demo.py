@@ -38,3 +38,4 @@ def test_demo_writes_findings_and_every_kind_of_letter(tmp_path):
                        "project_suspension"):
             assert any(n.startswith(letter) for n in names), (letter, names)
     assert (out / "findings.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert "<svg" in (out / "overview.html").read_text(encoding="utf-8") and (out / "overview.xlsx").is_file()

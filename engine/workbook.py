@@ -1,0 +1,168 @@
+"""The findings workbook (XLSX, Chinese headers): findings, rejected rows and values, and the counts, streamed."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from engine.findings import FINDING_STATUSES, STATUS_ZH, STATUSES, Finding, Report, safe_cell
+from engine.letter_text import article_label, bare_title, gap_text, with_unit
+
+FORCE_ZH = {"binding": "约束性", "target": "目标类", "aspirational": "倡导类"}
+SCOPE_ZH = {"row": "整行未评估", "value": "该值未采用，其余字段已评估"}
+# The requirement a check states, worded from the op of its violation condition (lt 80 → 不低于80%).
+REQUIREMENT = {"lt": "不低于", "le": "高于", "gt": "不超过", "ge": "低于", "eq": "不为", "ne": "应为",
+               "in": "不属于", "not_in": "应属于", "present": "不应有", "absent": "应填报"}
+
+FINDING_COLUMNS = (("规则编号", 12), ("单位/对象", 28), ("所在地区", 14), ("规则标题", 40), ("条款", 46),
+                   ("指标", 26), ("实测值（含单位）", 18), ("限值", 22), ("差距", 16), ("结果", 16), ("效力", 8),
+                   ("来源文件", 36), ("行号", 7))
+REJECT_COLUMNS = (("来源文件", 40), ("行号", 7), ("列", 24), ("值", 24), ("原因", 60), ("范围", 24))
+SUMMARY_COLUMNS = (("分类", 10), ("名称", 40), *((STATUS_ZH[s], 12) for s in STATUSES),
+                   ("读取行数", 10), ("评估行数", 10), ("拒收行数", 10))
+SHEETS = ("发现事项", "拒收记录", "汇总")
+
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_NEGATIVE_AMOUNT = re.compile(r"-\d[\d.,]*(?:\s?[%％‰A-Za-z/³²·\u4e00-\u9fff]*)")
+
+
+def cell_text(value: Any) -> Any:
+    """A value for a cell: numbers as numbers; text without control characters and never read as a formula
+    (a leading = + - @ gets a ' as in the CSV files; a negative amount such as -3.2% stays as it is)."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = ILLEGAL_CHARACTERS_RE.sub(" ", str(value))
+    return text if _NEGATIVE_AMOUNT.fullmatch(text) else safe_cell(text)
+
+
+def requirement(check) -> str:
+    """What a check requires, e.g. 不低于80%, 不超过2899万吨标准煤, 应为是."""
+    if check.op in ("present", "absent"):
+        return REQUIREMENT[check.op]
+    if check.op == "eq" and check.limit in ("是", "否"):
+        return "应为" + ("否" if check.limit == "是" else "是")
+    limit = with_unit(check.limit, check.unit or "") if check.limit not in ("", None) else "—"
+    return REQUIREMENT.get(check.op, check.op) + limit
+
+
+def shown_checks(f: Finding) -> list:
+    """The checks a reader needs: those breached (violation, gap) or undecided (indeterminate), else all."""
+    wanted = [c for c in f.checks if (c.breached is None if f.status == "indeterminate" else c.breached)]
+    return wanted or list(f.checks)
+
+
+def finding_row(f: Finding) -> list:
+    """One finding as the cells of the 发现事项 sheet (several checks: one line each in the same cell)."""
+    checks = shown_checks(f)
+    observed = [with_unit(c.observed, c.unit or "") if c.observed not in ("", None) else "—" for c in checks]
+    gaps = [gap_text(c.gap, c.unit or "") if c.breached and c.gap not in (None, 0) else "" for c in checks]
+    who = f.subject.name or f.subject.id
+    if f.subject.recipient and f.subject.recipient != who:
+        who = f"{who}（义务人：{f.subject.recipient}）"
+    lines = lambda items: "\n".join(items)  # noqa: E731
+    return [f.rule_id, who, f.subject.region, f.title,
+            f"《{bare_title(f.citation.document_title)}》{article_label(f.citation.article)}",
+            lines(c.label or c.field for c in checks) or "；".join(f.missing), lines(observed),
+            lines(requirement(c) for c in checks), lines(g for g in gaps if g),
+            STATUS_ZH.get(f.status, f.status), FORCE_ZH.get(f.force, f.force), f.source.file, f.source.row]
+
+
+class Sheet:
+    """A write-only sheet with a bold frozen header, fixed column widths and an auto filter over what was written."""
+
+    def __init__(self, book: Workbook, title: str, columns: tuple):
+        self.ws = book.create_sheet(title)
+        self.width, self.rows = len(columns), 0
+        for n, (_, width) in enumerate(columns, start=1):
+            self.ws.column_dimensions[get_column_letter(n)].width = width
+        self.ws.freeze_panes = "A2"
+        header = []
+        for name, _ in columns:
+            cell = WriteOnlyCell(self.ws, name)
+            cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+            header.append(cell)
+        self.ws.append(header)
+
+    def add(self, values: Iterable) -> None:
+        cells = []
+        for value in values:
+            cell = WriteOnlyCell(self.ws, cell_text(value))
+            if isinstance(cell.value, str) and "\n" in cell.value:
+                cell.alignment = _WRAP
+            cells.append(cell)
+        self.ws.append(cells)
+        self.rows += 1
+
+    def close(self) -> None:
+        self.ws.auto_filter.ref = f"A1:{get_column_letter(self.width)}{self.rows + 1}"
+
+
+def _count_row(category: str, name: str, counts: Counter, files: tuple = ("", "", ""), every_state=True) -> list:
+    """Counts per state; without every result kept, only the finding states are known below the total."""
+    return [category, name, *(counts.get(s, 0) if every_state or s in FINDING_STATUSES else "" for s in STATUSES),
+            *files]
+
+
+def summary_rows(report: Report, titles: dict, by_rule: dict, by_region: dict, by_file: dict) -> list:
+    """The 汇总 sheet: every state in total, then per rule, per region and per file (read = evaluated + rejected).
+
+    Below the total, 符合 and 不适用 are filled only when the run kept every result (`--all-results`)."""
+    every = report.results is not None
+    if every:
+        for r in report.results:
+            if r.status not in FINDING_STATUSES:
+                by_rule.setdefault(r.rule_id, Counter())[r.status] += 1
+                by_region.setdefault(r.subject.region, Counter())[r.status] += 1
+                by_file.setdefault(r.source.file, Counter())[r.status] += 1
+    inputs = report.manifest.get("inputs", [])
+    totals = tuple(sum(e[k] for e in inputs) for k in ("rows", "evaluated", "rejected"))
+    rows = [_count_row("合计", "全部结果（规则×记录）", Counter(report.counts), totals)]
+    rows += [_count_row("规则", f"{rule_id} {titles.get(rule_id, '')}".strip(), by_rule[rule_id], every_state=every)
+             for rule_id in sorted(by_rule)]
+    rows += [_count_row("地区", name or "（未载明地区）", by_region[name], every_state=every)
+             for name in sorted(by_region)]
+    for entry in inputs:
+        rows.append(_count_row("文件", entry["path"], by_file.get(entry["path"], Counter()),
+                               (entry["rows"], entry["evaluated"], entry["rejected"]), every_state=every))
+    for failed in report.manifest.get("failed_inputs", []):
+        rows.append(["文件", f"{failed['path']}（无法读取）", *([""] * len(STATUSES)), "", "", ""])
+    return rows
+
+
+def write_workbook(report: Report, path: Path) -> Path:
+    """Write the findings workbook; findings are streamed (write-only), so a large run is not held twice."""
+    book = Workbook(write_only=True)
+    findings_sheet = Sheet(book, SHEETS[0], FINDING_COLUMNS)
+    rejects_sheet = Sheet(book, SHEETS[1], REJECT_COLUMNS)
+    summary_sheet = Sheet(book, SHEETS[2], SUMMARY_COLUMNS)
+    titles, by_rule, by_region, by_file = {}, {}, {}, {}
+    for f in report.findings:
+        findings_sheet.add(finding_row(f))
+        titles.setdefault(f.rule_id, f.title)
+        by_rule.setdefault(f.rule_id, Counter())[f.status] += 1
+        by_region.setdefault(f.subject.region, Counter())[f.status] += 1
+        by_file.setdefault(f.source.file, Counter())[f.status] += 1
+    for r in report.rejected:
+        rejects_sheet.add([r.file, r.row, r.column, r.value, r.reason, SCOPE_ZH.get(r.scope, r.scope)])
+    for row in summary_rows(report, titles, by_rule, by_region, by_file):
+        summary_sheet.add(row)
+    for sheet in (findings_sheet, rejects_sheet, summary_sheet):
+        sheet.close()
+    path = Path(path)
+    book.save(path)
+    return path
+
+
+__all__ = ["write_workbook", "finding_row", "requirement", "cell_text", "Sheet", "SHEETS"]
