@@ -97,6 +97,13 @@ sheet_option = click.option("--sheet", default=None, metavar="NAME",
 strict_option = click.option("--strict", is_flag=True, help="Exit 3 when any row or value was rejected.")
 rejects_option = click.option("--rejects", default=None, metavar="FILE",
                               help="Write the rejected rows and values (file, row, column, value, reason) as CSV.")
+params_option = click.option("--params", "params_dir", type=click.Path(file_okay=False, exists=True), default=None,
+                             help="Directory with annual_targets.csv/.xlsx: the annual targets the province issued "
+                                  "(template: `ecocheck template annual_targets`).")
+method_option = click.option("--annual-method", "annual_method", type=click.Choice(["linear", "geometric"]),
+                             default="linear", show_default=True,
+                             help="How a 2016–2019 progress target is derived from the five-year target where none "
+                                  "was issued (a derived target is an estimate: gaps and warnings only).")
 kind_option = click.option("--kind", default=None, metavar="KIND",
                            help="Record kind of every file (default: detected from the headers).")
 
@@ -125,17 +132,20 @@ def cli():
 @strict_option
 @rejects_option
 @click.option("--all-results", is_flag=True, help="JSON: include every (rule, record) result, not only findings.")
+@params_option
+@method_option
 @click.option("--report", "report_kind", type=click.Choice(["self"]), default=None,
               help="self: write the self-assessment report (自查报告) of each unit in the records to --output "
                    "(.html or .md) instead of the findings.")
 def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results,
-          report_kind):
+          params_dir, annual_method, report_kind):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
     ruleset = _ruleset(rules_dir, schemas_dir)
     date = _as_of(as_of)
     if report_kind == "self" and Path(output or "-").suffix.lower() not in (".html", ".md"):
         raise UsageError("--report self writes a document", fix="give --output FILE ending in .html or .md")
-    result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self")
+    result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
+                  annual=_annual(ruleset, params_dir, annual_method))
     if report_kind == "self":
         written = _write_self_reports(result.report, ruleset, date, Path(output))
         click.echo(f"写入自查报告 wrote the self-assessment report of {written} unit(s) to {output}")
@@ -150,11 +160,18 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     sys.exit(EXIT_INVALID if strict and result.report.rejected else code)
 
 
-def _run(paths, ruleset, as_of, kind, sheet, keep_results=False):
+def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None):
     from engine.runner import check as run_check
     if kind is not None and kind not in ruleset.schemas:
         raise UsageError(f"unknown kind '{kind}'", fix="kinds: " + ", ".join(ruleset.schemas))
-    return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results)
+    return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results, annual=annual)
+
+
+def _annual(ruleset, params_dir, method: str):
+    """Where the annual targets of 2016–2019 come from: `--params DIR` (issued) or derived by `--annual-method`."""
+    from engine import annual_targets
+    from engine.runner import regions_of
+    return annual_targets.settings(Path(params_dir) if params_dir else None, method, regions_of(ruleset))
 
 
 def _after_run(result, rejects: str | None):
@@ -233,14 +250,17 @@ overwrite_option = click.option("--overwrite", is_flag=True,
 @sheet_option
 @strict_option
 @rejects_option
+@params_option
+@method_option
 def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, first_number, overwrite, fmts,
-            config_path, sheet, strict, rejects):
+            config_path, sheet, strict, rejects, params_dir, annual_method):
     """Write the letters the findings call for, an index, the working record (检查记录) and a manifest."""
     from engine.outdir import prepare, write_manifest
     ruleset = _ruleset(rules_dir, schemas_dir)
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
+    annual = _annual(ruleset, params_dir, annual_method)
     out = prepare(Path(out_dir), overwrite)
-    result = _run(paths, ruleset, date, kind, sheet)
+    result = _run(paths, ruleset, date, kind, sheet, annual=annual)
     written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
                                           config_path, issue_date, first_number)
     write_manifest(out, written, _letters_manifest(result.report, issue_date, first_number, planned))
@@ -287,6 +307,9 @@ def template(kind, fmt, out_file, schemas_dir):
     from engine.template import template_csv, template_xlsx
     from engine.runner import regions_of
     ruleset = _ruleset(None, schemas_dir)
+    if kind == "annual_targets":
+        _annual_template(fmt, Path(out_file or f"annual_targets.{fmt}"))
+        return
     if kind not in ruleset.schemas:
         raise UsageError(f"unknown kind '{kind}'", fix="kinds: " + ", ".join(ruleset.schemas))
     path = Path(out_file or f"{kind}_template.{fmt}")
@@ -296,6 +319,20 @@ def template(kind, fmt, out_file, schemas_dir):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         template_xlsx(ruleset.schemas[kind], regions_of(ruleset), path)
+    except OSError as exc:
+        raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
+    click.echo(f"写入 wrote {path}", err=True)
+
+
+def _annual_template(fmt: str, path: Path):
+    """The issued annual-targets table (`--params DIR`), blank with its headers and filling notes."""
+    from engine import annual_targets
+    if fmt == "csv":
+        _write(annual_targets.template_csv(), str(path))
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        annual_targets.template_xlsx(path)
     except OSError as exc:
         raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
     click.echo(f"写入 wrote {path}", err=True)
