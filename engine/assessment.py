@@ -208,3 +208,82 @@ def write_html(rows: list[Row], path: Path, env, title: str = "市州人民政�
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# ------------------------------------------------------------------------------------------ all outputs of a run
+
+def read_records(paths, ruleset) -> tuple[list, list]:
+    """prefecture_year and prefecture_period records of the input files (other kinds are left to `check`), and the
+    table reports of the files they came from."""
+    from engine.records import stream_file
+    from engine.runner import regions_of
+    regions = regions_of(ruleset)
+    records, tables = [], []
+    for path in paths:
+        for table, items, _rejections in stream_file(Path(path), ruleset.schemas, regions, None, None):
+            if table.kind in ("prefecture_year", "prefecture_period"):
+                records.extend(items)
+                if not any(table is t for t in tables):
+                    tables.append(table)
+    return records, tables
+
+
+def write_outputs(records, ruleset, settings: A.Settings, config: dict, out: Path, letter_config: dict,
+                  authorities: dict, issue_date, formats=("html", "md", "docx", "pdf"), first_number: int = 1,
+                  tables=()) -> list[Path]:
+    """考核结果 (xlsx, html), 预警 table (html), charts (svg) and the 预警通报 in every format; returns paths written."""
+    from engine import charts, warning
+    from engine import warning_letter
+    from engine.letters import make_environment, write_letters
+    from engine.letter_builders import issuers_for
+    out = Path(out)
+    params = ruleset.params
+    env = make_environment()
+    rows = assess(records, params, settings, config)
+    written = [write_xlsx(rows, out / "考核结果.xlsx"), write_html(rows, out / "考核结果.html", env)]
+    inside, problems = warning.within_year(records, params, settings, config)
+    across = warning.across_years(records, params, settings, config)
+    text = env.get_template("assessment.html.j2").render(
+        title="节能目标完成进度预警", header=warning.TABLE_HEADER, rows=warning.table_rows(inside + across),
+        notes=(WARNING_NOTES[0], WARNING_NOTES[1], cutoff_note(config), WARNING_NOTES[2], *problems))
+    (out / "预警.html").write_text(text, encoding="utf-8")
+    written.append(out / "预警.html")
+    for prefecture, region in dict.fromkeys((r.prefecture, r.region) for r in rows):
+        written.append(charts.paths_chart(rows, params, settings, prefecture, region,
+                                          out / "charts" / f"目标路径_{region}.svg"))
+    grid = charts.warning_grid_chart(inside, out / "charts" / "预警等级_按季度.svg")
+    if grid:
+        written.append(grid)
+    cfg = letter_config["early_warning"]
+    issuers = issuers_for(cfg, warning_letter.ACTING, authorities)
+    number = f"{authorities[issuers[0]]['prefix']}〔{issue_date.year}〕{first_number}号"
+    letter = warning_letter.build(inside, letter_config, authorities, ruleset.documents, config["warning"],
+                                  issue_date, number)
+    if letter is not None:
+        for fmt in formats:
+            written += write_letters([letter], [], run_manifest(ruleset, issue_date, tables, settings), letter_config,
+                                     out / f"预警通报-{fmt}", fmt, issue_date)
+    return written
+
+
+WARNING_NOTES = (
+    "年内预警：能源消费量按“至本期累计÷已过月数×12”预计全年（不考虑季节性），与年度目标比较；单位GDP能耗以同比降幅与该年度要求的降幅比较，"
+    "年度要求降幅由累计降幅目标换算：1−(1−本年累计目标)/(1−上年累计目标)。",
+    "跨年预警：2016—2019年度记录按时间进度外推至2020年，与附件1的五年目标比较。",
+    "目标来源为“推算（非下达）”的，目标系按五年目标推算的估计值，不是省上下达的目标。",
+)
+
+
+def cutoff_note(config: dict) -> str:
+    c, r = config["warning"]["cap"], config["warning"]["reduction"]
+    return (f"预警等级分界为本工具的可配置设置（templates/assessment.yaml），不是文件规定：能源消费量预计值与目标之比大于"
+            f"{c['red_above'] * 100:.0f}%为一级（红色），大于{c['yellow_above'] * 100:.0f}%为二级（黄色）；能耗强度降幅进度比低于"
+            f"{r['red_below'] * 100:.0f}%为一级，低于{r['yellow_below'] * 100:.0f}%为二级；其余为三级（绿色）。"
+            f"预警是进度提示，不是考核结论，不产生任何处理措施。")
+
+
+def run_manifest(ruleset, as_of, tables, settings: A.Settings) -> dict:
+    from engine.runner import manifest
+    entry = manifest(ruleset, as_of, list(tables), [])
+    entry["annual_targets"] = settings.manifest_entry()
+    return entry

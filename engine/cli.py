@@ -222,6 +222,7 @@ def _letters_manifest(report, issue_date: dt.date, first_number: int, planned: l
 
 
 SELF_REPORT_SAMPLE = "金昌某冶炼有限公司"
+SAMPLE_PARAMS = Path(__file__).resolve().parent.parent / "inputs" / "samples" / "params"
 issued_on_option = click.option("--issued-on", "issued_on", default=None, metavar="DATE",
                                 help="成文日期 of the letters and the year of their 文号 (default: today); "
                                      "separate from --as-of.")
@@ -270,6 +271,43 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="A new or empty folder (or one an earlier run wrote, with --overwrite).")
+@rules_option
+@schemas_option
+@params_option
+@method_option
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Grade and warning cut-offs overriding templates/assessment.yaml.")
+@click.option("--letter-config", "letter_config_path", type=click.Path(dir_okay=False), default=None,
+              help="Letter settings overriding templates/letters.yaml (early_warning).")
+@issued_on_option
+@first_number_option
+@overwrite_option
+@click.option("--format", "fmts", type=click.Choice(["html", "md", "docx", "pdf"]), multiple=True,
+              help="Formats of the 预警通报; repeat for several. Default: html.")
+def assess(paths, out_dir, rules_dir, schemas_dir, params_dir, annual_method, config_path, letter_config_path,
+           issued_on, first_number, overwrite, fmts):
+    """Annual assessment results (考核结果 xlsx/html), early warning (预警 table, 预警通报) and charts (SVG)."""
+    from engine import assessment
+    from engine.letters import load_authorities, load_letter_config
+    from engine.outdir import prepare, write_manifest
+    ruleset = _ruleset(rules_dir, schemas_dir)
+    annual = _annual(ruleset, params_dir, annual_method)
+    config = assessment.load_config(Path(config_path) if config_path else None)
+    letter_config = load_letter_config(Path(letter_config_path) if letter_config_path else None)
+    issue_date = _date_option(issued_on, "--issued-on")
+    out = prepare(Path(out_dir), overwrite)
+    records, tables = assessment.read_records(paths, ruleset)
+    written = assessment.write_outputs(records, ruleset, annual, config, out, letter_config, load_authorities(),
+                                       issue_date, list(dict.fromkeys(fmts)) or ["html"], first_number, tables)
+    write_manifest(out, written, {"tool": "ecocheck", "tool_version": __version__, "annual_targets":
+                                  annual.manifest_entry(), "issued_on": issue_date.isoformat()})
+    click.echo(f"写入 {len(written)} 个文件（考核结果、预警、图表、预警通报） wrote {len(written)} files to {out}")
+
+
+@cli.command()
 @click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False))
 @as_of_option
 @issued_on_option
@@ -280,7 +318,8 @@ def demo(out_dir, as_of, issued_on):
     ruleset = _ruleset(None, None)
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     out = prepare(Path(out_dir), overwrite=True)  # the demo's folder is the demo's own
-    result = run_check(sample_paths(), ruleset, date, keep_results=True)
+    annual = _annual(ruleset, SAMPLE_PARAMS, "linear")  # sample issued annual targets (示例 documents)
+    result = run_check(sample_paths(), ruleset, date, keep_results=True, annual=annual)
     report = result.report
     _stream(write_table, report, None)
     _stream(write_json, report, str(out / "findings.json"))
@@ -291,8 +330,15 @@ def demo(out_dir, as_of, issued_on):
     for fmt in ("html", "md"):  # an enterprise checking itself: the sample key energy-using unit
         _write_self_reports(report, ruleset, date, out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}", {SELF_REPORT_SAMPLE})
         written.append(out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}")
+    from engine import assessment
+    from engine.letters import load_authorities, load_letter_config
+    records, tables = assessment.read_records(sample_paths(), ruleset)
+    written += assessment.write_outputs(records, ruleset, annual, assessment.load_config(), out / "assessment",
+                                        load_letter_config(), load_authorities(), issue_date, list(folders),
+                                        first_number=1, tables=tables)
     write_manifest(out, written, _letters_manifest(report, issue_date, 1, planned))
     click.echo(f"信函 letters: {len(planned)} in each of HTML, MD, DOCX and PDF in {out}")
+    click.echo(f"考核结果、预警和图表 assessment, warnings and charts in {out / 'assessment'}")
     _report_failures(result.failed)
     sys.exit(EXIT_INVALID if result.failed else EXIT_OK)
 
