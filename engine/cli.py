@@ -98,6 +98,13 @@ sheet_option = click.option("--sheet", default=None, metavar="NAME",
 strict_option = click.option("--strict", is_flag=True, help="Exit 3 when any row or value was rejected.")
 rejects_option = click.option("--rejects", default=None, metavar="FILE",
                               help="Write the rejected rows and values (file, row, column, value, reason) as CSV.")
+params_option = click.option("--params", "params_dir", type=click.Path(file_okay=False, exists=True), default=None,
+                             help="Directory with annual_targets.csv/.xlsx: the annual targets the province issued "
+                                  "(template: `ecocheck template annual_targets`).")
+method_option = click.option("--annual-method", "annual_method", type=click.Choice(["linear", "geometric"]),
+                             default="linear", show_default=True,
+                             help="How a 2016–2019 progress target is derived from the five-year target where none "
+                                  "was issued (a derived target is an estimate: gaps and warnings only).")
 kind_option = click.option("--kind", default=None, metavar="KIND",
                            help="Record kind of every file (default: detected from the headers).")
 
@@ -128,11 +135,13 @@ def cli():
 @rejects_option
 @click.option("--all-results", is_flag=True, help="JSON: include every (rule, record) result, not only findings; "
               "xlsx: count 符合 and 不适用 per rule, region and file.")
+@params_option
+@method_option
 @click.option("--report", "report_kind", type=click.Choice(["self"]), default=None,
               help="self: write the self-assessment report (自查报告) of each unit in the records to --output "
                    "(.html or .md) instead of the findings.")
 def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results,
-          report_kind):
+          params_dir, annual_method, report_kind):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
     if fmt == "xlsx" and output in (None, "-"):
         raise UsageError("--format xlsx writes a workbook: name it with --output FILE.xlsx")
@@ -140,7 +149,8 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     date = _as_of(as_of)
     if report_kind == "self" and Path(output or "-").suffix.lower() not in (".html", ".md"):
         raise UsageError("--report self writes a document", fix="give --output FILE ending in .html or .md")
-    result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self")
+    result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
+                  annual=_annual(ruleset, params_dir, annual_method))
     if report_kind == "self":
         written = _write_self_reports(result.report, ruleset, date, Path(output))
         click.echo(f"写入自查报告 wrote the self-assessment report of {written} unit(s) to {output}")
@@ -168,11 +178,18 @@ def _save_workbook(report, path: Path):
     click.echo(f"写入 wrote {path}", err=True)
 
 
-def _run(paths, ruleset, as_of, kind, sheet, keep_results=False):
+def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None):
     from engine.runner import check as run_check
     if kind is not None:
         kind = kind_named(ruleset.schemas, kind)
-    return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results)
+    return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results, annual=annual)
+
+
+def _annual(ruleset, params_dir, method: str):
+    """Where the annual targets of 2016–2019 come from: `--params DIR` (issued) or derived by `--annual-method`."""
+    from engine import annual_targets
+    from engine.runner import regions_of
+    return annual_targets.settings(Path(params_dir) if params_dir else None, method, regions_of(ruleset))
 
 
 def _after_run(result, rejects: str | None):
@@ -223,6 +240,7 @@ def _letters_manifest(report, issue_date: dt.date, first_number: int, planned: l
 
 
 SELF_REPORT_SAMPLE = "金昌某冶炼有限公司"
+SAMPLE_PARAMS = Path(__file__).resolve().parent.parent / "inputs" / "samples" / "params"
 issued_on_option = click.option("--issued-on", "issued_on", default=None, metavar="DATE",
                                 help="成文日期 of the letters and the year of their 文号 (default: today); "
                                      "separate from --as-of.")
@@ -257,15 +275,18 @@ def _write_overview(result, ruleset, out: Path, date: dt.date, letters: list) ->
 @sheet_option
 @strict_option
 @rejects_option
+@params_option
+@method_option
 def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, first_number, overwrite, fmts,
-            config_path, sheet, strict, rejects):
+            config_path, sheet, strict, rejects, params_dir, annual_method):
     """Write the letters the findings call for, an index, the working record (检查记录), the regulator's overview
     (overview.html, overview.xlsx) and a manifest of what was written."""
     from engine.outdir import prepare, write_manifest
     ruleset = _ruleset(rules_dir, schemas_dir)
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
+    annual = _annual(ruleset, params_dir, annual_method)
     out = prepare(Path(out_dir), overwrite)
-    result = _run(paths, ruleset, date, kind, sheet)
+    result = _run(paths, ruleset, date, kind, sheet, annual=annual)
     written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
                                           config_path, issue_date, first_number)
     for path in _write_overview(result, ruleset, out, date, planned):
@@ -275,6 +296,43 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
     _accounting_note(result.report)
     _after_run(result, rejects)
     sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="A new or empty folder (or one an earlier run wrote, with --overwrite).")
+@rules_option
+@schemas_option
+@params_option
+@method_option
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Grade and warning cut-offs overriding templates/assessment.yaml.")
+@click.option("--letter-config", "letter_config_path", type=click.Path(dir_okay=False), default=None,
+              help="Letter settings overriding templates/letters.yaml (early_warning).")
+@issued_on_option
+@first_number_option
+@overwrite_option
+@click.option("--format", "fmts", type=click.Choice(["html", "md", "docx", "pdf"]), multiple=True,
+              help="Formats of the 预警通报; repeat for several. Default: html.")
+def assess(paths, out_dir, rules_dir, schemas_dir, params_dir, annual_method, config_path, letter_config_path,
+           issued_on, first_number, overwrite, fmts):
+    """Annual assessment results (考核结果 xlsx/html), early warning (预警 table, 预警通报) and charts (SVG)."""
+    from engine import assessment
+    from engine.letters import load_authorities, load_letter_config
+    from engine.outdir import prepare, write_manifest
+    ruleset = _ruleset(rules_dir, schemas_dir)
+    annual = _annual(ruleset, params_dir, annual_method)
+    config = assessment.load_config(Path(config_path) if config_path else None)
+    letter_config = load_letter_config(Path(letter_config_path) if letter_config_path else None)
+    issue_date = _date_option(issued_on, "--issued-on")
+    out = prepare(Path(out_dir), overwrite)
+    records, tables = assessment.read_records(paths, ruleset)
+    written = assessment.write_outputs(records, ruleset, annual, config, out, letter_config, load_authorities(),
+                                       issue_date, list(dict.fromkeys(fmts)) or ["html"], first_number, tables)
+    write_manifest(out, written, {"tool": "ecocheck", "tool_version": __version__, "annual_targets":
+                                  annual.manifest_entry(), "issued_on": issue_date.isoformat()})
+    click.echo(f"写入 {len(written)} 个文件（考核结果、预警、图表、预警通报） wrote {len(written)} files to {out}")
 
 
 @cli.command()
@@ -289,7 +347,8 @@ def demo(out_dir, as_of, issued_on):
     ruleset = _ruleset(None, None)
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     out = prepare(Path(out_dir), overwrite=True)  # the demo's folder is the demo's own
-    result = run_check(sample_paths(), ruleset, date, keep_results=True)
+    annual = _annual(ruleset, SAMPLE_PARAMS, "linear")  # sample issued annual targets (示例 documents)
+    result = run_check(sample_paths(), ruleset, date, keep_results=True, annual=annual)
     report = result.report
     _stream(write_table, report, None)
     _stream(write_json, report, str(out / "findings.json"))
@@ -300,11 +359,18 @@ def demo(out_dir, as_of, issued_on):
     for fmt in ("html", "md"):  # an enterprise checking itself: the sample key energy-using unit
         _write_self_reports(report, ruleset, date, out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}", {SELF_REPORT_SAMPLE})
         written.append(out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}")
-    click.echo(f"信函 letters: {len(planned)} in each of HTML, MD, DOCX and PDF in {out}")
+    from engine import assessment
+    from engine.letters import load_authorities, load_letter_config
+    records, tables = assessment.read_records(sample_paths(), ruleset)
+    written += assessment.write_outputs(records, ruleset, annual, assessment.load_config(), out / "assessment",
+                                        load_letter_config(), load_authorities(), issue_date, list(folders),
+                                        first_number=1, tables=tables)
     for path in _write_overview(result, ruleset, out, date, planned):
         click.echo(f"总览 overview: {path}")
         written.append(path)
     write_manifest(out, written, _letters_manifest(report, issue_date, 1, planned))
+    click.echo(f"信函 letters: {len(planned)} in each of HTML, MD, DOCX and PDF in {out}")
+    click.echo(f"考核结果、预警和图表 assessment, warnings and charts in {out / 'assessment'}")
     _report_failures(result.failed)
     sys.exit(EXIT_INVALID if result.failed else EXIT_OK)
 
@@ -319,6 +385,9 @@ def template(kind, fmt, out_file, schemas_dir):
     from engine.template import template_csv, template_xlsx
     from engine.runner import regions_of
     ruleset = _ruleset(None, schemas_dir)
+    if kind == "annual_targets":
+        _annual_template(fmt, Path(out_file or f"annual_targets.{fmt}"))
+        return
     kind = kind_named(ruleset.schemas, kind)
     path = Path(out_file or f"{kind}_template.{fmt}")
     if fmt == "csv":
@@ -327,6 +396,20 @@ def template(kind, fmt, out_file, schemas_dir):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         template_xlsx(ruleset.schemas[kind], regions_of(ruleset), path)
+    except OSError as exc:
+        raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
+    click.echo(f"写入 wrote {path}", err=True)
+
+
+def _annual_template(fmt: str, path: Path):
+    """The issued annual-targets table (`--params DIR`), blank with its headers and filling notes."""
+    from engine import annual_targets
+    if fmt == "csv":
+        _write(annual_targets.template_csv(), str(path))
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        annual_targets.template_xlsx(path)
     except OSError as exc:
         raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
     click.echo(f"写入 wrote {path}", err=True)

@@ -14,8 +14,8 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 DEFAULT_CONFIG = TEMPLATES_DIR / "letters.yaml"
 DEFAULT_AUTHORITIES = TEMPLATES_DIR / "authorities.yaml"
 LETTER_TYPES = ("facility_rectification", "prefecture_assessment", "interview_notice", "restriction_notice",
-                "project_suspension")
-PLACEHOLDERS = ("region", "year", "recipient", "documents", "deadline", "self", "you")
+                "project_suspension", "early_warning")
+PLACEHOLDERS = ("region", "year", "recipient", "documents", "deadline", "self", "you", "period")
 
 _STR, _INT, _LIST = "a text", "a whole number", "a list of texts"
 SETTING_TYPES = {
@@ -34,6 +34,7 @@ REQUIRED = {
                          "copy_to"),
     "restriction_notice": ("label", "by_measure", "deadline_days", "copy_to"),
     "project_suspension": ("label", "title", "issuing_authority", "measure_duration", "deadline_days", "copy_to"),
+    "early_warning": ("label", "title", "addressee", "issuing_authority", "requirements", "copy_to"),
 }
 
 

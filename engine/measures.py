@@ -38,8 +38,11 @@ def _year(record) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _lapse_reason(rule, index, record, rows, states, as_of: dt.date) -> str:
-    """Why a violation's measure no longer holds on `as_of` ('' when it still holds)."""
+def _lapse_reason(rule, index, record, rows, states, as_of: dt.date, peers: tuple = ()) -> str:
+    """Why a violation's measure no longer holds on `as_of` ('' when it still holds).
+
+    `peers`: ids of the rules deriving the same measure for the same kind (e.g. the annual PREF-012 and the five-year
+    PREF-002): a later assessment by any of them that is met ends it."""
     lifted = record.values.get(LIFT_FIELD)
     if isinstance(lifted, dt.date) and lifted <= as_of:
         return f"措施已于{lifted.year}年{lifted.month}月{lifted.day}日解除"
@@ -50,7 +53,8 @@ def _lapse_reason(rule, index, record, rows, states, as_of: dt.date) -> str:
         other_year = _year(other)
         if other_index == index or other_year is None or str(other.values.get(rule.derive_by)) != key:
             continue
-        if year < other_year <= as_of.year and states.get((rule.id, other_index)) == COMPLIANT:
+        if year < other_year <= as_of.year and any(states.get((rid, other_index)) == COMPLIANT
+                                                   for rid in (rule.id, *peers)):
             return f"{other_year}年度考核已完成目标"
     return ""
 
@@ -63,9 +67,11 @@ def derive(rules, by_kind: dict, states: dict, as_of: dt.date, carried=()) -> tu
     """
     active, lapsed = list(carried), []
     free: dict = {}
+    not_free: dict = {}
     for rule in rules:
         if not rule.derives:
             continue
+        peers = tuple(r.id for r in rules if r.id != rule.id and r.kind == rule.kind and set(r.derives) & set(rule.derives))
         rows = by_kind.get(rule.kind, [])
         latest: dict = {}  # key -> (year, decided?) of its most recent applicable assessment
         held: set = set()
@@ -82,7 +88,7 @@ def derive(rules, by_kind: dict, states: dict, as_of: dt.date, carried=()) -> tu
                 latest[key] = (rank, decided)
             if state != VIOLATION:
                 continue
-            reason = _lapse_reason(rule, index, record, rows, states, as_of)
+            reason = _lapse_reason(rule, index, record, rows, states, as_of, peers)
             for name in rule.derives:
                 measure = Measure(name, key, rule.id, (record.source.file, record.source.row), year)
                 if reason:
@@ -91,8 +97,9 @@ def derive(rules, by_kind: dict, states: dict, as_of: dt.date, carried=()) -> tu
                     active.append(measure)
                     held.add(key)
         decided_free = {key for key, (_, decided) in latest.items() if decided and key not in held}
-        for name in rule.derives:
-            free[name] = decided_free if name not in free else free[name] & decided_free
+        for name in rule.derives:  # a rule that did not assess a key says nothing about it
+            free[name] = free.get(name, set()) | decided_free
+            not_free[name] = not_free.get(name, set()) | (set(latest) - decided_free)
     for name in free:
-        free[name] -= {m.key for m in active if m.measure == name}
+        free[name] -= not_free.get(name, set()) | {m.key for m in active if m.measure == name}
     return active, lapsed, free

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import __version__, evaluate, explain
+from engine import __version__, annual_targets, evaluate, explain
 from engine.errors import InputError
 from engine.findings import Report
 from engine.findingstore import FindingStore
@@ -97,11 +97,14 @@ def manifest(ruleset: RuleSet, as_of: dt.date, tables: list, failed: list[InputE
 
 
 def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None = None, sheet: str | None = None,
-          keep_results: bool = False) -> RunResult:
+          keep_results: bool = False, annual=None) -> RunResult:
     """Stream every file through the engine (a file that cannot be read is reported, the others go on).
 
     Records of kinds in consequence chains are held and evaluated together at the end; all others are evaluated
-    in batches as they are read, so memory follows the findings, not the input size."""
+    in batches as they are read, so memory follows the findings, not the input size.
+
+    `annual` (engine.annual_targets.Settings) says where the annual targets of 2016–2019 prefecture records come
+    from: the issued table, else derived by its method (default: no issued table, linear)."""
     regions = regions_of(ruleset)
     together = chained_kinds(ruleset.rules)
     table_order: dict = {}
@@ -128,8 +131,12 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
                     collector.add(records)
         except InputError as exc:
             failed.append(exc)
+    annual_targets.attach(held, ruleset.params, annual or annual_targets.Settings(annual_targets.AnnualTargets()))
     collector.add_together(held)
-    report = Report(manifest=manifest(ruleset, as_of, tables, failed), findings=collector.findings,
+    run_manifest = manifest(ruleset, as_of, tables, failed)
+    if annual is not None:
+        run_manifest["annual_targets"] = annual.manifest_entry()
+    report = Report(manifest=run_manifest, findings=collector.findings,
                     counts=dict(collector.counts), rejected=rejected, duplicates=duplicates.found,
                     results=collector.results)
     return RunResult(report=report, failed=failed, held=held)

@@ -13,6 +13,12 @@ TYPE_HINTS = {"string": "文本", "number": "数字", "integer": "整数", "bool
               "enum": "从下拉列表选择", "region": "市州名称"}
 
 
+def input_fields(schema: Schema) -> list:
+    """The fields a user fills in (not those ecocheck computes, such as the annual targets it attaches)."""
+    from engine.annual_targets import TARGET_FIELDS
+    return [s for s in schema.fields.values() if s.name not in TARGET_FIELDS]
+
+
 def header_of(spec) -> str:
     return f"{spec.label}（{spec.unit}）" if spec.unit else spec.label
 
@@ -30,7 +36,7 @@ def choices(spec, regions) -> list[str]:
 def template_csv(schema: Schema) -> str:
     """A header row, with units in brackets, saved with a BOM so Excel shows the Chinese headers."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow([header_of(s) for s in schema.fields.values()])
+    csv.writer(buffer, lineterminator="\r\n").writerow([header_of(s) for s in input_fields(schema)])
     return "\ufeff" + buffer.getvalue()
 
 
@@ -47,7 +53,7 @@ def template_xlsx(schema: Schema, regions, path: Path) -> None:
     lists = workbook.create_sheet("选项")
     notes = workbook.create_sheet("填表说明")
     notes.append(["列", "字段", "类型", "单位", "必填", "可选值"])
-    for n, spec in enumerate(schema.fields.values(), start=1):
+    for n, spec in enumerate(input_fields(schema), start=1):
         column = get_column_letter(n)
         sheet.cell(row=1, column=n, value=spec.label).font = Font(bold=True, color="FFFFFF" if spec.required else "000000")
         sheet.cell(row=1, column=n).fill = PatternFill("solid", fgColor="C00000" if spec.required else "D9D9D9")

@@ -1160,11 +1160,13 @@ def expected_value(spec):
 def fill_template(path: Path, schema) -> dict:
     workbook = openpyxl.load_workbook(path)
     sheet = workbook.worksheets[0]
-    for n, spec in enumerate(schema.fields.values(), 1):
+    from engine.template import input_fields  # the template's columns: fields ecocheck computes are not in it
+    specs = input_fields(schema)
+    for n, spec in enumerate(specs, 1):
         value = next(iter(spec.values.values()))[0] if spec.type == "enum" else FILL[spec.type](spec)
         sheet.cell(row=3, column=n, value=value)
     workbook.save(path)
-    return {name: expected_value(spec) for name, spec in schema.fields.items()}
+    return {spec.name: expected_value(spec) for spec in specs}
 
 
 STABLE = ["boiler", "coal_sample", "prefecture_year", "project"]

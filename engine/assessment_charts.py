@@ -1,0 +1,93 @@
+"""Charts of the annual assessment (SVG, matplotlib with Noto Sans CJK SC): target path vs actual path 2015–2020 per
+prefecture, and a grid of warning levels by prefecture and quarter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine import annual_targets as A
+from engine import warning as W
+
+FONT_FILE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import font_manager
+    import matplotlib.pyplot as plt
+    if FONT_FILE.exists():
+        font_manager.fontManager.addfont(str(FONT_FILE))
+        plt.rcParams["font.family"] = font_manager.FontProperties(fname=str(FONT_FILE)).get_name()
+    plt.rcParams["svg.fonttype"] = "path"  # text drawn as outlines: the SVG shows Chinese without the font
+    plt.rcParams["axes.unicode_minus"] = False
+    plt.rcParams["svg.hashsalt"] = "ecocheck"  # stable ids: the same data gives the same file
+    return plt
+
+
+def paths_chart(rows, params, settings, prefecture: str, region: str, out: Path) -> Path:
+    """Energy consumption and cumulative intensity reduction of one prefecture: issued/derived target path (2015 → 2020)
+    against the actual values of its records."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    years = list(range(A.BASE_YEAR, A.FINAL_YEAR + 1))
+    for ax, key in zip(axes, ("consumption", "intensity")):
+        ind = A.INDICATORS[key]
+        five = A.five_year(params, key, prefecture)
+        if five is None:
+            ax.set_axis_off()
+            continue
+        base = five[0]
+        targets = [base] + [A.target_for(params, settings, prefecture, y, key).value for y in years[1:]]
+        ax.plot(years, targets, "--", color="#555", marker="o", label=f"目标路径（{A.METHOD_ZH[settings.method]}推算，下达的按下达值）")
+        issued = [(y, A.target_for(params, settings, prefecture, y, key)) for y in years[1:]]
+        marked = [(y, t.value) for y, t in issued if t.basis == A.ISSUED]
+        if marked:
+            ax.plot([y for y, _ in marked], [v for _, v in marked], "s", color="#1565c0", label="省上下达的年度目标")
+        actual = sorted((r.year, r.actual) for r in rows if r.prefecture == prefecture and r.indicator == key
+                        and r.actual is not None)
+        start = [(A.BASE_YEAR, base)]
+        if actual:
+            ax.plot([y for y, _ in start + actual], [v for _, v in start + actual], "-", color="#c8161d", marker="o",
+                    label="实际")
+        ax.set_title(f"{region} {ind.zh}")
+        ax.set_ylabel(ind.unit)
+        ax.set_xticks(years)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    return out
+
+
+def warning_grid_chart(warnings: list, out: Path) -> Path | None:
+    """Prefectures (rows) × quarters (columns), each cell coloured by the worst warning level at the quarter's end."""
+    rows, columns, cells = W.grid(warnings)
+    if not rows:
+        return None
+    plt = _pyplot()
+    from matplotlib.patches import Patch, Rectangle
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(columns), 0.8 + 0.45 * len(rows)))
+    for i, region in enumerate(rows):
+        for j, column in enumerate(columns):
+            level = cells.get((region, column))
+            ax.add_patch(Rectangle((j, len(rows) - 1 - i), 0.95, 0.9, color=W.LEVEL_COLOURS[level]))
+            ax.text(j + 0.47, len(rows) - 1 - i + 0.45, W.LEVEL_ZH[level][:2] if level else "无数据", ha="center",
+                    va="center", fontsize=8, color="#fff" if level in (W.RED, W.GREEN) else "#000")
+    ax.set_xlim(0, len(columns))
+    ax.set_ylim(0, len(rows))
+    ax.set_xticks([j + 0.47 for j in range(len(columns))], columns, fontsize=8)
+    ax.set_yticks([len(rows) - 1 - i + 0.45 for i in range(len(rows))], rows, fontsize=8)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.legend(handles=[Patch(color=W.LEVEL_COLOURS[k], label=W.LEVEL_ZH[k] + W.LEVEL_WORDS[k]) for k in (1, 2, 3)],
+              loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=7, frameon=False)
+    ax.set_title("各市州节能目标完成进度预警（按季度）", fontsize=10)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    return out
