@@ -253,9 +253,9 @@ def test_unknown_kind_is_a_usage_error(tmp_path, command):
         args += ["--out", tmp_path / "out"]
     proc = run(*args, *CORE)
     assert proc.returncode == 2, proc.stderr
-    assert "Error: unknown kind 'nosuchkind'" in proc.stderr
-    listed = proc.stderr.split("kinds: ", 1)[1].split()
-    assert sorted(k.strip(",") for k in listed) == sorted(KINDS)
+    assert "Error: 没有“nosuchkind”这种记录类型 (unknown kind 'nosuchkind')" in proc.stderr
+    listed = re.findall(r"（([a-z_]+)）", proc.stderr.split("kinds: ", 1)[1])  # 锅炉（boiler）、…
+    assert sorted(listed) == sorted(KINDS)
 
 
 # ------------------------------------------------------------------ broken rule files
