@@ -362,9 +362,11 @@ def demo(out_dir, as_of, issued_on):
     from engine import assessment
     from engine.letters import load_authorities, load_letter_config
     records, tables = assessment.read_records(sample_paths(), ruleset)
+    from engine.letters import numbers_used
+    next_number = max((last for _, last in numbers_used(planned).values()), default=0) + 1  # no 文号 used twice
     written += assessment.write_outputs(records, ruleset, annual, assessment.load_config(), out / "assessment",
                                         load_letter_config(), load_authorities(), issue_date, list(folders),
-                                        first_number=1, tables=tables)
+                                        first_number=next_number, tables=tables)
     for path in _write_overview(result, ruleset, out, date, planned):
         click.echo(f"总览 overview: {path}")
         written.append(path)
