@@ -269,12 +269,17 @@ def prefecture_assessment(ctx: Context, year, findings: list, indeterminates: li
 
 
 def _assessment_facts(findings: list) -> str:
-    """根据2020年度…考核结果，你市能源消费总量为…，超过要求的…"""
-    first = findings[0]
-    year = f"{first.period}年度" if first.period is not None else ""
-    facts = list(dict.fromkeys(fact for f in findings for fact in _breached(f)))
-    return f"根据{year}市州人民政府节能减排目标责任评价考核结果，{you(_region_name(first))}" + \
-        ("；".join(facts) if facts else "未完成目标任务")
+    """根据2019年度…考核结果，你市能源消费总量为…；根据2020年度…考核结果，… (one clause per assessment year)."""
+    by_year: dict = {}
+    for f in findings:
+        by_year.setdefault(f.period, []).extend(_breached(f))
+    clauses = []
+    for period in sorted(by_year, key=lambda p: (p is None, p)):
+        year = f"{period}年度" if period is not None else ""
+        facts = list(dict.fromkeys(by_year[period]))
+        clauses.append(f"根据{year}市州人民政府节能减排目标责任评价考核结果，{you(_region_name(findings[0]))}"
+                       + ("；".join(facts) if facts else "未完成目标任务"))
+    return "；".join(clauses)
 
 
 # ------------------------------------------------------------------------------------------- 约谈通知

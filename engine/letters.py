@@ -105,11 +105,18 @@ def plan_letters(findings: Iterable[Finding], ctx: B.Context, first_number: int 
     unsent += [Unsent(f, "资料不全暂不能认定，且该单位无须发出通知书的问题") for f in facility_open]
 
     cfg = ctx.config["prefecture_assessment"]
+    latest: dict = {}  # prefecture government -> its latest assessed year with a violation in the run
+    for year, items in assessment.items():
+        for f in items:
+            if year is not None and year > latest.get(f.subject.recipient, -1):
+                latest[f.subject.recipient] = year
     for year, items in sorted(assessment.items(), key=lambda kv: str(kv[0])):
         issuers = B.issuers_for(cfg, _acting(items), ctx.authorities)
         open_items = [f for f in assessment_open if f.period == year]
         letters.append(B.prefecture_assessment(ctx, year, items, open_items, issuers, numbers.take(issuers)))
         for f in items:
+            if latest.get(f.subject.recipient) != year:
+                continue  # 约谈 follows an assessment once: only the prefecture's latest assessed year calls for it
             for c in f.consequences:
                 if "约谈" in c.quote:
                     icfg = ctx.config["interview_notice"]
