@@ -13,12 +13,17 @@ from engine.letters import load_letter_config
 from engine.runner import check, sample_paths
 
 AS_OF = dt.date(2026, 12, 1)
+ANNUAL_SAMPLES = ("prefectures_2016_2020.csv", "prefecture_periods_2019.csv")  # issue 10's; these tests pin 2020
+
+
+def samples_2020() -> list:
+    return [p for p in sample_paths() if p.name not in ANNUAL_SAMPLES]
 ABBREVIATIONS = {"GDP"}  # written so in the Chinese names of indicators (单位GDP能耗)
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory, ruleset):
-    result = check(sample_paths(), ruleset, AS_OF)
+    result = check(samples_2020(), ruleset, AS_OF)
     letters = O.planned_letters(result.report.findings, ruleset, load_letter_config(None), AS_OF)
     built = O.build(result.report, ruleset, result.held, AS_OF, letters)
     html_path, xlsx_path = O.write_overview(built, tmp_path_factory.mktemp("overview"))
