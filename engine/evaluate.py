@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import durable.engine as durable
 
 from engine import conditions as C
+from engine import operators as O
 from engine.errors import EngineError
 from engine.params import Parameters
 
@@ -59,9 +60,8 @@ class _Compiled:
 
 
 def _engine_value(value):
-    if isinstance(value, dt.date):
-        return C.date_key(value)
-    return value
+    """A record's domain value as durable_rules compares it (the operator table's engine form: dates as yyyymmdd)."""
+    return O.engine_value(value)
 
 
 def _lookup_for(params: Parameters, as_of: dt.date):

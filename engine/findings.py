@@ -8,6 +8,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
+from engine.operators import SYMBOLS
+
 STATUSES = ("violation", "indeterminate", "compliant", "not_applicable")
 FINDING_STATUSES = ("violation", "indeterminate")
 
@@ -55,7 +57,7 @@ class Check:
     breached: bool | None = None
 
 
-LIMIT_WORDS = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": "∈", "not_in": "∉"}
+LIMIT_WORDS = SYMBOLS
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ from typing import Any, Iterable
 import jinja2
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from engine.operators import CONDITION_WORDS
+
 from engine.errors import ConfigError, TemplateError
 from engine.findings import Finding
 from engine.paths import ensure_inside, safe_filename
@@ -295,7 +297,7 @@ def format_gap(gap: Any, unit: str) -> str:
     return ("低" if gap < 0 else "超") + with_unit(abs(gap), unit)
 
 
-_CONDITION_WORDS = {"eq": "不得为 ", "ne": "应为 ", "in": "不得属于 ", "not_in": "应属于 "}
+_CONDITION_WORDS = CONDITION_WORDS  # the operator table's wording
 
 
 def format_limit(op: str, limit: Any, unit: str) -> str:

@@ -107,7 +107,7 @@ def reference_state(rule, record):
     """The state a rule should reach, computed without durable_rules: Kleene logic over the same values."""
     lookup = evaluate._lookup_for(RULESET.params, AS_OF)
     comp = evaluate._Compiled(rule, 0)
-    values = {k: evaluate._engine_value(v) for k, v in record.values.items()}
+    values = dict(record.values)  # domain values: the operator table compares dates as dates
     for leaf in comp.slot_leaves:
         value = C.compute_operand(leaf.operand, record.values, lookup)
         if value is not None:
