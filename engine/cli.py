@@ -90,6 +90,10 @@ sheet_option = click.option("--sheet", default=None, metavar="NAME",
 strict_option = click.option("--strict", is_flag=True, help="Exit 3 when any row or value was rejected.")
 rejects_option = click.option("--rejects", default=None, metavar="FILE",
                               help="Write the rejected rows and values (file, row, column, value, reason) as CSV.")
+engine_option = click.option("--engine", type=click.Choice(["column", "durable"]), default="column", show_default=True,
+                             help="column: rules that look at one record run as column masks (durable_rules still "
+                                  "derives measures and joins chains); durable: every rule through durable_rules, "
+                                  "the reference.")
 kind_option = click.option("--kind", default=None, metavar="KIND",
                            help="Record kind of every file (default: detected from the headers).")
 
@@ -118,10 +122,12 @@ def cli():
 @strict_option
 @rejects_option
 @click.option("--all-results", is_flag=True, help="JSON: include every (rule, record) result, not only findings.")
-def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results):
+@engine_option
+def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results,
+          engine):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
     ruleset = _ruleset(rules_dir, schemas_dir)
-    result = _run(paths, ruleset, _as_of(as_of), kind, sheet, keep_results=all_results)
+    result = _run(paths, ruleset, _as_of(as_of), kind, sheet, keep_results=all_results, engine=engine)
     _stream(FORMATS[fmt], result.report, output)
     if fmt != "table" or output not in (None, "-"):
         _accounting_note(result.report)
@@ -130,11 +136,11 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     sys.exit(EXIT_INVALID if strict and result.report.rejected else code)
 
 
-def _run(paths, ruleset, as_of, kind, sheet, keep_results=False):
+def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, engine="column"):
     from engine.runner import check as run_check
     if kind is not None and kind not in ruleset.schemas:
         raise UsageError(f"unknown kind '{kind}'", fix="kinds: " + ", ".join(ruleset.schemas))
-    return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results)
+    return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results, engine=engine)
 
 
 def _after_run(result, rejects: str | None):
@@ -266,13 +272,14 @@ def rules_validate(directory, schemas_dir):
 @click.argument("rule_ids", nargs=-1)
 @rules_option
 @schemas_option
-def rules_test(rule_ids, rules_dir, schemas_dir):
+@engine_option
+def rules_test(rule_ids, rules_dir, schemas_dir, engine):
     """Run every rule's own examples through the engine."""
     from engine.examples import run_all
     ruleset = _ruleset(rules_dir, schemas_dir)
     for rule_id in rule_ids:
         ruleset.by_id(rule_id)  # an unknown id is a usage error, not an empty test run
-    outcomes = run_all(ruleset, set(rule_ids) or None)
+    outcomes = run_all(ruleset, set(rule_ids) or None, engine)
     failed = [o for o in outcomes if not o.passed]
     for o in outcomes:
         mark = "PASS" if o.passed else "FAIL"

@@ -39,10 +39,10 @@ def regions_of(ruleset: RuleSet) -> Regions:
     return load_regions(ruleset.params.table("regions"))
 
 
-def evaluate_records(ruleset: RuleSet, records: list, as_of: dt.date, rules=None):
+def evaluate_records(ruleset: RuleSet, records: list, as_of: dt.date, rules=None, engine: str = "column"):
     """Results and findings for records already loaded, evaluated together (chains join across them)."""
     rules = list(rules if rules is not None else ruleset.rules)
-    outcome = evaluate.run(rules, records, ruleset.params, as_of)
+    outcome = evaluate.run(rules, records, ruleset.params, as_of, engine=engine)
     return explain.build(outcome, rules, records, ruleset.schemas, ruleset.documents, ruleset.measure_label)
 
 
@@ -55,8 +55,9 @@ class _Collector:
     """Accumulates findings (compressed, in input order) and state counts batch by batch, keeping every Result
     only when asked to."""
 
-    def __init__(self, ruleset: RuleSet, as_of: dt.date, keep_results: bool, table_order: dict):
-        self.ruleset, self.as_of = ruleset, as_of
+    def __init__(self, ruleset: RuleSet, as_of: dt.date, keep_results: bool, table_order: dict,
+                 engine: str = "column"):
+        self.ruleset, self.as_of, self.engine = ruleset, as_of, engine
         self.findings, self.counts = FindingStore(), Counter()
         self.results = [] if keep_results else None
         self.table_order = table_order  # table path -> position in the run
@@ -70,7 +71,7 @@ class _Collector:
             self._evaluate(records)
 
     def _evaluate(self, records: list):
-        results, findings = evaluate_records(self.ruleset, records, self.as_of)
+        results, findings = evaluate_records(self.ruleset, records, self.as_of, engine=self.engine)
         self.counts.update(r.status for r in results)
         by_table: dict = {}
         for finding in findings:
@@ -96,15 +97,16 @@ def manifest(ruleset: RuleSet, as_of: dt.date, tables: list, failed: list[InputE
 
 
 def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None = None, sheet: str | None = None,
-          keep_results: bool = False) -> RunResult:
+          keep_results: bool = False, engine: str = "column") -> RunResult:
     """Stream every file through the engine (a file that cannot be read is reported, the others go on).
 
     Records of kinds in consequence chains are held and evaluated together at the end; all others are evaluated
-    in batches as they are read, so memory follows the findings, not the input size."""
+    in batches as they are read, so memory follows the findings, not the input size. `engine`: "column" (single-record
+    rules as column masks) or "durable" (every rule in durable_rules, the reference)."""
     regions = regions_of(ruleset)
     together = chained_kinds(ruleset.rules)
     table_order: dict = {}
-    collector = _Collector(ruleset, as_of, keep_results, table_order)
+    collector = _Collector(ruleset, as_of, keep_results, table_order, engine)
     tables, failed, rejected, held = [], [], [], []
     duplicates = Duplicates()
     seen_paths = set()
