@@ -31,6 +31,11 @@ from engine.records import load_file
 from engine.runner import check as run_check, evaluate_records, regions_of
 from engine.template import header_of, template_xlsx
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _both_readers(both_readers):
+    """Every table read in this module goes through the column-wise and the row-by-row reader, which must agree."""
+
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2021, 12, 31)
 NOTE_ROW = "说明行或合计行"
