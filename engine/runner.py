@@ -7,7 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import __version__, evaluate, explain
+from engine import __version__, columnar, evaluate, explain
+from engine.batch import RecordBatch
 from engine.errors import InputError
 from engine.findings import Report
 from engine.findingstore import FindingStore
@@ -61,10 +62,33 @@ class _Collector:
         self.findings, self.counts = FindingStore(), Counter()
         self.results = [] if keep_results else None
         self.table_order = table_order  # table path -> position in the run
+        self._compiled: dict = {}  # kind -> its rules compiled for the column executor (once per run)
 
-    def add(self, records: list):
+    def add(self, records):
+        if self.engine == "column" and isinstance(records, RecordBatch):
+            self._evaluate_batch(records)
+            return
         for start in range(0, len(records), ENGINE_BATCH):
             self._evaluate(records[start:start + ENGINE_BATCH])
+
+    def _evaluate_batch(self, batch: RecordBatch):
+        """A batch of single-record rules' kind through the column executor; Records are built only for the rows
+        that become findings (every row when all results are kept)."""
+        rules = [r for r in self.ruleset.rules if r.kind == batch.kind and r.joins is None and r.in_force(self.as_of)]
+        if not rules or not len(batch):
+            return
+        compiled = self._compiled.get(batch.kind)
+        if compiled is None:
+            compiled = self._compiled[batch.kind] = columnar.compile_rules(rules)
+        outcome = columnar.evaluate_batch(compiled, batch, self.ruleset.params, self.as_of)
+        self.counts.update(outcome.counts())
+        partial = evaluate.Outcome(states=outcome.states(only_findings=self.results is None), measures=[],
+                                   slots=outcome.slots, slotted=outcome.slotted)
+        results, findings = explain.build(partial, rules, batch, self.ruleset.schemas, self.ruleset.documents,
+                                          self.ruleset.measure_label)
+        self._store(findings)
+        if self.results is not None:
+            self.results.extend(results)
 
     def add_together(self, records: list):
         if records:
@@ -73,14 +97,17 @@ class _Collector:
     def _evaluate(self, records: list):
         results, findings = evaluate_records(self.ruleset, records, self.as_of, engine=self.engine)
         self.counts.update(r.status for r in results)
+        self._store(findings)
+        if self.results is not None:
+            self.results.extend(results)
+
+    def _store(self, findings: list):
         by_table: dict = {}
         for finding in findings:
             by_table.setdefault(finding.source.file, []).append(finding)
         for path, part in by_table.items():
             part.sort(key=lambda f: (f.source.row, f.rule_id))
             self.findings.add(part, (self.table_order.get(path, len(self.table_order)), part[0].source.row))
-        if self.results is not None:
-            self.results.extend(results)
 
 
 def manifest(ruleset: RuleSet, as_of: dt.date, tables: list, failed: list[InputError]) -> dict:
@@ -121,8 +148,7 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
                     tables.append(table)
                     table_order.setdefault(table.path, len(table_order))
                 rejected.extend(rejections)
-                for record in records:
-                    duplicates.see(record)
+                _see_ids(duplicates, records, ruleset.schemas[table.kind])
                 if table.kind in together:
                     held.extend(records)
                 else:
@@ -134,6 +160,17 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
                     counts=dict(collector.counts), rejected=rejected, duplicates=duplicates.found,
                     results=collector.results)
     return RunResult(report=report, failed=failed)
+
+
+def _see_ids(duplicates: Duplicates, records, schema) -> None:
+    """Every record's shown id, column-wise for a batch whose id is one field."""
+    if isinstance(records, RecordBatch) and not schema.id_extra and hasattr(records, "rows"):
+        column = records.column(schema.id_field)
+        ids = [column.uniques[c] for c in column.codes]
+        duplicates.see_many(records.kind, [str(i) for i in ids], records.file, records.rows)
+        return
+    for record in records:
+        duplicates.see(record)
 
 
 def sample_paths(directory: Path | None = None) -> list[Path]:
