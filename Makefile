@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_boilers.py
+	$(BIN)/python benchmarks/bench_check.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -17,25 +17,43 @@ from engine.records import NOTE_PREFIXES, TOTAL_WORDS, _cell_value, _note_row, m
 from engine.schemas import normalise_header
 
 
+SHORT = 8  # a missing-value mark, a total word (合计) or a note prefix is shorter than this once stripped
+
+
 class _Cells:
-    """One raw column of the chunk, factorised: codes into its distinct cells (-1: no cell)."""
+    """One raw column of the chunk, factorised: codes into its distinct cells (-1: no cell).
+
+    Flags over distinct cells are computed column-wise on their stripped text; the per-value function (the same the
+    row reader calls) runs only on the short ones, the only cells it can flag."""
 
     def __init__(self, values: pd.Series):
         self.codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        self.uniques = list(uniques)
+        self.uniques = np.asarray(uniques, dtype=object).tolist()
+        text = pd.Series(self.uniques, dtype=object)
+        self.stripped = text.str.strip()
+        self.short = np.flatnonzero((self.stripped.str.len() < SHORT).to_numpy(dtype=bool))
         self._missing = None
 
     def per_unique(self, function, dtype=object) -> np.ndarray:
         return np.array([function(u) for u in self.uniques], dtype=dtype)
 
+    def _short_flags(self, function) -> np.ndarray:
+        flags = np.zeros(len(self.uniques), dtype=bool)
+        for n in self.short:
+            flags[n] = function(self.uniques[n])
+        return flags
+
     def missing(self) -> np.ndarray:
-        if self._missing is None:
-            table = np.append(self.per_unique(is_missing, bool), True)
+        if self._missing is None:  # is_missing: empty, or a short 'no data' mark
+            table = np.append(self._short_flags(is_missing), True)
             self._missing = table[self.codes]
         return self._missing
 
-    def flags(self, function) -> np.ndarray:
-        return np.append(self.per_unique(function, bool), False)[self.codes]
+    def note_flags(self) -> np.ndarray:
+        """Cells that may make a row a note (注：…) or a total (合计): the row reader decides those rows."""
+        flags = self.stripped.str.lower().str.startswith(NOTE_PREFIXES).to_numpy(dtype=bool, na_value=False).copy()
+        flags |= self._short_flags(_note_flag)
+        return np.append(flags, False)[self.codes]
 
 
 def _plain_text(frame: pd.DataFrame) -> bool:
@@ -58,12 +76,10 @@ def _note_flag(text) -> bool:
 
 def _text_column(cells: _Cells) -> tuple[list, list]:
     """A free-text field (type string): values and problems per distinct cell, as parse_value gives them."""
-    values = []
-    for raw in cells.uniques:
-        if is_missing(raw):
-            values.append(None)
-        else:
-            values.append(str(raw).strip())
+    values = cells.stripped.tolist()
+    for n in cells.short:
+        if is_missing(cells.uniques[n]):
+            values[n] = None
     return values, [None] * len(values)
 
 
@@ -105,7 +121,7 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
     beyond &= nonempty
     note_candidates = np.zeros(size, dtype=bool)
     for c in cells:
-        note_candidates |= c.flags(_note_flag)
+        note_candidates |= c.note_flags()
     note_candidates &= nonempty & ~beyond
     notes = {}
     for position in np.flatnonzero(note_candidates):

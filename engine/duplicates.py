@@ -15,6 +15,9 @@ def _key(kind: str, record_id: str) -> str:
     return kind + "\x1f" + re.sub(r"\s+", "", unicodedata.normalize("NFKC", record_id)).lower()
 
 
+_SPACE = re.compile(r"\s")
+
+
 def _hash_keys(keys: np.ndarray) -> np.ndarray:
     """64-bit hashes of identity keys, column-wise (equal hashes are told apart by the ids themselves)."""
     return pd.util.hash_array(keys, categorize=False).view(np.int64)
@@ -43,9 +46,10 @@ class Duplicates:
         """Records of one kind from one file, by shown id and row, hashed column-wise."""
         if not len(ids):
             return
-        keys = pd.Series(ids, dtype=object).str.normalize("NFKC").str.replace(r"\s+", "", regex=True).str.lower()
-        keys = (kind + "\x1f") + keys
-        hashes = _hash_keys(keys.to_numpy(dtype=object))
+        prefix = kind + "\x1f"
+        keys = np.array([prefix + (i.lower() if i.isascii() and not _SPACE.search(i) else _key("", i)[1:])
+                         for i in ids], dtype=object)
+        hashes = _hash_keys(keys)
         self._hashes.frombytes(hashes.astype(np.int64).tobytes())
         file_number = self._file_index.setdefault(file, len(self._file_names))
         if file_number == len(self._file_names):

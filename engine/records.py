@@ -85,7 +85,20 @@ class LoadedFile:
 
 # ---------------------------------------------------------------- headers
 
+_ALIAS_INDEXES: dict = {}
+
+
 def _alias_index(schema: Schema) -> dict[str, str]:
+    """Every header spelling (normalised) of a schema -> its field, built once per schema object."""
+    found = _ALIAS_INDEXES.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
+    index = _build_alias_index(schema)
+    _ALIAS_INDEXES[id(schema)] = (schema, index)
+    return index
+
+
+def _build_alias_index(schema: Schema) -> dict[str, str]:
     index = {}
     for name, spec in schema.fields.items():
         for alias in (name, spec.label) + spec.aliases:
