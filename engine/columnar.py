@@ -12,11 +12,13 @@ import numpy as np
 import pandas as pd
 
 from engine import conditions as C
+from engine import model
 from engine import operators as O
 from engine.batch import RecordBatch
 
-STATES = ("violation", "compliant", "not_applicable", "indeterminate")
-VIOLATION, COMPLIANT, NOT_APPLICABLE, INDETERMINATE = range(4)
+STATES = model.STATES  # state codes index this tuple
+VIOLATION, COMPLIANT, NOT_APPLICABLE, INDETERMINATE = (STATES.index(s) for s in (
+    model.VIOLATION, model.COMPLIANT, model.NOT_APPLICABLE, model.INDETERMINATE))
 FINDING_CODES = (VIOLATION, INDETERMINATE)
 
 

@@ -16,10 +16,10 @@ from engine import conditions as C
 from engine import operators as O
 from engine.batch import batch_of_records
 from engine.errors import EngineError
+from engine.model import COMPLIANT, INDETERMINATE, NOT_APPLICABLE, VIOLATION
 from engine.params import Parameters
 
 MATCH_BUDGET = 48  # durable_rules rejects a fact matching more than 64 conditions at once (error 303); keep margin
-VIOLATION, COMPLIANT, NOT_APPLICABLE, INDETERMINATE = "violation", "compliant", "not_applicable", "indeterminate"
 APPLICABLE = "applicable"  # chain rules only: the record is in scope and names its region (not a final state)
 
 

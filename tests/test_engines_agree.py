@@ -22,8 +22,8 @@ from engine.runner import check, load_rules, regions_of, sample_paths
 
 RULESET = load_rules()
 REGIONS = regions_of(RULESET)
-BATCH = 25  # records per generated example
-EXAMPLES = {"ci": 80, "long": 800}
+BATCH = 40  # records per generated example
+EXAMPLES = {"ci": 50, "long": 500}
 GENERATED_PER_KIND = BATCH * EXAMPLES["ci"]  # 2,000
 settings.register_profile("ci", max_examples=EXAMPLES["ci"], deadline=None, derandomize=True,
                           phases=[Phase.explicit, Phase.generate],  # no shrinking: the assertion names the record
