@@ -177,13 +177,24 @@ def _dump(value) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode("utf-8")
 
 
+def _finding_json(finding: Finding) -> str:
+    """Finding.to_dict() as JSON text; orjson writes the nested dataclasses itself (the same keys, in order)."""
+    names = _FIELDS.get(type(finding))
+    if names is None:
+        names = _FIELDS[type(finding)] = tuple(f.name for f in fields(finding))
+    data = {name: getattr(finding, name) for name in names}
+    data["observed"] = finding.observed
+    data["limit"] = finding.limit
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode("utf-8")
+
+
 def write_json(report: Report, out) -> None:
     """The JSON document, written finding by finding (a large run never holds its whole text in memory)."""
     out.write('{\n"manifest": ' + _dump(report.manifest) + ',\n"summary": ' + _dump(report.summary()) +
               ',\n"findings": [')
     pending = []
     for n, finding in enumerate(report.findings):
-        pending.append(("," if n else "") + "\n" + _dump(finding.to_dict()))
+        pending.append(("," if n else "") + "\n" + _finding_json(finding))
         if len(pending) >= 1000:
             out.write("".join(pending))
             pending.clear()
