@@ -38,7 +38,12 @@ class FieldColumn:
     @property
     def numeric(self) -> bool:
         """Whether the column's form is float64: every value a number, date or boolean (text stays objects)."""
-        return bool(self.uniques) and all(isinstance(v, (int, float, dt.date)) for v in self.uniques)
+        present = [v for v in self.uniques if v is not None]
+        return bool(present) and all(isinstance(v, (int, float, dt.date)) for v in present)
+
+    def distinct_known(self) -> np.ndarray:
+        """Which distinct values are values (a reader may keep a slot for a cell that gave none; no row uses it)."""
+        return np.array([v is not None for v in self.uniques], dtype=bool)
 
     def known(self) -> np.ndarray:
         return self.codes >= 0
@@ -50,7 +55,8 @@ class FieldColumn:
     def representation(self, numeric: bool | None = None) -> np.ndarray:
         """The distinct values in the column form: float64 (dates as yyyymmdd, booleans as 1/0) or objects."""
         if self.numeric if numeric is None else numeric:
-            return np.array([float(O.engine_value(v)) for v in self.uniques], dtype=np.float64)
+            return np.array([np.nan if v is None else float(O.engine_value(v)) for v in self.uniques],
+                            dtype=np.float64)
         out = np.empty(len(self.uniques), dtype=object)
         out[:] = self.uniques
         return out

@@ -122,7 +122,7 @@ class _Frame:
                 numeric = False
         # A literal limit: the operator's column form over the distinct values, then gathered row by row.
         distinct = column.representation(numeric)
-        decided = O.column_leaf(op, distinct, np.ones(len(distinct), dtype=bool), operand)
+        decided = O.column_leaf(op, distinct, column.distinct_known(), operand)
         values = np.append(np.asarray(decided.to_numpy(dtype=bool, na_value=False)), False)[column.codes]
         return pd.arrays.BooleanArray(values, ~column.known())
 
