@@ -26,6 +26,7 @@ from tests.conftest import CORE_RULES, cli_run, copy_core_rules
 def _both_readers(both_readers):
     """Every table read in this module goes through the column-wise and the row-by-row reader, which must agree."""
 
+
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
 SCHEMAS = ROOT / "inputs" / "schemas"

@@ -32,6 +32,7 @@ from engine.runner import load_rules, regions_of
 def _both_readers(both_readers):
     """Every table read in this module goes through the column-wise and the row-by-row reader, which must agree."""
 
+
 BOILER_HEADER = ["使用单位", "锅炉编号", "市州", "燃料种类", "测试类型", "出厂日期", "测试日期", "额定蒸发量（t/h）",
                  "热效率（%）"]
 SECONDS = 5  # no single file may take longer than this to load or fail
