@@ -37,7 +37,7 @@ test: $(STAMP) fonts
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_boilers.py
+	$(BIN)/python benchmarks/bench_check.py $(BENCH_ARGS)
 
 bench-documents: $(STAMP) fonts
 	$(BIN)/python benchmarks/bench_documents.py

@@ -38,13 +38,25 @@ class Document:
 
     def units(self) -> list[str]:
         """The citable leaves in text order: articles with no items below them, items, annexes."""
-        labels = list(self.articles)
-        return [label for label in labels if not any(other.startswith(label + ".") for other in labels)
-                and not (self.key == "energy-plan" and "." not in label and not label.startswith("附件"))]
+        found = self.__dict__.get("_units")
+        if found is None:  # computed once per document (every rule asks)
+            labels = list(self.articles)
+            parents = {label.rsplit(".", 1)[0] for label in labels if "." in label}
+            parents |= {p for label in labels for p in _prefixes(label)}
+            found = [label for label in labels if label not in parents
+                     and not (self.key == "energy-plan" and "." not in label and not label.startswith("附件"))]
+            object.__setattr__(self, "_units", found)
+        return list(found)
 
     def has_quote(self, label: str, quote: str) -> bool:
         article = self.articles.get(label)
         return article is not None and squash(quote) in squash(article.text)
+
+
+def _prefixes(label: str) -> list[str]:
+    """'四.（一）.5' -> ['四', '四.（一）']: the labels of the units it sits under."""
+    parts = label.split(".")
+    return [".".join(parts[:n]) for n in range(1, len(parts))]
 
 
 def squash(text: str) -> str:

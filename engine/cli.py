@@ -105,6 +105,10 @@ method_option = click.option("--annual-method", "annual_method", type=click.Choi
                              default="linear", show_default=True,
                              help="How a 2016–2019 progress target is derived from the five-year target where none "
                                   "was issued (a derived target is an estimate: gaps and warnings only).")
+engine_option = click.option("--engine", type=click.Choice(["column", "durable"]), default="column", show_default=True,
+                             help="column: rules that look at one record run as column masks (durable_rules still "
+                                  "derives measures and joins chains); durable: every rule through durable_rules, "
+                                  "the reference.")
 kind_option = click.option("--kind", default=None, metavar="KIND",
                            help="Record kind of every file (default: detected from the headers).")
 
@@ -137,11 +141,12 @@ def cli():
               "xlsx: count 符合 and 不适用 per rule, region and file.")
 @params_option
 @method_option
+@engine_option
 @click.option("--report", "report_kind", type=click.Choice(["self"]), default=None,
               help="self: write the self-assessment report (自查报告) of each unit in the records to --output "
                    "(.html or .md) instead of the findings.")
 def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results,
-          params_dir, annual_method, report_kind):
+          params_dir, annual_method, engine, report_kind):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
     if fmt == "xlsx" and output in (None, "-"):
         raise UsageError("--format xlsx writes a workbook: name it with --output FILE.xlsx")
@@ -150,7 +155,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     if report_kind == "self" and Path(output or "-").suffix.lower() not in (".html", ".md"):
         raise UsageError("--report self writes a document", fix="give --output FILE ending in .html or .md")
     result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
-                  annual=_annual(ruleset, params_dir, annual_method))
+                  annual=_annual(ruleset, params_dir, annual_method), engine=engine)
     if report_kind == "self":
         written = _write_self_reports(result.report, ruleset, date, Path(output))
         click.echo(f"写入自查报告 wrote the self-assessment report of {written} unit(s) to {output}")
@@ -178,11 +183,12 @@ def _save_workbook(report, path: Path):
     click.echo(f"写入 wrote {path}", err=True)
 
 
-def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None):
+def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None, engine="column"):
     from engine.runner import check as run_check
     if kind is not None:
         kind = kind_named(ruleset.schemas, kind)
-    return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results, annual=annual)
+    return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results, annual=annual,
+                     engine=engine)
 
 
 def _annual(ruleset, params_dir, method: str):
@@ -466,13 +472,14 @@ def rules_validate(directory, schemas_dir):
 @click.argument("rule_ids", nargs=-1)
 @rules_option
 @schemas_option
-def rules_test(rule_ids, rules_dir, schemas_dir):
+@engine_option
+def rules_test(rule_ids, rules_dir, schemas_dir, engine):
     """Run every rule's own examples through the engine."""
     from engine.examples import run_all
     ruleset = _ruleset(rules_dir, schemas_dir)
     for rule_id in rule_ids:
         ruleset.by_id(rule_id)  # an unknown id is a usage error, not an empty test run
-    outcomes = run_all(ruleset, set(rule_ids) or None)
+    outcomes = run_all(ruleset, set(rule_ids) or None, engine)
     failed = [o for o in outcomes if not o.passed]
     for o in outcomes:
         mark = "PASS" if o.passed else "FAIL"

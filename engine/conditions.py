@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Callable
 
-COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
-MEMBERSHIP = ("in", "not_in")
-PRESENCE = ("present", "absent")
-OPERATORS = COMPARISONS + MEMBERSHIP + PRESENCE
-OPERATOR_SYNONYMS = {"lte": "le", "gte": "ge", "<=": "le", ">=": "ge", "<": "lt", ">": "gt", "==": "eq", "=": "eq",
-                     "!=": "ne", "neq": "ne", "equals": "eq", "exists": "present", "missing": "absent", "nin": "not_in"}
-LOGIC = ("all", "any", "not")
+from engine import operators as O
+
+COMPARISONS = O.COMPARISONS
+MEMBERSHIP = O.MEMBERSHIP
+PRESENCE = O.PRESENCES
+OPERATORS = O.NAMES
+OPERATOR_SYNONYMS = O.SYNONYMS
+LOGIC = tuple(O.LOGIC)
 ARITHMETIC = ("add", "sub", "mul", "div")
 PRECISION = 6  # decimal places every number is rounded to before it is compared
-
-DURABLE_OP = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "ne": "$neq"}
-NEGATED = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le"}
-SYMBOL = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": "∈", "not_in": "∉"}
+SYMBOL = O.SYMBOLS
 
 
 class ConditionError(ValueError):
@@ -225,18 +222,7 @@ def rounded(value: Decimal) -> float:
         return float(round(value, PRECISION))
 
 
-def date_key(value: Any) -> int | None:
-    """A date as the integer yyyymmdd the engine compares."""
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, dt.date):
-        return value.year * 10000 + value.month * 100 + value.day
-    if isinstance(value, str):
-        try:
-            return date_key(dt.date.fromisoformat(value))
-        except ValueError:
-            return None
-    return None
+date_key = O.date_key
 
 
 def compute_operand(operand, record: dict, lookup: Callable[[ParamRef, dict], Any]):
@@ -263,44 +249,22 @@ def compute_operand(operand, record: dict, lookup: Callable[[ParamRef, dict], An
 
 
 def compare_values(op: str, left: Any, right: Any) -> bool:
-    if op == "eq":
-        return left == right
-    if op == "ne":
-        return left != right
-    if op == "lt":
-        return left < right
-    if op == "le":
-        return left <= right
-    if op == "gt":
-        return left > right
-    return left >= right
+    return O.OPS[op].test(left, right)
 
 
 def evaluate3(cond, values: dict) -> bool | None:
-    """Reference three-valued evaluation over engine-ready values (True, False, or None when unknown)."""
+    """Three-valued evaluation over domain values (True, False, or None when unknown), by the operator table.
+
+    A computed comparison (SlotCompare) reads its limit from `values[slot]`."""
     if isinstance(cond, Logic):
-        results = [evaluate3(item, values) for item in cond.items]
-        if cond.op == "not":
-            return None if results[0] is None else not results[0]
-        if cond.op == "all":
-            if any(r is False for r in results):
-                return False
-            return None if any(r is None for r in results) else True
-        if any(r is True for r in results):
-            return True
-        return None if any(r is None for r in results) else False
-    if isinstance(cond, Presence):
-        return (values.get(cond.field) is not None) == cond.present
+        return O.LOGIC[cond.op](evaluate3(item, values) for item in cond.items)
     observed = values.get(cond.field)
-    if observed is None:
-        return None
+    if isinstance(cond, Presence):
+        return O.OPS["present" if cond.present else "absent"].kleene(observed)
     if isinstance(cond, Member):
-        inside = observed in cond.values
-        return not inside if cond.negate else inside
+        return O.OPS["not_in" if cond.negate else "in"].kleene(observed, cond.values)
     limit = values.get(cond.slot) if getattr(cond, "slot", None) else cond.operand.value
-    if limit is None:
-        return None
-    return compare_values(cond.op, observed, limit)
+    return O.OPS[cond.op].kleene(observed, limit)
 
 
 # ---------------------------------------------------------------- durable_rules JSON
@@ -332,9 +296,10 @@ def _exists(name: str) -> dict:
 
 
 def _compare_json(field: str, op: str, right: Any) -> dict:
-    if op == "eq":
-        return {field: right}
-    return {DURABLE_OP[op]: {field: right}}
+    """`field op right` in durable_rules JSON; domain values (dates) converted to the engine's form here."""
+    form = O.OPS[op].durable
+    right = right if isinstance(right, dict) else O.engine_value(right)
+    return {field: right} if form == "" else {form: {field: right}}
 
 
 def _and(parts: list) -> dict:
@@ -354,12 +319,13 @@ def compile_durable(cond, truth: bool) -> dict:
         conjunction = (cond.op == "all") == truth
         return _and(parts) if conjunction else _or(parts)
     if isinstance(cond, Presence):
-        return _exists(cond.field) if cond.present == truth else {"$nex": {cond.field: 1}}
+        op = O.OPS["present" if cond.present else "absent"]
+        return {(op.durable if truth else O.OPS[op.negation].durable): {cond.field: 1}}
     if isinstance(cond, Member):
         inside = truth != cond.negate
         tests = [_compare_json(cond.field, "eq" if inside else "ne", v) for v in cond.values]
         return _and([_exists(cond.field), _or(tests) if inside else _and(tests)])
-    op = cond.op if truth else NEGATED[cond.op]
+    op = cond.op if truth else O.OPS[cond.op].negation
     if isinstance(cond, SlotCompare):
         return _and([_exists(cond.field), _exists(cond.slot), _compare_json(cond.field, op, {"$m": cond.slot})])
     return _and([_exists(cond.field), _compare_json(cond.field, op, cond.operand.value)])

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from array import array
 
 import numpy as np
+import pandas as pd
 
 
 def _key(kind: str, record_id: str) -> str:
     """The identity of a record: its kind and its id without width or spacing differences (ＧＬ－１ is GL-1)."""
     return kind + "\x1f" + re.sub(r"\s+", "", unicodedata.normalize("NFKC", record_id)).lower()
+
+
+_SPACE = re.compile(r"\s")
+
+
+def _hash_keys(keys: np.ndarray) -> np.ndarray:
+    """64-bit hashes of identity keys, column-wise (equal hashes are told apart by the ids themselves)."""
+    return pd.util.hash_array(keys, categorize=False).view(np.int64)
 
 
 class Duplicates:
@@ -32,20 +40,31 @@ class Duplicates:
         self._found: list | None = None
 
     def see(self, record) -> None:
-        key = _key(record.kind, record.id)
-        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-        self._hashes.append(int.from_bytes(digest, "little", signed=True))
-        file_number = self._file_index.setdefault(record.source.file, len(self._file_names))
+        self.see_many(record.kind, [record.id], record.source.file, [record.source.row])
+
+    def see_many(self, kind: str, ids: list, file: str, rows) -> None:
+        """Records of one kind from one file, by shown id and row, hashed column-wise."""
+        if not len(ids):
+            return
+        prefix = kind + "\x1f"
+        keys = np.array([prefix + (i.lower() if i.isascii() and not _SPACE.search(i) else _key("", i)[1:])
+                         for i in ids], dtype=object)
+        hashes = _hash_keys(keys)
+        self._hashes.frombytes(hashes.astype(np.int64).tobytes())
+        file_number = self._file_index.setdefault(file, len(self._file_names))
         if file_number == len(self._file_names):
-            self._file_names.append(record.source.file)
-        kind_number = self._kind_index.setdefault(record.kind, len(self._kinds))
+            self._file_names.append(file)
+        kind_number = self._kind_index.setdefault(kind, len(self._kinds))
         if kind_number == len(self._kinds):
-            self._kinds.append(record.kind)
-        self._files.append(file_number)
-        self._rows.append(record.source.row)
-        self._kind_of.append(kind_number)
-        self._ids += record.id.encode("utf-8")
-        self._offsets.append(len(self._ids))
+            self._kinds.append(kind)
+        self._files.frombytes(np.full(len(ids), file_number, dtype=self._files.itemsize == 8 and np.int64
+                                      or np.int32).tobytes())
+        self._rows.frombytes(np.asarray(rows, dtype=np.int64 if self._rows.itemsize == 8 else np.int32).tobytes())
+        self._kind_of.frombytes(np.full(len(ids), kind_number, dtype=np.int16).tobytes())
+        encoded = [i.encode("utf-8") for i in ids]
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+        self._offsets.frombytes((np.cumsum(lengths) + self._offsets[-1]).astype(np.int64).tobytes())
+        self._ids += b"".join(encoded)
         self._found = None
 
     def _id(self, n: int) -> str:
@@ -63,8 +82,9 @@ class Duplicates:
         order = np.argsort(hashes, kind="stable")
         ordered = hashes[order]
         repeats = []
-        start = 0
-        while start < len(order):
+        same = np.flatnonzero(ordered[1:] == ordered[:-1])  # positions where a hash repeats the one before it
+        starts = np.unique(np.concatenate([same[np.r_[True, same[1:] != same[:-1] + 1]]])) if len(same) else []
+        for start in starts:
             end = start + 1
             while end < len(order) and ordered[end] == ordered[start]:
                 end += 1
@@ -78,6 +98,5 @@ class Duplicates:
                                             "first": self._place(first), "again": self._place(n)}))
                     else:
                         first_by_key[key] = n
-            start = end
         self._found = [entry for _, entry in sorted(repeats, key=lambda item: item[0])]
         return self._found

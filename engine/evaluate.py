@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 
 import durable.engine as durable
+import durable_rules_engine
+import numpy as np
 
+from engine import columnar
 from engine import conditions as C
+from engine import operators as O
+from engine.batch import batch_of_records
 from engine.errors import EngineError
 from engine.measures import Measure, derive
+from engine.model import COMPLIANT, INDETERMINATE, NOT_APPLICABLE, VIOLATION
 from engine.params import Parameters
 
 MATCH_BUDGET = 48  # durable_rules rejects a fact matching more than 64 conditions at once (error 303); keep margin
-VIOLATION, COMPLIANT, NOT_APPLICABLE, INDETERMINATE = "violation", "compliant", "not_applicable", "indeterminate"
 APPLICABLE = "applicable"  # chain rules only: the record is in scope and names its region (not a final state)
 
 
@@ -51,9 +57,8 @@ class _Compiled:
 
 
 def _engine_value(value):
-    if isinstance(value, dt.date):
-        return C.date_key(value)
-    return value
+    """A record's domain value as durable_rules compares it (the operator table's engine form: dates as yyyymmdd)."""
+    return O.engine_value(value)
 
 
 def _lookup_for(params: Parameters, as_of: dt.date):
@@ -160,6 +165,10 @@ class Evaluation:
         return fact
 
     def _assert(self, ruleset: str, fact: dict):
+        rules = self.host.get_ruleset(ruleset)
+        if "assert_fact" not in vars(rules):  # this ruleset's facts go through _fact_json (see there)
+            rules.assert_fact = lambda f, rules=rules: rules._handle_result(
+                durable_rules_engine.assert_fact(rules._handle, _fact_json(f)), f)
         try:
             self.host.assert_fact(ruleset, fact)
         except durable.MessageNotHandledException:
@@ -190,6 +199,19 @@ class Evaluation:
             if self.seen - seen_before != len(records):
                 raise EngineError(f"{len(records)} records asserted but the engine saw {self.seen - seen_before}")
             self._check_state(name)
+
+
+def _fact_json(fact: dict) -> str:
+    """A fact as JSON that durable_rules 2.0.28 can parse: its parser rejects a number with an exponent but no
+    decimal point (error 204 for 1e-06, which json.dumps writes for 0.000001), so such floats are written out."""
+    parts = []
+    for key, value in fact.items():
+        if isinstance(value, float) and "e" in repr(value):
+            text = np.format_float_positional(value, trim="-")
+        else:
+            text = json.dumps(value, ensure_ascii=False)
+        parts.append(json.dumps(key, ensure_ascii=False) + ":" + text)
+    return "{" + ",".join(parts) + "}"
 
 
 def _paths(node) -> int:
@@ -236,8 +258,11 @@ def _and(parts: list) -> dict:
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
-def run(rules, records: list, params: Parameters, as_of: dt.date, measures=()) -> Outcome:
+def run(rules, records: list, params: Parameters, as_of: dt.date, measures=(), engine: str = "column") -> Outcome:
     """Evaluate every rule in force on `as_of` against every record; each (rule, record) gets exactly one state.
+
+    Rules that look at one record run in the column executor (`engine="column"`) or, as the reference, in
+    durable_rules (`engine="durable"`); derived measures and the chain rules joined against them always run here.
 
     `measures` are consequences already in force (e.g. from an earlier run), added to those the run derives.
     """
@@ -247,11 +272,16 @@ def run(rules, records: list, params: Parameters, as_of: dt.date, measures=()) -
         by_kind[record.kind].append((index, record))
     plain = [r for r in ev.rules if r.joins is None]
     chained = [r for r in ev.rules if r.joins is not None]
-    for kind, items in by_kind.items():
-        kind_rules = [r for r in plain if r.kind == kind]
-        if kind_rules:
-            ev.run_records(items, kind_rules, chain=False)
-    states = _settle(ev, plain, by_kind)
+    if engine == "durable":
+        for kind, items in by_kind.items():
+            kind_rules = [r for r in plain if r.kind == kind]
+            if kind_rules:
+                ev.run_records(items, kind_rules, chain=False)
+        states = _settle(ev, plain, by_kind)
+    elif engine == "column":
+        states = _plain_by_columns(ev, plain, by_kind)
+    else:
+        raise ValueError(f"unknown engine '{engine}'")
     derived, lapsed, free = derive(plain, by_kind, states, as_of, measures)
     ev.measures = derived
     for kind, items in by_kind.items():
@@ -260,6 +290,24 @@ def run(rules, records: list, params: Parameters, as_of: dt.date, measures=()) -
             ev.run_records(items, kind_rules, chain=True, measures=derived)
     states.update(_settle_chains(ev, chained, by_kind, free, derived))
     return Outcome(states=states, measures=derived, lapsed=lapsed, slots=ev.slots, slotted=ev.slotted)
+
+
+def _plain_by_columns(ev: Evaluation, rules: list, by_kind: dict) -> dict:
+    """The single-record rules of every kind through the column executor, keyed as durable's results are."""
+    states = {}
+    for kind, items in by_kind.items():
+        kind_rules = [r for r in rules if r.kind == kind]
+        if not kind_rules:
+            continue
+        batch = batch_of_records(kind, [record for _, record in items], columnar.fields_of(kind_rules))
+        outcome = columnar.evaluate_batch(columnar.compile_rules(kind_rules), batch, ev.params, ev.as_of)
+        indexes = [index for index, _ in items]
+        for rule_id, codes in outcome.codes.items():
+            for position, code in enumerate(codes):
+                states[(rule_id, indexes[position])] = columnar.STATES[code]
+        ev.slots.update({(rule_id, indexes[position]): slots for (rule_id, position), slots in outcome.slots.items()})
+        ev.slotted.update(outcome.slotted)
+    return states
 
 
 def _settle(ev: Evaluation, rules: list, by_kind: dict) -> dict:

@@ -48,7 +48,7 @@ def _as_of(rule: Rule, example: Example) -> dt.date:
     return example.as_of or rule.in_force_until or dt.date.today()
 
 
-def run_example(ruleset: RuleSet, rule: Rule, example: Example) -> ExampleOutcome:
+def run_example(ruleset: RuleSet, rule: Rule, example: Example, engine: str = "column") -> ExampleOutcome:
     regions = regions_of(ruleset)
     label = f"{rule.path}#{example.name}"
     try:
@@ -60,16 +60,16 @@ def run_example(ruleset: RuleSet, rule: Rule, example: Example) -> ExampleOutcom
     rules = [rule]
     if rule.joins:
         rules += [r for r in ruleset.rules if rule.joins["measure"] in r.derives]
-    results, findings = evaluate_records(ruleset, records, _as_of(rule, example), rules)
+    results, findings = evaluate_records(ruleset, records, _as_of(rule, example), rules, engine)
     got = next((r.status for r in results if r.rule_id == rule.id and r.source.row == 1), "not evaluated")
     detail = next((f.message for f in findings if f.rule_id == rule.id and f.source.row == 1), "")
     return ExampleOutcome(rule.id, example.name, example.expect, got, detail)
 
 
-def run_all(ruleset: RuleSet, rule_ids=None) -> list[ExampleOutcome]:
+def run_all(ruleset: RuleSet, rule_ids=None, engine: str = "column") -> list[ExampleOutcome]:
     outcomes = []
     for rule in ruleset.rules:
         if rule_ids and rule.id not in rule_ids:
             continue
-        outcomes.extend(run_example(ruleset, rule, example) for example in rule.examples)
+        outcomes.extend(run_example(ruleset, rule, example, engine) for example in rule.examples)
     return outcomes

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from engine import conditions as C
+from engine import operators as O
 from engine.evaluate import COMPLIANT, INDETERMINATE, VIOLATION, Outcome
 from engine.findings import GAP, Check, Citation, Finding, Result, Subject
 
-OP_WORDS = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": "∈", "not_in": "∉"}
+OP_WORDS = O.SYMBOLS
 
 
 def display(value, spec=None) -> str:
@@ -35,9 +36,7 @@ def subject_of(record, binds: str = "unit") -> Subject:
 
 
 def _engine_values(record, slots: dict) -> dict:
-    values = {k: (C.date_key(v) if isinstance(v, dt.date) else v) for k, v in record.values.items()}
-    values.update(slots)
-    return values
+    return {**record.values, **slots}
 
 
 def _checks(rule, record, schema, slots: dict, slotted_when) -> list[Check]:

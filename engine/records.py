@@ -85,7 +85,20 @@ class LoadedFile:
 
 # ---------------------------------------------------------------- headers
 
+_ALIAS_INDEXES: dict = {}
+
+
 def _alias_index(schema: Schema) -> dict[str, str]:
+    """Every header spelling (normalised) of a schema -> its field, built once per schema object."""
+    found = _ALIAS_INDEXES.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
+    index = _build_alias_index(schema)
+    _ALIAS_INDEXES[id(schema)] = (schema, index)
+    return index
+
+
+def _build_alias_index(schema: Schema) -> dict[str, str]:
     index = {}
     for name, spec in schema.fields.items():
         for alias in (name, spec.label) + spec.aliases:
@@ -382,18 +395,23 @@ def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, pat
                                       reason=f"{reason}: a record without its id cannot be named in a finding; "
                                              f"fill in {id_spec.label}"))
             continue
-        region = values.get(schema.region_field, "")
-        name = values.get(schema.name_field, "")
-        if schema.fields[schema.name_field].type == "region":
-            name = regions.official.get(name, name)
-        shown_id = "/".join([str(record_id)] + [_shown(values[f], schema.fields[f]) for f in schema.id_extra
-                                                if f in values])
-        records.append(Record(kind=schema.kind, id=shown_id, values=values, source=Source(file=path, row=row_number),
-                              name=str(name), region=regions.official.get(region, str(region)),
-                              region_key=str(region), recipient=_recipient(schema, values, regions),
-                              problems=problems))
+        records.append(make_record(schema, values, problems, path, row_number, regions))
         report.evaluated += 1
     return records, rejected
+
+
+def make_record(schema: Schema, values: dict, problems: dict, path: str, row_number: int, regions: Regions) -> Record:
+    """The Record of one accepted row: its shown id, name, region and recipient (both readers build them here)."""
+    record_id = values[schema.id_field]
+    region = values.get(schema.region_field, "")
+    name = values.get(schema.name_field, "")
+    if schema.fields[schema.name_field].type == "region":
+        name = regions.official.get(name, name)
+    shown_id = "/".join([str(record_id)] + [_shown(values[f], schema.fields[f]) for f in schema.id_extra
+                                            if f in values])
+    return Record(kind=schema.kind, id=shown_id, values=values, source=Source(file=path, row=row_number),
+                  name=str(name), region=regions.official.get(region, str(region)), region_key=str(region),
+                  recipient=_recipient(schema, values, regions), problems=problems)
 
 
 # ---------------------------------------------------------------- files
@@ -402,7 +420,12 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
                 sheet: str | None = None) -> Iterator[tuple[TableReport, list, list]]:
     """(table report, records, rejections) chunk by chunk, for every table of a file that matches a kind.
 
+    The records of a chunk are a RecordBatch (columns, read column-wise by engine.columnread; a Record is built
+    only when asked for).
+
     Raises InputError when the file cannot be read at all, or no table in it is a known kind."""
+    from engine import columnread  # (it builds on this module)
+
     path = Path(path)
     shown = str(path)
     if kind is not None and kind not in schemas:
@@ -438,7 +461,7 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
                     if decision == "convert":  # (fraction-looking values among percentages are rejected one by one)
                         label = plan.schema.fields[next(c.field for c in plan.columns if c.position == position)].label
                         report.notes.append(f"{label}: every value ≤ 1, read as fractions and converted to %")
-            records, rejected = rows_to_records(chunk, plan, regions, where, report, fractions)
+            records, rejected = columnread.chunk_to_batch(chunk, plan, regions, where, report, fractions)
             yield report, records, rejected
 
 

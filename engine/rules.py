@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import conditions as C
+from engine import operators as O
 from engine.articles import Document, load_documents, squash
 from engine.errors import RuleError, UsageError
 from engine.params import Parameters, load_parameters
@@ -149,17 +150,17 @@ class _Checker:
         return schema.fields[name]
 
     def _literal(self, value, spec, path: str):
-        """A literal converted to what the engine compares for a field of this type."""
+        """A literal as the domain value of its field's type (dates stay dates; each executor converts)."""
         if spec.type in ("number", "integer"):
             number = C.to_number(value)
             if number is None:
                 self.fail(f"'{value}' is not a number", path)
             return C.rounded(number)
         if spec.type == "date":
-            key = C.date_key(value)
-            if key is None:
+            day = O.as_date(value)
+            if day is None:
                 self.fail(f"'{value}' is not a date (YYYY-MM-DD)", path)
-            return key
+            return day
         if spec.type == "bool":
             if not isinstance(value, bool):
                 self.fail(f"'{value}' is not true or false", path)

@@ -7,7 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import __version__, annual_targets, evaluate, explain
+from engine import __version__, annual_targets, columnar, evaluate, explain
+from engine.batch import RecordBatch
 from engine.errors import InputError
 from engine.findings import Report
 from engine.findingstore import FindingStore
@@ -40,10 +41,10 @@ def regions_of(ruleset: RuleSet) -> Regions:
     return load_regions(ruleset.params.table("regions"))
 
 
-def evaluate_records(ruleset: RuleSet, records: list, as_of: dt.date, rules=None):
+def evaluate_records(ruleset: RuleSet, records: list, as_of: dt.date, rules=None, engine: str = "column"):
     """Results and findings for records already loaded, evaluated together (chains join across them)."""
     rules = list(rules if rules is not None else ruleset.rules)
-    outcome = evaluate.run(rules, records, ruleset.params, as_of)
+    outcome = evaluate.run(rules, records, ruleset.params, as_of, engine=engine)
     return explain.build(outcome, rules, records, ruleset.schemas, ruleset.documents, ruleset.measure_label)
 
 
@@ -56,31 +57,58 @@ class _Collector:
     """Accumulates findings (compressed, in input order) and state counts batch by batch, keeping every Result
     only when asked to."""
 
-    def __init__(self, ruleset: RuleSet, as_of: dt.date, keep_results: bool, table_order: dict):
-        self.ruleset, self.as_of = ruleset, as_of
+    def __init__(self, ruleset: RuleSet, as_of: dt.date, keep_results: bool, table_order: dict,
+                 engine: str = "column"):
+        self.ruleset, self.as_of, self.engine = ruleset, as_of, engine
         self.findings, self.counts = FindingStore(), Counter()
         self.results = [] if keep_results else None
         self.table_order = table_order  # table path -> position in the run
+        self._compiled: dict = {}  # kind -> its rules compiled for the column executor (once per run)
 
-    def add(self, records: list):
+    def add(self, records):
+        if self.engine == "column" and isinstance(records, RecordBatch):
+            self._evaluate_batch(records)
+            return
         for start in range(0, len(records), ENGINE_BATCH):
             self._evaluate(records[start:start + ENGINE_BATCH])
+
+    def _evaluate_batch(self, batch: RecordBatch):
+        """A batch of single-record rules' kind through the column executor; Records are built only for the rows
+        that become findings (every row when all results are kept)."""
+        rules = [r for r in self.ruleset.rules if r.kind == batch.kind and r.joins is None and r.in_force(self.as_of)]
+        if not rules or not len(batch):
+            return
+        compiled = self._compiled.get(batch.kind)
+        if compiled is None:
+            compiled = self._compiled[batch.kind] = columnar.compile_rules(rules)
+        outcome = columnar.evaluate_batch(compiled, batch, self.ruleset.params, self.as_of)
+        self.counts.update(outcome.counts({r.id: "violation" if r.is_binding else "gap" for r in rules}))
+        partial = evaluate.Outcome(states=outcome.states(only_findings=self.results is None), measures=[], lapsed=[],
+                                   slots=outcome.slots, slotted=outcome.slotted)
+        results, findings = explain.build(partial, rules, batch, self.ruleset.schemas, self.ruleset.documents,
+                                          self.ruleset.measure_label)
+        self._store(findings)
+        if self.results is not None:
+            self.results.extend(results)
 
     def add_together(self, records: list):
         if records:
             self._evaluate(records)
 
     def _evaluate(self, records: list):
-        results, findings = evaluate_records(self.ruleset, records, self.as_of)
+        results, findings = evaluate_records(self.ruleset, records, self.as_of, engine=self.engine)
         self.counts.update(r.status for r in results)
+        self._store(findings)
+        if self.results is not None:
+            self.results.extend(results)
+
+    def _store(self, findings: list):
         by_table: dict = {}
         for finding in findings:
             by_table.setdefault(finding.source.file, []).append(finding)
         for path, part in by_table.items():
             part.sort(key=lambda f: (f.source.row, f.rule_id))
             self.findings.add(part, (self.table_order.get(path, len(self.table_order)), part[0].source.row))
-        if self.results is not None:
-            self.results.extend(results)
 
 
 def manifest(ruleset: RuleSet, as_of: dt.date, tables: list, failed: list[InputError]) -> dict:
@@ -97,18 +125,19 @@ def manifest(ruleset: RuleSet, as_of: dt.date, tables: list, failed: list[InputE
 
 
 def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None = None, sheet: str | None = None,
-          keep_results: bool = False, annual=None) -> RunResult:
+          keep_results: bool = False, annual=None, engine: str = "column") -> RunResult:
     """Stream every file through the engine (a file that cannot be read is reported, the others go on).
 
     Records of kinds in consequence chains are held and evaluated together at the end; all others are evaluated
-    in batches as they are read, so memory follows the findings, not the input size.
+    in batches as they are read, so memory follows the findings, not the input size. `engine`: "column" (single-record
+    rules as column masks) or "durable" (every rule in durable_rules, the reference).
 
     `annual` (engine.annual_targets.Settings) says where the annual targets of 2016–2019 prefecture records come
     from: the issued table, else derived by its method (default: no issued table, linear)."""
     regions = regions_of(ruleset)
     together = chained_kinds(ruleset.rules)
     table_order: dict = {}
-    collector = _Collector(ruleset, as_of, keep_results, table_order)
+    collector = _Collector(ruleset, as_of, keep_results, table_order, engine)
     tables, failed, rejected, held = [], [], [], []
     duplicates = Duplicates()
     seen_paths = set()
@@ -123,8 +152,7 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
                     tables.append(table)
                     table_order.setdefault(table.path, len(table_order))
                 rejected.extend(rejections)
-                for record in records:
-                    duplicates.see(record)
+                _see_ids(duplicates, records, ruleset.schemas[table.kind])
                 if table.kind in together:
                     held.extend(records)
                 else:
@@ -140,6 +168,17 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
                     counts=dict(collector.counts), rejected=rejected, duplicates=duplicates.found,
                     results=collector.results)
     return RunResult(report=report, failed=failed, held=held)
+
+
+def _see_ids(duplicates: Duplicates, records, schema) -> None:
+    """Every record's shown id, column-wise for a batch whose id is one field."""
+    if isinstance(records, RecordBatch) and not schema.id_extra and hasattr(records, "rows"):
+        column = records.column(schema.id_field)
+        ids = [column.uniques[c] for c in column.codes]
+        duplicates.see_many(records.kind, [str(i) for i in ids], records.file, records.rows)
+        return
+    for record in records:
+        duplicates.see(record)
 
 
 def sample_paths(directory: Path | None = None) -> list[Path]:

@@ -1,6 +1,7 @@
 """Shared fixtures: the bundled rule set, loaded once per test session, and a copy of the headline rules."""
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,71 @@ def copy_core_rules(target: Path) -> Path:
 @pytest.fixture(scope="session")
 def ruleset():
     return load_rules()
+
+
+@pytest.fixture(scope="module")
+def both_readers():
+    """Every chunk read column-wise is also read row by row (records.rows_to_records, the reference): the records,
+    the rejections (reasons and order) and the row accounting must be identical."""
+    import copy
+
+    from engine import columnread
+    from engine.records import rows_to_records
+
+    vectorised = columnread.chunk_to_batch
+
+    def checked(frame, plan, regions, path, report, fractions):
+        reference = copy.deepcopy(report)
+        records, rejected = rows_to_records(frame, plan, regions, path, reference, fractions)
+        batch, batch_rejected = vectorised(frame, plan, regions, path, report, fractions)
+        assert batch_rejected == rejected
+        assert list(batch) == records
+        assert (report.rows, report.evaluated, report.rejected) == \
+            (reference.rows, reference.evaluated, reference.rejected)
+        return batch, batch_rejected
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(columnread, "chunk_to_batch", checked)
+        yield
+
+
+_RULESETS: dict = {}
+
+
+def _cached_ruleset(rules_dir, schemas_dir):
+    """The CLI's rule loading, once per (rules, schemas) directory pair in a test session."""
+    from engine.runner import load_rules
+    key = (str(rules_dir), str(schemas_dir))
+    if key not in _RULESETS:
+        _RULESETS[key] = load_rules(rules_dir, schemas_dir)
+    return _RULESETS[key]
+
+
+def cli_run(*args, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """`ecocheck ARGS` in this process (click's test isolation around engine.cli.main, the real entry point that
+    turns errors into `Error: …` and exit codes), with the rule set loaded once per session."""
+    import os
+
+    from click.testing import CliRunner
+
+    from engine import cli
+
+    runner = CliRunner()
+    previous = os.getcwd()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "_ruleset", _cached_ruleset)
+        os.chdir(cwd)
+        try:
+            with runner.isolation() as (out, err, _):
+                try:
+                    cli.main([str(a) for a in args])
+                    code = 0
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                stdout = out.getvalue().decode("utf-8", "replace")
+                stderr = err.getvalue().decode("utf-8", "replace")
+        finally:
+            os.chdir(previous)
+    assert "Traceback" not in stderr, stderr
+    assert "Traceback" not in stdout, stdout
+    return subprocess.CompletedProcess(list(args), code, stdout, stderr)

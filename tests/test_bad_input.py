@@ -19,7 +19,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CORE_RULES, copy_core_rules
+from tests.conftest import CORE_RULES, cli_run, copy_core_rules
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _both_readers(both_readers):
+    """Every table read in this module goes through the column-wise and the row-by-row reader, which must agree."""
+
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -44,8 +50,14 @@ def _core_rules(tmp_path_factory):
     CORE[:] = ["--rules", copy_core_rules(tmp_path_factory.mktemp("core") / "rules"), "--schemas", SCHEMAS]
 
 
-def run(*args) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", *map(str, args)], cwd=ROOT,
+def run(*args, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """`ecocheck ARGS` in this process (engine.cli.main under click's test isolation); never a traceback."""
+    return cli_run(*args, cwd=cwd)
+
+
+def run_subprocess(*args, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """`python -m engine.cli ARGS` in a child process, as a user runs it: for the few tests of the real process."""
+    proc = subprocess.run([sys.executable, "-m", "engine.cli", *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=120)
     assert "Traceback" not in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stdout, proc.stdout

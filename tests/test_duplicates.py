@@ -1,6 +1,6 @@
 """Duplicate record ids: reported with both places, full-width ids equal to half-width, hash collisions harmless."""
 
-import hashlib
+import numpy as np
 
 from engine import duplicates as dup_module
 from engine.duplicates import Duplicates
@@ -27,19 +27,18 @@ def test_repeats_are_reported_in_reading_order_with_their_first_place():
 
 
 def test_records_whose_hashes_collide_are_told_apart_by_their_ids(monkeypatch):
-    class SameDigest:
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def digest(self):
-            return b"\x00" * 8
-
-    monkeypatch.setattr(dup_module.hashlib, "blake2b", SameDigest)
+    monkeypatch.setattr(dup_module, "_hash_keys", lambda keys: np.zeros(len(keys), dtype=np.int64))
     seen = Duplicates()
     for n, record_id in enumerate(["A", "B", "A", "C"], start=2):
         seen.see(record("boiler", record_id, "a.csv", n))
-    monkeypatch.setattr(dup_module.hashlib, "blake2b", hashlib.blake2b)
     assert seen.found == [{"kind": "boiler", "id": "A", "first": ["a.csv", 2], "again": ["a.csv", 4]}]
+
+
+def test_ids_seen_column_wise_and_one_by_one_are_the_same_identities():
+    seen = Duplicates()
+    seen.see_many("boiler", ["GL-1", "ＧＬ－２", "x"], "a.csv", [2, 3, 4])
+    seen.see(record("boiler", "gl- 2", "b.csv", 5))
+    assert seen.found == [{"kind": "boiler", "id": "gl- 2", "first": ["a.csv", 3], "again": ["b.csv", 5]}]
 
 
 def test_no_records_no_duplicates():

@@ -30,6 +30,14 @@ from engine.findings import REJECT_COLUMNS
 from engine.records import load_file
 from engine.runner import check as run_check, evaluate_records, regions_of
 from engine.template import header_of, template_xlsx
+from tests.conftest import cli_run
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _both_readers(both_readers):
+    """Every table read in this module goes through the column-wise and the row-by-row reader, which must agree.
+    (This is the loader's differential test: the records, rejection reasons and their order must be identical.)"""
+
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2021, 12, 31)
@@ -138,9 +146,9 @@ def statuses(ruleset, records, rule_id):
 
 
 def cli(*args, timeout=120) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, encoding="utf-8", errors="replace", timeout=timeout)
-    assert "Traceback" not in proc.stderr, proc.stderr
+    """`ecocheck ARGS` in this process (engine.cli.main under click's test isolation): never a traceback or an
+    internal error. (`timeout` is kept for the callers; in-process runs are not timed out.)"""
+    proc = cli_run(*args)
     assert "internal error" not in proc.stderr, proc.stderr
     return proc
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import openpyxl
+import pytest
 from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -25,6 +26,12 @@ from engine.errors import EcocheckError
 from engine.normalise import is_missing
 from engine.records import load_file
 from engine.runner import load_rules, regions_of
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _both_readers(both_readers):
+    """Every table read in this module goes through the column-wise and the row-by-row reader, which must agree."""
+
 
 BOILER_HEADER = ["使用单位", "锅炉编号", "市州", "燃料种类", "测试类型", "出厂日期", "测试日期", "额定蒸发量（t/h）",
                  "热效率（%）"]

@@ -1,4 +1,4 @@
-"""Every example written in every rule file gives its expected state through the real engine."""
+"""Every example written in every rule file gives its expected state through both executors (column and durable_rules)."""
 
 import pytest
 import yaml
@@ -12,9 +12,10 @@ RULESET = load_rules()
 CASES = [(rule, example) for rule in RULESET.rules for example in rule.examples]
 
 
+@pytest.mark.parametrize("engine", ["column", "durable"])
 @pytest.mark.parametrize("rule,example", CASES, ids=[f"{r.id}:{e.name}" for r, e in CASES])
-def test_example_gives_expected_state(rule, example):
-    outcome = run_example(RULESET, rule, example)
+def test_example_gives_expected_state(rule, example, engine):
+    outcome = run_example(RULESET, rule, example, engine)
     assert outcome.got == example.expect, outcome.detail
 
 

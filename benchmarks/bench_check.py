@@ -1,0 +1,137 @@
+"""Benchmark: `ecocheck check FILE --format json` end to end on generated boiler and coal-sample CSVs (5% violating,
+2% missing values), beside pandas.read_csv of the same file (the floor) and `--engine durable` (the reference path).
+
+Each run is a fresh child process timed by wall clock (Python start, imports and rule loading included), its peak
+RSS read from os.wait4. The durable path takes about 1 ms a record, so it runs only at the sizes in --durable-sizes;
+the ratio is given where both ran."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import filecmp
+import datetime as dt
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REGIONS = ["兰州市", "嘉峪关市", "金昌市", "酒泉市", "张掖市", "武威市", "白银市", "天水市", "平凉市", "庆阳市",
+           "定西市", "陇南市", "甘南州", "临夏州"]
+VIOLATING, MISSING = 0.05, 0.02
+AS_OF = "2022-06-30"
+
+
+def boilers(path: Path, rows: int, seed: int = 7) -> None:
+    """Boiler tests: 5% of rows breach a rule (low efficiency, or a coal boiler in use inside the network area);
+    2% have no efficiency."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["使用单位", "锅炉编号", "市州", "燃料种类", "测试类型", "出厂日期", "测试日期", "额定蒸发量（t/h）",
+                         "热效率（%）", "是否在集中供热供气管网覆盖范围内", "是否在用"])
+        for n in range(rows):
+            made = dt.date(2018, 1, 1) + dt.timedelta(days=rng.randrange(1800))
+            draw = rng.random()
+            in_area, in_use = rng.choice([("否", "是"), ("是", "否"), ("否", "否")])
+            efficiency = f"{rng.uniform(92.5, 97):.1f}"
+            if draw < VIOLATING:
+                if rng.random() < 0.5:
+                    efficiency = f"{rng.uniform(60, 79.9):.1f}"
+                else:
+                    in_area, in_use = "是", "是"
+            elif draw < VIOLATING + MISSING:
+                efficiency = ""
+            writer.writerow([f"单位{n % 5000}", f"GL-{n:07d}", rng.choice(REGIONS), rng.choice(["燃煤", "燃气"]),
+                             rng.choice(["验收", "定型", "运行"]), made.isoformat(),
+                             (made + dt.timedelta(days=rng.randrange(30, 900))).isoformat(),
+                             rng.choice(["2", "4", "10", "20"]), efficiency, in_area, in_use])
+
+
+def coal_samples(path: Path, rows: int, seed: int = 11) -> None:
+    """Bulk-coal samples: 5% at or above a limit (ash 16%, sulfur 1%); 2% with sulfur not tested."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["样品编号", "销售单位", "市州", "煤种", "灰分Ad（%）", "全硫St,d（%）", "抽检日期"])
+        for n in range(rows):
+            ash, sulfur = f"{rng.uniform(5, 15.9):.2f}", f"{rng.uniform(0.1, 0.99):.2f}"
+            draw = rng.random()
+            if draw < VIOLATING:
+                ash = f"{rng.uniform(16, 30):.2f}"
+            elif draw < VIOLATING + MISSING:
+                sulfur = "未检测"
+            day = dt.date(2018, 1, 1) + dt.timedelta(days=rng.randrange(1500))
+            writer.writerow([f"S-{n:07d}", f"经销点{n % 3000}", rng.choice(REGIONS), rng.choice(["烟煤", "无烟煤"]),
+                             ash, sulfur, day.isoformat()])
+
+
+KINDS = {"boiler": boilers, "coal_sample": coal_samples}
+FLOOR = "import sys, time, pandas as pd; t = time.perf_counter(); pd.read_csv(sys.argv[1]); print(time.perf_counter() - t)"
+
+
+def timed(command: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MiB, stdout) of one child process."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = child.stdout.read().decode()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} exited {child.returncode}")
+    return seconds, usage.ru_maxrss / 1024, out
+
+
+def check(path: Path, out: Path, engine: str) -> tuple[float, float]:
+    seconds, peak, _ = timed([sys.executable, "-m", "engine.cli", "check", str(path), "--as-of", AS_OF, "--format",
+                              "json", "--output", str(out), "--fail-on", "none", "--engine", engine])
+    return seconds, peak
+
+
+def _count(path: Path) -> int:
+    with path.open(encoding="utf-8") as handle:
+        return sum(1 for line in handle if line.startswith('  "rule_id"'))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--durable-sizes", type=lambda s: [int(x) for x in s.split(",") if x], default=[10_000],
+                        help="sizes at which --engine durable also runs (default 10000; it takes ~1 ms a record)")
+    parser.add_argument("--kinds", default="boiler,coal_sample")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the best is shown")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; times are wall seconds of a fresh process "
+          f"(best of {args.repeat}); peak = that process's max RSS")
+    print(f"{'kind':<12}{'rows':>9}{'CSV MiB':>9}{'floor s':>9}{'column s':>10}{'rows/s':>10}{'peak MiB':>9}"
+          f"{'RSS/CSV':>8}{'×floor':>7}{'durable s':>10}{'durable rows/s':>15}{'speed-up':>9}{'findings':>9}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.kinds.split(","):
+            for size in args.sizes:
+                path = Path(tmp) / f"{kind}_{size}.csv"
+                KINDS[kind](path, size)
+                mib = path.stat().st_size / (1 << 20)
+                floor = min(float(timed([sys.executable, "-c", FLOOR, str(path)])[2]) for _ in range(args.repeat))
+                runs = [check(path, Path(tmp) / "column.json", "column") for _ in range(args.repeat)]
+                seconds, peak = min(runs)
+                findings = _count(Path(tmp) / "column.json")  # streamed: this process stays small (a child's
+                durable = ""                                     # peak RSS counts the parent's at fork)
+                if size in args.durable_sizes:
+                    d_seconds, _ = min(check(path, Path(tmp) / "durable.json", "durable") for _ in range(args.repeat))
+                    same = filecmp.cmp(Path(tmp) / "durable.json", Path(tmp) / "column.json", shallow=False)
+                    durable = (f"{d_seconds:>10.2f}{size / d_seconds:>15.0f}{d_seconds / seconds:>8.1f}×"
+                               + ("" if same else " (JSON differs!)"))
+                else:
+                    durable = f"{'—':>10}{'—':>15}{'—':>9}"
+                print(f"{kind:<12}{size:>9}{mib:>9.1f}{floor:>9.2f}{seconds:>10.2f}{size / seconds:>10.0f}{peak:>9.0f}"
+                      f"{peak / mib:>8.1f}{seconds / floor:>7.1f}{durable}{findings:>9}", flush=True)
+                path.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Records held as columns: each field factorised into codes and its distinct domain values, Records built on demand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from engine import operators as O
+
+
+@dataclass(frozen=True)
+class FieldColumn:
+    """One field over a batch: `codes[i]` indexes `uniques` (domain values); -1 means the row has no value."""
+
+    codes: np.ndarray
+    uniques: list
+
+    @classmethod
+    def from_values(cls, values: Sequence) -> "FieldColumn":
+        index: dict = {}
+        uniques: list = []
+        codes = np.empty(len(values), dtype=np.int64)
+        for n, value in enumerate(values):
+            if value is None:
+                codes[n] = -1
+                continue
+            key = (type(value), repr(value) if isinstance(value, float) else value)  # 1, 1.0, True, 0.0, -0.0 apart
+            code = index.get(key)
+            if code is None:
+                code = index[key] = len(uniques)
+                uniques.append(value)
+            codes[n] = code
+        return cls(codes, uniques)
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the column's form is float64: every value a number, date or boolean (text stays objects)."""
+        present = [v for v in self.uniques if v is not None]
+        return bool(present) and all(isinstance(v, (int, float, dt.date)) for v in present)
+
+    def distinct_known(self) -> np.ndarray:
+        """Which distinct values are values (a reader may keep a slot for a cell that gave none; no row uses it)."""
+        return np.array([v is not None for v in self.uniques], dtype=bool)
+
+    def known(self) -> np.ndarray:
+        return self.codes >= 0
+
+    def value(self, row: int):
+        code = self.codes[row]
+        return None if code < 0 else self.uniques[code]
+
+    def representation(self, numeric: bool | None = None) -> np.ndarray:
+        """The distinct values in the column form: float64 (dates as yyyymmdd, booleans as 1/0) or objects."""
+        if self.numeric if numeric is None else numeric:
+            return np.array([np.nan if v is None else float(O.engine_value(v)) for v in self.uniques],
+                            dtype=np.float64)
+        out = np.empty(len(self.uniques), dtype=object)
+        out[:] = self.uniques
+        return out
+
+
+@dataclass
+class RecordBatch(Sequence):
+    """Records of one kind as columns; `batch[i]` builds the Record of row i only when it is asked for."""
+
+    kind: str
+    columns: dict  # field -> FieldColumn
+    size: int
+    make_record: Callable[[int], object]  # position -> Record
+    problems: dict = field(default_factory=dict)  # field -> {position: why its value could not be read}
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, position):
+        if isinstance(position, slice):
+            return [self.make_record(i) for i in range(*position.indices(self.size))]
+        if position < 0:
+            position += self.size
+        if not 0 <= position < self.size:
+            raise IndexError(position)
+        return self.make_record(position)
+
+    def __iter__(self):
+        return (self.make_record(i) for i in range(self.size))
+
+    def column(self, name: str) -> FieldColumn:
+        found = self.columns.get(name)
+        if found is None:
+            found = self.columns[name] = FieldColumn(np.full(self.size, -1, dtype=np.int64), [])
+        return found
+
+
+def batch_of_records(kind: str, records: list, fields) -> RecordBatch:
+    """Records already built (examples, small inputs) held as columns of the fields the rules read."""
+    columns = {name: FieldColumn.from_values([r.values.get(name) for r in records]) for name in fields}
+    return RecordBatch(kind, columns, len(records), records.__getitem__)
