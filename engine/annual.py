@@ -55,7 +55,7 @@ def annual_rows(records, ruleset, as_of: dt.date) -> list[AnnualRow]:
     rules = [by_id[i] for i in ASSESSMENT_RULES if i in by_id]
     if not records or not rules:
         return []
-    outcome = evaluate.run(rules, records, ruleset.params, as_of)
+    outcome = evaluate.run(rules, records, ruleset.params, as_of, engine="durable")  # limits of every row
     schema = ruleset.schemas[KIND]
     order = {name: n for n, name in enumerate(region_order(ruleset))}
     rows, seen = [], set()

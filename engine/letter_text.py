@@ -7,6 +7,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from engine.operators import OPS
+
 _DIGITS = "零一二三四五六七八九"
 _ITEM = re.compile(r"^(?P<part>[一二三四五六七八九十]+)(?:\.（(?P<article>[一二三四五六七八九十]+)）)?(?:\.(?P<item>\d+))?$")
 
@@ -100,8 +102,6 @@ def gap_text(gap: Any, unit: str) -> str:
     return with_unit(abs(gap), unit)
 
 
-_RELATION = {"lt": "低于", "le": "未超过", "gt": "超过", "ge": "达到或超过", "ne": "不是"}
-
 
 def check_sentence(check) -> str:
     """One breached check as a sentence: 热效率为72.4%，低于要求的80%，相差7.6个百分点."""
@@ -116,7 +116,8 @@ def check_sentence(check) -> str:
         return f"{label}为{check.observed}"
     observed = with_unit(check.observed, unit) if check.observed not in ("", "—") else "—"
     limit = with_unit(check.limit, unit) if check.limit not in ("", "—") else "—"
-    text = f"{label}为{observed}，{_RELATION.get(check.op, '')}要求的{limit}"
+    relation = OPS[check.op].relation if check.op in OPS else ""
+    text = f"{label}为{observed}，{relation}要求的{limit}"
     gap = gap_text(check.gap, unit)
     return text + (f"，相差{gap}" if gap and check.gap != 0 else "")
 

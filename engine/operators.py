@@ -26,6 +26,7 @@ class Operator:
     test: Callable[[Any, Any], bool]  # on one known value: observed, operand -> bool
     column: Callable  # on arrays of known values: (observed ndarray, operand scalar | ndarray) -> bool ndarray
     durable: str | None  # durable_rules operator for `field op value` ("" = plain equality {field: value})
+    relation: str = ""  # Chinese wording of a breached comparison in a sentence: 热效率为72.4%，低于要求的80%
 
     def kleene(self, observed: Any, operand: Any = None) -> bool | None:
         """Three-valued: True or False when decided, None when the observed value (or the limit) is unknown."""
@@ -44,11 +45,11 @@ def _isin(observed: np.ndarray, values) -> np.ndarray:
 def _table() -> dict:
     ops = [
         Operator("eq", COMPARE, ("==", "=", "equals"), "ne", "=", "不得为 ", py.eq, np.equal, ""),
-        Operator("ne", COMPARE, ("!=", "neq"), "eq", "≠", "应为 ", py.ne, np.not_equal, "$neq"),
-        Operator("lt", COMPARE, ("<",), "ge", "<", "", py.lt, np.less, "$lt"),
-        Operator("le", COMPARE, ("<=", "lte"), "gt", "≤", "", py.le, np.less_equal, "$lte"),
-        Operator("gt", COMPARE, (">",), "le", ">", "", py.gt, np.greater, "$gt"),
-        Operator("ge", COMPARE, (">=", "gte"), "lt", "≥", "", py.ge, np.greater_equal, "$gte"),
+        Operator("ne", COMPARE, ("!=", "neq"), "eq", "≠", "应为 ", py.ne, np.not_equal, "$neq", relation="不是"),
+        Operator("lt", COMPARE, ("<",), "ge", "<", "", py.lt, np.less, "$lt", relation="低于"),
+        Operator("le", COMPARE, ("<=", "lte"), "gt", "≤", "", py.le, np.less_equal, "$lte", relation="未超过"),
+        Operator("gt", COMPARE, (">",), "le", ">", "", py.gt, np.greater, "$gt", relation="超过"),
+        Operator("ge", COMPARE, (">=", "gte"), "lt", "≥", "", py.ge, np.greater_equal, "$gte", relation="达到或超过"),
         Operator("in", MEMBER, (), "not_in", "∈", "不得属于 ", lambda v, values: v in values,
                  _isin, ""),
         Operator("not_in", MEMBER, ("nin",), "in", "∉", "应属于 ", lambda v, values: v not in values,
