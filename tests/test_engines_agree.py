@@ -25,7 +25,8 @@ REGIONS = regions_of(RULESET)
 BATCH = 40  # records per generated example
 EXAMPLES = {"ci": 50, "long": 500}
 GENERATED_PER_KIND = BATCH * EXAMPLES["ci"]  # 2,000
-CHAIN_BATCH = 25  # records of each of the three chain kinds per example (hypothesis caps the data of one example)
+CHAIN_BATCH = 10  # records of each chain kind per example (hypothesis caps the data of one example: the
+# prefecture schema has grown, and 25 rows of it overran the buffer, leaving too few valid examples)
 settings.register_profile("ci", max_examples=EXAMPLES["ci"], deadline=None, derandomize=True,
                           phases=[Phase.explicit, Phase.generate],  # no shrinking: the assertion names the record
                           suppress_health_check=list(HealthCheck))
