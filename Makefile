@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install fonts demo test bench bench-documents clean
+.PHONY: install fonts demo test bench bench-documents bench-letters clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Error: ecocheck needs Python 3.11 or 3.12 (durable-rules does not import on 3.13). Install one, or run: make PYTHON=/path/to/python3.12" >&2; exit 2; fi
@@ -41,6 +41,9 @@ bench: $(STAMP)
 
 bench-documents: $(STAMP) fonts
 	$(BIN)/python benchmarks/bench_documents.py
+
+bench-letters: $(STAMP) fonts
+	$(BIN)/python benchmarks/bench_letters.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
