@@ -61,13 +61,7 @@ def _engine_value(value):
     return O.engine_value(value)
 
 
-def _lookup_for(params: Parameters, as_of: dt.date):
-    def lookup(ref: C.ParamRef, record_values: dict):
-        key = ref.key if ref.key is not None else record_values.get(ref.by)
-        if key is None:
-            return None
-        return params.table(ref.table).value(ref.column, str(key), as_of)
-    return lookup
+_lookup_for = columnar.lookup_for  # parameter lookups: one definition for both executors
 
 
 class Evaluation:
