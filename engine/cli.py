@@ -512,6 +512,8 @@ def rules_coverage(fmt, output, rules_dir, schemas_dir):
 
 def main(argv=None):
     """Entry point: run the CLI; an ecocheck error becomes `Error: …` and its exit code, never a traceback."""
+    from engine.help_zh import localise
+    localise(cli)
     try:
         cli.main(args=argv, prog_name="ecocheck", standalone_mode=False)
     except click.exceptions.Abort:

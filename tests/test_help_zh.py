@@ -1,0 +1,42 @@
+"""The command line's help is Chinese: every command and option has its Chinese text, and --help shows it."""
+
+import re
+
+import click
+import pytest
+
+from engine.cli import cli, main
+from engine.help_zh import COMMANDS, OPTIONS, localise
+
+
+def _commands(group, path="cli"):
+    yield path, group
+    if isinstance(group, click.Group):
+        for name, sub in group.commands.items():
+            yield from _commands(sub, name if path == "cli" else f"{path} {name}")
+
+
+def test_every_command_and_option_has_chinese_help():
+    for path, command in _commands(cli):
+        assert path in COMMANDS, f"no Chinese help for command '{path}'"
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.name in OPTIONS, f"no Chinese help for {path} {param.opts[0]}"
+    assert all(re.search(r"[\u4e00-\u9fff]", text) for text in list(COMMANDS.values()) + list(OPTIONS.values()))
+
+
+@pytest.mark.parametrize("args", [["--help"], ["check", "--help"], ["letters", "--help"], ["rules", "list", "--help"]])
+def test_help_is_shown_in_chinese(capsys, args):
+    try:
+        main(args)
+    except SystemExit as exc:
+        assert exc.code in (0, None)
+    shown = capsys.readouterr().out
+    localise(cli)
+    command = cli
+    for name in args[:-1]:
+        command = command.commands[name]
+    assert command.help.splitlines()[0] in shown
+    for param in command.params:
+        if isinstance(param, click.Option) and param.help and param.name != "version":
+            assert param.help[:8] in shown.replace("\n", "").replace(" ", "") or param.help[:8] in shown
