@@ -187,8 +187,10 @@ def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None, en
     from engine.runner import check as run_check
     if kind is not None:
         kind = kind_named(ruleset.schemas, kind)
-    return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results, annual=annual,
-                     engine=engine)
+    from engine.progress import Progress
+    with Progress() as progress:  # on a terminal, after a few seconds: rows read and checked so far
+        return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results,
+                         annual=annual, engine=engine, progress=progress.update)
 
 
 def _annual(ruleset, params_dir, method: str):

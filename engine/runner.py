@@ -125,7 +125,7 @@ def manifest(ruleset: RuleSet, as_of: dt.date, tables: list, failed: list[InputE
 
 
 def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None = None, sheet: str | None = None,
-          keep_results: bool = False, annual=None, engine: str = "column") -> RunResult:
+          keep_results: bool = False, annual=None, engine: str = "column", progress=None) -> RunResult:
     """Stream every file through the engine (a file that cannot be read is reported, the others go on).
 
     Records of kinds in consequence chains are held and evaluated together at the end; all others are evaluated
@@ -152,6 +152,8 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
                     tables.append(table)
                     table_order.setdefault(table.path, len(table_order))
                 rejected.extend(rejections)
+                if progress is not None:
+                    progress(len(records) + sum(1 for r in rejections if r.scope == "row"))
                 _see_ids(duplicates, records, ruleset.schemas[table.kind])
                 if table.kind in together:
                     held.extend(records)

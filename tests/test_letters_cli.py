@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -84,3 +85,24 @@ def test_record_kinds_by_their_chinese_names(cli, tmp_path):
     assert out.read_text(encoding="utf-8-sig").startswith("使用单位,锅炉编号")
     code, output = cli("template", "锅", "--format", "csv", "--out", out)
     assert code == 2 and "没有“锅”这种记录类型" in output and "锅炉（boiler）" in output
+
+
+def test_progress_bar_only_on_a_terminal(ruleset, coal):
+    import io
+
+    from engine.progress import Progress
+    from engine.runner import check
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    shown, hidden = Terminal(), io.StringIO()
+    counted = []
+    for stream in (shown, hidden):
+        with Progress(stream=stream, delay=0) as progress:
+            check([coal], ruleset, dt.date(2022, 1, 1), progress=progress.update)
+        counted.append(progress.bar.n if progress.bar is not None else None)
+    assert counted == [3, None]  # three rows read and checked; no bar where stderr is not a terminal
+    assert "读取并检查" in shown.getvalue() and "行" in shown.getvalue()
+    assert hidden.getvalue() == ""
