@@ -249,6 +249,11 @@ def _letters_manifest(report, issue_date: dt.date, first_number: int, planned: l
 
 SELF_REPORT_SAMPLE = "金昌某冶炼有限公司"
 SAMPLE_PARAMS = Path(__file__).resolve().parent.parent / "inputs" / "samples" / "params"
+out_dir_option = click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+                              help="A new or empty folder (or one an earlier run wrote, with --overwrite).")
+letter_formats_option = click.option("--format", "fmts", type=click.Choice(["html", "md", "docx", "pdf"]),
+                                     multiple=True, help="Letter formats; repeat for several (each in a folder of "
+                                                         "its own under --out). Default: html.")
 issued_on_option = click.option("--issued-on", "issued_on", default=None, metavar="DATE",
                                 help="成文日期 of the letters and the year of their 文号 (default: today); "
                                      "separate from --as-of.")
@@ -267,8 +272,7 @@ def _write_overview(result, ruleset, out: Path, date: dt.date, letters: list) ->
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="A new or empty folder for the letters (or one an earlier run wrote, with --overwrite).")
+@out_dir_option
 @kind_option
 @rules_option
 @schemas_option
@@ -276,8 +280,7 @@ def _write_overview(result, ruleset, out: Path, date: dt.date, letters: list) ->
 @issued_on_option
 @first_number_option
 @overwrite_option
-@click.option("--format", "fmts", type=click.Choice(["html", "md", "docx", "pdf"]), multiple=True,
-              help="Letter format; repeat for several (each in a folder of its own under --out). Default: html.")
+@letter_formats_option
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Letter settings (authority, document-number prefix, deadlines) overriding templates/letters.yaml.")
 @sheet_option
@@ -308,8 +311,7 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="A new or empty folder (or one an earlier run wrote, with --overwrite).")
+@out_dir_option
 @rules_option
 @schemas_option
 @params_option
@@ -321,8 +323,7 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
 @issued_on_option
 @first_number_option
 @overwrite_option
-@click.option("--format", "fmts", type=click.Choice(["html", "md", "docx", "pdf"]), multiple=True,
-              help="Formats of the 预警通报; repeat for several. Default: html.")
+@letter_formats_option
 def assess(paths, out_dir, rules_dir, schemas_dir, params_dir, annual_method, config_path, letter_config_path,
            issued_on, first_number, overwrite, fmts):
     """Annual assessment results (考核结果 xlsx/html), early warning (预警 table, 预警通报) and charts (SVG)."""

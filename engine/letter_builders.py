@@ -58,7 +58,7 @@ def _fill(text: str, **values) -> str:
     return text
 
 
-def _issuers(cfg: dict, acting: tuple, authorities: dict) -> tuple:
+def issuers_for(cfg: dict, acting: tuple, authorities: dict) -> tuple:
     """The configured authority when the article names it, else the first the article names; co-issuers likewise."""
     preferred = cfg.get("issuing_authority", "")
     named = [a for a in acting if a in authorities]
@@ -390,6 +390,3 @@ def _requirements(items, fill: dict) -> list:
     return [Paragraph(f"{n}. " + sentence(_fill(item, **fill))) for n, item in enumerate(items, 1)]
 
 
-def issuers_for(cfg: dict, acting: tuple, authorities: dict) -> tuple:
-    """Who issues a letter: the configured authority when the article names it, else the first it names."""
-    return _issuers(cfg, acting, authorities)

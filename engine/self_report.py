@@ -79,11 +79,9 @@ def build(results: list, findings: list, ruleset, as_of: dt.date, units=None) ->
             report.not_applicable += 1
             continue
         rule = rules[result.rule_id]
-        if rule.binds not in OWN_DUTIES and not (rule.force != "binding" and rule.binds == "unit"):
-            if rule.binds == "approval_authority" and result.status == "violation":
-                pass  # a measure on its project: reported in its own section
-            else:
-                continue  # a duty of others (governments, approval authorities): not the unit's to report
+        measure_on_project = rule.binds == "approval_authority" and result.status == "violation"
+        if rule.binds not in OWN_DUTIES and not measure_on_project:
+            continue  # a duty of others (governments, approval authorities): not the unit's to report
         document = ruleset.documents[rule.document]
         if document.key not in [d.key for d in report.documents]:
             report.documents.append(document)
