@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine import conditions as C
 from engine.letter_text import article_label, check_sentence, cn_date, document_citation, short_citation
 
 OWN_DUTIES = ("unit", "manufacturer")  # provisions binding the unit itself (targets name the unit they measure)
@@ -26,6 +27,7 @@ class Item:
     actions: list = field(default_factory=list)
     missing: list = field(default_factory=list)
     source: str = ""
+    checked: str = ""  # what was looked at: the labels of the fields the rule's condition reads
 
 
 @dataclass
@@ -55,6 +57,11 @@ def _record_label(schemas: dict, kind: str, subject) -> str:
     if kind == "project":
         return f"“{subject.name}”（{id_label}：{subject.id}）"
     return f"{title}（{id_label}：{subject.id}）"
+
+
+def _checked(rule, schema) -> str:
+    fields = sorted(C.condition_fields(rule.when)) if rule.when is not None else []
+    return "、".join(schema.fields[name].label for name in fields if name in schema.fields)
 
 
 def _unit_of(subject) -> str:
@@ -87,7 +94,8 @@ def build(results: list, findings: list, ruleset, as_of: dt.date, units=None) ->
             report.documents.append(document)
         item = Item(rule.id, rule.title, f"{short_citation(document)}{article_label(rule.article)}“{rule.quote}”",
                     _record_label(ruleset.schemas, result.subject.kind, result.subject),
-                    source=f"{Path(result.source.file).name} 第{result.source.row}行")
+                    source=f"{Path(result.source.file).name} 第{result.source.row}行",
+                    checked=_checked(rule, ruleset.schemas[result.subject.kind]))
         finding = found.get((result.rule_id, result.source.file, result.source.row))
         if finding is not None:
             item.facts = [check_sentence(c) for c in finding.checks if c.breached is True]
