@@ -12,8 +12,9 @@ import pandas as pd
 
 from engine.batch import FieldColumn, RecordBatch, batch_of_records
 from engine.findings import Rejection
-from engine.normalise import MISSING_TOKENS, ValueProblem, is_missing
-from engine.records import NOTE_PREFIXES, TOTAL_WORDS, _cell_value, _note_row, make_record, rows_to_records
+from engine.normalise import MISSING_TOKENS, ValueProblem, clean_text, is_missing
+from engine.records import (MARKS_ONLY, NOTE_PREFIXES, TOTAL_WORDS, _cell_value, _marks, _note_row, make_record,
+                            rows_to_records)
 from engine.schemas import normalise_header
 
 
@@ -49,6 +50,11 @@ class _Cells:
             self._missing = table[self.codes]
         return self._missing
 
+    def blank(self) -> np.ndarray:
+        """Cells with no text at all (a row of only these is skipped, not counted)."""
+        table = np.append((self.stripped == "").to_numpy(dtype=bool, na_value=True), True)
+        return table[self.codes]
+
     def note_flags(self) -> np.ndarray:
         """Cells that may make a row a note (注：…) or a total (合计): the row reader decides those rows."""
         flags = self.stripped.str.lower().str.startswith(NOTE_PREFIXES).to_numpy(dtype=bool, na_value=False).copy()
@@ -76,7 +82,8 @@ def _note_flag(text) -> bool:
 
 def _text_column(cells: _Cells) -> tuple[list, list]:
     """A free-text field (type string): values and problems per distinct cell, as parse_value gives them."""
-    values = cells.stripped.tolist()
+    values = [text if type(text) is str and text.isprintable() else clean_text(cells.uniques[n]) or None
+              for n, text in enumerate(cells.stripped.tolist())]
     for n in cells.short:
         if is_missing(cells.uniques[n]):
             values[n] = None
@@ -99,7 +106,7 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
     """(RecordBatch, rejections) for the data rows of one chunk (frame index = 0-based row in the file)."""
     schema = plan.schema
     data = frame.loc[frame.index >= plan.first_data_row]
-    if not _plain_text(data):
+    if not _plain_text(data) or any(c.twin for c in plan.columns):  # (twin columns: compared row by row)
         records, rejected = rows_to_records(frame, plan, regions, path, report, fractions)
         batch = batch_of_records(schema.kind, records, schema.fields)
         batch.rows = np.array([r.source.row for r in records], dtype=np.int64)
@@ -109,10 +116,13 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
     row_numbers = np.asarray(data.index, dtype=np.int64) + 1
     cells = [_Cells(data.iloc[:, p]) for p in range(data.shape[1])]
     missing = np.ones(size, dtype=bool)
+    blank = np.ones(size, dtype=bool)
     for c in cells:
         missing &= c.missing()
+        blank &= c.blank()
     nonempty = ~missing
-    report.rows += int(nonempty.sum())
+    marks_only = missing & ~blank  # only 'no data' marks (无, —): counted and rejected, as the row reader does
+    report.rows += int((~blank).sum())
 
     beyond = np.zeros(size, dtype=bool)
     if plan.width:
@@ -153,7 +163,7 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
 
     # Rejections in the order the row reader gives them: by row; in a row, its values (column order), then the row.
     rejected: list = []
-    flagged = beyond | note | (candidates & ~id_ok)
+    flagged = marks_only | beyond | note | (candidates & ~id_ok)
     value_problem_rows = np.zeros(size, dtype=bool)
     problem_masks = {}
     for name, (raw, values, problems) in columns.items():
@@ -163,6 +173,10 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
             value_problem_rows |= mask
     for position in np.flatnonzero(flagged | value_problem_rows):
         row = int(row_numbers[position])
+        if marks_only[position]:
+            rejected.append(Rejection(file=path, row=row, column="", value=_marks(list(data.iloc[position])),
+                                      reason=MARKS_ONLY))
+            continue
         if beyond[position]:
             filled = [str(c) for c in data.iloc[position, plan.width:] if not is_missing(c)]
             rejected.append(Rejection(file=path, row=row, column="", value=",".join(filled)[:80],
@@ -189,7 +203,7 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
             rejected.append(Rejection(file=path, row=row, column=id_spec.label, value="",
                                       reason=f"{reason}: a record without its id cannot be named in a finding; "
                                              f"fill in {id_spec.label}"))
-    report.rejected += int((beyond | note | (candidates & ~id_ok)).sum())
+    report.rejected += int((marks_only | beyond | note | (candidates & ~id_ok)).sum())
     report.evaluated += int(keep.sum())
 
     kept = np.flatnonzero(keep)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Callable
@@ -16,7 +17,7 @@ OPERATORS = O.NAMES
 OPERATOR_SYNONYMS = O.SYNONYMS
 LOGIC = tuple(O.LOGIC)
 ARITHMETIC = ("add", "sub", "mul", "div")
-PRECISION = 6  # decimal places every number is rounded to before it is compared
+PRECISION = 6  # decimal places of rule literals, parameter cells and computed limits (never of input values)
 SYMBOL = O.SYMBOLS
 
 
@@ -213,6 +214,25 @@ def to_number(value: Any) -> Decimal | None:
         return Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+
+
+SHORT_DIGITS = 15  # every decimal of up to 15 significant digits has its own float (DBL_DIG)
+
+
+def exact_float(value: Decimal) -> float:
+    """A value as written, as a float that compares with every limit of up to 15 significant digits exactly as
+    the written decimal does.
+
+    float() rounds to the nearest float, which can be a limit itself (79.99999999999999999 -> 80.0, compliant
+    with "not below 80"); then the neighbouring float on the written value's side is taken. Distinct short
+    decimals are many floats apart, so that neighbour equals no limit and every comparison keeps its answer."""
+    number = float(value)
+    if not math.isfinite(number) or Decimal(number) == value:
+        return number
+    shortest = Decimal(repr(number))
+    if shortest == value or len(shortest.normalize().as_tuple().digits) > SHORT_DIGITS:
+        return number
+    return math.nextafter(number, math.inf if value > shortest else -math.inf)
 
 
 def rounded(value: Decimal) -> float:

@@ -8,9 +8,10 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 
-from engine.conditions import rounded, to_number
-from engine.reader import Nested, Unsaved
+from engine.conditions import exact_float, to_number
+from engine.reader import Conflict, Nested, Unsaved
 from engine.schemas import FieldSpec, normalise_header
 
 MISSING_TOKENS = {"", "-", "—", "——", "--", "/", "\\", "无", "未检测", "未测", "不详", "暂无", "n/a", "na", "nan",
@@ -56,6 +57,15 @@ def load_regions(table) -> Regions:
     return Regions(spellings, governments, official)
 
 
+def is_blank(value) -> bool:
+    """An empty cell (no text at all): a row of only these is no row. A 'no data' mark (无, —) is not blank."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
 def is_missing(value) -> bool:
     if value is None:
         return True
@@ -71,10 +81,22 @@ def _text(value) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
+MAX_NUMBER_TEXT = 64  # characters: a longer cell is not a number anyone wrote
+SMALLEST = Decimal("1e-15")  # a non-zero value nearer zero than this is a unit or typing error
+READABLE = (Decimal("1e-40"), Decimal("1e40"))  # magnitudes any unit conversion can bring into range
+
+
 def parse_number(value, spec: FieldSpec) -> float:
+    """A number as written (Decimal, never rounded), checked against the field's range and returned as the float
+    that compares with every limit exactly as the written value does (conditions.exact_float)."""
+    return checked_number(read_number(value, spec), spec, value)
+
+
+def read_number(value, spec: FieldSpec) -> Decimal:
+    """The decimal a cell holds, exactly as written (a trailing % allowed in a % field; 1,234.5 thousands commas)."""
     if isinstance(value, bool):
         raise ValueProblem(f"'{value}' is not a number")
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, Decimal)):
         number = to_number(value)
     else:
         text = _text(value).replace(" ", "")
@@ -82,23 +104,52 @@ def parse_number(value, spec: FieldSpec) -> float:
             text = text[:-1]
         if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", text):
             text = text.replace(",", "")
-        number = to_number(text) if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text) else None
+        number = None
+        if len(text) <= MAX_NUMBER_TEXT and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
+            number = to_number(text)
     if number is None or not number.is_finite():
-        raise ValueProblem(f"'{value}' is not a number" + (f" in {spec.unit}" if spec.unit else ""))
-    if spec.min is not None and number < spec.min or spec.max is not None and number > spec.max:
-        raise ValueProblem(f"{value} is outside the possible range {spec.min}–{spec.max}"
+        raise ValueProblem(f"'{quoted(value)}' is not a number" + (f" in {spec.unit}" if spec.unit else ""))
+    if number and not READABLE[0] <= number.copy_abs() <= READABLE[1]:  # (arithmetic on 1e999999999 would overflow)
+        _out_of_range(number, spec, value)
+    return number
+
+
+def _out_of_range(number: Decimal, spec: FieldSpec, written):
+    """Raise the reason a value of absurd magnitude is refused (before any unit arithmetic on it)."""
+    large = number.copy_abs() > 1
+    if large and spec.max is not None or not large and spec.min is not None and spec.min > 0:
+        raise ValueProblem(f"{quoted(written)} is outside the possible range {spec.min}–{spec.max}"
                            + (f" {spec.unit}" if spec.unit else ""))
-    if abs(number) >= MAX_NUMBER:
-        raise ValueProblem(f"{value} is too large to be a real measurement")
-    result = rounded(number)
+    raise ValueProblem(f"{quoted(written)} is too {'large' if large else 'small'} to be a real measurement"
+                       + ("" if large else "; check the unit"))
+
+
+def checked_number(number: Decimal, spec: FieldSpec, written, converted: bool = False) -> float | int:
+    """A decimal in the field's unit (`converted` from the written one), checked against the field's range
+    exactly, as the field's type."""
+    if spec.min is not None and number < Decimal(str(spec.min)) or \
+            spec.max is not None and number > Decimal(str(spec.max)):
+        in_unit = f" ({plain_number(number)} {spec.unit})" if converted else ""
+        raise ValueProblem(f"{quoted(written)}{in_unit} is outside the possible range {spec.min}–{spec.max}"
+                           + (f" {spec.unit}" if spec.unit else ""))
+    if number.copy_abs() >= MAX_NUMBER or number and number.copy_abs() < SMALLEST:
+        _out_of_range(number, spec, written)
     if spec.type == "integer":
-        if result != int(result):
-            raise ValueProblem(f"'{value}' is not a whole number")
-        result = int(result)
-    if spec.min is not None and result < spec.min or spec.max is not None and result > spec.max:
-        raise ValueProblem(f"{value} is outside the possible range {spec.min}–{spec.max}"
-                           + (f" {spec.unit}" if spec.unit else ""))
-    return result
+        if number != number.to_integral_value():
+            raise ValueProblem(f"'{quoted(written)}' is not a whole number")
+        return int(number)
+    return exact_float(number)
+
+
+def plain_number(number: Decimal) -> str:
+    """A decimal without exponent or trailing zeros: 0.00005, 85.3."""
+    return format(number.normalize(), "f")
+
+
+def quoted(value) -> str:
+    """A cell as quoted in a reason: long cells cut, so that a reason stays one readable line."""
+    text = str(value) if not isinstance(value, int) or abs(value) < 10 ** 30 else "a number of over 30 digits"
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 DATE_PATTERNS = (
@@ -108,30 +159,66 @@ DATE_PATTERNS = (
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
+TIME_OF_DAY = re.compile(r"(?:T|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$")
+FIRST_DAY = dt.date(1900, 1, 1)  # no record of these documents is dated earlier
+LAST_DAY = dt.date(2099, 12, 31)  # nor later: a date beyond is a typing error
+SERIAL_FROM = dt.date(1990, 1, 1)  # an Excel day number is read only for dates from here (32874): 20211 is a typo
 
 
-def parse_date(value) -> dt.date:
+def parse_date(value, spec: FieldSpec | None = None, today: dt.date | None = None) -> dt.date:
+    """A calendar date from a date cell, an Excel day number or text; refused when implausible: before 1900, after
+    2099, or (for a field recording something that has happened, `past: true`) after today."""
+    day = _date_of(value)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueProblem(f"'{quoted(value)}' is not a plausible date (before {FIRST_DAY.year} or after "
+                           f"{LAST_DAY.year})")
+    today = today or dt.date.today()
+    if spec is not None and spec.past and day > today:
+        raise ValueProblem(f"'{quoted(value)}' is after today ({today.isoformat()}): {spec.label} records what "
+                           f"has happened; check the year")
+    return day
+
+
+SERIAL_DAYS = (32874, 73050)  # Excel day numbers of 1990-01-01 and 2099-12-31
+
+
+def _serial(number, value) -> dt.date:
+    """An Excel day number (days since 1899-12-30) in the plausible range, or ValueProblem."""
+    if float(number).is_integer() and SERIAL_DAYS[0] <= number <= SERIAL_DAYS[1]:
+        return EXCEL_EPOCH + dt.timedelta(days=int(number))
+    raise ValueProblem(f"'{quoted(value)}' is not a date (a number is read as an Excel day number only for "
+                       f"{SERIAL_FROM.isoformat()}–{LAST_DAY.isoformat()}; write 2017-01-01)")
+
+
+def _date_of(value) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if hasattr(value, "to_pydatetime"):
         return value.to_pydatetime().date()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if 1 <= value < 2958466 and float(value).is_integer():  # an Excel serial day number
-            return EXCEL_EPOCH + dt.timedelta(days=int(value))
-        raise ValueProblem(f"'{value}' is not a date")
-    text = re.sub(r"(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$", "", _text(value)).replace(" ", "")
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return _serial(value, value)
+    text = _text(value)
+    if len(text) > MAX_NUMBER_TEXT:
+        raise ValueProblem(f"'{quoted(value)}' is not a date")
+    time = TIME_OF_DAY.search(text)
+    if time:
+        hour, minute, second = int(time.group(1)), int(time.group(2)), int(time.group(3) or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            raise ValueProblem(f"'{quoted(value)}' has a time of day that does not exist ({time.group(0).strip()})")
+        text = text[:time.start()]
+    text = text.replace(" ", "")
     for pattern in DATE_PATTERNS:
         match = pattern.match(text)
         if match:
             try:
                 return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
             except ValueError:
-                raise ValueProblem(f"'{value}' is not a real calendar date") from None
+                raise ValueProblem(f"'{quoted(value)}' is not a real calendar date") from None
     if re.fullmatch(r"\d{5}(\.0)?", text):
-        return EXCEL_EPOCH + dt.timedelta(days=int(float(text)))
-    raise ValueProblem(f"'{value}' is not a date (write 2017-01-01, 2017/1/1 or 2017年1月1日)")
+        return _serial(int(float(text)), value)
+    raise ValueProblem(f"'{quoted(value)}' is not a date (write 2017-01-01, 2017/1/1 or 2017年1月1日)")
 
 
 def parse_bool(value) -> bool:
@@ -175,19 +262,31 @@ def parse_value(value, spec: FieldSpec, regions: Regions):
         raise ValueProblem(f"formula {value} has no saved result; open the file in Excel and save it again")
     if isinstance(value, Nested):
         raise ValueProblem(f"{value} is a nested JSON value, not a single value")
+    if isinstance(value, Conflict):
+        raise ValueProblem(f"{value}; keep the right one")
     if is_missing(value):
         return None
     if spec.type in ("number", "integer"):
         return parse_number(value, spec)
     if spec.type == "date":
-        return parse_date(value)
+        return parse_date(value, spec)
     if spec.type == "bool":
         return parse_bool(value)
     if spec.type == "enum":
         return parse_enum(value, spec)
     if spec.type == "region":
         return regions.canonical(str(value))
-    text = str(value).strip()
     if isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    return text
+        return str(int(value))
+    return clean_text(str(value)) or None
+
+
+def clean_text(text: str) -> str:
+    """Free text as a person reads it: invisible characters removed (a zero-width space in an id would make two
+    ids of one boiler), control characters and line breaks made spaces, ends stripped (the row and the column readers
+    both clean with this)."""
+    if text.isprintable():
+        return text.strip()
+    out = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+                  if unicodedata.category(c) != "Cf")
+    return out.strip()

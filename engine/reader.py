@@ -6,6 +6,7 @@ import codecs
 import csv
 import json
 import warnings
+from decimal import Decimal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -237,7 +238,9 @@ def read_json(path: Path, shown: str) -> RawTable:
     if not data.strip():
         raise InputError("the file is empty", file=shown)
     try:
-        parsed = json.loads(data.decode(sniff_encoding(lambda: iter([data]), shown)))
+        # Numbers as written (Decimal: 79.99999999999999999 is not 80.0); a repeated key is kept as a conflict.
+        parsed = json.loads(data.decode(sniff_encoding(lambda: iter([data]), shown)), parse_float=Decimal,
+                            parse_int=_json_int, object_pairs_hook=_json_object)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"not valid JSON ({_reason(exc)})", file=shown) from None
     except RecursionError:
@@ -256,14 +259,54 @@ def read_json(path: Path, shown: str) -> RawTable:
             headers.extend(str(k) for k in item if str(k) not in headers)
     rows = [list(headers)]
     for item in parsed:
-        if isinstance(item, dict):
+        if isinstance(item, dict) and any(v is not None and v != "" for v in item.values()):
             values = {str(k): v for k, v in item.items()}
             rows.append([_json_cell(values.get(h)) for h in headers])
-        else:
-            rows.append([NotARecord(json.dumps(item, ensure_ascii=False)[:200])] + [None] * max(0, len(headers) - 1))
+        else:  # not an object, or an object without a value: counted and rejected, never skipped as blank
+            text = json.dumps(item, ensure_ascii=False, default=str)[:200]
+            rows.append([NotARecord(text) if not isinstance(item, dict) else EmptyRecord(text)]
+                        + [None] * max(0, len(headers) - 1))
     width = max(len(r) for r in rows) or 1
     frame = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
     return RawTable("", frame.head(HEAD_ROWS), lambda: iter([frame]))
+
+
+MAX_JSON_DIGITS = 30  # an integer longer than this is no measurement (and Python refuses over 4,300 digits)
+
+
+def _json_int(text: str):
+    return int(text) if len(text.lstrip("-")) <= MAX_JSON_DIGITS else Decimal(text)
+
+
+def _json_object(pairs: list) -> dict:
+    """A JSON object; a key given twice with different values keeps both, as a Conflict the reader rejects."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out and out[key] != value:
+            earlier = out[key].values if isinstance(out[key], Conflict) else (out[key],)
+            out[key] = Conflict(f"given {len(earlier) + 1} times with different values: "
+                                + " / ".join(_json_text(v) for v in (*earlier, value)), (*earlier, value))
+        else:
+            out[key] = value
+    return out
+
+
+def _json_text(value) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)[:60]
+
+
+class Conflict(str):
+    """A value given twice, differently (a repeated JSON key, or two columns of one field that disagree): rejected
+    with both values named."""
+
+    def __new__(cls, text: str, values: tuple = ()):
+        made = super().__new__(cls, text)
+        made.values = values
+        return made
+
+
+class EmptyRecord(str):
+    """A JSON object with no value in it ({} or every value null): its row is rejected."""
 
 
 class NotARecord(str):
@@ -276,7 +319,7 @@ class Nested(str):
 
 def _json_cell(value):
     if isinstance(value, (dict, list)):
-        return Nested(json.dumps(value, ensure_ascii=False)[:200])
+        return Nested(json.dumps(value, ensure_ascii=False, default=str)[:200])
     return value
 
 

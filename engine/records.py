@@ -12,8 +12,9 @@ import pandas as pd
 
 from engine.errors import InputError, UsageError
 from engine.findings import Rejection, Source
-from engine.normalise import Regions, ValueProblem, is_missing, parse_value
-from engine.reader import NotARecord, RawTable, read_tables, sha256_of
+from engine.normalise import (Regions, ValueProblem, plain_number, quoted, checked_number, is_blank, is_missing, parse_value,
+                              read_number)
+from engine.reader import Conflict, EmptyRecord, Nested, NotARecord, RawTable, Unsaved, read_tables, sha256_of
 from engine.schemas import Schema, normalise_header, split_unit
 from engine.units import UnitProblem, factor, is_known_unit, looks_like_unit, unit_of_cell
 
@@ -45,6 +46,7 @@ class Column:
     header: str
     factor: Decimal | None = None
     problem: str = ""  # set when the column cannot be used (unit that cannot be converted): every value rejected
+    twin: bool = False  # a second visible column of a field already mapped: read with it, a disagreement rejected
 
 
 @dataclass
@@ -144,6 +146,21 @@ def map_headers(headers: list, schema: Schema, hidden: set = frozenset()) -> tup
     return dict(sorted(mapping.items())), unknown, units
 
 
+def twins_of(headers: list, mapping: dict, schema: Schema, hidden: set = frozenset()) -> dict:
+    """Visible columns not mapped because an earlier visible column already holds their field (热效率 twice):
+    position -> (field, unit in the header)."""
+    index = _alias_index(schema)
+    twins = {}
+    for position, header in enumerate(headers):
+        if position in mapping or position in hidden or is_missing(header):
+            continue
+        name, unit = _header_field(str(header), index)
+        primary = next((p for p, f in mapping.items() if f == name), None)
+        if name and primary is not None and primary not in hidden:
+            twins[position] = (name, unit)
+    return twins
+
+
 def _combined(parent: list, child: list) -> list:
     """Two header rows read as one (a merged parent cell over its sub-headers)."""
     out = []
@@ -233,11 +250,21 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
                 units[position] = unit_of_cell(cell)
         notes.append(f"row {first_data + 1} read as the units of the columns")
         first_data += 1
+    twins = twins_of(headers, mapping, schema, table.hidden)
+    for position, (name, unit) in twins.items():
+        mapping_text = re.sub(r"\s+", " ", str(headers[position])).strip()
+        if mapping_text in unknown:
+            unknown.remove(mapping_text)
+        if unit:
+            units[position] = unit
+        notes.append(f"{schema.fields[name].label}: given in more than one column; read together, a row where "
+                     f"they disagree is rejected")
     hidden_used = [p for p in mapping if p in table.hidden]
     if hidden_used:
         notes.append("hidden column(s) read: " + ", ".join(mapping[p] for p in hidden_used))
     columns = []
-    for position, name in mapping.items():
+    every = sorted([(p, name, False) for p, name in mapping.items()] + [(p, t[0], True) for p, t in twins.items()])
+    for position, name, twin in every:
         spec = schema.fields[name]
         header = str(headers[position])
         try:
@@ -247,7 +274,7 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
             ratio, problem = None, f"{exc}; the column's values are set aside"
         if ratio is not None:
             notes.append(f"{spec.label}: converted from {units[position]} to {spec.unit} (×{ratio.normalize():f})")
-        columns.append(Column(position, name, header.strip(), ratio, problem))
+        columns.append(Column(position, name, header.strip(), ratio, problem, twin))
     width = max((p + 1 for p, h in enumerate(headers) if not is_missing(h)), default=0)
     return HeaderPlan(schema, first_data, columns, unknown, notes, width)
 
@@ -287,8 +314,10 @@ def _recipient(schema: Schema, values: dict, regions: Regions) -> str:
 
 
 def _fraction_columns(plan: HeaderPlan, frame: pd.DataFrame) -> dict:
-    """Percent columns given as fractions (0.853 for 85.3%): converted when the whole first chunk says so; otherwise
-    fraction-looking values are rejected as ambiguous. Position -> 'convert' | 'mixed' (decided once per table)."""
+    """Percent columns given as fractions (0.853 for 85.3%), decided once per table from its first chunk: position ->
+    'convert' (two or more values, every one ≤ 1: fractions, converted), 'mixed' (some ≤ 1 among percentages) or
+    'percent' (a later value ≤ 1 is ambiguous), or 'alone' (a single value ≤ 1: 1 may be 100% or 1%). Values ≤ 1
+    are rejected in a column not converted: ecocheck does not guess."""
     decided = {}
     for column in plan.columns:
         spec = plan.schema.fields[column.field]
@@ -303,9 +332,12 @@ def _fraction_columns(plan: HeaderPlan, frame: pd.DataFrame) -> dict:
             except ValueError:
                 continue
         nonzero = [n for n in numbers if n != 0]
-        if nonzero and all(0 < n <= 1 for n in nonzero):
+        fractions = [n for n in nonzero if 0 < n <= 1]
+        if len(fractions) >= 2 and len(fractions) == len(nonzero):
             decided[column.position] = "convert"
-        elif any(0 < n <= 1 for n in nonzero):
+        elif fractions and len(fractions) == len(nonzero):
+            decided[column.position] = "alone"
+        elif fractions:
             decided[column.position] = "mixed"  # fractions among percentages: those values are rejected
         else:
             decided[column.position] = "percent"  # percentages: a later value ≤ 1 is ambiguous and rejected
@@ -315,22 +347,26 @@ def _fraction_columns(plan: HeaderPlan, frame: pd.DataFrame) -> dict:
 def _cell_value(raw, column: Column, spec, regions: Regions, fraction: str | None):
     if column.problem:
         raise ValueProblem(column.problem)
+    if spec.type not in ("number", "integer") or is_missing(raw) or isinstance(raw, (Unsaved, Nested, Conflict)):
+        return parse_value(raw, spec, regions)
     text = "" if raw is None else str(raw)
     explicit_percent = "%" in text or "％" in text
-    value = parse_value(raw, spec, regions)
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return value
-    if fraction == "convert" and not explicit_percent and value > 1:
-        raise ValueProblem(f"'{raw}' is a percentage while the rest of this column holds fractions (0.853 for "
-                           f"85.3%); write the column one way")
+    number = read_number(raw, spec)
+    converted = False
     if fraction == "convert" and not explicit_percent:
-        value = parse_value(str(Decimal(str(value)) * 100), spec, regions)
-    elif fraction in ("mixed", "percent") and not explicit_percent and 0 < value <= 1:
-        raise ValueProblem(f"'{raw}' looks like a fraction while other values in this column are percentages; "
-                           f"write it as a percentage (e.g. {float(value) * 100:g})")
+        if number > 1:
+            raise ValueProblem(f"'{quoted(raw)}' is a percentage while the rest of this column holds fractions "
+                               f"(0.853 for 85.3%); write the column one way")
+        number, converted = number * 100, True
+    elif fraction == "alone" and not explicit_percent and 0 < number <= 1:
+        raise ValueProblem(f"'{quoted(raw)}' may be a fraction ({plain_number(number * 100)}%) or a percentage "
+                           f"({plain_number(number)}%); write it with a % sign")
+    elif fraction in ("mixed", "percent") and not explicit_percent and 0 < number <= 1:
+        raise ValueProblem(f"'{quoted(raw)}' looks like a fraction while other values in this column are "
+                           f"percentages; write it as a percentage (e.g. {plain_number(number * 100)})")
     if column.factor is not None:
-        value = parse_value(str(Decimal(str(value)) * column.factor), spec, regions)
-    return value
+        number, converted = number * column.factor, True
+    return checked_number(number, spec, raw, converted)
 
 
 def _shown(value, spec) -> str:
@@ -338,6 +374,15 @@ def _shown(value, spec) -> str:
     if spec.type == "enum" and spec.values.get(str(value)):
         return str(spec.values[str(value)][0])
     return str(value)
+
+
+JSON_ITEM_REASONS = {NotARecord: "not a JSON object: a record is {\"header\": value, …}",
+                     EmptyRecord: "a JSON object with no values: nothing to check"}
+MARKS_ONLY = "the row holds only 'no data' marks (无, —, …): nothing to check; delete the row or fill it in"
+
+
+def _marks(cells) -> str:
+    return ",".join(str(c).strip() for c in cells if not is_blank(c))[:80]
 
 
 def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, path: str, report: TableReport,
@@ -350,14 +395,18 @@ def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, pat
     for index, cells in zip(frame.index, frame.itertuples(index=False, name=None)):
         if index < plan.first_data_row:
             continue
-        if all(is_missing(c) or str(c).strip() == "" for c in cells):
+        if all(is_blank(c) for c in cells):
             continue
         report.rows += 1
         row_number = int(index) + 1
-        if isinstance(cells[0], NotARecord):
+        if isinstance(cells[0], (NotARecord, EmptyRecord)):
             report.rejected += 1
             rejected.append(Rejection(file=path, row=row_number, column="", value=str(cells[0])[:80],
-                                      reason="not a JSON object: a record is {\"header\": value, …}"))
+                                      reason=JSON_ITEM_REASONS[type(cells[0])]))
+            continue
+        if all(is_missing(c) for c in cells):
+            report.rejected += 1
+            rejected.append(Rejection(file=path, row=row_number, column="", value=_marks(cells), reason=MARKS_ONLY))
             continue
         beyond = [str(c) for c in cells[plan.width:] if not is_missing(c)] if plan.width else []
         if beyond:
@@ -372,7 +421,7 @@ def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, pat
             rejected.append(Rejection(file=path, row=row_number, column="", value=note[:80],
                                       reason="说明行或合计行，不是一条记录 (a note or total row, not a record)"))
             continue
-        values, problems = {}, {}
+        values, problems, given, conflicts = {}, {}, {}, set()
         for column in plan.columns:
             raw = cells[column.position] if column.position < width else None
             spec = schema.fields[column.field]
@@ -385,8 +434,24 @@ def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, pat
                 rejected.append(Rejection(file=path, row=row_number, column=spec.label, value=str(raw)[:200],
                                           reason=str(exc), scope="value"))
                 continue
-            if value is not None:
-                values[column.field] = value
+            if value is None or column.field in conflicts:
+                continue
+            if column.field in values and values[column.field] != value:  # a twin column disagrees
+                first = next(c for c in plan.columns if c.field == column.field and c.position in given)
+                reason = (f"two columns of {spec.label} disagree: column {first.position + 1} ({first.header}) = "
+                          f"{given[first.position]}, column {column.position + 1} ({column.header}) = "
+                          f"{str(raw).strip()}; keep one column")
+                conflicts.add(column.field)
+                problems[column.field] = reason
+                del values[column.field]
+                rejected.append(Rejection(file=path, row=row_number, column=spec.label,
+                                          value=f"{given[first.position]} / {str(raw).strip()}"[:200], reason=reason,
+                                          scope="value"))
+                continue
+            values.setdefault(column.field, value)
+            given[column.position] = str(raw).strip()
+        for name in problems:  # a field with an unreadable cell in any of its columns has no value
+            values.pop(name, None)
         record_id = values.get(schema.id_field)
         if record_id is None:
             reason = problems.get(schema.id_field) or f"{id_spec.label} ({id_spec.name}) is empty"

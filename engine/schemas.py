@@ -29,6 +29,7 @@ class FieldSpec:
     min: float | None = None
     max: float | None = None
     fractions: bool = False  # a % field whose real values are never ≤ 1: a column of values ≤ 1 holds fractions
+    past: bool = False  # a date of something that has happened (tested, sampled): never after today
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,13 @@ def split_unit(header: str) -> tuple[str, str]:
 def _load_field(name: str, raw: dict, path: str) -> FieldSpec:
     if not isinstance(raw, dict):
         raise SchemaError("a field must be a mapping", file=path, field=name)
-    unknown = set(raw) - {"type", "label", "aliases", "unit", "required", "values", "min", "max", "fractions"}
+    unknown = set(raw) - {"type", "label", "aliases", "unit", "required", "values", "min", "max", "fractions", "past"}
     if unknown:
         raise SchemaError(f"unknown key(s) {sorted(unknown)}", file=path, field=name,
-                          fix="allowed: type, label, aliases, unit, required, values, min, max, fractions")
+                          fix="allowed: type, label, aliases, unit, required, values, min, max, fractions, past")
     ftype = raw.get("type")
+    if raw.get("past") and ftype != "date":
+        raise SchemaError("'past' is for date fields", file=path, field=name)
     if ftype not in TYPES:
         raise SchemaError(f"unknown type '{ftype}'", file=path, field=name, fix="use one of " + ", ".join(TYPES))
     values = raw.get("values") or {}
@@ -84,6 +87,7 @@ def _load_field(name: str, raw: dict, path: str) -> FieldSpec:
         required=bool(raw.get("required", False)),
         values={str(k): tuple(str(s) for s in v) for k, v in values.items()},
         min=raw.get("min"), max=raw.get("max"), fractions=bool(raw.get("fractions", False)),
+        past=bool(raw.get("past", False)),
     )
 
 
