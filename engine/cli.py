@@ -530,6 +530,10 @@ def main(argv=None):
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as exc:  # a file or folder that cannot be read or written, named by the system
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"Error: {where}cannot read or write ({exc.strerror or exc})", err=True)
+        sys.exit(EXIT_USAGE)
     except Exception as exc:  # the last line of defence: a bug still gets a clear one-line message
         click.echo(f"Error: internal error {type(exc).__name__}: {exc}. Please report it with the command you ran.",
                    err=True)

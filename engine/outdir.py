@@ -14,8 +14,21 @@ MANIFEST = "ecocheck-manifest.json"
 def prepare(out: Path, overwrite: bool) -> Path:
     """The folder, ready to write into: it must be new or empty, or hold only what an earlier run wrote (--overwrite)."""
     out = Path(out)
+    try:
+        return _prepare(out, overwrite)
+    except OSError as exc:
+        raise UsageError(f"cannot use the folder {out} ({exc.strerror or exc})",
+                         fix="name a folder you can write to for --out") from None
+
+
+def _prepare(out: Path, overwrite: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file, not a folder", fix="name a new or empty folder for --out")
+    if out.is_dir():
+        link = next((p for p in out.rglob("*") if p.is_symlink()), None)
+        if link is not None:  # a file written there would go wherever the link points
+            raise UsageError(f"the folder {out} holds a symbolic link ({link.relative_to(out)}); ecocheck does not "
+                             f"write through links", fix="remove the link, or name a new or empty folder for --out")
     if not out.exists() or not any(out.iterdir()):
         out.mkdir(parents=True, exist_ok=True)
         return out

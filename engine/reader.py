@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import json
 import warnings
 from decimal import Decimal
@@ -97,6 +98,8 @@ def read_csv(path: Path, shown: str) -> RawTable:
     whole = len(prefix) < SNIFF_BYTES
     lines = text.splitlines() if whole else text.splitlines()[:-1]  # the last line of a prefix may be cut
     widest = max((len(row) for row in csv.reader(lines or [""], delimiter=delimiter)), default=1)
+    if not whole:  # the prefix may not hold a whole row (a title cell of megabytes): count the first rows themselves
+        widest = max(widest, _first_rows_width(path, encoding, delimiter))
     names = list(range(widest + EXTRA_COLUMNS))
 
     def chunks() -> Iterator[pd.DataFrame]:
@@ -128,6 +131,20 @@ def read_csv(path: Path, shown: str) -> RawTable:
     if delimiter != ",":
         notes.append(f"columns separated by {'TAB' if delimiter == chr(9) else repr(delimiter)}")
     return RawTable("", head, chunks, notes=notes)
+
+
+def _first_rows_width(path: Path, encoding: str, delimiter: str, rows: int = HEAD_ROWS * 4) -> int:
+    """The widest of a CSV file's first rows, however long their cells."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(1 << 30)
+    try:
+        with path.open(encoding=encoding, newline="", errors="replace") as handle:
+            return max((len(row) for row in itertools.islice(csv.reader(handle, delimiter=delimiter), rows)),
+                       default=1)
+    except csv.Error:
+        return 1
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _head_of(chunks, shown: str) -> pd.DataFrame:

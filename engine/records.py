@@ -20,6 +20,7 @@ from engine.units import UnitProblem, factor, is_known_unit, looks_like_unit, un
 
 NOTE_PREFIXES = ("注", "说明", "备注", "填表说明", "资料来源", "数据来源", "note")
 TOTAL_WORDS = {"合计", "总计", "小计", "全省合计", "total"}
+MAX_HEADER_CHARS = 100  # a header cell is a few words; a longer cell is a title or a note
 
 
 @dataclass
@@ -136,6 +137,10 @@ def map_headers(headers: list, schema: Schema, hidden: set = frozenset()) -> tup
         if is_missing(header):
             continue
         text = str(header)
+        if len(text) > MAX_HEADER_CHARS:  # a title or a note, not a header (and matching it would cost its square)
+            if position not in hidden:
+                unknown.append(re.sub(r"\s+", " ", quoted(text)).strip())
+            continue
         name, unit = _header_field(text, index)
         if name and name not in mapping.values():
             mapping[position] = name
@@ -152,7 +157,7 @@ def twins_of(headers: list, mapping: dict, schema: Schema, hidden: set = frozens
     index = _alias_index(schema)
     twins = {}
     for position, header in enumerate(headers):
-        if position in mapping or position in hidden or is_missing(header):
+        if position in mapping or position in hidden or is_missing(header) or len(str(header)) > MAX_HEADER_CHARS:
             continue
         name, unit = _header_field(str(header), index)
         primary = next((p for p, f in mapping.items() if f == name), None)
@@ -226,7 +231,7 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
     if best is None or tie:
         first = next((list(table.head.iloc[r]) for r in range(len(table.head))
                       if any(not is_missing(c) for c in table.head.iloc[r])), [])
-        seen = ", ".join(str(h) for h in first[:12] if not is_missing(h)) or "(empty)"
+        seen = ", ".join(quoted(h) for h in first[:12] if not is_missing(h)) or "(empty)"
         if kind:
             spec = schemas[kind].fields[schemas[kind].id_field]
             raise InputError(f"no column for {spec.label} ({spec.name}), which every {kind} record needs; "

@@ -142,7 +142,12 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
     duplicates = Duplicates()
     seen_paths = set()
     for path in paths:
-        resolved = Path(path).resolve()
+        try:
+            resolved = Path(path).resolve()
+        except (OSError, RuntimeError):  # a symbolic link loop (RuntimeError before Python 3.13)
+            failed.append(InputError("cannot follow the path: its symbolic links form a loop", file=str(path),
+                                     fix="point the link at the real file"))
+            continue
         if resolved in seen_paths:
             continue  # the same file named twice is read once
         seen_paths.add(resolved)
@@ -161,6 +166,8 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
                     collector.add(records)
         except InputError as exc:
             failed.append(exc)
+        except OSError as exc:  # the file went away or became unreadable while it was read
+            failed.append(InputError(f"cannot read file ({exc.strerror or exc})", file=str(path)))
     annual_targets.attach(held, ruleset.params, annual or annual_targets.Settings(annual_targets.AnnualTargets()))
     collector.add_together(held)
     run_manifest = manifest(ruleset, as_of, tables, failed)

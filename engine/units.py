@@ -35,12 +35,11 @@ def normalise_unit(text: str) -> str:
     return text.replace("²", "2").replace("m^2", "m2").replace("平方米", "平方米")
 
 
+_BY_SPELLING = {normalise_unit(spelling): meaning for spelling, meaning in UNITS.items()}
+
+
 def _lookup(unit: str):
-    key = normalise_unit(unit)
-    for spelling, meaning in UNITS.items():
-        if normalise_unit(spelling) == key:
-            return meaning
-    return None
+    return _BY_SPELLING.get(normalise_unit(unit))
 
 
 def factor(header_unit: str, schema_unit: str) -> Decimal | None:

@@ -21,6 +21,14 @@ def _depth(value, level: int = 0) -> int:
     return level
 
 
+def _refuse_aliases(text: str, path: Path, error_class):
+    for event in yaml.parse(text, Loader=SAFE_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
+            raise error_class(f"YAML alias *{event.anchor} at line {mark.line + 1}: ecocheck does not read anchors "
+                              f"and aliases (&name / *name)", file=str(path), fix="write the value out in full")
+
+
 def load_yaml(path: Path, error_class):
     """Parse a YAML file with yaml.safe_load; every problem becomes `error_class` naming the file."""
     path = Path(path)
@@ -35,6 +43,8 @@ def load_yaml(path: Path, error_class):
     except UnicodeDecodeError:
         raise error_class("not UTF-8 text", file=str(path), fix="save the file as UTF-8") from None
     try:
+        if "&" in text:  # an anchor: refuse aliases, which can expand a small file a billionfold (a "YAML bomb")
+            _refuse_aliases(text, path, error_class)
         data = yaml.load(text, Loader=SAFE_LOADER)  # the safe loader, in C when libyaml is there
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
