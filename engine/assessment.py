@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine import annual_targets as A
 from engine.errors import ConfigError
+from engine.safe_text import for_document
 from engine.yamlio import load_yaml
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "templates" / "assessment.yaml"
@@ -185,7 +186,7 @@ def write_xlsx(rows: list[Row], path: Path, title: str = "市州人民政府节�
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", wrap_text=True)
     for r, text_row in zip(rows, table_rows(rows)):
-        values = list(text_row)
+        values = [for_document(v) if isinstance(v, str) else v for v in text_row]  # controls shown as escapes
         values[4] = r.target if r.target is not None else "—"
         values[6] = r.actual if r.actual is not None else "—"
         values[7] = r.ratio if r.ratio is not None else "—"

@@ -12,6 +12,7 @@ from engine import __version__
 from engine.errors import EcocheckError, UsageError
 from engine.schemas import kind_named
 from engine.findings import format_accounting, rejects_csv, write_csv, write_json, write_table
+from engine.safe_text import for_terminal
 
 FORMATS = {"table": write_table, "json": write_json, "csv": write_csv}
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
@@ -51,7 +52,7 @@ def _stream(writer, report, output: str | None):
             writer(report, handle)
     except OSError as exc:
         raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
-    click.echo(f"写入 wrote {path}", err=True)
+    click.echo(f"写入 wrote {for_terminal(path)}", err=True)
 
 
 def _write(text: str, output: str | None):
@@ -64,12 +65,12 @@ def _write(text: str, output: str | None):
         path.write_text(text, encoding="utf-8", newline="")
     except OSError as exc:
         raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
-    click.echo(f"写入 wrote {path}", err=True)
+    click.echo(f"写入 wrote {for_terminal(path)}", err=True)
 
 
 def _report_failures(failed):
     for error in failed:
-        click.echo(f"Error: {error}", err=True)
+        click.echo(f"Error: {for_terminal(error)}", err=True)
 
 
 def _exit_code(report, failed, fail_on: str) -> int:
@@ -158,7 +159,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
                   annual=_annual(ruleset, params_dir, annual_method), engine=engine)
     if report_kind == "self":
         written = _write_self_reports(result.report, ruleset, date, Path(output))
-        click.echo(f"写入自查报告 wrote the self-assessment report of {written} unit(s) to {output}")
+        click.echo(f"写入自查报告 wrote the self-assessment report of {written} unit(s) to {for_terminal(output)}")
         _accounting_note(result.report)
         _after_run(result, rejects)
         sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
@@ -180,7 +181,7 @@ def _save_workbook(report, path: Path):
         write_workbook(report, path)
     except OSError as exc:
         raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
-    click.echo(f"写入 wrote {path}", err=True)
+    click.echo(f"写入 wrote {for_terminal(path)}", err=True)
 
 
 def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None, engine="column"):
@@ -233,7 +234,7 @@ def _write_all_letters(report, ruleset, out: Path, fmts: list, config_path, issu
         folder = out / folders[fmt] if folders else (out if len(fmts) == 1 else out / fmt)
         paths = write_letters(planned, unsent, report.manifest, config, folder, fmt, issue_date)
         click.echo(f"写入 {len(paths)} 个文件（{len(planned)} 件{fmt.upper()}通知书、清单和检查记录）"
-                   f" wrote {len(paths)} files to {folder}")
+                   f" wrote {len(paths)} files to {for_terminal(folder)}")
         written += paths
     return written, planned
 
@@ -301,7 +302,7 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
     written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
                                           config_path, issue_date, first_number)
     for path in _write_overview(result, ruleset, out, date, planned):
-        click.echo(f"写入 wrote {path}")
+        click.echo(f"写入 wrote {for_terminal(path)}")
         written.append(path)
     write_manifest(out, written, _letters_manifest(result.report, issue_date, first_number, planned))
     _accounting_note(result.report)
@@ -377,7 +378,7 @@ def demo(out_dir, as_of, issued_on):
                                         load_letter_config(), load_authorities(), issue_date, list(folders),
                                         first_number=next_number, tables=tables)
     for path in _write_overview(result, ruleset, out, date, planned):
-        click.echo(f"总览 overview: {path}")
+        click.echo(f"总览 overview: {for_terminal(path)}")
         written.append(path)
     write_manifest(out, written, _letters_manifest(report, issue_date, 1, planned))
     click.echo(f"信函 letters: {len(planned)} in each of HTML, MD, DOCX and PDF in {out}")
@@ -409,7 +410,7 @@ def template(kind, fmt, out_file, schemas_dir):
         template_xlsx(ruleset.schemas[kind], regions_of(ruleset), path)
     except OSError as exc:
         raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
-    click.echo(f"写入 wrote {path}", err=True)
+    click.echo(f"写入 wrote {for_terminal(path)}", err=True)
 
 
 def _annual_template(fmt: str, path: Path):
@@ -423,7 +424,7 @@ def _annual_template(fmt: str, path: Path):
         annual_targets.template_xlsx(path)
     except OSError as exc:
         raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
-    click.echo(f"写入 wrote {path}", err=True)
+    click.echo(f"写入 wrote {for_terminal(path)}", err=True)
 
 
 @cli.group()
@@ -526,7 +527,7 @@ def main(argv=None):
         exc.show()
         sys.exit(EXIT_USAGE)
     except EcocheckError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {for_terminal(exc)}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -535,8 +536,8 @@ def main(argv=None):
         click.echo(f"Error: {where}cannot read or write ({exc.strerror or exc})", err=True)
         sys.exit(EXIT_USAGE)
     except Exception as exc:  # the last line of defence: a bug still gets a clear one-line message
-        click.echo(f"Error: internal error {type(exc).__name__}: {exc}. Please report it with the command you ran.",
-                   err=True)
+        click.echo(f"Error: internal error {type(exc).__name__}: {for_terminal(exc)}. "
+                   "Please report it with the command you ran.", err=True)
         sys.exit(EXIT_INVALID)
 
 

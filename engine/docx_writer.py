@@ -16,6 +16,7 @@ from docx.shared import Mm, Pt, Twips
 
 from engine import gbt9704 as g
 from engine.officialdoc import FindingItem, Heading, OfficialDocument, Paragraph, Table, display_width, numbered
+from engine.safe_text import for_document
 
 TWIPS_PER_MM = 1440 / 25.4
 EMU_PER_MM = 36000
@@ -163,7 +164,8 @@ class _Body:
             half = round(size * 2)
             props.append(f'<w:sz w:val="{half}"/><w:szCs w:val="{half}"/>')
         rpr = f"<w:rPr>{''.join(props)}</w:rPr>" if props else ""
-        return f'<w:r>{rpr}<w:t xml:space="preserve">{escape(text)}</w:t></w:r>'
+        # controls (invalid in XML: Word would refuse the file) and bidi characters shown as escapes
+        return f'<w:r>{rpr}<w:t xml:space="preserve">{escape(for_document(text))}</w:t></w:r>'
 
     def para(self, runs: str, *, jc: str = "both", first_chars: int = 2, before: int = 0, line: int = LINE,
              extra: str = "", ind: str = "", grid: bool = True) -> None:
@@ -333,7 +335,7 @@ def body_xml(doc: OfficialDocument, fonts: g.FontSet = g.GB_FONTS) -> str:
                 f'w:color="{g.RED}"/></w:pBdr>')
     b.para(b.run(doc.header.doc_number), jc="center", first_chars=0, before=2 * LINE, extra=red_line,
            grid=False)
-    indent = _title_indent(doc.title)
+    indent = _title_indent(for_document(doc.title))  # the width of the title as shown
     b.para(b.run(doc.title, fonts.title, g.TITLE_PT, fonts.title_bold), jc="center", before=2 * LINE,
            ind=f'<w:ind w:left="{indent}" w:right="{indent}"/>', first_chars=0, grid=False)
     if doc.addressees:

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import orjson
 
 from engine.operators import SYMBOLS
+from engine.safe_text import for_document, for_terminal
 
 GAP = "gap"  # a record short of a target or aspirational provision: reported as a gap (差距), never a violation
 STATUSES = ("violation", "gap", "indeterminate", "compliant", "not_applicable")
@@ -232,9 +233,16 @@ CSV_COLUMNS = (
 
 
 def safe_cell(value: Any) -> str:
-    """Text for a CSV cell that a spreadsheet will not read as a formula."""
-    text = "" if value is None else str(value)
-    if text and text[0] in "=+-@\t\r":
+    """Text for a CSV cell that a spreadsheet will not read as a formula, with line breaks as spaces and the other
+    control, bidi and invisible characters shown as escapes (engine.safe_text.for_document)."""
+    raw = "" if value is None else str(value)
+    return guard_formula(for_document(raw), raw)
+
+
+def guard_formula(text: str, raw: str = "") -> str:
+    """`text` with a leading ' when it (or the `raw` value it was made from) starts like a formula: = + - @, a tab
+    or CR, or spaces before one of them."""
+    if (raw and raw[0] in "=+-@\t\r") or text.lstrip(" ")[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text
     return text
 
@@ -264,15 +272,17 @@ def to_csv(report: Report) -> str:
 
 
 def write_table(report: Report, out) -> None:
-    """A plain-text report for the terminal: findings, then the accounting per file."""
+    """A plain-text report for the terminal: findings (three lines each), then the accounting per file. Every
+    text from the records or the rules is shown with its control and bidi characters escaped (for_terminal)."""
+    t = for_terminal
     any_finding = False
     for f in report.findings:
         any_finding = True
         mark = {"violation": "违规 violation", "gap": "差距 gap"}.get(f.status, "待定 indeterminate")
-        out.write(f"[{mark}] {f.rule_id} {f.subject.kind}:{f.subject.id} {f.subject.name} "
-                  f"({f.source.file} 第{f.source.row}行)\n")
-        out.write(f"    {f.message}\n")
-        out.write(f"    依据 {f.citation.document_title} {f.citation.article}\n")
+        out.write(f"[{mark}] {t(f.rule_id)} {t(f.subject.kind)}:{t(f.subject.id)} {t(f.subject.name)} "
+                  f"({t(f.source.file)} 第{f.source.row}行)\n")
+        out.write(f"    {t(f.message)}\n")
+        out.write(f"    依据 {t(f.citation.document_title)} {t(f.citation.article)}\n")
     if not any_finding and not any(e["evaluated"] for e in report.manifest.get("inputs", [])):
         out.write("没有可评估的记录。 No record could be evaluated.\n")
     elif not any_finding:
@@ -286,20 +296,22 @@ def to_table(report: Report) -> str:
 
 
 def format_accounting(manifest: dict, duplicates: list = ()) -> str:
-    """Per input table: rows read = evaluated + rejected, the columns not used, and what the reader did."""
+    """Per input table: rows read = evaluated + rejected, the columns not used, and what the reader did (for the
+    terminal: file names, headers, notes and ids with their control and bidi characters escaped)."""
+    t = for_terminal
     lines = ["文件 files:"]
     for entry in manifest.get("inputs", []):
-        lines.append(f"  {entry['path']} [{entry['kind']}]: 读取 read {entry['rows']} = "
+        lines.append(f"  {t(entry['path'])} [{t(entry['kind'])}]: 读取 read {entry['rows']} = "
                      f"评估 evaluated {entry['evaluated']} + 拒收 rejected {entry['rejected']}")
         if entry.get("unknown_columns"):
-            lines.append("    未使用的列 columns not used: " + "、".join(entry["unknown_columns"]))
+            lines.append("    未使用的列 columns not used: " + "、".join(t(c) for c in entry["unknown_columns"]))
         for note in entry.get("notes", []):
-            lines.append(f"    注 note: {note}")
+            lines.append(f"    注 note: {t(note)}")
     for failed in manifest.get("failed_inputs", []):
-        lines.append(f"  {failed['path']}: 无法读取 could not be read")
+        lines.append(f"  {t(failed['path'])}: 无法读取 could not be read")
     for dup in duplicates:
-        lines.append(f"  重复编号 duplicate id {dup['kind']} {dup['id']}: {dup['first'][0]} 第{dup['first'][1]}行 and "
-                     f"{dup['again'][0]} 第{dup['again'][1]}行 (both evaluated)")
+        lines.append(f"  重复编号 duplicate id {t(dup['kind'])} {t(dup['id'])}: {t(dup['first'][0])} "
+                     f"第{dup['first'][1]}行 and {t(dup['again'][0])} 第{dup['again'][1]}行 (both evaluated)")
     return "\n".join(lines)
 
 

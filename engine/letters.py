@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 import jinja2
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from engine import letter_builders as B
 from engine.errors import TemplateError
@@ -19,6 +20,7 @@ from engine.letter_config import (DEFAULT_CONFIG, LETTER_TYPES, TEMPLATES_DIR, l
 from engine.letter_model import Heading, Letter, Paragraph, Table
 from engine.letter_text import cn_date, cn_number, sentence  # noqa: F401  (re-exported for templates and tests)
 from engine.paths import ensure_inside, safe_filename
+from engine.safe_text import document_lines, for_document, for_markdown
 
 FORMATS = ("html", "md", "docx", "pdf")
 TEXT_FORMATS = ("html", "md")  # the index and the working record are written in these (html beside docx and pdf)
@@ -153,26 +155,33 @@ def plan_letters(findings: Iterable[Finding], ctx: B.Context, first_number: int 
 
 # --------------------------------------------------------------------------------------------- rendering
 
-_MD_SPECIAL = re.compile(r"([\\|*_`<>\[\]#])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
 def md_escape(value: Any) -> str:
-    """Text safe inside a Markdown line or table cell: specials backslash-escaped, line breaks flattened."""
-    text = "" if value is None else str(value)
-    text = _CONTROL.sub(" ", text.replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Text safe inside a Markdown line or table cell (engine.safe_text.for_markdown): line breaks flattened,
+    controls shown as escapes, structure characters escaped."""
+    return for_markdown(value)
+
+
+def _finalize(value: Any) -> Any:
+    """Every {{ … }} of every template: control, bidi and invisible format characters shown as escapes
+    (engine.safe_text.for_document) before autoescaping. Markup made by ecocheck (an inline SVG) keeps its line
+    breaks and stays Markup."""
+    if isinstance(value, Markup):
+        return Markup(document_lines(value))
+    if isinstance(value, str):
+        return for_document(value)
+    return value
 
 
 def make_environment(templates_dir: Path | None = None) -> Environment:
-    """Jinja2 environment: strict undefined, autoescape for *.html.j2, an `md` escaping filter for *.md.j2."""
+    """Jinja2 environment: strict undefined, autoescape for *.html.j2, an `md` escaping filter for *.md.j2, and
+    every value's control and bidi characters made visible (`_finalize`)."""
     env = Environment(
         loader=FileSystemLoader(str(templates_dir or TEMPLATES_DIR)),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "html.j2"),
                                      disabled_extensions=("md", "md.j2", "txt"),
                                      default_for_string=True, default=True),
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_finalize,
     )
     env.filters["md"] = md_escape
     env.filters["cn_date"] = cn_date

@@ -9,6 +9,7 @@ from typing import Iterable
 
 from engine import gbt9704 as g
 from engine.officialdoc import FindingItem, Heading, OfficialDocument, Paragraph, Table, display_width, numbered
+from engine.safe_text import for_document
 
 TEMPLATE = Path(__file__).resolve().parent / "typst" / "notice.typ"
 MARK_MAX_PT = 42.0          # 初号: the largest 发文机关标志
@@ -51,8 +52,26 @@ def _block(label: str, block) -> dict:
     raise TypeError(f"unknown body block {type(block).__name__}")
 
 
+def _shown(value):
+    """Every text of the document data with its control, bidi and invisible characters shown as escapes."""
+    if isinstance(value, str):
+        return for_document(value)
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    return value
+
+
 def document_data(doc: OfficialDocument, fonts: g.FontSet = g.OPEN_FONTS) -> dict:
-    """The JSON the Typst template reads: texts, numbering, geometry and signature positions."""
+    """The JSON the Typst template reads: texts, numbering, geometry and signature positions. Texts are Typst
+    strings (never markup); control, bidi and invisible characters are shown as escapes (engine.safe_text)."""
+    data = _shown(_document_data(doc, fonts))
+    data["title_width"] = title_width(data["title"])
+    return data
+
+
+def _document_data(doc: OfficialDocument, fonts: g.FontSet) -> dict:
     issuers = doc.issuers
     rows, date_x = g.signature_layout([i.name for i in issuers], doc.date)
     by_name = iter(issuers)

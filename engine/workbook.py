@@ -9,12 +9,12 @@ from typing import Any, Iterable
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from engine.findings import FINDING_STATUSES, STATUS_ZH, STATUSES, Finding, Report, safe_cell
+from engine.findings import FINDING_STATUSES, STATUS_ZH, STATUSES, Finding, Report, guard_formula
 from engine.letter_text import article_label, bare_title, gap_text, with_unit
+from engine.safe_text import document_lines, for_document
 
 FORCE_ZH = {"binding": "约束性", "target": "目标类", "aspirational": "倡导类"}
 SCOPE_ZH = {"row": "整行未评估", "value": "该值未采用，其余字段已评估"}
@@ -36,15 +36,25 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 _NEGATIVE_AMOUNT = re.compile(r"-\d[\d.,]*(?:\s?[%％‰A-Za-z/³²·\u4e00-\u9fff]*)")
 
 
+class Lines(str):
+    """Cell text of several lines (one per check), each made safe on its own: its line breaks are kept."""
+
+
+def lines_cell(items: Iterable) -> Lines:
+    return Lines("\n".join(for_document(i) for i in items))
+
+
 def cell_text(value: Any) -> Any:
-    """A value for a cell: numbers as numbers; text without control characters and never read as a formula
-    (a leading = + - @ gets a ' as in the CSV files; a negative amount such as -3.2% stays as it is)."""
+    """A value for a cell: numbers as numbers; text with line breaks as spaces (except between the lines of a
+    Lines cell), control, bidi and invisible characters shown as escapes (engine.safe_text.for_document), and never
+    read as a formula (a leading = + - @ gets a ' as in the CSV files; a negative amount such as -3.2% stays)."""
     if value is None:
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    text = ILLEGAL_CHARACTERS_RE.sub(" ", str(value))
-    return text if _NEGATIVE_AMOUNT.fullmatch(text) else safe_cell(text)
+    raw = str(value)
+    text = document_lines(raw) if isinstance(value, Lines) else for_document(raw)
+    return text if _NEGATIVE_AMOUNT.fullmatch(text) else guard_formula(text, raw)
 
 
 def requirement(check) -> str:
@@ -71,11 +81,10 @@ def finding_row(f: Finding) -> list:
     who = f.subject.name or f.subject.id
     if f.subject.recipient and f.subject.recipient != who:
         who = f"{who}（义务人：{f.subject.recipient}）"
-    lines = lambda items: "\n".join(items)  # noqa: E731
     return [f.rule_id, who, f.subject.region, f.title,
             f"《{bare_title(f.citation.document_title)}》{article_label(f.citation.article)}",
-            lines(c.label or c.field for c in checks) or "；".join(f.missing), lines(observed),
-            lines(requirement(c) for c in checks), lines(g for g in gaps if g),
+            lines_cell(c.label or c.field for c in checks) or "；".join(f.missing), lines_cell(observed),
+            lines_cell(requirement(c) for c in checks), lines_cell(g for g in gaps if g),
             STATUS_ZH.get(f.status, f.status), FORCE_ZH.get(f.force, f.force), f.source.file, f.source.row]
 
 
