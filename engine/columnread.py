@@ -12,7 +12,7 @@ import pandas as pd
 
 from engine.batch import FieldColumn, RecordBatch, batch_of_records
 from engine.findings import Rejection
-from engine.normalise import MISSING_TOKENS, ValueProblem, clean_text, is_missing
+from engine.normalise import MISSING_TOKENS, ValueProblem, is_missing
 from engine.records import (MARKS_ONLY, NOTE_PREFIXES, TOTAL_WORDS, _cell_value, _marks, _note_row, make_record,
                             rows_to_records)
 from engine.schemas import normalise_header
@@ -82,8 +82,7 @@ def _note_flag(text) -> bool:
 
 def _text_column(cells: _Cells) -> tuple[list, list]:
     """A free-text field (type string): values and problems per distinct cell, as parse_value gives them."""
-    values = [text if type(text) is str and text.isprintable() else clean_text(cells.uniques[n]) or None
-              for n, text in enumerate(cells.stripped.tolist())]
+    values = cells.stripped.tolist()
     for n in cells.short:
         if is_missing(cells.uniques[n]):
             values[n] = None

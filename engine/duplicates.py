@@ -11,8 +11,12 @@ import pandas as pd
 
 
 def _key(kind: str, record_id: str) -> str:
-    """The identity of a record: its kind and its id without width or spacing differences (ＧＬ－１ is GL-1)."""
-    return kind + "\x1f" + re.sub(r"\s+", "", unicodedata.normalize("NFKC", record_id)).lower()
+    """The identity of a record: its kind and its id without width or spacing differences (ＧＬ－１ is GL-1) and
+    without invisible characters (a zero-width space or a control character does not make another boiler)."""
+    text = unicodedata.normalize("NFKC", record_id)
+    if not text.isprintable():
+        text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
+    return kind + "\x1f" + re.sub(r"\s+", "", text).lower()
 
 
 _SPACE = re.compile(r"\s")
@@ -47,7 +51,7 @@ class Duplicates:
         if not len(ids):
             return
         prefix = kind + "\x1f"
-        keys = np.array([prefix + (i.lower() if i.isascii() and not _SPACE.search(i) else _key("", i)[1:])
+        keys = np.array([prefix + (i.lower() if i.isascii() and i.isprintable() and not _SPACE.search(i) else _key("", i)[1:])
                          for i in ids], dtype=object)
         hashes = _hash_keys(keys)
         self._hashes.frombytes(hashes.astype(np.int64).tobytes())

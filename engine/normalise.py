@@ -276,17 +276,7 @@ def parse_value(value, spec: FieldSpec, regions: Regions):
         return parse_enum(value, spec)
     if spec.type == "region":
         return regions.canonical(str(value))
+    text = str(value).strip()
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return clean_text(str(value)) or None
-
-
-def clean_text(text: str) -> str:
-    """Free text as a person reads it: invisible characters removed (a zero-width space in an id would make two
-    ids of one boiler), control characters and line breaks made spaces, ends stripped (the row and the column readers
-    both clean with this)."""
-    if text.isprintable():
-        return text.strip()
-    out = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
-                  if unicodedata.category(c) != "Cf")
-    return out.strip()
+        text = str(int(value))
+    return text
