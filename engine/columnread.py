@@ -18,6 +18,7 @@ from engine.records import (MARKS_ONLY, NOTE_PREFIXES, TOTAL_WORDS, _cell_value,
 from engine.schemas import normalise_header
 
 
+SMALL_CHUNK = 64  # rows: a smaller chunk is read row by row (pandas' per-column cost outweighs the rows)
 SHORT = 8  # a missing-value mark, a total word (合计) or a note prefix is shorter than this once stripped
 
 
@@ -105,7 +106,8 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
     """(RecordBatch, rejections) for the data rows of one chunk (frame index = 0-based row in the file)."""
     schema = plan.schema
     data = frame.loc[frame.index >= plan.first_data_row]
-    if not _plain_text(data) or any(c.twin for c in plan.columns):  # (twin columns: compared row by row)
+    if len(data) < SMALL_CHUNK or not _plain_text(data) or any(c.twin for c in plan.columns):
+        # (a few rows cost less one by one than in columns; twin columns are compared row by row)
         records, rejected = rows_to_records(frame, plan, regions, path, report, fractions)
         batch = batch_of_records(schema.kind, records, schema.fields)
         batch.rows = np.array([r.source.row for r in records], dtype=np.int64)

@@ -276,7 +276,7 @@ def read_json(path: Path, shown: str) -> RawTable:
             headers.extend(str(k) for k in item if str(k) not in headers)
     rows = [list(headers)]
     for item in parsed:
-        if isinstance(item, dict) and any(v is not None and v != "" for v in item.values()):
+        if isinstance(item, dict) and any(not (v is None or isinstance(v, str) and not v.strip()) for v in item.values()):
             values = {str(k): v for k, v in item.items()}
             rows.append([_json_cell(values.get(h)) for h in headers])
         else:  # not an object, or an object without a value: counted and rejected, never skipped as blank

@@ -60,6 +60,7 @@ def both_readers():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(columnread, "chunk_to_batch", checked)
+        patch.setattr(columnread, "SMALL_CHUNK", 0)  # small test tables too go through the column-wise reader
         yield
 
 

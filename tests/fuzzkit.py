@@ -1,0 +1,265 @@
+"""Fuzzed input files of every record kind (issue 13): no crash, no uncounted row, no value below a limit compliant.
+
+(Generators, file writers, the oracle and the check of one file; tests/test_fuzz_records_*.py run them.)
+
+Hypothesis writes whole files — CSV (UTF-8 or GBK, comma, tab or semicolon), JSON and XLSX — with a kind's headers
+(some columns missing, shuffled, repeated, unknown ones added, a title row above) and rows that mix valid values,
+boundary values of the rules' limits (80 / 79.9999999 / 80.0000001), numbers in exponent form, tiny and absurd
+magnitudes, dates around the in-force dates and implausible ones, no-data marks, junk, control characters, blank
+rows, rows of only marks, note and total rows. Each file goes through the whole run (reading row by row or column-wise,
+the column executor or durable_rules, findings to JSON, CSV and the table) and must give:
+
+- no exception but an InputError for the whole file (an `Error:` line), and none at all for a file without
+  control characters;
+- every non-blank data row (every JSON item) counted: rows read = the rows written that are not blank = evaluated
+  + rejected;
+- for every rule whose violation is one comparison of a number with a literal limit, no compliant result on a row
+  whose value, as written, breaks that limit.
+
+14 kinds × 150 examples: about 2,100 files a run.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import tempfile
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine import columnread
+from engine import conditions as C
+from engine import findings as F
+from engine.errors import InputError
+from engine.runner import check as run_check
+from engine.schemas import load_schemas
+from tests.conftest import ROOT
+
+SCHEMAS = load_schemas(ROOT / "inputs" / "schemas")
+AS_OF = dt.date(2021, 12, 31)
+EXAMPLES = 150
+MARKS = ["无", "—", "-", "/", "未检测", "n/a", "NULL", "暂无"]
+CONTROL = ["\x00", "\x1b[31m", "\r", "\x0b", "\u202e", "\u200b", "\ufeff", "\x85"]
+JUNK = st.one_of(st.text(max_size=12), st.sampled_from(["合计", "注：单位为吨", "#N/A", "=SUM(A1)", "  ", "是否",
+                                                        "1,2", "8.5.3", "NaN", "inf", "-0", "1e999999999", "9" * 40]))
+
+
+def _limits(ruleset) -> dict:
+    """field -> the literal numbers the rules compare it with."""
+    found: dict = {}
+    for rule in ruleset.rules:
+        for cond in (rule.applies, rule.when):
+            for leaf in C.walk(cond) if cond is not None else ():
+                if isinstance(leaf, C.Compare) and isinstance(leaf.operand, C.Literal) \
+                        and isinstance(leaf.operand.value, (int, float)) and not isinstance(leaf.operand.value, bool):
+                    found.setdefault(leaf.field, set()).add(Decimal(repr(float(leaf.operand.value))).normalize())
+    return found
+
+
+def _simple_rules(ruleset) -> dict:
+    """rule id -> (field, op, limit) for rules whose violation is one comparison of a field with a number."""
+    simple = {}
+    for rule in ruleset.rules:
+        when = rule.when
+        if isinstance(when, C.Compare) and isinstance(when.operand, C.Literal) \
+                and isinstance(when.operand.value, (int, float)) and not isinstance(when.operand.value, bool):
+            simple[rule.id] = (when.field, when.op, Decimal(repr(float(when.operand.value))))
+    return simple
+
+
+@st.composite
+def number_cell(draw, spec, limits):
+    around = sorted(limits.get(spec.name, ())) or [Decimal(spec.max or 100)]
+    limit = draw(st.sampled_from(around))
+    near = draw(st.sampled_from(["0", "0.0000001", "0.00000000000000001", "0.5", "1", "10"]))
+    sign = draw(st.sampled_from([-1, 1]))
+    value = limit + sign * Decimal(near)
+    return draw(st.one_of(
+        st.just(format(value, "f")),
+        st.just(format(limit, "f")),
+        st.decimals(min_value=spec.min if spec.min is not None else -1000,
+                    max_value=spec.max if spec.max is not None else 100000, places=3,
+                    allow_nan=False, allow_infinity=False).map(lambda d: format(d, "f")),
+        st.sampled_from(["5e-05", "1e-06", "0.00005", "1E3", "1e22", "1e-999", "-1e999999999", "0", "1", "0.853"]),
+        st.integers(min_value=0, max_value=10 ** 6).map(lambda n: f"{n:,}"),
+        st.just(format(value, "f") + "%"),
+        st.just("８５．３"),
+        JUNK,
+    ))
+
+
+DATES = ["2015-12-31", "2016-01-01", "2017-07-01", "2019-12-31", "2020-12-31", "2021-01-01", "2021/3/15",
+         "2021年3月15日", "20210315", "44000", "20211", "0001-01-01", "2099-01-01", "2021-02-30", "2021-01-01 25:99",
+         "2021-01-01 08:30", "1899-12-31", "-1"]
+
+
+@st.composite
+def cell(draw, spec, limits, regions):
+    choice = draw(st.integers(0, 9))
+    if choice == 0:
+        return draw(st.sampled_from(MARKS + [""]))
+    if choice == 1:
+        return draw(JUNK)
+    if choice == 2:
+        return draw(st.sampled_from(CONTROL)) + draw(st.text(max_size=4))
+    if spec.type in ("number", "integer"):
+        return draw(number_cell(spec, limits))
+    if spec.type == "date":
+        return draw(st.sampled_from(DATES))
+    if spec.type == "bool":
+        return draw(st.sampled_from(["是", "否", "yes", "0", "√", "×", "也许"]))
+    if spec.type == "enum":
+        return draw(st.sampled_from([s for spellings in spec.values.values() for s in spellings] + ["其它未知"]))
+    if spec.type == "region":
+        return draw(st.sampled_from(regions + ["火星市", "兰州"]))
+    return draw(st.one_of(st.text(min_size=1, max_size=10), st.sampled_from(["GL-1", "GL-1", "ＧＬ－１", "A\nB"])))
+
+
+@st.composite
+def table(draw, kind, limits, regions):
+    schema = SCHEMAS[kind]
+    others = [n for n in schema.fields if n != schema.id_field]
+    chosen = draw(st.lists(st.sampled_from(others), unique=True, max_size=len(others)))
+    fields = draw(st.permutations([schema.id_field] + chosen))
+    headers = [schema.fields[n].label + (f"（{schema.fields[n].unit}）" if schema.fields[n].unit and draw(st.booleans())
+                                         else "") for n in fields]
+    if draw(st.integers(0, 9)) == 0 and fields:  # a twin column
+        twin = draw(st.sampled_from(fields))
+        fields.append(twin)
+        headers.append(schema.fields[twin].label)
+    if draw(st.integers(0, 4)) == 0:
+        fields.append(None)
+        headers.append("备注")
+    rows = []
+    for _ in range(draw(st.integers(0, 10))):
+        shape = draw(st.integers(0, 14))
+        if shape == 0:
+            rows.append([""] * len(fields))
+        elif shape == 1:
+            rows.append([draw(st.sampled_from(MARKS)) for _ in fields])
+        elif shape == 2:
+            rows.append([draw(st.sampled_from(["注：本表数据为抽检结果", "合计"]))] + [""] * (len(fields) - 1))
+        else:
+            rows.append([draw(cell(schema.fields[n], limits, regions)) if n else draw(JUNK) for n in fields])
+    title = draw(st.sampled_from([None, "2021年锅炉能效测试汇总表"]))
+    return schema, fields, headers, rows, title
+
+
+def _json_value(text: str):
+    try:
+        json.loads(text)
+        if re.fullmatch(r"-?\d+(\.\d+)?([eE][+-]?\d+)?", text):
+            return text
+    except ValueError:
+        pass
+    return json.dumps(text, ensure_ascii=False)
+
+
+def write(path_stem: Path, form: str, headers, rows, title, draw_bool) -> tuple[Path, dict]:
+    """The file, and file row number -> the written cells of each data row."""
+    body = ([[title]] if title else []) + [headers] + rows
+    offset = len(body) - len(rows)
+    written = {offset + n + 1: row for n, row in enumerate(rows)}
+    if form == "json":
+        items = ["{" + ", ".join(f"{json.dumps(h, ensure_ascii=False)}: {_json_value(c)}"
+                                 for h, c in zip(headers, row)) + "}" for row in rows]
+        path = path_stem.with_suffix(".json")
+        path.write_text("[" + ",\n".join(items) + "]", encoding="utf-8")
+        return path, {n + 2: row for n, row in enumerate(rows)}
+    if form == "xlsx":
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
+        try:
+            for line in body:
+                sheet.append([_xlsx_cell(c) for c in line])
+        except openpyxl.utils.exceptions.IllegalCharacterError:
+            form = "csv"
+        else:
+            path = path_stem.with_suffix(".xlsx")
+            workbook.save(path)
+            return path, written
+    delimiter = ",\t;"[draw_bool % 3]
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(body)  # (quotes a lone \r)
+    path = path_stem.with_suffix(".csv")
+    text = buffer.getvalue()
+    try:
+        path.write_bytes(text.encode("gb18030" if draw_bool % 2 else "utf-8"))
+    except UnicodeEncodeError:
+        path.write_bytes(text.encode("utf-8"))
+    return path, written
+
+
+def _xlsx_cell(text):
+    if isinstance(text, str) and re.fullmatch(r"-?\d{1,9}(\.\d{1,6})?", text):
+        return float(text)
+    return text
+
+
+def _written_number(text) -> Decimal | None:
+    if not isinstance(text, str) or not re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", text):
+        return None
+    try:
+        return Decimal(text.strip())
+    except InvalidOperation:
+        return None
+
+
+def _breaks(op: str, value: Decimal, limit: Decimal) -> bool:
+    return {"lt": value < limit, "le": value <= limit, "gt": value > limit, "ge": value >= limit,
+            "eq": value == limit, "ne": value != limit}.get(op, False)
+
+
+def setting_of(ruleset):
+    """What the generators and the oracle need from the rule set: limits, simple rules, region names."""
+    regions = sorted({row[0].get("official_name") or key for key, row in ruleset.params.tables["regions"].rows.items()})
+    return ruleset, _limits(ruleset), _simple_rules(ruleset), regions
+
+
+def fuzz_kind(kind: str, setting) -> None:
+    """EXAMPLES fuzzed files of one kind through the whole run, each checked as the module docstring says."""
+    ruleset, limits, simple, regions = setting
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+    @given(data=st.data())
+    def one_file(data):
+        schema, fields, headers, rows, title = data.draw(table(kind, limits, regions))
+        form = data.draw(st.sampled_from(["csv"] * 5 + ["json"] * 2 + ["xlsx"]))
+        engine = data.draw(st.sampled_from(["column", "column", "column", "durable"]))
+        small_chunk = data.draw(st.sampled_from([columnread.SMALL_CHUNK, 0]))  # 0: the column-wise reader
+        with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+            patch.setattr(columnread, "SMALL_CHUNK", small_chunk)
+            path, written = write(Path(folder) / "fuzz", form, headers, rows, title, data.draw(st.integers(0, 5)))
+            result = run_check([path], ruleset, AS_OF, kind=kind, keep_results=True, engine=engine)
+            F.to_json(result.report), F.to_csv(result.report), F.to_table(result.report)
+        hostile = any(ch in str(c) for row in [headers] + rows for c in row for ch in "\x00\r\x0b\x85\u2028\u2029")
+        if result.failed:
+            assert all(isinstance(e, InputError) for e in result.failed)
+            assert hostile or not rows, [str(e) for e in result.failed]
+            return
+        tables = result.report.manifest["inputs"]
+        nonblank = len(rows) if path.suffix == ".json" else sum(1 for row in rows if any(str(c).strip() for c in row))
+        assert sum(t["rows"] for t in tables) == nonblank
+        assert all(t["rows"] == t["evaluated"] + t["rejected"] for t in tables)
+        converted = any("converted" in note or "fractions" in note for t in tables for note in t["notes"])
+        if converted:
+            return
+        for res in result.report.results:
+            if res.status != "compliant" or res.rule_id not in simple:
+                continue
+            name, op, limit = simple[res.rule_id]
+            cells = [c for f, c in zip(fields, written.get(res.source.row, [])) if f == name]
+            numbers = [_written_number(c) for c in cells]
+            if len(numbers) == 1 and numbers[0] is not None and "%" not in cells[0]:
+                assert not _breaks(op, numbers[0], limit), (res.rule_id, cells[0], op, limit)
+
+    one_file()
