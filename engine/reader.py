@@ -144,15 +144,15 @@ def _head_of(chunks, shown: str) -> pd.DataFrame:
 # a budget. Cells that are formatted but empty (a fill over a million cells) cost parsing time, never memory.
 
 NOT_DATA_SHEETS = {"填表说明", "说明", "选项", "instructions", "readme"}
-# The limits bound time (parsing costs about 1 s per 15 MiB of sheet XML, whatever it holds) and memory (about 100
-# bytes a cell read). A table of 100,000 rows is far past what anyone fills in by hand; larger ones are exports, and
-# CSV is the format for those.
-MAX_XLSX_UNPACKED = 64 << 20  # the workbook's XML parts together, as the zip declares them unpacked
+# The limits bound time and memory: parsing costs about 0.1 s per MiB of sheet XML (a million empty styled cells are
+# 20 MiB) and a few µs per cell holding a value, which is then kept (about 100 bytes). A table of more than 65,536 rows
+# (the old .xls format's limit) is an export, not a form filled in, and CSV is the format for it.
+MAX_XLSX_UNPACKED = 48 << 20  # the workbook's XML parts together, as the zip declares them unpacked
 MAX_XLSX_DIRECTORY = 1 << 20  # the zip's list of members (an XLSX file has a few dozen)
 MAX_XLSX_PART = 1 << 20  # each part read whole: content types, the workbook (its list of sheets), its relations
 MAX_XLSX_CHILDREN = 16_384  # cells in a row (Excel's number of columns), parts of a cell or of a text
-MAX_XLSX_ROWS = 100_000  # per sheet, counted to its last row holding a value
-MAX_XLSX_CELLS = 1_500_000  # the workbook's sheets together, each its rows × columns up to its last value
+MAX_XLSX_ROWS = 65_536  # per sheet, counted to its last row holding a value
+MAX_XLSX_CELLS = 800_000  # the workbook's sheets together, each its rows × columns up to its last value
 MAX_XLSX_STRINGS = MAX_XLSX_CELLS  # entries of the shared-string table
 MAX_XLSX_STYLES = 100_000  # cell formats and number formats (Excel allows 64,000)
 MAX_XLSX_MERGES = 100_000  # merged ranges per sheet
@@ -264,14 +264,15 @@ def _shared_strings(archive, part: str, shown: str) -> list:
     return strings
 
 
-def _styles(archive, shown: str) -> tuple[set, set, set]:
-    """The numbers of the cell styles whose number format shows a date, a duration, a percentage."""
+def _styles(archive, shown: str) -> dict:
+    """How each cell style whose number format is not plain shows a number: {"7": "date" | "duration" | "percent"}
+    (keyed by the style number as a cell's s="7" gives it)."""
     from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
     from openpyxl.xml.constants import ARC_STYLE
 
-    dates, durations, percents = set(), set(), set()
+    shown_as = {}
     if ARC_STYLE not in archive.namelist():
-        return dates, durations, percents
+        return shown_as
     custom, kinds, seen, style = {}, {}, 0, 0
     with archive.open(ARC_STYLE) as source:
         for element in _stream(source, _STYLESHEET, (_NUMFMT, _XF), ARC_STYLE, shown):
@@ -288,14 +289,13 @@ def _styles(archive, shown: str) -> tuple[set, set, set]:
                 if code is None and number.isdigit():
                     code = BUILTIN_FORMATS.get(int(number))
                 if code not in kinds:
-                    kinds[code] = (is_date_format(code), is_timedelta_format(code), "%" in str(code or ""))
-                date, duration, percent = kinds[code]
-                for flag, numbers in ((date, dates), (duration, durations), (percent, percents)):
-                    if flag:
-                        numbers.add(style)
+                    kinds[code] = ("duration" if is_timedelta_format(code) else "date" if is_date_format(code)
+                                   else "percent" if "%" in str(code or "") else None)
+                if kinds[code]:
+                    shown_as[str(style)] = kinds[code]
                 style += 1
             element.clear()
-    return dates, durations, percents
+    return shown_as
 
 
 @dataclass
@@ -304,26 +304,29 @@ class _Book:
 
     archive: object
     strings: list
-    dates: set
-    durations: set
-    percents: set
+    shown_as: dict  # style number -> "date" | "duration" | "percent"
     epoch: object
     cells_left: int  # of MAX_XLSX_CELLS, after the sheets read so far
-    dates_seen: dict = field(default_factory=dict)
+    seen: dict = field(default_factory=dict)
 
-    def date(self, serial, duration: bool):
-        """The date (or duration) of an Excel serial number; the serials a table repeats are converted once."""
+    def number(self, text: str, shown_as: str):
+        """A number formatted as a date, a duration or a percentage, as Excel shows it; the values a table repeats
+        (dates) are converted once."""
         from openpyxl.utils.datetime import from_excel
 
-        key = (serial, duration)
-        found = self.dates_seen.get(key)
+        key = (text, shown_as)
+        found = self.seen.get(key)
         if found is None:
-            try:
-                found = from_excel(serial, self.epoch, timedelta=duration)
-            except (OverflowError, ValueError):
-                found = "#VALUE!"  # (a serial out of range: openpyxl reads it so)
-            if len(self.dates_seen) < 100_000:
-                self.dates_seen[key] = found
+            value = _number(text)
+            if shown_as == "percent":
+                found = _percent_text(value)
+            else:
+                try:
+                    found = from_excel(value, self.epoch, timedelta=shown_as == "duration")
+                except (OverflowError, ValueError):
+                    found = "#VALUE!"  # (a serial out of range: openpyxl reads it so)
+            if len(self.seen) < 100_000:
+                self.seen[key] = found
         return found
 
 
@@ -344,26 +347,15 @@ def _open_book(reader, shown: str):
               if rel.target in reader.valid_files and "chartsheet" not in rel.Type]
     strings_part = reader.package.find(SHARED_STRINGS)
     strings = _shared_strings(reader.archive, strings_part.PartName[1:], shown) if strings_part is not None else []
-    return _Book(reader.archive, strings, *_styles(reader.archive, shown), reader.wb.epoch, MAX_XLSX_CELLS), sheets
+    return _Book(reader.archive, strings, _styles(reader.archive, shown), reader.wb.epoch, MAX_XLSX_CELLS), sheets
 
 
-def _cell_value(cell, kind, text, book: _Book):
-    """The saved value of a cell whose <v> holds `text` (what Excel shows; a formula's saved result), or None."""
-    if not text:
-        return None
-    if kind is None or kind == "n":
-        value = float(text) if "." in text or "e" in text or "E" in text else int(text)
-        style = cell.get("s")
-        if style is None or style == "0":
-            return value
-        style = int(style)
-        if style in book.dates:
-            return book.date(value, style in book.durations)
-        if style in book.percents:
-            return _percent_text(value)
-        return value
-    if kind == "s":
-        return book.strings[int(text)]
+def _number(text: str):
+    return float(text) if "." in text or "e" in text or "E" in text else int(text)
+
+
+def _other_value(kind: str, text: str):
+    """The saved value of a cell of type b, d, str or e (numbers and shared strings are read in _read_sheet)."""
     if kind == "b":
         return bool(int(text))
     if kind == "d":
@@ -423,12 +415,34 @@ class _Sheet:
     unsaved: bool
 
 
+def _inline_and_formulas(row, number: int, cells: dict, shared: dict) -> bool:
+    """Add a row's inline strings, and its formulas without a saved result (as Unsaved) to `cells`; whether there
+    were such formulas. `shared` keeps the first cell of each shared formula."""
+    from openpyxl.utils.cell import get_column_letter
+
+    unsaved = False
+    for inline in row.iter(_INLINE):
+        cell = inline.getparent()
+        if cell.get("t") == "inlineStr":
+            cells[_column_of(cell, row)] = _text_of(inline)
+    for formula in row.iter(_FORMULA):
+        cell = formula.getparent()
+        column = _column_of(cell, row)
+        reference = cell.get("r") or f"{get_column_letter(column)}{number}"
+        if formula.get("t") == "shared" and formula.text:
+            shared.setdefault(formula.get("si"), ("=" + formula.text, reference))
+        if column not in cells:
+            cells[column], unsaved = _unsaved(formula, reference, shared), True
+    return unsaved
+
+
 def _read_sheet(book: _Book, part: str, title: str, shown: str) -> _Sheet:
     """One sheet's cells that hold a value, its merged ranges and hidden columns, in one streaming pass."""
     from openpyxl.utils.cell import get_column_letter, range_boundaries
 
     rows, width, unsaved, shared = [], 0, False, {}
     hidden_ranges, merges = [], []
+    strings, shown_as, columns = book.strings, book.shown_as, _COLUMNS
     number = 0
     with book.archive.open(part) as source:
         for element in _stream(source, _WORKSHEET, (_ROW, _COL, _MERGE), f"sheet '{title}'", shown):
@@ -454,29 +468,28 @@ def _read_sheet(book: _Book, part: str, title: str, shown: str) -> _Sheet:
                 element.clear()
                 continue
             number = given
-            cells, formulas = {}, []
+            cells = {}
             try:  # only the cells holding something are looked at: styled empty cells cost no Python
-                for child in element.iter(_VALUE, _INLINE, _FORMULA):
-                    cell = child.getparent()
+                for saved in element.iter(_VALUE):  # a cell's saved value: what Excel shows (a formula's result)
+                    text = saved.text
+                    if not text:
+                        continue
+                    cell = saved.getparent()
                     reference = cell.get("r")
-                    column = _COLUMNS.get(reference.rstrip(_DIGITS)) if reference is not None else None
+                    column = columns.get(reference.rstrip(_DIGITS)) if reference is not None else None
                     if column is None:
                         column = _column_of(cell, element)
-                    tag = child.tag
-                    if tag == _VALUE:
-                        value = _cell_value(cell, cell.get("t"), child.text, book)
-                        if value is not None:
-                            cells[column] = value
-                    elif tag == _INLINE:
-                        if cell.get("t") == "inlineStr":
-                            cells[column] = _text_of(child)
+                    kind = cell.get("t")
+                    if kind == "s":
+                        cells[column] = strings[int(text)]
+                    elif kind is None or kind == "n":
+                        style = cell.get("s")
+                        how = shown_as.get(style) if style is not None else None
+                        cells[column] = _number(text) if how is None else book.number(text, how)
                     else:
-                        formulas.append((column, cell.get("r") or f"{get_column_letter(column)}{number}", child))
-                for column, reference, formula in formulas:
-                    if formula.get("t") == "shared" and formula.text:
-                        shared.setdefault(formula.get("si"), ("=" + formula.text, reference))
-                    if column not in cells:
-                        cells[column], unsaved = _unsaved(formula, reference, shared), True
+                        cells[column] = _other_value(kind, text)
+                if next(element.iter(_INLINE, _FORMULA), None) is not None:
+                    unsaved = _inline_and_formulas(element, number, cells, shared) or unsaved
             except (ValueError, IndexError, OverflowError, TypeError) as exc:
                 raise InputError(f"sheet '{title}', row {number}: a cell that is not a readable value "
                                  f"({type(exc).__name__}: {_reason(exc)})", file=shown, fix=XLSX_FIX) from None
