@@ -28,7 +28,14 @@ def _xlsx(name: str, write, *args):
     return lambda directory: write(Path(directory) / f"{name}.xlsx", *args)
 
 
+def _sample(directory) -> Path:
+    target = Path(directory) / "boilers.csv"
+    target.write_bytes((ROOT / "inputs" / "samples" / "boilers.csv").read_bytes())
+    return target
+
+
 CASES = [
+    ("baseline: the sample CSV", _sample, []),
     ("styled 1M empty cells", _xlsx("styled", xlsxkit.styled_around_table, 1_000, 1_000), []),
     ("styled row of 1M cells", _xlsx("styled_row", xlsxkit.styled_row, 1_000_000), []),
     ("styled 2.2M cells, 46 MiB XML", _xlsx("styled_2m", xlsxkit.styled_around_table, 2_200, 1_000), []),
