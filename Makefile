@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install fonts demo test bench bench-documents bench-letters clean
+.PHONY: install fonts demo test bench bench-hostile bench-documents bench-letters clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Error: ecocheck needs Python 3.11 or 3.12 (durable-rules does not import on 3.13). Install one, or run: make PYTHON=/path/to/python3.12" >&2; exit 2; fi
@@ -38,6 +38,9 @@ test: $(STAMP) fonts
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_check.py $(BENCH_ARGS)
+
+bench-hostile: $(STAMP)
+	$(BIN)/python benchmarks/bench_hostile.py $(BENCH_ARGS)
 
 bench-documents: $(STAMP) fonts
 	$(BIN)/python benchmarks/bench_documents.py
