@@ -2,13 +2,15 @@
 seconds, peak RSS, exit code and the first line of the error. Each case must end in seconds with either its records
 read or an `Error:` naming the file and the fix, never a hang or gigabytes of memory.
 
-A case is (name, make, extra CLI args): make(directory) writes the input file there and returns its path. Add cases
-to CASES; `--cases a,b` runs some."""
+A case is (name, make, extra CLI args): make(directory) writes the input file there and returns its path; the extra
+args are a list or a function of the directory giving one. Add cases to CASES; `--cases a,b` runs some."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,8 +36,47 @@ def _sample(directory) -> Path:
     return target
 
 
+BOILER_HEADER = "使用单位,锅炉编号,市州,燃料种类,测试类型,出厂日期,测试日期,额定蒸发量（t/h）,热效率（%）"
+BOILER_ROW = "某热力公司,GL-1,兰州市,燃煤,验收,2021-03-15,2021-10-20,{capacity},{efficiency}"
+
+
+def _csv(name: str, title: str = "", capacity: str = "20", efficiency: str = "78.6"):
+    def make(directory) -> Path:
+        target = Path(directory) / f"{name}.csv"
+        lines = ([title] if title else []) + [BOILER_HEADER, BOILER_ROW.format(capacity=capacity,
+                                                                               efficiency=efficiency)]
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return target
+    return make
+
+
+def _json_digits(directory) -> Path:
+    target = Path(directory) / "digits.json"
+    row = dict(zip(BOILER_HEADER.split(","), BOILER_ROW.format(capacity=20, efficiency="EFF").split(",")))
+    target.write_text(json.dumps([row], ensure_ascii=False).replace('"EFF"', "9" * 5000), encoding="utf-8")
+    return target
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+
+
+def _rules_with_bomb(directory) -> list:
+    rules = Path(directory) / "rules_bomb"
+    if not rules.exists():
+        shutil.copytree(ROOT / "rules", rules)
+        (rules / "boilers" / "bomb.yaml").write_text(BOMB, encoding="utf-8")
+    return ["--rules", str(rules)]
+
+
 CASES = [
     ("baseline: the sample CSV", _sample, []),
+    ("CSV title cell of 50k chars", _csv("title_50k", "标题" + "x" * 50_000), []),
+    ("CSV first line of 10 MB", _csv("title_10m", "标题" + "热" * 3_500_000), []),
+    ("CSV value 1e999999999", _csv("overflow", capacity="1e999999999"), []),
+    ("CSV value 5e-05, durable", _csv("tiny", capacity="5e-05"), ["--engine", "durable"]),
+    ("JSON integer of 5,000 digits", _json_digits, []),
+    ("rules: YAML alias bomb", _sample, _rules_with_bomb),
     ("styled 1M empty cells", _xlsx("styled", xlsxkit.styled_around_table, 1_000, 1_000), []),
     ("styled row of 1M cells", _xlsx("styled_row", xlsxkit.styled_row, 1_000_000), []),
     ("styled 2.2M cells, 46 MiB XML", _xlsx("styled_2m", xlsxkit.styled_around_table, 2_200, 1_000), []),
@@ -83,6 +124,7 @@ def main() -> None:
             started = time.perf_counter()
             path = make(directory)
             made = time.perf_counter() - started
+            extra = extra(directory) if callable(extra) else extra
             wall, cpu, peak, code, error = run(path, Path(scratch) / "out.json", extra, args.timeout)
             print(f"{name:<30}{path.stat().st_size / (1 << 20):>9.1f}{made:>7.1f}{wall:>8.2f}{cpu:>7.2f}{peak:>9.0f}"
                   f"{code:>5}  {error[:150]}", flush=True)
