@@ -234,7 +234,7 @@ def fuzz_kind(kind: str, setting) -> None:
     def one_file(data):
         schema, fields, headers, rows, title = data.draw(table(kind, limits, regions))
         form = data.draw(st.sampled_from(["csv"] * 5 + ["json"] * 2 + ["xlsx"]))
-        engine = data.draw(st.sampled_from(["column", "column", "column", "durable"]))
+        engine = data.draw(st.sampled_from(["column"] * 7 + ["durable"]))
         small_chunk = data.draw(st.sampled_from([columnread.SMALL_CHUNK, 0]))  # 0: the column-wise reader
         with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
             patch.setattr(columnread, "SMALL_CHUNK", small_chunk)
