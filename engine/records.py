@@ -110,9 +110,23 @@ def _build_alias_index(schema: Schema) -> dict[str, str]:
     return index
 
 
+_HEADER_FIELDS: dict = {}  # (id of an alias index, header text) -> _header_field's answer
+MAX_REMEMBERED_HEADERS = 50_000
+
+
 def _header_field(text: str, index: dict) -> tuple[str | None, str]:
     """The field a header names and the unit written in its brackets ('' when none, or when the brackets are
-    part of the name, like 灰分（Ad）)."""
+    part of the name, like 灰分（Ad）); remembered, as detection asks about the same cells many times."""
+    key = (id(index), text)
+    found = _HEADER_FIELDS.get(key)
+    if found is None:
+        if len(_HEADER_FIELDS) > MAX_REMEMBERED_HEADERS:
+            _HEADER_FIELDS.clear()
+        found = _HEADER_FIELDS[key] = _match_header(text, index)
+    return found
+
+
+def _match_header(text: str, index: dict) -> tuple[str | None, str]:
     exact = index.get(normalise_header(text))
     if exact:
         return exact, ""
@@ -127,19 +141,24 @@ def _header_field(text: str, index: dict) -> tuple[str | None, str]:
     return None, ""
 
 
-def map_headers(headers: list, schema: Schema, hidden: set = frozenset()) -> tuple[dict, list, dict]:
-    """Column position -> field for the headers a schema knows; the unknown headers; the units in the headers."""
+def _header_texts(headers: list, hidden: set) -> list:
+    """(position, text) of the filled header cells, visible columns first (they win over hidden ones)."""
+    order = sorted(range(len(headers)), key=lambda p: (p in hidden, p))
+    texts = [(p, str(headers[p])) for p in order if not is_missing(headers[p])]
+    return [(p, text, re.sub(r"\s+", " ", quoted(text) if len(text) > MAX_HEADER_CHARS else text).strip())
+            for p, text in texts]
+
+
+def map_headers(headers: list, schema: Schema, hidden: set = frozenset(), texts: list | None = None
+                ) -> tuple[dict, list, dict]:
+    """Column position -> field for the headers a schema knows; the unknown headers; the units in the headers.
+    (`texts`: _header_texts of the headers, when the caller has them.)"""
     index = _alias_index(schema)
     mapping, unknown, units = {}, [], {}
-    order = sorted(range(len(headers)), key=lambda p: (p in hidden, p))  # visible columns win
-    for position in order:
-        header = headers[position]
-        if is_missing(header):
-            continue
-        text = str(header)
+    for position, text, shown in texts if texts is not None else _header_texts(headers, hidden):
         if len(text) > MAX_HEADER_CHARS:  # a title or a note, not a header (and matching it would cost its square)
             if position not in hidden:
-                unknown.append(re.sub(r"\s+", " ", quoted(text)).strip())
+                unknown.append(shown)
             continue
         name, unit = _header_field(text, index)
         if name and name not in mapping.values():
@@ -147,7 +166,7 @@ def map_headers(headers: list, schema: Schema, hidden: set = frozenset()) -> tup
             if unit:
                 units[position] = unit
         elif position not in hidden:
-            unknown.append(re.sub(r"\s+", " ", text).strip())
+            unknown.append(shown)
     return dict(sorted(mapping.items())), unknown, units
 
 
@@ -195,11 +214,12 @@ def _lower_or_upper(parent: list, child: list) -> list:
 
 
 def _candidates(head: pd.DataFrame):
-    rows = len(head)
+    lines = [list(line) for line in head.itertuples(index=False, name=None)]
+    rows = len(lines)
     for r in range(rows):
-        yield r, 1, list(head.iloc[r])
+        yield r, 1, lines[r]
         if r + 1 < rows:
-            parent, child = list(head.iloc[r]), list(head.iloc[r + 1])
+            parent, child = lines[r], lines[r + 1]
             yield r, 2, _combined(parent, child)
             yield r, 2, _lower_or_upper(parent, child)
 
@@ -219,8 +239,9 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
     candidates = [schemas[kind]] if kind else list(schemas.values())
     best, tie = None, False
     for row, height, headers in _candidates(table.head):
+        texts = _header_texts(headers, table.hidden)
         for schema in candidates:
-            mapping, unknown, units = map_headers(headers, schema, table.hidden)
+            mapping, unknown, units = map_headers(headers, schema, table.hidden, texts)
             if schema.id_field not in mapping.values() or (kind is None and not _evidence(headers, mapping, schema)):
                 continue
             score = (len(mapping), -height)
