@@ -38,6 +38,16 @@ def report_of(proc) -> dict:
     return json.loads(proc.stdout)
 
 
+def json_boiler(tmp_path, ruleset, efficiency: str):
+    """The standard boiler as a JSON file whose efficiency is given by `efficiency`, raw JSON text after its key
+    (a number of 5,000 digits, or `70, "热效率（%）": 85` for a key given twice)."""
+    row = dict(zip(BOILER_HEADER, boiler()))
+    del row["热效率（%）"]
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps([row], ensure_ascii=False)[:-2] + f', "热效率（%）": {efficiency}}}]', encoding="utf-8")
+    return load(path, ruleset)
+
+
 COAL_HEADER = ["样品编号", "销售单位", "市州", "全硫（mg/kg）", "灰分（%）", "抽检日期"]
 
 
@@ -83,11 +93,7 @@ def test_a_value_just_below_a_limit_is_below_it(tmp_path, ruleset, raw, fuel, ru
 
 
 def test_json_numbers_are_read_as_written(tmp_path, ruleset):
-    row = dict(zip(BOILER_HEADER, boiler()))
-    text = json.dumps([row], ensure_ascii=False).replace('"78.6"', "79.99999999999999999")
-    path = tmp_path / "b.json"
-    path.write_text(text, encoding="utf-8")
-    loaded = load(path, ruleset)
+    loaded = json_boiler(tmp_path, ruleset, "79.99999999999999999")
     assert only_record(loaded).values["efficiency_pct"] < 80
     assert states(ruleset, loaded.records, "BOILER-001") == {"GL-1": "violation"}
 
@@ -187,11 +193,7 @@ def test_absurd_magnitudes_are_rejected_values(tmp_path, ruleset, raw, reason):
 
 
 def test_a_json_integer_of_5000_digits_is_a_rejected_value(tmp_path, ruleset):
-    row = dict(zip(BOILER_HEADER, boiler()))
-    text = json.dumps([row], ensure_ascii=False).replace('"78.6"', "9" * 5000)
-    path = tmp_path / "b.json"
-    path.write_text(text, encoding="utf-8")
-    loaded = load(path, ruleset)
+    loaded = json_boiler(tmp_path, ruleset, "9" * 5000)
     assert "efficiency_pct" not in only_record(loaded).values
     [rejection] = value_rejections(loaded)
     assert "outside the possible range" in rejection.reason
@@ -253,24 +255,14 @@ def test_rows_of_only_no_data_marks_are_counted_and_rejected(tmp_path, ruleset):
 # ---------------------------------------------------------------- 6. conflicting values
 
 def test_a_json_key_given_twice_with_different_values_is_rejected_naming_both(tmp_path, ruleset):
-    row = dict(zip(BOILER_HEADER, boiler()))
-    del row["热效率（%）"]
-    text = json.dumps([row], ensure_ascii=False)[:-2] + ', "热效率（%）": 70, "热效率（%）": 85}]'
-    path = tmp_path / "b.json"
-    path.write_text(text, encoding="utf-8")
-    loaded = load(path, ruleset)
+    loaded = json_boiler(tmp_path, ruleset, '70, "热效率（%）": 85')
     assert "efficiency_pct" not in only_record(loaded).values
     [rejection] = value_rejections(loaded)
     assert "given 2 times with different values: 70 / 85" in rejection.reason
 
 
 def test_a_json_key_given_twice_with_the_same_value_is_read(tmp_path, ruleset):
-    row = dict(zip(BOILER_HEADER, boiler()))
-    del row["热效率（%）"]
-    text = json.dumps([row], ensure_ascii=False)[:-2] + ', "热效率（%）": 70, "热效率（%）": 70}]'
-    path = tmp_path / "b.json"
-    path.write_text(text, encoding="utf-8")
-    assert only_record(load(path, ruleset)).values["efficiency_pct"] == 70
+    assert only_record(json_boiler(tmp_path, ruleset, '70, "热效率（%）": 70')).values["efficiency_pct"] == 70
 
 
 def test_twin_columns_are_read_together(tmp_path, ruleset):
