@@ -497,7 +497,7 @@ def fingerprint(paths: list[Path], params: Parameters) -> str:
     return digest.hexdigest()[:16]
 
 
-NOT_RULE_FOLDERS = ("parameters", "sources", "coverage")
+NOT_RULE_FOLDERS = ("parameters", "sources", "coverage", "provisions")
 
 
 def rule_files(rules_dir: Path) -> list[Path]:
