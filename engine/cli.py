@@ -499,19 +499,23 @@ def rules_test(rule_ids, rules_dir, schemas_dir, engine):
 @rules_option
 @schemas_option
 def rules_coverage(fmt, output, rules_dir, schemas_dir):
-    """Every article, item and annex of both documents with the rules citing it, or why none does."""
+    """Every article, item and annex of both documents, and every provision (sentence) of them, with the rules
+    testing it, or why none does."""
     from engine import coverage
     ruleset = _ruleset(rules_dir, schemas_dir)
     rows = coverage.matrix(ruleset)
-    text = {"md": lambda: coverage.to_markdown(rows, ruleset), "csv": lambda: coverage.to_csv(rows),
-            "json": lambda: coverage.to_json(rows)}[fmt]()
+    provisions = coverage.load_provisions(ruleset)
+    text = {"md": lambda: coverage.to_markdown(rows, ruleset, provisions), "csv": lambda: coverage.to_csv(rows),
+            "json": lambda: coverage.to_json(rows, provisions)}[fmt]()
     _write(text, output)
-    gaps = coverage.problems(rows)
+    gaps = coverage.problems(rows) + coverage.provision_problems(provisions, ruleset)
     for gap in gaps:
         click.echo(f"Warning: {gap}", err=True)
     covered = sum(r.covered for r in rows)
     click.echo(f"覆盖 covered {covered} of {len(rows)} articles, items and annexes; {len(gaps)} without a reason",
                err=True)
+    for line in coverage.summary_lines(rows, provisions):
+        click.echo(line, err=True)
 
 
 def main(argv=None):

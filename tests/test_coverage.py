@@ -29,6 +29,7 @@ def test_the_matrix_lists_every_article_annex_and_climate_item():
 def test_committed_coverage_md_is_current():
     committed = (ROOT / "rules" / "COVERAGE.md").read_text(encoding="utf-8")
     assert committed == coverage.to_markdown(ROWS, RULESET), "run: ecocheck rules coverage --output rules/COVERAGE.md"
+    assert "### 可判定条款句 Checkable provisions of energy-plan" in committed  # the provision view is in it too
 
 
 def test_headline_provisions_are_covered_by_their_rules():
@@ -66,4 +67,6 @@ def test_formats_agree(tmp_path):
     csv_text = coverage.to_csv(ROWS)
     assert csv_text.startswith("\ufeff") and csv_text.count("\r\n") == len(ROWS) + 1
     import json
-    assert len(json.loads(coverage.to_json(ROWS))) == len(ROWS)
+    provisions = coverage.load_provisions(RULESET)
+    data = json.loads(coverage.to_json(ROWS, provisions))
+    assert len(data["articles"]) == len(ROWS) and len(data["provisions"]) == len(provisions)
