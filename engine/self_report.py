@@ -12,7 +12,7 @@ from engine.letter_text import article_label, check_sentence, cn_date, document_
 
 OWN_DUTIES = ("unit", "manufacturer")  # provisions binding the unit itself (targets name the unit they measure)
 UNIT_KINDS = ("boiler", "coal_sample", "fuel_sample", "vehicle", "key_energy_unit", "public_institution", "project",
-              "power_unit", "enterprise_benchmark", "ghg_reporting_unit")
+              "power_unit", "enterprise_benchmark", "ghg_reporting_unit", "monitored_source")
 
 
 @dataclass
