@@ -177,7 +177,8 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
         run_manifest["annual_targets"] = annual.manifest_entry()
     report = Report(manifest=run_manifest, findings=collector.findings,
                     counts=dict(collector.counts), rejected=rejected, duplicates=duplicates.found,
-                    results=collector.results)
+                    results=collector.results,
+                    kind_titles={k: (s.title or {}).get("zh") or k for k, s in ruleset.schemas.items()})
     return RunResult(report=report, failed=failed, held=held)
 
 
