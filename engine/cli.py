@@ -533,8 +533,9 @@ def rules_test(rule_ids, rules_dir, schemas_dir, engine):
         ruleset.by_id(rule_id)  # an unknown id is a usage error, not an empty test run
     outcomes = run_all(ruleset, set(rule_ids) or None, engine)
     failed = [o for o in outcomes if not o.passed]
+    got_zh = {"error": "出错", "not evaluated": "未评估"}
     for o in outcomes:
-        line = tr(f"{'通过' if o.passed else '未通过'} {o.rule_id}：{o.name} — 应为 {o.expected}，得到 {o.got}",
+        line = tr(f"{'通过' if o.passed else '未通过'} {o.rule_id}：{o.name} — 应为 {o.expected}，得到 {got_zh.get(o.got, o.got)}",
                   f"{'PASS' if o.passed else 'FAIL'} {o.rule_id}: {o.name} — expected {o.expected}, got {o.got}")
         click.echo(line + (tr(f"（{o.detail}）", f" ({o.detail})") if not o.passed and o.detail else ""))
     click.echo(tr(f"通过 {len(outcomes) - len(failed)} 个，未通过 {len(failed)} 个",
