@@ -595,6 +595,8 @@ def main(argv=None):
                       f"Error: internal error {type(exc).__name__}: {for_terminal(exc)}. "
                       "Please report it with the command you ran."), err=True)
         sys.exit(EXIT_INVALID)
+    finally:
+        set_language(None)  # --lang holds for this run only
 
 
 if __name__ == "__main__":

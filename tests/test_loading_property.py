@@ -95,7 +95,7 @@ def blank(cells) -> bool:
 
 
 def expected_rows(loaded, data_rows) -> int:
-    unit_row = any("read as the units of the columns" in n for n in loaded.tables[0].notes)
+    unit_row = any("读作各列的单位" in n for n in loaded.tables[0].notes)
     return sum(not blank(r) for r in data_rows[1 if unit_row else 0:])
 
 
