@@ -100,7 +100,7 @@ def _exit_code(report, failed, fail_on: str) -> int:
 
 
 def _accounting_note(report):
-    click.echo(format_accounting(report.manifest, report.duplicates), err=True)
+    click.echo(format_accounting(report.manifest, report.duplicates, report.kind_titles), err=True)
 
 
 rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,

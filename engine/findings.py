@@ -18,6 +18,7 @@ STATUSES = ("violation", "gap", "indeterminate", "compliant", "not_applicable")
 FINDING_STATUSES = ("violation", "gap", "indeterminate")
 STATUS_ZH = {"violation": "违反", "gap": "未达目标（差距）", "indeterminate": "无法判定", "compliant": "符合",
              "not_applicable": "不适用"}
+FORCE_ZH = {"binding": "约束性", "target": "目标类", "aspirational": "倡导类"}
 SCOPE_ZH = {"row": "整行未评估", "value": "该值未采用，其余字段已评估"}  # a rejection's scope, as a person reads it
 
 

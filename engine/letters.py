@@ -15,7 +15,7 @@ from markupsafe import Markup
 from engine import letter_builders as B
 from engine.errors import TemplateError
 from engine.lang import tr
-from engine.findings import Finding
+from engine.findings import FORCE_ZH, STATUS_ZH, Finding
 from engine.letter_config import (DEFAULT_CONFIG, LETTER_TYPES, TEMPLATES_DIR, load_authorities,  # noqa: F401
                                   load_letter_config, settings_for)
 from engine.letter_model import Heading, Letter, Paragraph, Table
@@ -186,6 +186,8 @@ def make_environment(templates_dir: Path | None = None) -> Environment:
     )
     env.filters["md"] = md_escape
     env.filters["cn_date"] = cn_date
+    env.filters["state_zh"] = lambda key: f"{STATUS_ZH[key]}（{key}）" if key in STATUS_ZH else key  # 差距（gap）
+    env.filters["force_zh"] = lambda key: f"{FORCE_ZH[key]}（{key}）" if key in FORCE_ZH else key
     env.tests["heading"] = lambda b: isinstance(b, Heading)
     env.tests["para"] = lambda b: isinstance(b, Paragraph)
     env.tests["table"] = lambda b: isinstance(b, Table)

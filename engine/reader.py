@@ -6,6 +6,7 @@ import codecs
 import csv
 import itertools
 import json
+import re
 import warnings
 from decimal import Decimal
 from dataclasses import dataclass, field
@@ -42,6 +43,34 @@ class RawTable:
 def _reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[-1] if text else type(exc).__name__
+
+
+# What the CSV parser (pandas) and Python's json module say, as a person reads it in Chinese (a message not listed
+# keeps the library's words).
+CSV_PROBLEMS = ((re.compile(r"EOF inside string starting at row (\d+)"), lambda m: f"从第{int(m[1]) + 1}行开始的引号没有闭合"),
+                (re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)"),
+                 lambda m: f"第{m[2]}行有 {m[3]} 个单元格，应为 {m[1]} 个"))
+JSON_PROBLEMS = {"Expecting value": "此处应有一个值", "Expecting property name enclosed in double quotes": "此处应有用双引号括起的键名",
+                 "Expecting ':' delimiter": "此处应有冒号", "Expecting ',' delimiter": "此处应有逗号",
+                 "Unterminated string starting at": "字符串没有结束", "Invalid control character at": "有不允许的控制字符",
+                 "Invalid \\escape": "有无效的转义符", "Invalid \\uXXXX escape": "有无效的 \\uXXXX 转义符",
+                 "Extra data": "数据结束后还有多余的内容"}
+
+
+def _csv_problem(exc: Exception) -> str:
+    detail = _reason(exc).replace('Error tokenizing data. C error: ', '')
+    for pattern, chinese in CSV_PROBLEMS:
+        found = pattern.search(detail)
+        if found:
+            return tr(chinese(found), detail)
+    return detail
+
+
+def _json_problem(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        problem = next((zh for en, zh in JSON_PROBLEMS.items() if exc.msg.startswith(en)), exc.msg)
+        return tr(f"第{exc.lineno}行第{exc.colno}列：{problem}", _reason(exc))
+    return _reason(exc)
 
 
 # ---------------------------------------------------------------- CSV
@@ -126,7 +155,7 @@ def read_csv(path: Path, shown: str) -> RawTable:
                              fix=tr("整个文件用同一种编码保存（CSV UTF-8）",
                                     "save the whole file in one encoding (CSV UTF-8)")) from None
         except (pd.errors.ParserError, ValueError, csv.Error) as exc:
-            detail = _reason(exc).replace('Error tokenizing data. C error: ', '')
+            detail = _csv_problem(exc)
             raise InputError(tr(f"不是可读的 CSV 表格（{detail}）", f"not a readable CSV table ({detail})"), file=shown,
                              fix=tr("检查每行的列数是否相同、引号是否成对",
                                     "check that every row has the same number of columns and quotes are closed")) from None
@@ -270,7 +299,8 @@ def read_json(path: Path, shown: str) -> RawTable:
         parsed = json.loads(data.decode(sniff_encoding(lambda: iter([data]), shown)), parse_float=Decimal,
                             parse_int=_json_int, object_pairs_hook=_json_object)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(tr(f"不是有效的 JSON（{_reason(exc)}）", f"not valid JSON ({_reason(exc)})"), file=shown) from None
+        raise InputError(tr(f"不是有效的 JSON（{_json_problem(exc)}）", f"not valid JSON ({_json_problem(exc)})"),
+                         file=shown) from None
     except RecursionError:
         raise _too_deep(shown) from None
     if _depth(parsed) > MAX_JSON_DEPTH:

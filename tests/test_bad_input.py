@@ -174,7 +174,7 @@ def test_json_that_is_not_a_list(tmp_path, text):
 
 def test_invalid_json(tmp_path):
     path = write(tmp_path / "broken.json", '[{"项目代码": "P-1",]')
-    assert_input_error(check(path), path, "不是有效的 JSON", "line 1")  # (the detail is Python's json module's)
+    assert_input_error(check(path), path, "不是有效的 JSON", "第1行第17列：此处应有用双引号括起的键名")
 
 
 def test_deeply_nested_json(tmp_path):
