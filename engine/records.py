@@ -546,13 +546,13 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
     shown = str(path)
     if kind is not None and kind not in schemas:
         raise UsageError(tr(f"没有“{kind}”这种记录类型", f"unknown kind '{kind}'"),
-                         fix=tr("记录类型：" + "、".join(schemas), "kinds: " + ", ".join(schemas)))
+                         fix=tr("可用的记录类型：" + "、".join(schemas), "kinds: " + ", ".join(schemas)))
     tables = read_tables(path, shown)
     if sheet is not None:
         chosen = [t for t in tables if t.name == sheet]
         if not chosen:
             raise InputError(tr(f"没有名为“{sheet}”的工作表", f"no sheet named '{sheet}'"), file=shown,
-                             fix=tr("工作表：" + "、".join(t.name for t in tables), "sheets: " + ", ".join(t.name for t in tables)))
+                             fix=tr("这个文件的工作表：" + "、".join(t.name for t in tables), "sheets: " + ", ".join(t.name for t in tables)))
         tables = chosen
     digest = sha256_of(path)
     plans, errors, skipped = [], [], []

@@ -125,7 +125,7 @@ class RuleSet:
                 return rule
         hint = C._closest(rule_id, [r.id for r in self.rules])
         raise UsageError(tr(f"没有规则“{rule_id}”{hint}", f"no rule '{rule_id}'{hint}"),
-                         fix=tr("见 `ecocheck rules list`", "see `ecocheck rules list`"))
+                         fix=tr("用 `ecocheck rules list` 查看全部规则", "see `ecocheck rules list`"))
 
 
 class _Checker:
@@ -466,7 +466,7 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
     if kind not in schemas:
         hint = C._closest(kind or '', schemas)
         c.fail(tr(f"没有“{kind}”这种记录类型{hint}", f"unknown record kind '{kind}'{hint}"), "subject.kind",
-               tr("记录类型：", "kinds: ") + ", ".join(schemas))
+               tr("可用的记录类型：", "kinds: ") + ", ".join(schemas))
     schema = schemas[kind]
     unknown = set(subject) - {"kind", "applies", "joins"}
     if unknown:

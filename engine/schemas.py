@@ -146,4 +146,4 @@ def kind_named(schemas: dict, name: str) -> str:
             return kind
     names = "、".join(f"{(s.title or {}).get('zh', k) if isinstance(s.title, dict) else k}（{k}）"
                      for k, s in schemas.items())
-    raise UsageError(tr(f"没有“{name}”这种记录类型", f"unknown kind '{name}'"), fix=tr("记录类型：", "kinds: ") + names)
+    raise UsageError(tr(f"没有“{name}”这种记录类型", f"unknown kind '{name}'"), fix=tr("可用的记录类型：", "kinds: ") + names)
