@@ -116,6 +116,16 @@ def test_rejections_and_notes_in_chinese(inputs, tmp_path):
         assert line in proc.stdout + proc.stderr, line
 
 
+def test_the_findings_workbook_gives_the_reasons_in_chinese(inputs, tmp_path):
+    import openpyxl
+    out = tmp_path / "发现事项.xlsx"
+    proc = cli_run("check", inputs["bad"], "--as-of", AS_OF, "--format", "xlsx", "--output", out, "--fail-on", "none")
+    assert proc.returncode == 0, proc.stderr
+    sheet = openpyxl.load_workbook(out, read_only=True)["拒收记录"]
+    reasons = [row[4] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "“兰洲市”不是甘肃省的市州；最接近的名称：兰州" in reasons and "说明行或合计行，不是一条记录" in reasons
+
+
 def test_clicks_own_words_are_chinese():
     proc = cli_run("check", "--bogus")
     assert proc.returncode == 2
@@ -248,6 +258,8 @@ def test_typical_runs_speak_chinese(inputs, tmp_path, ruleset):
         ("rules", "validate"),
         ("rules", "validate", bad_rules),
         ("check", inputs["bad"], "--as-of", "31/12/2021"),
+        ("assess", "inputs/samples/prefectures_2016_2020.csv", "inputs/samples/prefecture_periods_2019.csv", "--out",
+         tmp_path / "assessment", "--params", "inputs/samples/params", "--issued-on", AS_OF),
         ("check", "--help"),
         ("template", "锅炉炉", "--out", tmp_path / "t.xlsx"),
     ]
