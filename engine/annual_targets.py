@@ -239,7 +239,8 @@ def load_issued(path: Path, regions) -> AnnualTargets:
         names = {normalise_header(s) for s in (label, *spellings)}
         found = [i for i, h in enumerate(header) if h in names]
         if not found:
-            raise ParameterError(tr(f"缺少“{label}”列", f"column '{label}' is missing"), file=str(path), row=1, field=label,
+            raise ParameterError(tr(f"缺少“{label}”列",
+                                    f"column '{label}' is missing"), file=str(path), row=1, field=label,
                                  fix=tr("表头：", "headers: ") + "、".join(c[0] for c in COLUMNS.values()))
         where[column] = found[0]
     out: list[IssuedTarget] = []
@@ -268,7 +269,8 @@ def load_issued(path: Path, regions) -> AnnualTargets:
             fail("year", tr(f"“{cells['year']}”不是年份", f"'{cells['year']}' is not a year"))
         if year not in ANNUAL_YEARS:
             fail("year", tr(f"{year} 不是2016—2019年中的年度考核年份（2020年按附件中的目标判断）",
-                            f"{year} is not an annual assessment year of 2016–2019 (2020 is judged against the annexes)"))
+                            f"{year} is not an annual assessment year of 2016–2019 (2020 is judged against the "
+                            f"annexes)"))
         indicator = _indicator_key(cells["indicator"])
         if indicator is None:
             fail("indicator", tr(f"“{cells['indicator']}”不是考核指标", f"'{cells['indicator']}' is not an indicator"))
@@ -281,14 +283,16 @@ def load_issued(path: Path, regions) -> AnnualTargets:
         unit = cells["unit"]
         ind = INDICATORS[indicator]
         if unit and normalise_header(unit) != normalise_header(ind.unit):
-            fail("unit", tr(f"单位“{unit}”不是{ind.zh}的单位（{ind.unit}）", f"unit '{unit}' is not the unit of {ind.zh} ({ind.unit})"),
+            fail("unit", tr(f"单位“{unit}”不是{ind.zh}的单位（{ind.unit}）",
+                            f"unit '{unit}' is not the unit of {ind.zh} ({ind.unit})"),
                  tr(f"把值换算为 {ind.unit}，或不填单位", f"convert the value to {ind.unit} or leave the unit empty"))
         try:
             issued_on = parse_date(cells["issued_on"])
         except (ValueProblem, ValueError):
             fail("issued_on", tr(f"“{cells['issued_on']}”不是日期", f"'{cells['issued_on']}' is not a date"))
         if not dt.date(year - 1, 1, 1) <= issued_on <= dt.date(year + 1, 12, 31):
-            fail("issued_on", tr(f"{issued_on} 与目标年度 {year} 相去太远", f"{issued_on} is not a date near the target year {year}"),
+            fail("issued_on", tr(f"{issued_on} 与目标年度 {year} 相去太远",
+                                 f"{issued_on} is not a date near the target year {year}"),
                  tr("填写下达文件的印发日期", "write the date the document was issued"))
         key = (prefecture, year, indicator)
         if key in seen:
@@ -373,7 +377,8 @@ def settings(params_dir: Path | None, method: str, regions) -> Settings:
     table = find_table(params_dir)
     if params_dir is not None and table is None:
         raise ParameterError(tr(f"参数目录中没有 {TABLE_NAME}.csv 或 {TABLE_NAME}.xlsx",
-                                f"no {TABLE_NAME}.csv or {TABLE_NAME}.xlsx in the parameter directory"), file=str(params_dir),
+                                f"no {TABLE_NAME}.csv or {TABLE_NAME}.xlsx in the parameter directory"),
+                             file=str(params_dir),
                              fix=tr("用 `ecocheck template annual_targets` 写出一份再填写",
                                     "write one from `ecocheck template annual_targets`"))
     return Settings(load_issued(table, regions) if table else AnnualTargets(), method)

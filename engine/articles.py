@@ -111,7 +111,8 @@ def load_documents(rules_dir: Path) -> dict[str, Document]:
     for key, entry in raw.items():
         source = rules_dir / str(entry.get("file", ""))
         if not source.is_file():
-            raise RuleError(tr(f"找不到原文“{entry.get('file')}”", f"source text '{entry.get('file')}' not found"), file=str(path),
+            raise RuleError(tr(f"找不到原文“{entry.get('file')}”",
+                               f"source text '{entry.get('file')}' not found"), file=str(path),
                             field=key)
         documents[key] = Document(
             key=key, title=str(entry["title"]), number=str(entry.get("number", "")),

@@ -61,7 +61,8 @@ def load_config(path: Path | None = None) -> dict:
                              "grades must satisfy basic_min ≤ met_min ≤ exceeded_min"), file=source, field="grades")
     w = config["warning"]
     if not w["cap"]["yellow_above"] <= w["cap"]["red_above"]:
-        raise ConfigError(tr("warning.cap 应满足 yellow_above ≤ red_above", "warning.cap must satisfy yellow_above ≤ red_above"),
+        raise ConfigError(tr("warning.cap 应满足 yellow_above ≤ red_above",
+                             "warning.cap must satisfy yellow_above ≤ red_above"),
                           file=source, field="warning.cap")
     if not w["reduction"]["red_below"] <= w["reduction"]["yellow_below"]:
         raise ConfigError(tr("warning.reduction 应满足 red_below ≤ yellow_below",

@@ -105,7 +105,8 @@ def parse_operand(raw: Any, path: str):
                                         "a parameter reference has 'param' and one of 'by' or 'key'"))
             ref = str(raw["param"])
             if ref.count(".") != 1:
-                raise ConditionError(path, tr(f"参数引用“{ref}”不是“表.列”的形式", f"parameter reference '{ref}' is not 'table.column'"),
+                raise ConditionError(path, tr(f"参数引用“{ref}”不是“表.列”的形式",
+                                              f"parameter reference '{ref}' is not 'table.column'"),
                                      tr("写成 表.列，如 annex1_energy_targets.intensity_reduction_pct",
                                         "write it as table.column, e.g. annex1_energy_targets.intensity_reduction_pct"))
             if ("by" in raw) == ("key" in raw):
@@ -119,12 +120,14 @@ def parse_operand(raw: Any, path: str):
             op = next(iter(keys))
             args = raw[op]
             if not isinstance(args, list) or len(args) != 2:
-                raise ConditionError(f"{path}.{op}", tr(f"'{op}' 要一个恰好两项的列表", f"'{op}' takes a list of exactly two operands"))
+                raise ConditionError(f"{path}.{op}", tr(f"'{op}' 要一个恰好两项的列表",
+                                                        f"'{op}' takes a list of exactly two operands"))
             return Arith(op, parse_operand(args[0], f"{path}.{op}[0]"), parse_operand(args[1], f"{path}.{op}[1]"))
         hint = _closest(next(iter(keys), ''), ('field', 'param') + ARITHMETIC)
         raise ConditionError(path, tr(f"未知的运算对象 {sorted(keys)}{hint}", f"unknown operand {sorted(keys)}{hint}"),
                              tr("运算对象是一个值、{field: …}、{param: …, by|key: …} 或 {add|sub|mul|div: [a, b]}",
-                                "an operand is a literal, {field: …}, {param: …, by|key: …} or {add|sub|mul|div: [a, b]}"))
+                                "an operand is a literal, {field: …}, {param: …, by|key: …} or "
+                                "{add|sub|mul|div: [a, b]}"))
     if isinstance(raw, (list, tuple)):
         raise ConditionError(path, tr("这里不能用列表作运算对象", "a list is not an operand here"),
                              tr("用 op: in 加一个值的列表", "use op: in with a list of values"))
@@ -146,7 +149,8 @@ def parse_condition(raw: Any, path: str = "when"):
             return Logic("not", (parse_condition(raw["not"], f"{path}.not"),))
         items = raw[op]
         if not isinstance(items, list) or not items:
-            raise ConditionError(f"{path}.{op}", tr(f"'{op}' 要一个非空的条件列表", f"'{op}' takes a non-empty list of conditions"))
+            raise ConditionError(f"{path}.{op}", tr(f"'{op}' 要一个非空的条件列表",
+                                                    f"'{op}' takes a non-empty list of conditions"))
         return Logic(op, tuple(parse_condition(item, f"{path}.{op}[{i}]") for i, item in enumerate(items)))
     unknown = set(raw) - {"field", "op", "value"}
     if unknown:

@@ -61,10 +61,12 @@ def _read_reasons(path: Path, documents: dict, reasons: dict) -> None:
         units = documents[doc_key].units()
         for label, entry in (entries or {}).items():
             if label not in units:
-                raise RuleError(tr(f"“{label}”不是 {doc_key} 的条款、项或附件", f"'{label}' is not an article, item or annex of {doc_key}"),
+                raise RuleError(tr(f"“{label}”不是 {doc_key} 的条款、项或附件",
+                                   f"'{label}' is not an article, item or annex of {doc_key}"),
                                 file=str(path), field=f"{doc_key}.{label}")
             if not isinstance(entry, dict) or entry.get("category") not in CATEGORIES or not entry.get("reason"):
-                raise RuleError(tr("每一项都要有 category 和 reason", "each entry needs a category and a reason"), file=str(path),
+                raise RuleError(tr("每一项都要有 category 和 reason",
+                                   "each entry needs a category and a reason"), file=str(path),
                                 field=f"{doc_key}.{label}", fix=tr("类别：", "categories: ") + ", ".join(CATEGORIES))
             if (doc_key, label) in reasons:
                 raise RuleError(tr(f"“{label}”已在另一个覆盖说明文件中写有原因",

@@ -342,7 +342,8 @@ def _settle_chains(ev: Evaluation, rules: list, by_kind: dict, free: dict, measu
                                      f"rule {rule.id} reached states {sorted(fired)} for one record"), rule=rule.id)
             if VIOLATION in fired and key not in under:
                 raise EngineError(tr(f"规则 {rule.id}：对 {key} 触发了关联，而 {key} 并未处于“{measure}”措施之下",
-                                     f"rule {rule.id}: the join fired for {key}, which is under no '{measure}' measure"),
+                                     f"rule {rule.id}: the join fired for {key}, which is under no "
+                                     f"'{measure}' measure"),
                                   rule=rule.id)
             if VIOLATION in fired:
                 state = VIOLATION
@@ -350,7 +351,8 @@ def _settle_chains(ev: Evaluation, rules: list, by_kind: dict, free: dict, measu
                 state = NOT_APPLICABLE
             elif APPLICABLE in fired and key in under:
                 raise EngineError(tr(f"规则 {rule.id}：{key} 处于{measure}措施之下，关联却没有触发",
-                                     f"rule {rule.id}: {key} is under {measure} but the join did not fire"), rule=rule.id)
+                                     f"rule {rule.id}: {key} is under {measure} but the join did not fire"),
+                                  rule=rule.id)
             elif APPLICABLE in fired and ("*" in cleared or key in cleared):
                 state = COMPLIANT
             else:

@@ -61,7 +61,8 @@ def _check_value(source: str, key: str, value: Any) -> None:
     for text in ([value] if isinstance(value, str) else value if isinstance(value, list) else []):
         for found in re.findall(r"\{([^{}]*)\}", text):
             if found not in PLACEHOLDERS:
-                raise _fail(source, key, tr(f"“{key}”用了未知的占位符 {{{found}}}", f"'{key}' uses unknown placeholder {{{found}}}"),
+                raise _fail(source, key, tr(f"“{key}”用了未知的占位符 {{{found}}}",
+                                            f"'{key}' uses unknown placeholder {{{found}}}"),
                             tr("可用的占位符：", "placeholders: ") + ", ".join("{%s}" % p for p in PLACEHOLDERS))
 
 

@@ -199,9 +199,11 @@ def _template(env: Environment, name: str):
         return env.get_template(name)
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(tr(f"找不到模板 {exc.name}", f"template not found: {exc.name}"), file=name,
-                            fix=tr(f"把 {exc.name} 放进 templates 目录", f"put {exc.name} into the templates directory")) from None
+                            fix=tr(f"把 {exc.name} 放进 templates 目录",
+                                   f"put {exc.name} into the templates directory")) from None
     except jinja2.TemplateSyntaxError as exc:  # (Jinja's own description, in English)
-        raise TemplateError(tr(f"模板第{exc.lineno}行语法有误：{exc.message}", f"template syntax error at line {exc.lineno}: {exc.message}"),
+        raise TemplateError(tr(f"模板第{exc.lineno}行语法有误：{exc.message}",
+                               f"template syntax error at line {exc.lineno}: {exc.message}"),
                             file=exc.filename or name) from None
 
 

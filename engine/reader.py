@@ -120,7 +120,8 @@ def read_csv(path: Path, shown: str) -> RawTable:
         with path.open("rb") as handle:
             prefix = handle.read(SNIFF_BYTES)
     except OSError as exc:
-        raise InputError(tr(f"无法读取文件（{os_problem(exc)}）", f"cannot read file ({os_problem(exc)})"), file=shown) from None
+        raise InputError(tr(f"无法读取文件（{os_problem(exc)}）",
+                            f"cannot read file ({os_problem(exc)})"), file=shown) from None
     if not prefix.strip():
         raise InputError(tr("文件是空的", "the file is empty"), file=shown, fix=tr("重新导出表格", "export the table again"))
     encoding = sniff_encoding(_file_blocks(path), shown)
@@ -145,7 +146,8 @@ def read_csv(path: Path, shown: str) -> RawTable:
                     yield chunk
         except pd.errors.ParserWarning:
             raise InputError(tr(f"有一行超过 {len(names)} 个单元格，比表格其余部分宽",
-                                f"a row has more than {len(names)} cells, wider than the rest of the table"), file=shown,
+                                f"a row has more than {len(names)} cells, wider than the rest of the table"),
+                             file=shown,
                              fix=tr("删去多出的单元格（常见原因：值里有未加引号的逗号）",
                                     "remove the stray cells (often an unquoted comma inside a value)")) from None
         except UnicodeDecodeError as exc:
@@ -158,7 +160,8 @@ def read_csv(path: Path, shown: str) -> RawTable:
             detail = _csv_problem(exc)
             raise InputError(tr(f"不是可读的 CSV 表格（{detail}）", f"not a readable CSV table ({detail})"), file=shown,
                              fix=tr("检查每行的列数是否相同、引号是否成对",
-                                    "check that every row has the same number of columns and quotes are closed")) from None
+                                    "check that every row has the same number of columns and quotes are "
+                                    "closed")) from None
         except pd.errors.EmptyDataError:
             return
 
@@ -288,7 +291,8 @@ def _depth(value) -> int:
 def read_json(path: Path, shown: str) -> RawTable:
     size = path.stat().st_size
     if size > MAX_JSON_BYTES:
-        raise InputError(tr(f"JSON 文件超过 {MAX_JSON_BYTES >> 20} MiB", f"JSON file larger than {MAX_JSON_BYTES >> 20} MiB"),
+        raise InputError(tr(f"JSON 文件超过 {MAX_JSON_BYTES >> 20} MiB",
+                            f"JSON file larger than {MAX_JSON_BYTES >> 20} MiB"),
                          file=shown, fix=tr("拆分文件，或把记录存成 CSV（分块读取）",
                                             "split it, or give the records as CSV (read in chunks)"))
     data = path.read_bytes()
@@ -308,7 +312,8 @@ def read_json(path: Path, shown: str) -> RawTable:
     if isinstance(parsed, dict) and isinstance(parsed.get("records"), list):
         parsed = parsed["records"]
     if not isinstance(parsed, list):
-        raise InputError(tr("JSON 应是记录的列表，或 {\"records\": [...]}", "JSON must be a list of records or {\"records\": [...]}"),
+        raise InputError(tr("JSON 应是记录的列表，或 {\"records\": [...]}",
+                            "JSON must be a list of records or {\"records\": [...]}"),
                          file=shown)
     headers: list[str] = []
     for item in parsed:
@@ -330,7 +335,8 @@ def read_json(path: Path, shown: str) -> RawTable:
 
 def _too_deep(shown: str) -> InputError:
     return InputError(tr(f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层", f"JSON nested more than {MAX_JSON_DEPTH} levels"), file=shown,
-                      fix=tr("给出扁平记录的列表：[{\"字段\": 值, …}, …]", "give a list of flat records: [{\"field\": value, …}, …]"))
+                      fix=tr("给出扁平记录的列表：[{\"字段\": 值, …}, …]",
+                             "give a list of flat records: [{\"field\": value, …}, …]"))
 
 
 MAX_JSON_DIGITS = 30  # an integer longer than this is no measurement (and Python refuses over 4,300 digits)
@@ -348,7 +354,8 @@ def _json_object(pairs: list) -> dict:
             earlier = out[key].values if isinstance(out[key], Conflict) else (out[key],)
             values = " / ".join(_json_text(v) for v in (*earlier, value))
             out[key] = Conflict(tr(f"出现 {len(earlier) + 1} 次，值各不相同：{values}",
-                                   f"given {len(earlier) + 1} times with different values: {values}"), (*earlier, value))
+                                   f"given {len(earlier) + 1} times with different values: {values}"),
+                                (*earlier, value))
         else:
             out[key] = value
     return out

@@ -277,7 +277,8 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
             units[position] = unit
         label = schema.fields[name].label
         notes.append(tr(f"{label}：有不止一列；合并读取，两列不一致的行拒收",
-                        f"{label}: given in more than one column; read together, a row where they disagree is rejected"))
+                        f"{label}: given in more than one column; read together, a row where they disagree is "
+                        f"rejected"))
     hidden_used = [p for p in mapping if p in table.hidden]
     if hidden_used:
         notes.append(tr("读取了隐藏的列：" + "、".join(schema.fields[mapping[p]].label for p in hidden_used),
@@ -552,7 +553,8 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
         chosen = [t for t in tables if t.name == sheet]
         if not chosen:
             raise InputError(tr(f"没有名为“{sheet}”的工作表", f"no sheet named '{sheet}'"), file=shown,
-                             fix=tr("这个文件的工作表：" + "、".join(t.name for t in tables), "sheets: " + ", ".join(t.name for t in tables)))
+                             fix=tr("这个文件的工作表：" + "、".join(t.name for t in tables),
+                                    "sheets: " + ", ".join(t.name for t in tables)))
         tables = chosen
     digest = sha256_of(path)
     plans, errors, skipped = [], [], []

@@ -148,7 +148,8 @@ class _Checker:
     def _field(self, name: str, path: str, schema: Schema):
         if name not in schema.fields:
             hint = C._closest(name, schema.fields)
-            self.fail(tr(f"“{name}”不是 {schema.kind} 的字段{hint}", f"'{name}' is not a field of {schema.kind}{hint}"), path,
+            self.fail(tr(f"“{name}”不是 {schema.kind} 的字段{hint}",
+                         f"'{name}' is not a field of {schema.kind}{hint}"), path,
                       tr(f"{schema.kind} 的字段：", f"fields of {schema.kind}: ") + ", ".join(schema.fields))
         return schema.fields[name]
 
@@ -189,7 +190,8 @@ class _Checker:
                           path, tr("列：", "columns: ") + ", ".join(table.columns))
             if ref.key is not None and ref.key not in table.rows:
                 hint = C._closest(ref.key, table.rows)
-                self.fail(tr(f"参数表“{ref.table}”没有行“{ref.key}”{hint}", f"table '{ref.table}' has no row '{ref.key}'{hint}"),
+                self.fail(tr(f"参数表“{ref.table}”没有行“{ref.key}”{hint}",
+                             f"table '{ref.table}' has no row '{ref.key}'{hint}"),
                           path)
 
     def _typed(self, cond, path: str, schema: Schema):
@@ -262,7 +264,8 @@ def _quoted(raw, checker: _Checker, field: str, document: Document, article: str
             checker.fail(tr("text 和 quote 都要有", "needs both text and quote"), where)
         if label not in document.articles:
             hint = C._closest(label, document.articles)
-            checker.fail(tr(f"{document.title}中没有条款“{label}”{hint}", f"article '{label}' does not exist in {document.title}{hint}"),
+            checker.fail(tr(f"{document.title}中没有条款“{label}”{hint}",
+                            f"article '{label}' does not exist in {document.title}{hint}"),
                          f"{where}.article")
         if not document.has_quote(label, quote):
             checker.fail(tr(f"引文不在 {label} 的原文中", f"the quote is not in the text of {label}"), f"{where}.quote",
@@ -312,15 +315,18 @@ def _deadline(raw, checker: _Checker, document: Document, article: str, quote: s
     reading = deadline_reading(phrase)
     if reading is None:
         checker.fail(tr(f"“{phrase}”不是期限约定能解读的时间用语", f"'{phrase}' is not a date phrase the convention reads"),
-                     "deadline.phrase", tr("见 rules/README.md 中的期限约定", "see the deadline convention in rules/README.md"))
+                     "deadline.phrase", tr("见 rules/README.md 中的期限约定",
+                                           "see the deadline convention in rules/README.md"))
     effective = _date(raw.get("effective"), checker, "deadline.effective")
     if effective != reading[1]:
         checker.fail(tr(f"按期限约定，“{phrase}”自 {reading[1]} 起生效，不是 {effective}",
                         f"'{phrase}' takes effect on {reading[1]} by the convention, not {effective}"),
-                     "deadline.effective", tr("见 rules/README.md 中的期限约定", "see the deadline convention in rules/README.md"))
+                     "deadline.effective", tr("见 rules/README.md 中的期限约定",
+                                              "see the deadline convention in rules/README.md"))
     if start != effective:
         checker.fail(tr(f"in_force.from 是 {start}，而期限“{phrase}”自 {effective} 起生效",
-                        f"in_force.from is {start}, but the deadline '{phrase}' takes effect on {effective}"), "in_force.from",
+                        f"in_force.from is {start}, but the deadline '{phrase}' takes effect on {effective}"),
+                     "in_force.from",
                      tr(f"把 in_force.from 设为 {effective}", f"set in_force.from: {effective}"))
     return phrase, effective
 
@@ -329,7 +335,8 @@ def _legal(raw: dict, checker: _Checker, document: Document, article: str, also:
     """force, binds and acting: what the provision is, whom it binds and who acts on it."""
     force, binds = raw.get("force"), raw.get("binds")
     if force not in FORCES:
-        checker.fail(tr(f"force“{force}”不是 {', '.join(FORCES)} 之一", f"force '{force}' is not one of {', '.join(FORCES)}"),
+        checker.fail(tr(f"force“{force}”不是 {', '.join(FORCES)} 之一",
+                        f"force '{force}' is not one of {', '.join(FORCES)}"),
                      "force", tr("binding：记录主体自身的义务；target：地区、行业或平均指标；aspirational：争取、力争、鼓励",
                                  "binding: a duty of the record's own subject; target: a regional, sector or average "
                                  "indicator; aspirational: 争取, 力争, 鼓励"))
@@ -363,7 +370,8 @@ def _message(raw, checker: _Checker) -> str:
         checker.fail(tr(f"message 不是有效的模板（{exc}）", f"message is not a valid template ({exc})"), "finding.message")
     unknown = names - MESSAGE_FIELDS
     if unknown:
-        checker.fail(tr(f"message 用了未知的占位符 {sorted(unknown)}", f"message uses unknown placeholder(s) {sorted(unknown)}"),
+        checker.fail(tr(f"message 用了未知的占位符 {sorted(unknown)}",
+                        f"message uses unknown placeholder(s) {sorted(unknown)}"),
                      "finding.message", tr("可用的占位符：", "placeholders: ") + ", ".join(sorted(MESSAGE_FIELDS)))
     return text
 
@@ -441,7 +449,8 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
     article, quote = str(source.get("article", "")), str(source.get("quote", ""))
     if article not in document.articles:
         hint = C._closest(article, document.articles)
-        c.fail(tr(f"{document.title}中没有条款“{article}”{hint}", f"article '{article}' does not exist in {document.title}{hint}"),
+        c.fail(tr(f"{document.title}中没有条款“{article}”{hint}",
+                  f"article '{article}' does not exist in {document.title}{hint}"),
                "source.article", tr("按印发文本写条款，如 三.（十三） 或 附件1",
                                     "write the label as printed, e.g. 三.（十三） or 附件1"))
     if article not in document.units():
@@ -482,7 +491,8 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
     when = c.condition(raw["when"], "when", schema) if raw.get("when") is not None else None
     if (when is None) == (joins is None):
         c.fail(tr("规则要有 'when'（违反条件）或 'subject.joins'（后果链）二者之一",
-                  "a rule has either 'when' (its violation condition) or 'subject.joins' (a consequence chain)"), "when")
+                  "a rule has either 'when' (its violation condition) or 'subject.joins' (a consequence chain)"),
+               "when")
 
     in_force = raw.get("in_force") or {}
     start, until = _date(in_force.get("from"), c, "in_force.from"), _date(in_force.get("until"), c, "in_force.until")
@@ -500,7 +510,8 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
         c.fail(tr(f"未知的键“{word}”{hint}", f"unknown key '{word}'{hint}"), f"finding.{word}")
     letter = finding.get("letter", "none")
     if letter not in LETTERS:
-        c.fail(tr(f"letter“{letter}”不是 {', '.join(LETTERS)} 之一", f"letter '{letter}' is not one of {', '.join(LETTERS)}"),
+        c.fail(tr(f"letter“{letter}”不是 {', '.join(LETTERS)} 之一",
+                  f"letter '{letter}' is not one of {', '.join(LETTERS)}"),
                "finding.letter")
     interpretation, _ = _text(raw.get("interpretation"))
     derive_by = str(finding.get("derive_by") or schema.region_field)
@@ -566,7 +577,8 @@ def load_ruleset(rules_dir: Path, schemas_dir: Path) -> RuleSet:
     for path in paths:
         rule = load_rule(path, schemas, params, documents)
         if rule.id in seen:
-            raise RuleError(tr(f"编号“{rule.id}”也被 {seen[rule.id]} 使用", f"id '{rule.id}' is also used by {seen[rule.id]}"),
+            raise RuleError(tr(f"编号“{rule.id}”也被 {seen[rule.id]} 使用",
+                               f"id '{rule.id}' is also used by {seen[rule.id]}"),
                             file=str(path), rule=rule.id)
         seen[rule.id] = str(path)
         rules.append(rule)
@@ -577,20 +589,24 @@ def load_ruleset(rules_dir: Path, schemas_dir: Path) -> RuleSet:
     plan = documents.get("energy-plan")
     for name, entry in measures.items():
         if not isinstance(entry, dict) or not all(entry.get(k) for k in ("zh", "article", "quote", "notice")):
-            raise RuleError(tr(f"措施“{name}”需要 zh、article、quote 和 notice", f"measure '{name}' needs zh, article, quote and notice"),
+            raise RuleError(tr(f"措施“{name}”需要 zh、article、quote 和 notice",
+                               f"measure '{name}' needs zh, article, quote and notice"),
                             file=str(measures_path), field=name)
         if plan is None or not plan.has_quote(str(entry["article"]), str(entry["quote"])):
-            raise RuleError(tr(f"措施“{name}”的引文不在 {entry['article']} 中", f"the quote of measure '{name}' is not in {entry['article']}"),
+            raise RuleError(tr(f"措施“{name}”的引文不在 {entry['article']} 中",
+                               f"the quote of measure '{name}' is not in {entry['article']}"),
                             file=str(measures_path), field=f"{name}.quote",
                             fix=tr("从条文中原样抄录", "copy the words exactly from the article"))
     for rule in rules:
         for name in rule.derives + ((rule.joins["measure"],) if rule.joins else ()):
             if name not in measures:
                 hint = C._closest(name, measures)
-                raise RuleError(tr(f"措施“{name}”不在 measures.yaml 中{hint}", f"measure '{name}' is not in measures.yaml{hint}"),
+                raise RuleError(tr(f"措施“{name}”不在 measures.yaml 中{hint}",
+                                   f"measure '{name}' is not in measures.yaml{hint}"),
                                 file=rule.path, rule=rule.id, field="finding.derives" if name in rule.derives
                                 else "subject.joins.measure",
-                                fix=tr("把它连同中文名（zh）加进 rules/measures.yaml", "add it to rules/measures.yaml with its zh label"))
+                                fix=tr("把它连同中文名（zh）加进 rules/measures.yaml",
+                                       "add it to rules/measures.yaml with its zh label"))
     ids = {rule.id: rule for rule in rules}
     for rule in rules:
         for other in rule.same_duty:

@@ -52,7 +52,8 @@ def factor(header_unit: str, schema_unit: str) -> Decimal | None:
     given, wanted = _lookup(header_unit), _lookup(schema_unit)
     if given is None:
         raise UnitProblem(tr(f"表头中的单位“{header_unit}”ecocheck 不认识；该字段的单位是 {schema_unit}",
-                             f"unit '{header_unit}' in the header is not one ecocheck knows; the field is in {schema_unit}"))
+                             f"unit '{header_unit}' in the header is not one ecocheck knows; the field is in "
+                             f"{schema_unit}"))
     if wanted is None or given[0] != wanted[0]:
         raise UnitProblem(tr(f"表头中的单位“{header_unit}”不能换算成 {schema_unit}",
                              f"unit '{header_unit}' in the header cannot be converted to {schema_unit}"))

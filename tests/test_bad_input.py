@@ -132,7 +132,8 @@ def test_empty_json(tmp_path):
 
 def test_empty_xlsx(tmp_path):
     path = write(tmp_path / "empty.xlsx", "")
-    assert_input_error(check(path), path, "not a readable XLSX workbook", "save it again as .xlsx")  # (read_xlsx: English)
+    # (read_xlsx's messages are still in English)
+    assert_input_error(check(path), path, "not a readable XLSX workbook", "save it again as .xlsx")
 
 
 @pytest.mark.parametrize("name,text", [("empty.csv", ""), ("blank.csv", "\n\n\n")])
