@@ -271,9 +271,10 @@ def _write_all_letters(report, ruleset, out: Path, fmts: list, config_path, issu
     for fmt in fmts:
         folder = out / folders[fmt] if folders else (out if len(fmts) == 1 else out / fmt)
         paths = write_letters(planned, unsent, report.manifest, config, folder, fmt, issue_date)
-        click.echo(tr(f"已写入 {len(paths)} 个文件（{len(planned)} 件 {fmt.upper()} 通知书、清单和检查记录）："
-                      f"{for_terminal(folder)}", f"wrote {len(paths)} files ({len(planned)} {fmt.upper()} letters, "
-                      f"the index and the working record) to {for_terminal(folder)}"))
+        shown = for_terminal(folder)
+        click.echo(tr(f"已写入 {len(paths)} 个文件（{len(planned)} 件 {fmt.upper()} 通知书、清单和检查记录）：{shown}",
+                      f"wrote {len(paths)} files ({len(planned)} {fmt.upper()} letters, the index and the working "
+                      f"record) to {shown}"))
         written += paths
     return written, planned
 
