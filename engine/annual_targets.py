@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from engine.errors import ParameterError
+from engine.lang import tr
 from engine.normalise import ValueProblem, parse_date
 from engine.schemas import normalise_header
 
@@ -219,7 +220,8 @@ def _read_rows(path: Path) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise ParameterError("not UTF-8 or GB18030 text", file=str(path), fix="save the table as UTF-8 CSV")
+        raise ParameterError(tr("不是 UTF-8 或 GB18030 编码的文本", "not UTF-8 or GB18030 text"), file=str(path),
+                             fix=tr("把表格存为 UTF-8 编码的 CSV", "save the table as UTF-8 CSV"))
     return list(csv.reader(io.StringIO(text)))
 
 
@@ -228,15 +230,18 @@ def load_issued(path: Path, regions) -> AnnualTargets:
     path = Path(path)
     rows = [r for r in _read_rows(path)]
     if not rows:
-        raise ParameterError("the table is empty", file=str(path), fix="start from `ecocheck template annual_targets`")
+        raise ParameterError(tr("表格是空的", "the table is empty"), file=str(path),
+                             fix=tr("从 `ecocheck template annual_targets` 写出的空白表开始填写",
+                                    "start from `ecocheck template annual_targets`"))
     header = [normalise_header(h.split("（")[0].split("(")[0]) for h in rows[0]]
     where: dict = {}
     for column, (label, spellings, _hint) in COLUMNS.items():
         names = {normalise_header(s) for s in (label, *spellings)}
         found = [i for i, h in enumerate(header) if h in names]
         if not found:
-            raise ParameterError(f"column '{label}' is missing", file=str(path), row=1, field=label,
-                                 fix="headers: " + "、".join(c[0] for c in COLUMNS.values()))
+            raise ParameterError(tr(f"缺少“{label}”列",
+                                    f"column '{label}' is missing"), file=str(path), row=1, field=label,
+                                 fix=tr("表头：", "headers: ") + "、".join(c[0] for c in COLUMNS.values()))
         where[column] = found[0]
     out: list[IssuedTarget] = []
     seen: dict = {}
@@ -247,46 +252,53 @@ def load_issued(path: Path, regions) -> AnnualTargets:
 
         def fail(column: str, message: str, fix: str = ""):
             raise ParameterError(message, file=str(path), row=number, field=COLUMNS[column][0],
-                                 fix=fix or f"write {COLUMNS[column][2]}")
+                                 fix=fix or tr(f"请填写{COLUMNS[column][2]}", f"write {COLUMNS[column][2]}"))
         for column in COLUMNS:
             if column != "unit" and not cells[column]:
-                fail(column, f"'{COLUMNS[column][0]}' is empty")
+                fail(column, tr(f"“{COLUMNS[column][0]}”为空", f"'{COLUMNS[column][0]}' is empty"))
         try:
             prefecture = regions.canonical(cells["prefecture"])
         except ValueProblem as exc:
             fail("prefecture", str(exc))
         if prefecture == "全省":
-            fail("prefecture", "全省 is not assessed as a prefecture", "list the prefectures (市州) one by one")
+            fail("prefecture", tr("全省不作为市州考核", "全省 is not assessed as a prefecture"),
+                 tr("逐个列出各市州", "list the prefectures (市州) one by one"))
         try:
             year = int(float(cells["year"]))
         except ValueError:
-            fail("year", f"'{cells['year']}' is not a year")
+            fail("year", tr(f"“{cells['year']}”不是年份", f"'{cells['year']}' is not a year"))
         if year not in ANNUAL_YEARS:
-            fail("year", f"{year} is not an annual assessment year of 2016–2019 (2020 is judged against the annexes)")
+            fail("year", tr(f"{year} 不是2016—2019年中的年度考核年份（2020年按附件中的目标判断）",
+                            f"{year} is not an annual assessment year of 2016–2019 (2020 is judged against the "
+                            f"annexes)"))
         indicator = _indicator_key(cells["indicator"])
         if indicator is None:
-            fail("indicator", f"'{cells['indicator']}' is not an indicator")
+            fail("indicator", tr(f"“{cells['indicator']}”不是考核指标", f"'{cells['indicator']}' is not an indicator"))
         try:
             value = float(cells["target"].replace(",", "").rstrip("%"))
         except ValueError:
-            fail("target", f"'{cells['target']}' is not a number")
+            fail("target", tr(f"“{cells['target']}”不是数值", f"'{cells['target']}' is not a number"))
         if not math.isfinite(value) or (indicator != "intensity" and value < 0) or abs(value) > 1e9:
-            fail("target", f"'{cells['target']}' is not a possible target")
+            fail("target", tr(f"“{cells['target']}”不是可能的目标值", f"'{cells['target']}' is not a possible target"))
         unit = cells["unit"]
-        if unit and normalise_header(unit) != normalise_header(INDICATORS[indicator].unit):
-            fail("unit", f"unit '{unit}' is not the unit of {INDICATORS[indicator].zh} ({INDICATORS[indicator].unit})",
-                 f"convert the value to {INDICATORS[indicator].unit} or leave the unit empty")
+        ind = INDICATORS[indicator]
+        if unit and normalise_header(unit) != normalise_header(ind.unit):
+            fail("unit", tr(f"单位“{unit}”不是{ind.zh}的单位（{ind.unit}）",
+                            f"unit '{unit}' is not the unit of {ind.zh} ({ind.unit})"),
+                 tr(f"把值换算为 {ind.unit}，或不填单位", f"convert the value to {ind.unit} or leave the unit empty"))
         try:
             issued_on = parse_date(cells["issued_on"])
         except (ValueProblem, ValueError):
-            fail("issued_on", f"'{cells['issued_on']}' is not a date")
+            fail("issued_on", tr(f"“{cells['issued_on']}”不是日期", f"'{cells['issued_on']}' is not a date"))
         if not dt.date(year - 1, 1, 1) <= issued_on <= dt.date(year + 1, 12, 31):
-            fail("issued_on", f"{issued_on} is not a date near the target year {year}",
-                 "write the date the document was issued")
+            fail("issued_on", tr(f"{issued_on} 与目标年度 {year} 相去太远",
+                                 f"{issued_on} is not a date near the target year {year}"),
+                 tr("填写下达文件的印发日期", "write the date the document was issued"))
         key = (prefecture, year, indicator)
         if key in seen:
-            fail("indicator", f"{prefecture} {year} {INDICATORS[indicator].zh} is already given in row {seen[key]}",
-                 "keep one row per prefecture, year and indicator")
+            fail("indicator", tr(f"{prefecture} {year}年 {ind.zh} 已在第{seen[key]}行给出",
+                                 f"{prefecture} {year} {ind.zh} is already given in row {seen[key]}"),
+                 tr("每个市州、年度和指标只写一行", "keep one row per prefecture, year and indicator"))
         seen[key] = number
         out.append(IssuedTarget(prefecture, year, indicator, value, cells["document"], cells["doc_number"],
                                 issued_on, str(path), number))
@@ -299,9 +311,11 @@ def load_issued(path: Path, regions) -> AnnualTargets:
         have = {r.indicator for r in items}
         if have != set(EMISSIONS):
             lacking = "、".join(INDICATORS[k].zh for k in EMISSIONS if k not in have)
-            raise ParameterError(f"{prefecture} {year}: the pollutant targets are incomplete (lacking {lacking})",
+            raise ParameterError(tr(f"{prefecture} {year}年：污染物目标不全（缺{lacking}）",
+                                    f"{prefecture} {year}: the pollutant targets are incomplete (lacking {lacking})"),
                                  file=str(path), row=min(r.row for r in items), field=COLUMNS["indicator"][0],
-                                 fix="give all four pollutants of a prefecture and year, or none of them")
+                                 fix=tr("一个市州一个年度的四项污染物要么全给，要么都不给",
+                                        "give all four pollutants of a prefecture and year, or none of them"))
     return AnnualTargets(out, str(path))
 
 
@@ -358,11 +372,15 @@ class Settings:
 def settings(params_dir: Path | None, method: str, regions) -> Settings:
     """The run's annual-target settings from `--params DIR` and `--annual-method`."""
     if method not in METHODS:
-        raise ParameterError(f"unknown derivation method '{method}'", fix="use linear or geometric")
+        raise ParameterError(tr(f"未知的推算方法“{method}”", f"unknown derivation method '{method}'"),
+                             fix=tr("用 linear 或 geometric", "use linear or geometric"))
     table = find_table(params_dir)
     if params_dir is not None and table is None:
-        raise ParameterError(f"no {TABLE_NAME}.csv or {TABLE_NAME}.xlsx in the parameter directory", file=str(params_dir),
-                             fix="write one from `ecocheck template annual_targets`")
+        raise ParameterError(tr(f"参数目录中没有 {TABLE_NAME}.csv 或 {TABLE_NAME}.xlsx",
+                                f"no {TABLE_NAME}.csv or {TABLE_NAME}.xlsx in the parameter directory"),
+                             file=str(params_dir),
+                             fix=tr("用 `ecocheck template annual_targets` 写出一份再填写",
+                                    "write one from `ecocheck template annual_targets`"))
     return Settings(load_issued(table, regions) if table else AnnualTargets(), method)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import RuleError
+from engine.lang import tr
 from engine.yamlio import load_yaml
 
 CN_DIGITS = "一二三四五六七八九十"
@@ -105,12 +106,14 @@ def load_documents(rules_dir: Path) -> dict[str, Document]:
     path = rules_dir / "documents.yaml"
     raw = load_yaml(path, RuleError)
     if not isinstance(raw, dict):
-        raise RuleError("documents registry must be a mapping", file=str(path))
+        raise RuleError(tr("文件登记表应是映射（键: 值）", "documents registry must be a mapping"), file=str(path))
     documents = {}
     for key, entry in raw.items():
         source = rules_dir / str(entry.get("file", ""))
         if not source.is_file():
-            raise RuleError(f"source text '{entry.get('file')}' not found", file=str(path), field=key)
+            raise RuleError(tr(f"找不到原文“{entry.get('file')}”",
+                               f"source text '{entry.get('file')}' not found"), file=str(path),
+                            field=key)
         documents[key] = Document(
             key=key, title=str(entry["title"]), number=str(entry.get("number", "")),
             issued=str(entry.get("issued", "")), issuer=str(entry.get("issuer", "")),

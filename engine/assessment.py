@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine import annual_targets as A
 from engine.errors import ConfigError
+from engine.lang import tr
 from engine.safe_text import for_document
 from engine.yamlio import load_yaml
 
@@ -37,29 +38,35 @@ def load_config(path: Path | None = None) -> dict:
     if path is not None:
         user = load_yaml(Path(path), ConfigError) or {}
         if not isinstance(user, dict):
-            raise ConfigError("the assessment configuration must be a mapping", file=str(path))
+            raise ConfigError(tr("考核设置应是映射（键: 值）", "the assessment configuration must be a mapping"), file=str(path))
         for key in user:
             if key not in ("grades", "warning"):
-                raise ConfigError(f"unknown key '{key}'", file=str(path), field=key, fix="keys: grades, warning")
+                raise ConfigError(tr(f"未知的键“{key}”", f"unknown key '{key}'"), file=str(path), field=key,
+                                  fix=tr("可用的键：grades、warning", "keys: grades, warning"))
         config, source = _merge(config, user), str(path)
     for where, keys in NUMBER_KEYS.items():
         node = config
         for part in where.split("."):
             node = node.get(part) if isinstance(node, dict) else None
         if not isinstance(node, dict):
-            raise ConfigError(f"'{where}' must be a mapping", file=source, field=where)
+            raise ConfigError(tr(f"“{where}”应是映射（键: 值）", f"'{where}' must be a mapping"), file=source, field=where)
         for key in keys:
             value = node.get(key)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"'{where}.{key}' must be a number", file=source, field=f"{where}.{key}")
+                raise ConfigError(tr(f"“{where}.{key}”应是数值", f"'{where}.{key}' must be a number"), file=source,
+                                  field=f"{where}.{key}")
     g = config["grades"]
     if not g["basic_min"] <= g["met_min"] <= g["exceeded_min"]:
-        raise ConfigError("grades must satisfy basic_min ≤ met_min ≤ exceeded_min", file=source, field="grades")
+        raise ConfigError(tr("grades 应满足 basic_min ≤ met_min ≤ exceeded_min",
+                             "grades must satisfy basic_min ≤ met_min ≤ exceeded_min"), file=source, field="grades")
     w = config["warning"]
     if not w["cap"]["yellow_above"] <= w["cap"]["red_above"]:
-        raise ConfigError("warning.cap must satisfy yellow_above ≤ red_above", file=source, field="warning.cap")
+        raise ConfigError(tr("warning.cap 应满足 yellow_above ≤ red_above",
+                             "warning.cap must satisfy yellow_above ≤ red_above"),
+                          file=source, field="warning.cap")
     if not w["reduction"]["red_below"] <= w["reduction"]["yellow_below"]:
-        raise ConfigError("warning.reduction must satisfy red_below ≤ yellow_below", file=source,
+        raise ConfigError(tr("warning.reduction 应满足 red_below ≤ yellow_below",
+                             "warning.reduction must satisfy red_below ≤ yellow_below"), file=source,
                           field="warning.reduction")
     return config
 

@@ -6,6 +6,7 @@ import io
 import re
 
 from engine.errors import TemplateError
+from engine.lang import tr
 
 FONT = "Noto Sans CJK SC"
 RED, BLUE, GREY = "#c8161d", "#3a6ea5", "#9aa5b1"
@@ -22,8 +23,9 @@ def _pyplot():
     try:
         font_manager.findfont(font_manager.FontProperties(family=FONT), fallback_to_default=False)
     except ValueError:
-        raise TemplateError(f"the chart font {FONT} is missing", fix="run `make fonts` (as root) or install the "
-                            "Debian package fonts-noto-cjk") from None
+        raise TemplateError(tr(f"缺少图表字体 {FONT}", f"the chart font {FONT} is missing"),
+                            fix=tr("以 root 身份运行 `make fonts`，或安装 Debian 软件包 fonts-noto-cjk",
+                                   "run `make fonts` (as root) or install the Debian package fonts-noto-cjk")) from None
     plt.rcParams.update({
         "font.family": "sans-serif", "font.sans-serif": [FONT], "axes.unicode_minus": False,
         "svg.fonttype": "none",  # text stays text: searchable, copyable, and the page's CSS names fallback fonts

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from engine import __version__
-from engine.errors import EcocheckError, UsageError
+from engine.errors import EcocheckError, UsageError, os_problem
+from engine.lang import LANGUAGES, current, set_language, tr
 from engine.schemas import kind_named
 from engine.findings import format_accounting, rejects_csv, write_csv, write_json, write_table
 from engine.safe_text import for_terminal
@@ -30,7 +31,8 @@ def _date_option(value: str | None, name: str) -> dt.date:
     try:
         return parse_date(value)
     except (ValueProblem, ValueError):
-        raise click.BadParameter(f"'{value}' is not a date; write 2021-12-31, 2021/12/31 or 2021年12月31日",
+        raise click.BadParameter(tr(f"“{value}”不是日期；请写成 2021-12-31、2021/12/31 或 2021年12月31日",
+                                    f"'{value}' is not a date; write 2021-12-31, 2021/12/31 or 2021年12月31日"),
                                  param_hint=name) from None
 
 
@@ -51,8 +53,8 @@ def _stream(writer, report, output: str | None):
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer(report, handle)
     except OSError as exc:
-        raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
-    click.echo(f"写入 wrote {for_terminal(path)}", err=True)
+        raise _cannot_write(exc, path) from None
+    _wrote(path)
 
 
 def _write(text: str, output: str | None):
@@ -64,13 +66,26 @@ def _write(text: str, output: str | None):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="")
     except OSError as exc:
-        raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
-    click.echo(f"写入 wrote {for_terminal(path)}", err=True)
+        raise _cannot_write(exc, path) from None
+    _wrote(path)
+
+
+def _cannot_write(exc: OSError, path: Path) -> UsageError:
+    return UsageError(tr(f"无法写出（{os_problem(exc)}）", f"cannot write output ({os_problem(exc)})"), file=str(path))
+
+
+def _wrote(path, err: bool = True):
+    click.echo(tr(f"已写入 {for_terminal(path)}", f"wrote {for_terminal(path)}"), err=err)
+
+
+def _error_line(text) -> str:
+    """An error as the terminal shows it: 错误：… (Error: … in English)."""
+    return tr(f"错误：{for_terminal(text)}", f"Error: {for_terminal(text)}")
 
 
 def _report_failures(failed):
     for error in failed:
-        click.echo(f"Error: {for_terminal(error)}", err=True)
+        click.echo(_error_line(error), err=True)
 
 
 def _exit_code(report, failed, fail_on: str) -> int:
@@ -85,7 +100,7 @@ def _exit_code(report, failed, fail_on: str) -> int:
 
 
 def _accounting_note(report):
-    click.echo(format_accounting(report.manifest, report.duplicates), err=True)
+    click.echo(format_accounting(report.manifest, report.duplicates, report.kind_titles), err=True)
 
 
 rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,
@@ -114,8 +129,28 @@ kind_option = click.option("--kind", default=None, metavar="KIND",
                            help="Record kind of every file (default: detected from the headers).")
 
 
+def _choose_language(ctx, param, value):
+    """`--lang`: the language of every message of this run, the help included (before any other option acts)."""
+    if value is not None:
+        from engine.help_zh import localise
+        set_language(value)
+        localise(ctx.find_root().command)
+    return value
+
+
+def _show_version(ctx, param, value):
+    if value and not ctx.resilient_parsing:
+        click.echo(tr(f"ecocheck，版本 {__version__}", f"ecocheck, version {__version__}"))
+        ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="ecocheck")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None, is_eager=True, expose_value=False,
+              callback=_choose_language,
+              help="Language of the messages and the help: zh (default) or en; also ECOCHECK_LANG=en. Give it "
+                   "before the command: ecocheck --lang en check ….")
+@click.option("--version", is_flag=True, is_eager=True, expose_value=False, callback=_show_version,
+              help="Show the version and exit.")
 def cli():
     """ecocheck — 甘肃省节能减排与应对气候变化条款合规检查。
 
@@ -150,16 +185,19 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
           params_dir, annual_method, engine, report_kind):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
     if fmt == "xlsx" and output in (None, "-"):
-        raise UsageError("--format xlsx writes a workbook: name it with --output FILE.xlsx")
+        raise UsageError(tr("--format xlsx 写出的是工作簿，请用 --output 文件名.xlsx 指定文件",
+                            "--format xlsx writes a workbook: name it with --output FILE.xlsx"))
     ruleset = _ruleset(rules_dir, schemas_dir)
     date = _as_of(as_of)
     if report_kind == "self" and Path(output or "-").suffix.lower() not in (".html", ".md"):
-        raise UsageError("--report self writes a document", fix="give --output FILE ending in .html or .md")
+        raise UsageError(tr("--report self 写出的是一份文件", "--report self writes a document"),
+                         fix=tr("用 --output 给出以 .html 或 .md 结尾的文件名", "give --output FILE ending in .html or .md"))
     result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
                   annual=_annual(ruleset, params_dir, annual_method), engine=engine)
     if report_kind == "self":
         written = _write_self_reports(result.report, ruleset, date, Path(output))
-        click.echo(f"写入自查报告 wrote the self-assessment report of {written} unit(s) to {for_terminal(output)}")
+        click.echo(tr(f"已写入 {written} 个单位的自查报告：{for_terminal(output)}",
+                      f"wrote the self-assessment report of {written} unit(s) to {for_terminal(output)}"))
         _accounting_note(result.report)
         _after_run(result, rejects)
         sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
@@ -180,8 +218,8 @@ def _save_workbook(report, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         write_workbook(report, path)
     except OSError as exc:
-        raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
-    click.echo(f"写入 wrote {for_terminal(path)}", err=True)
+        raise _cannot_write(exc, path) from None
+    _wrote(path)
 
 
 def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None, engine="column"):
@@ -233,8 +271,10 @@ def _write_all_letters(report, ruleset, out: Path, fmts: list, config_path, issu
     for fmt in fmts:
         folder = out / folders[fmt] if folders else (out if len(fmts) == 1 else out / fmt)
         paths = write_letters(planned, unsent, report.manifest, config, folder, fmt, issue_date)
-        click.echo(f"写入 {len(paths)} 个文件（{len(planned)} 件{fmt.upper()}通知书、清单和检查记录）"
-                   f" wrote {len(paths)} files to {for_terminal(folder)}")
+        shown = for_terminal(folder)
+        click.echo(tr(f"已写入 {len(paths)} 个文件（{len(planned)} 件 {fmt.upper()} 通知书、清单和检查记录）：{shown}",
+                      f"wrote {len(paths)} files ({len(planned)} {fmt.upper()} letters, the index and the working "
+                      f"record) to {shown}"))
         written += paths
     return written, planned
 
@@ -302,7 +342,7 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
     written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
                                           config_path, issue_date, first_number)
     for path in _write_overview(result, ruleset, out, date, planned):
-        click.echo(f"写入 wrote {for_terminal(path)}")
+        _wrote(path, err=False)
         written.append(path)
     write_manifest(out, written, _letters_manifest(result.report, issue_date, first_number, planned))
     _accounting_note(result.report)
@@ -342,7 +382,9 @@ def assess(paths, out_dir, rules_dir, schemas_dir, params_dir, annual_method, co
                                        issue_date, list(dict.fromkeys(fmts)) or ["html"], first_number, tables)
     write_manifest(out, written, {"tool": "ecocheck", "tool_version": __version__, "annual_targets":
                                   annual.manifest_entry(), "issued_on": issue_date.isoformat()})
-    click.echo(f"写入 {len(written)} 个文件（考核结果、预警、图表、预警通报） wrote {len(written)} files to {out}")
+    click.echo(tr(f"已写入 {len(written)} 个文件（考核结果、预警、图表、预警通报）：{for_terminal(out)}",
+                  f"wrote {len(written)} files (assessment results, warnings, charts, warning notices) to "
+                  f"{for_terminal(out)}"))
 
 
 @cli.command()
@@ -378,11 +420,13 @@ def demo(out_dir, as_of, issued_on):
                                         load_letter_config(), load_authorities(), issue_date, list(folders),
                                         first_number=next_number, tables=tables)
     for path in _write_overview(result, ruleset, out, date, planned):
-        click.echo(f"总览 overview: {for_terminal(path)}")
+        click.echo(tr(f"总览：{for_terminal(path)}", f"overview: {for_terminal(path)}"))
         written.append(path)
     write_manifest(out, written, _letters_manifest(report, issue_date, 1, planned))
-    click.echo(f"信函 letters: {len(planned)} in each of HTML, MD, DOCX and PDF in {out}")
-    click.echo(f"考核结果、预警和图表 assessment, warnings and charts in {out / 'assessment'}")
+    click.echo(tr(f"通知书：HTML、MD、DOCX、PDF 各 {len(planned)} 件，在 {for_terminal(out)}",
+                  f"letters: {len(planned)} in each of HTML, MD, DOCX and PDF in {for_terminal(out)}"))
+    click.echo(tr(f"考核结果、预警和图表：{for_terminal(out / 'assessment')}",
+                  f"assessment, warnings and charts in {for_terminal(out / 'assessment')}"))
     _report_failures(result.failed)
     sys.exit(EXIT_INVALID if result.failed else EXIT_OK)
 
@@ -409,8 +453,8 @@ def template(kind, fmt, out_file, schemas_dir):
         path.parent.mkdir(parents=True, exist_ok=True)
         template_xlsx(ruleset.schemas[kind], regions_of(ruleset), path)
     except OSError as exc:
-        raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
-    click.echo(f"写入 wrote {for_terminal(path)}", err=True)
+        raise _cannot_write(exc, path) from None
+    _wrote(path)
 
 
 def _annual_template(fmt: str, path: Path):
@@ -423,8 +467,8 @@ def _annual_template(fmt: str, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         annual_targets.template_xlsx(path)
     except OSError as exc:
-        raise UsageError(f"cannot write output ({exc.strerror})", file=str(path)) from None
-    click.echo(f"写入 wrote {for_terminal(path)}", err=True)
+        raise _cannot_write(exc, path) from None
+    _wrote(path)
 
 
 @cli.group()
@@ -458,8 +502,12 @@ def rules_show(rule_id, rules_dir, schemas_dir):
     rule = ruleset.by_id(rule_id)
     document = ruleset.documents[rule.document]
     click.echo(f"# {rule.id} — {document.title}（{document.number}）{rule.article}\n# {rule.path}")
-    deadline = f"；期限 deadline：{rule.deadline_phrase} → {rule.deadline_effective}" if rule.deadline_phrase else ""
-    click.echo(f"# 效力 force：{rule.force}；义务人 binds：{rule.binds}；实施机关 acting：{'、'.join(rule.acting)}{deadline}")
+    if current() == "en":
+        deadline = f"; deadline: {rule.deadline_phrase} → {rule.deadline_effective}" if rule.deadline_phrase else ""
+        click.echo(f"# force: {rule.force}; binds: {rule.binds}; acting: {'、'.join(rule.acting)}{deadline}")
+    else:
+        deadline = f"；期限：{rule.deadline_phrase} → {rule.deadline_effective}" if rule.deadline_phrase else ""
+        click.echo(f"# 效力：{rule.force}；义务人：{rule.binds}；实施机关：{'、'.join(rule.acting)}{deadline}")
     click.echo(Path(rule.path).read_text(encoding="utf-8"), nl=False)
 
 
@@ -469,7 +517,8 @@ def rules_show(rule_id, rules_dir, schemas_dir):
 def rules_validate(directory, schemas_dir):
     """Validate rule files; errors name the file, rule and field."""
     ruleset = _ruleset(directory, schemas_dir)
-    click.echo(f"OK: {len(ruleset.rules)} rules valid (fingerprint {ruleset.fingerprint})")
+    click.echo(tr(f"规则有效：共 {len(ruleset.rules)} 条（指纹 {ruleset.fingerprint}）",
+                  f"OK: {len(ruleset.rules)} rules valid (fingerprint {ruleset.fingerprint})"))
 
 
 @rules.command("test")
@@ -485,11 +534,13 @@ def rules_test(rule_ids, rules_dir, schemas_dir, engine):
         ruleset.by_id(rule_id)  # an unknown id is a usage error, not an empty test run
     outcomes = run_all(ruleset, set(rule_ids) or None, engine)
     failed = [o for o in outcomes if not o.passed]
+    got_zh = {"error": "出错", "not evaluated": "未评估"}
     for o in outcomes:
-        mark = "PASS" if o.passed else "FAIL"
-        line = f"{mark} {o.rule_id}: {o.name} — expected {o.expected}, got {o.got}"
-        click.echo(line + (f" ({o.detail})" if not o.passed and o.detail else ""))
-    click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+        line = tr(f"{'通过' if o.passed else '未通过'} {o.rule_id}：{o.name} — 应为 {o.expected}，得到 {got_zh.get(o.got, o.got)}",
+                  f"{'PASS' if o.passed else 'FAIL'} {o.rule_id}: {o.name} — expected {o.expected}, got {o.got}")
+        click.echo(line + (tr(f"（{o.detail}）", f" ({o.detail})") if not o.passed and o.detail else ""))
+    click.echo(tr(f"通过 {len(outcomes) - len(failed)} 个，未通过 {len(failed)} 个",
+                  f"{len(outcomes) - len(failed)} passed, {len(failed)} failed"))
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
@@ -510,39 +561,47 @@ def rules_coverage(fmt, output, rules_dir, schemas_dir):
     _write(text, output)
     gaps = coverage.problems(rows) + coverage.provision_problems(provisions, ruleset)
     for gap in gaps:
-        click.echo(f"Warning: {gap}", err=True)
+        click.echo(tr(f"警告：{gap}", f"Warning: {gap}"), err=True)
     covered = sum(r.covered for r in rows)
-    click.echo(f"覆盖 covered {covered} of {len(rows)} articles, items and annexes; {len(gaps)} without a reason",
+    click.echo(tr(f"{len(rows)} 个条款、项和附件中有规则的 {covered} 个；既无规则又无原因的 {len(gaps)} 个",
+                  f"covered {covered} of {len(rows)} articles, items and annexes; {len(gaps)} without a reason"),
                err=True)
     for line in coverage.summary_lines(rows, provisions):
         click.echo(line, err=True)
 
 
 def main(argv=None):
-    """Entry point: run the CLI; an ecocheck error becomes `Error: …` and its exit code, never a traceback."""
-    from engine.help_zh import localise
+    """Entry point: run the CLI; an ecocheck error becomes `错误：…` (`Error: …` in English) and its exit code, never a
+    traceback."""
+    from engine.help_zh import localise, localise_click
+    set_language(None)  # ECOCHECK_LANG, else Chinese, until --lang says otherwise
     localise(cli)
+    localise_click()
     try:
         cli.main(args=argv, prog_name="ecocheck", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        click.echo(tr("已中止。", "Aborted."), err=True)
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
     except EcocheckError as exc:
-        click.echo(f"Error: {for_terminal(exc)}", err=True)
+        click.echo(_error_line(exc), err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except OSError as exc:  # a file or folder that cannot be read or written, named by the system
-        where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(f"Error: {where}cannot read or write ({exc.strerror or exc})", err=True)
+        where = tr(f"{for_terminal(exc.filename)}：", f"{for_terminal(exc.filename)}: ") if exc.filename else ""
+        click.echo(tr(f"错误：{where}无法读写（{os_problem(exc)}）", f"Error: {where}cannot read or write ({os_problem(exc)})"),
+                   err=True)
         sys.exit(EXIT_USAGE)
     except Exception as exc:  # the last line of defence: a bug still gets a clear one-line message
-        click.echo(f"Error: internal error {type(exc).__name__}: {for_terminal(exc)}. "
-                   "Please report it with the command you ran.", err=True)
+        click.echo(tr(f"错误：内部错误 {type(exc).__name__}：{for_terminal(exc)}。请连同所运行的命令一并报告。",
+                      f"Error: internal error {type(exc).__name__}: {for_terminal(exc)}. "
+                      "Please report it with the command you ran."), err=True)
         sys.exit(EXIT_INVALID)
+    finally:
+        set_language(None)  # --lang holds for this run only
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ import pandas as pd
 from engine.batch import FieldColumn, RecordBatch, batch_of_records
 from engine.findings import Rejection
 from engine.normalise import MISSING_TOKENS, ValueProblem, is_missing
-from engine.records import (MARKS_ONLY, NOTE_PREFIXES, TOTAL_WORDS, _cell_value, _marks, _note_row, make_record,
-                            rows_to_records)
+from engine.records import (NOTE_PREFIXES, TOTAL_WORDS, _cell_value, _marks, _note_row, beyond_header, make_record,
+                            marks_only as marks_only_reason, note_row, rows_to_records, without_id)
 from engine.schemas import normalise_header
 
 
@@ -176,17 +176,15 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
         row = int(row_numbers[position])
         if marks_only[position]:
             rejected.append(Rejection(file=path, row=row, column="", value=_marks(list(data.iloc[position])),
-                                      reason=MARKS_ONLY))
+                                      reason=marks_only_reason()))
             continue
         if beyond[position]:
             filled = [str(c) for c in data.iloc[position, plan.width:] if not is_missing(c)]
             rejected.append(Rejection(file=path, row=row, column="", value=",".join(filled)[:80],
-                                      reason=f"the row has {len(filled)} filled cell(s) right of the last header; "
-                                             f"its values may be shifted (an unquoted comma?): fix the row"))
+                                      reason=beyond_header(len(filled))))
             continue
         if note[position]:
-            rejected.append(Rejection(file=path, row=row, column="", value=notes[position][:80],
-                                      reason="说明行或合计行，不是一条记录 (a note or total row, not a record)"))
+            rejected.append(Rejection(file=path, row=row, column="", value=notes[position][:80], reason=note_row()))
             continue
         id_problem = None
         for column in plan.columns:
@@ -200,10 +198,8 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
                                           value=str(raw.uniques[code])[:200], reason=reason, scope="value"))
         if not id_ok[position]:
             id_spec = schema.fields[id_field]
-            reason = id_problem or f"{id_spec.label} ({id_spec.name}) is empty"
             rejected.append(Rejection(file=path, row=row, column=id_spec.label, value="",
-                                      reason=f"{reason}: a record without its id cannot be named in a finding; "
-                                             f"fill in {id_spec.label}"))
+                                      reason=without_id(id_problem, id_spec)))
     report.rejected += int((marks_only | beyond | note | (candidates & ~id_ok)).sum())
     report.evaluated += int(keep.sum())
 

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Callable
 
 from engine import operators as O
+from engine.lang import tr
 
 COMPARISONS = O.COMPARISONS
 MEMBERSHIP = O.MEMBERSHIP
@@ -87,7 +88,7 @@ class Logic:
 
 def _closest(word: str, choices) -> str:
     match = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    return tr(f"（是否应为“{match[0]}”？）", f" (did you mean '{match[0]}'?)") if match else ""
 
 
 def parse_operand(raw: Any, path: str):
@@ -98,66 +99,84 @@ def parse_operand(raw: Any, path: str):
         if "param" in keys:
             extra = keys - {"param", "by", "key"}
             if extra:
-                raise ConditionError(path, f"unknown key(s) {sorted(extra)} in a parameter reference",
-                                     "a parameter reference has 'param' and one of 'by' or 'key'")
+                raise ConditionError(path, tr(f"参数引用中有未知的键 {sorted(extra)}",
+                                              f"unknown key(s) {sorted(extra)} in a parameter reference"),
+                                     tr("参数引用写 'param'，再加 'by' 或 'key' 之一",
+                                        "a parameter reference has 'param' and one of 'by' or 'key'"))
             ref = str(raw["param"])
             if ref.count(".") != 1:
-                raise ConditionError(path, f"parameter reference '{ref}' is not 'table.column'",
-                                     "write it as table.column, e.g. annex1_energy_targets.intensity_reduction_pct")
+                raise ConditionError(path, tr(f"参数引用“{ref}”不是“表.列”的形式",
+                                              f"parameter reference '{ref}' is not 'table.column'"),
+                                     tr("写成 表.列，如 annex1_energy_targets.intensity_reduction_pct",
+                                        "write it as table.column, e.g. annex1_energy_targets.intensity_reduction_pct"))
             if ("by" in raw) == ("key" in raw):
-                raise ConditionError(path, f"parameter '{ref}' needs exactly one of 'by' (a record field) or 'key'",
-                                     "add by: <field> to look the row up by a record field, or key: <row key>")
+                raise ConditionError(path, tr(f"参数“{ref}”需要且只需要 'by'（记录的字段）或 'key' 之一",
+                                              f"parameter '{ref}' needs exactly one of 'by' (a record field) or 'key'"),
+                                     tr("加 by: <字段> 按记录的字段查行，或 key: <行键>",
+                                        "add by: <field> to look the row up by a record field, or key: <row key>"))
             table, column = ref.split(".")
             return ParamRef(table, column, by=raw.get("by"), key=None if raw.get("key") is None else str(raw["key"]))
         if len(keys) == 1 and next(iter(keys)) in ARITHMETIC:
             op = next(iter(keys))
             args = raw[op]
             if not isinstance(args, list) or len(args) != 2:
-                raise ConditionError(f"{path}.{op}", f"'{op}' takes a list of exactly two operands")
+                raise ConditionError(f"{path}.{op}", tr(f"'{op}' 要一个恰好两项的列表",
+                                                        f"'{op}' takes a list of exactly two operands"))
             return Arith(op, parse_operand(args[0], f"{path}.{op}[0]"), parse_operand(args[1], f"{path}.{op}[1]"))
-        raise ConditionError(path, f"unknown operand {sorted(keys)}{_closest(next(iter(keys), ''), ('field', 'param') + ARITHMETIC)}",
-                             "an operand is a literal, {field: …}, {param: …, by|key: …} or {add|sub|mul|div: [a, b]}")
+        hint = _closest(next(iter(keys), ''), ('field', 'param') + ARITHMETIC)
+        raise ConditionError(path, tr(f"未知的运算对象 {sorted(keys)}{hint}", f"unknown operand {sorted(keys)}{hint}"),
+                             tr("运算对象是一个值、{field: …}、{param: …, by|key: …} 或 {add|sub|mul|div: [a, b]}",
+                                "an operand is a literal, {field: …}, {param: …, by|key: …} or "
+                                "{add|sub|mul|div: [a, b]}"))
     if isinstance(raw, (list, tuple)):
-        raise ConditionError(path, "a list is not an operand here", "use op: in with a list of values")
+        raise ConditionError(path, tr("这里不能用列表作运算对象", "a list is not an operand here"),
+                             tr("用 op: in 加一个值的列表", "use op: in with a list of values"))
     return Literal(raw)
 
 
 def parse_condition(raw: Any, path: str = "when"):
     """Turn the YAML form of a condition into a tree of Compare / Member / Presence / Logic."""
     if not isinstance(raw, dict):
-        raise ConditionError(path, f"a condition must be a mapping, not {type(raw).__name__}")
+        raise ConditionError(path, tr(f"条件应是映射（键: 值），不是 {type(raw).__name__}",
+                                      f"a condition must be a mapping, not {type(raw).__name__}"))
     logic = [k for k in raw if k in LOGIC]
     if logic:
         if len(raw) != 1:
-            raise ConditionError(path, f"'{logic[0]}' must stand alone in its mapping, found {sorted(raw)}")
+            raise ConditionError(path, tr(f"'{logic[0]}' 所在的映射中不能有别的键，却有 {sorted(raw)}",
+                                          f"'{logic[0]}' must stand alone in its mapping, found {sorted(raw)}"))
         op = logic[0]
         if op == "not":
             return Logic("not", (parse_condition(raw["not"], f"{path}.not"),))
         items = raw[op]
         if not isinstance(items, list) or not items:
-            raise ConditionError(f"{path}.{op}", f"'{op}' takes a non-empty list of conditions")
+            raise ConditionError(f"{path}.{op}", tr(f"'{op}' 要一个非空的条件列表",
+                                                    f"'{op}' takes a non-empty list of conditions"))
         return Logic(op, tuple(parse_condition(item, f"{path}.{op}[{i}]") for i, item in enumerate(items)))
     unknown = set(raw) - {"field", "op", "value"}
     if unknown:
         word = sorted(unknown)[0]
-        raise ConditionError(path, f"unknown key '{word}'{_closest(word, ('field', 'op', 'value') + LOGIC)}",
-                             "a test is {field, op, value}; combine tests with all / any / not")
+        hint = _closest(word, ('field', 'op', 'value') + LOGIC)
+        raise ConditionError(path, tr(f"未知的键“{word}”{hint}", f"unknown key '{word}'{hint}"),
+                             tr("一个判断写 {field, op, value}；多个判断用 all / any / not 组合",
+                                "a test is {field, op, value}; combine tests with all / any / not"))
     if "field" not in raw or "op" not in raw:
-        raise ConditionError(path, "a test needs 'field' and 'op'")
+        raise ConditionError(path, tr("判断需要 'field' 和 'op'", "a test needs 'field' and 'op'"))
     field, op = str(raw["field"]), str(raw["op"])
     if op not in OPERATORS:
-        hint = f" (did you mean '{OPERATOR_SYNONYMS[op]}'?)" if op in OPERATOR_SYNONYMS else _closest(op, OPERATORS)
-        raise ConditionError(f"{path}.op", f"unknown operator '{op}'{hint}", "use one of " + ", ".join(OPERATORS))
+        synonym = OPERATOR_SYNONYMS.get(op)
+        hint = (tr(f"（是否应为“{synonym}”？）", f" (did you mean '{synonym}'?)") if synonym else _closest(op, OPERATORS))
+        raise ConditionError(f"{path}.op", tr(f"未知的运算符“{op}”{hint}", f"unknown operator '{op}'{hint}"),
+                             tr("可用的运算符：", "use one of ") + ", ".join(OPERATORS))
     if op in PRESENCE:
         if "value" in raw:
-            raise ConditionError(path, f"'{op}' takes no value")
+            raise ConditionError(path, tr(f"'{op}' 不带值", f"'{op}' takes no value"))
         return Presence(field, op == "present")
     if "value" not in raw:
-        raise ConditionError(path, f"operator '{op}' needs a value")
+        raise ConditionError(path, tr(f"运算符 '{op}' 需要一个值", f"operator '{op}' needs a value"))
     if op in MEMBERSHIP:
         values = raw["value"]
         if not isinstance(values, list) or not values:
-            raise ConditionError(f"{path}.value", f"'{op}' takes a non-empty list of values")
+            raise ConditionError(f"{path}.value", tr(f"'{op}' 要一个非空的值列表", f"'{op}' takes a non-empty list of values"))
         return Member(field, tuple(values), op == "not_in")
     return Compare(field, op, parse_operand(raw["value"], f"{path}.value"))
 

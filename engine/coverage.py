@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine.errors import RuleError
+from engine.lang import tr
 from engine.yamlio import load_yaml
 
 CATEGORIES = {
@@ -100,20 +101,24 @@ def load_reasons(rules_dir: Path, documents: dict) -> dict:
 def _read_reasons(path: Path, documents: dict, reasons: dict) -> None:
     raw = load_yaml(path, RuleError) or {}
     if not isinstance(raw, dict):
-        raise RuleError("a coverage file is {document: {article: {category, reason}}}", file=str(path))
+        raise RuleError(tr("覆盖说明文件写成 {文件: {条款: {category, reason}}}",
+                           "a coverage file is {document: {article: {category, reason}}}"), file=str(path))
     for doc_key, entries in raw.items():
         if doc_key not in documents:
-            raise RuleError(f"unknown document '{doc_key}'", file=str(path))
+            raise RuleError(tr(f"没有文件“{doc_key}”", f"unknown document '{doc_key}'"), file=str(path))
         units = documents[doc_key].units()
         for label, entry in (entries or {}).items():
             if label not in units:
-                raise RuleError(f"'{label}' is not an article, item or annex of {doc_key}", file=str(path),
-                                field=f"{doc_key}.{label}")
+                raise RuleError(tr(f"“{label}”不是 {doc_key} 的条款、项或附件",
+                                   f"'{label}' is not an article, item or annex of {doc_key}"),
+                                file=str(path), field=f"{doc_key}.{label}")
             if not isinstance(entry, dict) or entry.get("category") not in CATEGORIES or not entry.get("reason"):
-                raise RuleError("each entry needs a category and a reason", file=str(path), field=f"{doc_key}.{label}",
-                                fix="categories: " + ", ".join(CATEGORIES))
+                raise RuleError(tr("每一项都要有 category 和 reason",
+                                   "each entry needs a category and a reason"), file=str(path),
+                                field=f"{doc_key}.{label}", fix=tr("类别：", "categories: ") + ", ".join(CATEGORIES))
             if (doc_key, label) in reasons:
-                raise RuleError(f"'{label}' already has a reason in another coverage file", file=str(path),
+                raise RuleError(tr(f"“{label}”已在另一个覆盖说明文件中写有原因",
+                                   f"'{label}' already has a reason in another coverage file"), file=str(path),
                                 field=f"{doc_key}.{label}")
             reasons[(doc_key, label)] = (entry["category"], str(entry["reason"]).strip())
 
@@ -256,9 +261,11 @@ def problems(rows: list[Row]) -> list[str]:
     found = []
     for row in rows:
         if not row.covered and not row.reason:
-            found.append(f"{row.document} {row.article}: no rule and no reason in rules/coverage/")
+            found.append(tr(f"{row.document} {row.article}：没有规则，rules/coverage/ 中也没有原因",
+                            f"{row.document} {row.article}: no rule and no reason in rules/coverage/"))
         if row.covered and row.reason:
-            found.append(f"{row.document} {row.article}: covered by {', '.join(row.rules)} but still has a reason")
+            found.append(tr(f"{row.document} {row.article}：已有规则 {', '.join(row.rules)}，却仍写有未覆盖原因",
+                            f"{row.document} {row.article}: covered by {', '.join(row.rules)} but still has a reason"))
     return found
 
 

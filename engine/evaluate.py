@@ -16,6 +16,7 @@ from engine import conditions as C
 from engine import operators as O
 from engine.batch import batch_of_records
 from engine.errors import EngineError
+from engine.lang import tr
 from engine.measures import Measure, derive
 from engine.model import COMPLIANT, INDETERMINATE, NOT_APPLICABLE, VIOLATION
 from engine.params import Parameters
@@ -87,8 +88,9 @@ class Evaluation:
         try:
             self.host.set_rulesets({name: definition})
         except Exception as exc:  # durable raises plain Exception with an error code
-            raise EngineError(f"the engine refused a ruleset ({exc})",
-                              fix="run `ecocheck rules validate`; this is a bug if validation passes") from None
+            raise EngineError(tr(f"规则引擎拒绝了一组规则（{exc}）", f"the engine refused a ruleset ({exc})"),
+                              fix=tr("运行 `ecocheck rules validate`；如果校验通过，这是程序缺陷，请报告",
+                                     "run `ecocheck rules validate`; this is a bug if validation passes")) from None
         return name
 
     def _action(self, rule_id: str, state: str, alias: str = "m"):
@@ -167,14 +169,17 @@ class Evaluation:
             self.host.assert_fact(ruleset, fact)
         except durable.MessageNotHandledException:
             if fact.get("t") == "record":  # the sink rule matches every record
-                raise EngineError(f"record fact {fact['id']} matched no rule, not even the sink") from None
+                raise EngineError(tr(f"记录事实 {fact['id']} 没有匹配任何规则（连兜底规则也没有）",
+                                     f"record fact {fact['id']} matched no rule, not even the sink")) from None
         except durable.MessageObservedException:
-            raise EngineError(f"the engine saw fact id {fact['id']} twice in one run") from None
+            raise EngineError(tr(f"规则引擎在一次运行中两次见到事实编号 {fact['id']}",
+                                 f"the engine saw fact id {fact['id']} twice in one run")) from None
 
     def _check_state(self, ruleset: str):
         state = self.host.get_state(ruleset, "0")
         if "exception" in state:
-            raise EngineError(f"a rule action failed inside the engine: {state['exception']}")
+            raise EngineError(tr(f"规则动作在引擎内部失败：{state['exception']}",
+                                 f"a rule action failed inside the engine: {state['exception']}"))
         self.host.delete_state(ruleset, "0")
 
     def run_records(self, records: list, kind_rules: list, chain: bool, measures=()):
@@ -191,7 +196,8 @@ class Evaluation:
             for index, record in records:
                 self._assert(name, self._fact(index, record, compiled))
             if self.seen - seen_before != len(records):
-                raise EngineError(f"{len(records)} records asserted but the engine saw {self.seen - seen_before}")
+                raise EngineError(tr(f"送入 {len(records)} 条记录，引擎却只见到 {self.seen - seen_before} 条",
+                                     f"{len(records)} records asserted but the engine saw {self.seen - seen_before}"))
             self._check_state(name)
 
 
@@ -235,8 +241,9 @@ def _shards(rules: list) -> list[list]:
     for rule in rules:
         weight = _weight(rule)
         if weight > MATCH_BUDGET:
-            raise EngineError(f"rule {rule.id} can match one fact {weight} times, more than the engine allows",
-                              rule=rule.id, fix="split its condition into several rules")
+            raise EngineError(tr(f"规则 {rule.id} 对一个事实可能匹配 {weight} 次，超过引擎的上限",
+                                 f"rule {rule.id} can match one fact {weight} times, more than the engine allows"),
+                              rule=rule.id, fix=tr("把它的条件拆成几条规则", "split its condition into several rules"))
         if current and load + weight > MATCH_BUDGET:
             shards.append(current)
             current, load = [], 0
@@ -311,8 +318,10 @@ def _settle(ev: Evaluation, rules: list, by_kind: dict) -> dict:
         for index, _record in by_kind.get(rule.kind, []):
             fired = set(ev.fired.get((rule.id, index), []))  # the same state twice: two $or branches matched
             if len(fired) > 1:
-                raise EngineError(f"rule {rule.id} reached {len(fired)} states {sorted(fired)} for one record",
-                                  rule=rule.id, fix="report this: the rule compiler produced overlapping rules")
+                raise EngineError(tr(f"规则 {rule.id} 对一条记录得出 {len(fired)} 种状态 {sorted(fired)}",
+                                     f"rule {rule.id} reached {len(fired)} states {sorted(fired)} for one record"),
+                                  rule=rule.id, fix=tr("请报告：规则编译产生了重叠的规则",
+                                                       "report this: the rule compiler produced overlapping rules"))
             states[(rule.id, index)] = fired.pop() if fired else INDETERMINATE
     return states
 
@@ -329,16 +338,20 @@ def _settle_chains(ev: Evaluation, rules: list, by_kind: dict, free: dict, measu
             fired = set(ev.fired.get((rule.id, index), []))
             key = str(record.values.get(rule.joins["by"]))
             if VIOLATION in fired and NOT_APPLICABLE in fired or fired - {VIOLATION, APPLICABLE, NOT_APPLICABLE}:
-                raise EngineError(f"rule {rule.id} reached states {sorted(fired)} for one record", rule=rule.id)
+                raise EngineError(tr(f"规则 {rule.id} 对一条记录得出状态 {sorted(fired)}",
+                                     f"rule {rule.id} reached states {sorted(fired)} for one record"), rule=rule.id)
             if VIOLATION in fired and key not in under:
-                raise EngineError(f"rule {rule.id}: the join fired for {key}, which is under no "
-                                  f"'{measure}' measure", rule=rule.id)
+                raise EngineError(tr(f"规则 {rule.id}：对 {key} 触发了关联，而 {key} 并未处于“{measure}”措施之下",
+                                     f"rule {rule.id}: the join fired for {key}, which is under no "
+                                     f"'{measure}' measure"),
+                                  rule=rule.id)
             if VIOLATION in fired:
                 state = VIOLATION
             elif NOT_APPLICABLE in fired:
                 state = NOT_APPLICABLE
             elif APPLICABLE in fired and key in under:
-                raise EngineError(f"rule {rule.id}: {key} is under {measure} but the join did not fire",
+                raise EngineError(tr(f"规则 {rule.id}：{key} 处于{measure}措施之下，关联却没有触发",
+                                     f"rule {rule.id}: {key} is under {measure} but the join did not fire"),
                                   rule=rule.id)
             elif APPLICABLE in fired and ("*" in cleared or key in cleared):
                 state = COMPLIANT

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine.findings import Source
+from engine.lang import tr
 from engine.records import Column, HeaderPlan, TableReport, map_headers, rows_to_records
 from engine.rules import Example, Rule, RuleSet
 from engine.runner import evaluate_records, regions_of
@@ -32,7 +33,7 @@ def example_records(ruleset: RuleSet, kind: str, mapping: dict, label: str, row:
     frame = pd.DataFrame([list(mapping.keys()), list(mapping.values())], dtype=object)
     fields, unknown, _ = map_headers(list(mapping.keys()), schema)
     if unknown:
-        raise ValueError(f"unknown field(s) {unknown} for {kind}")
+        raise ValueError(tr(f"{kind} 没有这些字段：{unknown}", f"unknown field(s) {unknown} for {kind}"))
     plan = HeaderPlan(schema, 1, [Column(p, name, name) for p, name in fields.items()], [], [])
     report = TableReport(label, kind, "")
     records, rejected = rows_to_records(frame, plan, regions, label, report, {})

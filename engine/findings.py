@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 import orjson
 
+from engine.lang import current, tr
 from engine.operators import SYMBOLS
 from engine.safe_text import for_document, for_terminal
 
@@ -17,6 +18,8 @@ STATUSES = ("violation", "gap", "indeterminate", "compliant", "not_applicable")
 FINDING_STATUSES = ("violation", "gap", "indeterminate")
 STATUS_ZH = {"violation": "违反", "gap": "未达目标（差距）", "indeterminate": "无法判定", "compliant": "符合",
              "not_applicable": "不适用"}
+FORCE_ZH = {"binding": "约束性", "target": "目标类", "aspirational": "倡导类"}
+SCOPE_ZH = {"row": "整行未评估", "value": "该值未采用，其余字段已评估"}  # a rejection's scope, as a person reads it
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +144,7 @@ class Report:
     rejected: list[Rejection]
     duplicates: list = field(default_factory=list)
     results: list | None = None  # every Result, only when asked for (a large run would not fit otherwise)
+    kind_titles: dict = field(default_factory=dict)  # record kind -> its Chinese name, for the terminal
 
     def summary(self) -> dict:
         summary = {status: self.counts.get(status, 0) for status in STATUSES}
@@ -271,58 +275,98 @@ def to_csv(report: Report) -> str:
     return _text_of(write_csv, report)
 
 
+SUMMARY_ZH = {**STATUS_ZH, "gap": "差距", "rejected_rows": "拒收行", "rejected_values": "拒收值",
+              "duplicate_ids": "重复编号"}
+
+
 def write_table(report: Report, out) -> None:
     """A plain-text report for the terminal: findings (three lines each), then the accounting per file. Every
     text from the records or the rules is shown with its control and bidi characters escaped (for_terminal)."""
     t = for_terminal
+    chinese = current() != "en"
     any_finding = False
     for f in report.findings:
         any_finding = True
-        mark = {"violation": "违规 violation", "gap": "差距 gap"}.get(f.status, "待定 indeterminate")
-        out.write(f"[{mark}] {t(f.rule_id)} {t(f.subject.kind)}:{t(f.subject.id)} {t(f.subject.name)} "
-                  f"({t(f.source.file)} 第{f.source.row}行)\n")
+        if chinese:
+            mark = {"violation": "违反", "gap": "差距"}.get(f.status, "无法判定")
+            kind = report.kind_titles.get(f.subject.kind, f.subject.kind)
+            out.write(f"[{mark}] {t(f.rule_id)} {t(kind)}：{t(f.subject.id)} {t(f.subject.name)}"
+                      f"（{t(f.source.file)} 第{f.source.row}行）\n")
+        else:
+            mark = {"violation": "violation", "gap": "gap"}.get(f.status, "indeterminate")
+            out.write(f"[{mark}] {t(f.rule_id)} {t(f.subject.kind)}:{t(f.subject.id)} {t(f.subject.name)} "
+                      f"({t(f.source.file)} row {f.source.row})\n")
         out.write(f"    {t(f.message)}\n")
-        out.write(f"    依据 {t(f.citation.document_title)} {t(f.citation.article)}\n")
+        out.write(tr(f"    依据 {t(f.citation.document_title)} {t(f.citation.article)}\n",
+                     f"    basis: {t(f.citation.document_title)} {t(f.citation.article)}\n"))
     if not any_finding and not any(e["evaluated"] for e in report.manifest.get("inputs", [])):
-        out.write("没有可评估的记录。 No record could be evaluated.\n")
+        out.write(tr("没有可评估的记录。\n", "No record could be evaluated.\n"))
     elif not any_finding:
-        out.write("无违规或待定事项。 No violations or indeterminate results.\n")
-    out.write("\n" + format_accounting(report.manifest, report.duplicates) + "\n")
-    out.write("结果 results: " + ", ".join(f"{k} {v}" for k, v in report.summary().items()) + "\n")
+        out.write(tr("没有违反、差距或无法判定的事项。\n", "No violations, gaps or indeterminate results.\n"))
+    out.write("\n" + format_accounting(report.manifest, report.duplicates, report.kind_titles) + "\n")
+    summary = report.summary().items()
+    out.write(tr("结果：" + "，".join(f"{SUMMARY_ZH.get(k, k)} {v}" for k, v in summary),
+                 "results: " + ", ".join(f"{k} {v}" for k, v in summary)) + "\n")
 
 
 def to_table(report: Report) -> str:
     return _text_of(write_table, report)
 
 
-def format_accounting(manifest: dict, duplicates: list = ()) -> str:
+def format_accounting(manifest: dict, duplicates: list = (), kind_titles: dict | None = None) -> str:
     """Per input table: rows read = evaluated + rejected, the columns not used, and what the reader did (for the
-    terminal: file names, headers, notes and ids with their control and bidi characters escaped)."""
+    terminal: file names, headers, notes and ids with their control and bidi characters escaped). `kind_titles`:
+    record kind -> its Chinese name, shown in Chinese."""
     t = for_terminal
-    lines = ["文件 files:"]
+    if current() == "en":
+        return _accounting_en(manifest, duplicates)
+    titles = kind_titles or {}
+    lines = ["文件："]
     for entry in manifest.get("inputs", []):
-        lines.append(f"  {t(entry['path'])} [{t(entry['kind'])}]: 读取 read {entry['rows']} = "
-                     f"评估 evaluated {entry['evaluated']} + 拒收 rejected {entry['rejected']}")
+        lines.append(f"  {t(entry['path'])} [{t(titles.get(entry['kind'], entry['kind']))}]：读取 {entry['rows']} = "
+                     f"评估 {entry['evaluated']} + 拒收 {entry['rejected']}")
         if entry.get("unknown_columns"):
-            lines.append("    未使用的列 columns not used: " + "、".join(t(c) for c in entry["unknown_columns"]))
+            lines.append("    未使用的列：" + "、".join(t(c) for c in entry["unknown_columns"]))
         for note in entry.get("notes", []):
-            lines.append(f"    注 note: {t(note)}")
+            lines.append(f"    注：{t(note)}")
     for failed in manifest.get("failed_inputs", []):
-        lines.append(f"  {t(failed['path'])}: 无法读取 could not be read")
+        lines.append(f"  {t(failed['path'])}：无法读取")
     for dup in duplicates:
-        lines.append(f"  重复编号 duplicate id {t(dup['kind'])} {t(dup['id'])}: {t(dup['first'][0])} "
-                     f"第{dup['first'][1]}行 and {t(dup['again'][0])} 第{dup['again'][1]}行 (both evaluated)")
+        lines.append(f"  重复编号 {t(titles.get(dup['kind'], dup['kind']))} {t(dup['id'])}：{t(dup['first'][0])} "
+                     f"第{dup['first'][1]}行 与 {t(dup['again'][0])} 第{dup['again'][1]}行（均已评估）")
+    return "\n".join(lines)
+
+
+def _accounting_en(manifest: dict, duplicates: list) -> str:
+    t = for_terminal
+    lines = ["files:"]
+    for entry in manifest.get("inputs", []):
+        lines.append(f"  {t(entry['path'])} [{t(entry['kind'])}]: read {entry['rows']} = "
+                     f"evaluated {entry['evaluated']} + rejected {entry['rejected']}")
+        if entry.get("unknown_columns"):
+            lines.append("    columns not used: " + ", ".join(t(c) for c in entry["unknown_columns"]))
+        for note in entry.get("notes", []):
+            lines.append(f"    note: {t(note)}")
+    for failed in manifest.get("failed_inputs", []):
+        lines.append(f"  {t(failed['path'])}: could not be read")
+    for dup in duplicates:
+        lines.append(f"  duplicate id {t(dup['kind'])} {t(dup['id'])}: {t(dup['first'][0])} row {dup['first'][1]} "
+                     f"and {t(dup['again'][0])} row {dup['again'][1]} (both evaluated)")
     return "\n".join(lines)
 
 
 REJECT_COLUMNS = ("file", "row", "column", "value", "reason", "scope")
+REJECT_COLUMNS_ZH = ("文件", "行号", "列", "值", "原因", "范围")
 
 
 def rejects_csv(rejected: list) -> str:
-    """Rejected rows and values as CSV for Excel: BOM, CRLF, and no cell that Excel would run as a formula."""
+    """Rejected rows and values as CSV for Excel: BOM, CRLF, and no cell that Excel would run as a formula. Headers
+    and scope in the current language (the scope's key, row or value, in English)."""
+    chinese = current() != "en"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(REJECT_COLUMNS)
+    writer.writerow(REJECT_COLUMNS_ZH if chinese else REJECT_COLUMNS)
     for r in rejected:
-        writer.writerow([safe_cell(v) for v in (r.file, r.row, r.column, r.value, r.reason, r.scope)])
+        scope = SCOPE_ZH.get(r.scope, r.scope) if chinese else r.scope
+        writer.writerow([safe_cell(v) for v in (r.file, r.row, r.column, r.value, r.reason, scope)])
     return "\ufeff" + buffer.getvalue()

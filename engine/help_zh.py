@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import click
+
+from engine.lang import current, tr
 
 COMMANDS = {
     "cli": "ecocheck — 甘肃省节能减排与应对气候变化条款合规检查。\n\n对照甘政发〔2017〕54号和省政府办公厅《贯彻落实〈国家应对气候变化"
@@ -22,6 +26,8 @@ COMMANDS = {
 
 OPTIONS = {
     "version": "显示版本号。",
+    "lang": "提示、错误信息和帮助的语言：zh（中文，默认）或 en（英文）；也可设环境变量 ECOCHECK_LANG=en。"
+            "写在命令之前：ecocheck --lang en check …。",
     "kind": "所有文件的记录类型，可写中文名（如 锅炉、建设项目）；默认按表头识别。",
     "rules_dir": "规则目录（默认：随附的 rules/）。",
     "schemas_dir": "记录格式目录（默认：inputs/schemas/）。",
@@ -50,15 +56,120 @@ OPTIONS = {
 }
 
 
+# Placeholders in the usage lines and option lists (click's defaults are English words).
+METAVARS = {
+    "paths": "路径...", "rule_ids": "规则编号...", "rule_id": "规则编号", "directory": "目录", "kind": "类型",
+    "rules_dir": "目录", "schemas_dir": "目录", "params_dir": "目录", "out_dir": "目录", "config_path": "文件",
+    "letter_config_path": "文件", "output": "文件|-", "rejects": "文件", "sheet": "工作表", "issued_on": "日期",
+    "out_file": "文件", "first_number": "整数",
+}
+PATH_NAMES = {"file": "文件", "directory": "目录", "path": "路径"}  # click.Path's name, in its messages
+
+
 def localise(group: click.Group) -> None:
-    """Put the Chinese help texts on every command and option of the CLI (idempotent)."""
+    """Put the help texts of the current language (engine.lang) on every command and option of the CLI: the Chinese
+    ones, or back the English ones written in engine/cli.py (idempotent)."""
+    chinese = current() != "en"
+
+    def swap(item, attribute: str, zh):
+        """Set item.attribute to `zh` in Chinese, to its English original (kept on first call) otherwise."""
+        keep = f"_ecocheck_{attribute}_en"
+        if not hasattr(item, keep):
+            setattr(item, keep, getattr(item, attribute))
+        setattr(item, attribute, zh if chinese and zh is not None else getattr(item, keep))
+
     def visit(command: click.Command, path: str) -> None:
-        command.help = COMMANDS.get(path, command.help)
+        swap(command, "help", COMMANDS.get(path))
         command.short_help = None
+        swap(command, "options_metavar", "[选项]")
+        if isinstance(command, click.Group):
+            swap(command, "subcommand_metavar", "命令 [参数]...")
+        if getattr(command, "_help_option", None) is not None:  # made by click at the first parse, in either language
+            command._help_option.help = tr("显示本帮助并退出。", "Show this message and exit.")
         for param in command.params:
-            if isinstance(param, click.Option) and param.name in OPTIONS:
-                param.help = OPTIONS[param.name]
+            if isinstance(param, click.Option):
+                swap(param, "help", OPTIONS.get(param.name))
+            swap(param, "metavar", METAVARS.get(param.name))
+            if isinstance(param.type, click.Path):
+                swap(param.type, "name", PATH_NAMES.get(param.type.name, param.type.name))
         if isinstance(command, click.Group):
             for name, sub in command.commands.items():
                 visit(sub, name if path == "cli" else f"{path} {name}")
     visit(group, "cli")
+
+
+# click's own words (usage, option lists, its error messages): click looks each one up through gettext (`_` and
+# `ngettext` in its modules); in Chinese these texts answer instead. A message not listed stays as click writes it.
+CLICK_ZH = {
+    "Usage:": "用法：",
+    "Options": "选项",
+    "Commands": "命令",
+    "Positional arguments": "参数",
+    "Error: {message}": "错误：{message}",
+    "Try '{command} {option}' for help.": "运行 {command} {option} 查看帮助。",
+    "No such option {name!r}.": "没有 {name} 这个选项。",
+    "No such command {name!r}.": "没有 {name} 这个命令。",
+    "Did you mean {possibility}?": "是否要用 {possibility}？",
+    "(Did you mean one of: {possibilities}?)": "（是否要用其中之一：{possibilities}？）",
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing {param_type}": "缺少{param_type}",
+    "Missing parameter: {param_name}": "缺少参数：{param_name}",
+    "Missing command.": "缺少命令。",
+    "Invalid value: {message}": "值无效：{message}",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的值无效：{message}",
+    "{value!r} is not {choice}.": "“{value}”不是 {choice}。",
+    "{value!r} is not one of {choices}.": "“{value}”不是 {choices} 之一。",
+    "{value!r} is not a valid {number_type}.": "“{value}”不是有效的整数或数值。",
+    "{value} is not in the range {range}.": "{value} 不在 {range} 范围内。",
+    "{value!r} is not a valid boolean. Recognized values: {states}": "“{value}”不是是非值；可写：{states}",
+    "Got unexpected extra argument ({args})": "多余的参数（{args}）",
+    "Got unexpected extra arguments ({args})": "多余的参数（{args}）",
+    "Option {name!r} requires an argument.": "选项 {name} 后面要写一个值。",
+    "Option {name!r} requires {nargs} arguments.": "选项 {name} 后面要写 {nargs} 个值。",
+    "Option {name!r} does not take a value.": "选项 {name} 不带值。",
+    "Argument {name!r} takes {nargs} values.": "参数 {name} 要 {nargs} 个值。",
+    "{name} {filename!r} does not exist.": "{name}“{filename}”不存在。",
+    "{name} {filename!r} is a file.": "{name}“{filename}”是文件。",
+    "{name} {filename!r} is a directory.": "{name}“{filename}”是目录。",
+    "{name} {filename!r} is not readable.": "{name}“{filename}”不可读。",
+    "{name} {filename!r} is not writable.": "{name}“{filename}”不可写。",
+    "Could not open file {filename!r}: {message}": "无法打开文件“{filename}”：{message}",
+    "unknown error": "未知错误",
+    "default: {default}": "默认：{default}",
+    "required": "必填",
+    "Aborted!": "已中止！",
+    "%(prog)s, version %(version)s": "%(prog)s，版本 %(version)s",
+    "Show the version and exit.": "显示版本号并退出。",
+    "Show this message and exit.": "显示本帮助并退出。",
+    "Choose from:\n\t{choices}": "可选：\n\t{choices}",
+}
+CLICK_MODULES = ("core", "exceptions", "formatting", "parser", "types", "decorators", "termui", "utils")
+
+
+def _click_gettext(message: str) -> str:
+    return CLICK_ZH.get(message, message) if current() != "en" else message
+
+
+def _click_ngettext(singular: str, plural: str, n: int) -> str:
+    return _click_gettext(singular if n == 1 else plural)
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns of a text: a Chinese character takes two (click counts one, and its option lists drift)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in click.unstyle(text))
+
+
+def localise_click() -> None:
+    """Route click's gettext look-ups (`_`, `ngettext` bound in each of its modules) through CLICK_ZH, so that click's
+    words follow the current language (idempotent; English passes through unchanged); and let its help formatter
+    measure Chinese placeholders by their width on the terminal, so the option list stays aligned."""
+    import importlib
+    for name in CLICK_MODULES:
+        module = importlib.import_module(f"click.{name}")
+        if hasattr(module, "_"):
+            module._ = _click_gettext
+        if hasattr(module, "ngettext"):
+            module.ngettext = _click_ngettext
+    click.formatting.term_len = _display_width

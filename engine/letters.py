@@ -14,7 +14,8 @@ from markupsafe import Markup
 
 from engine import letter_builders as B
 from engine.errors import TemplateError
-from engine.findings import Finding
+from engine.lang import tr
+from engine.findings import FORCE_ZH, STATUS_ZH, Finding
 from engine.letter_config import (DEFAULT_CONFIG, LETTER_TYPES, TEMPLATES_DIR, load_authorities,  # noqa: F401
                                   load_letter_config, settings_for)
 from engine.letter_model import Heading, Letter, Paragraph, Table
@@ -185,6 +186,8 @@ def make_environment(templates_dir: Path | None = None) -> Environment:
     )
     env.filters["md"] = md_escape
     env.filters["cn_date"] = cn_date
+    env.filters["state_zh"] = lambda key: f"{STATUS_ZH[key]}（{key}）" if key in STATUS_ZH else key  # 差距（gap）
+    env.filters["force_zh"] = lambda key: f"{FORCE_ZH[key]}（{key}）" if key in FORCE_ZH else key
     env.tests["heading"] = lambda b: isinstance(b, Heading)
     env.tests["para"] = lambda b: isinstance(b, Paragraph)
     env.tests["table"] = lambda b: isinstance(b, Table)
@@ -195,10 +198,12 @@ def _template(env: Environment, name: str):
     try:
         return env.get_template(name)
     except jinja2.TemplateNotFound as exc:
-        raise TemplateError(f"template not found: {exc.name}", file=name,
-                            fix=f"put {exc.name} into the templates directory") from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax error at line {exc.lineno}: {exc.message}",
+        raise TemplateError(tr(f"找不到模板 {exc.name}", f"template not found: {exc.name}"), file=name,
+                            fix=tr(f"把 {exc.name} 放进 templates 目录",
+                                   f"put {exc.name} into the templates directory")) from None
+    except jinja2.TemplateSyntaxError as exc:  # (Jinja's own description, in English)
+        raise TemplateError(tr(f"模板第{exc.lineno}行语法有误：{exc.message}",
+                               f"template syntax error at line {exc.lineno}: {exc.message}"),
                             file=exc.filename or name) from None
 
 
@@ -207,7 +212,7 @@ def _render(env: Environment, name: str, context: dict, template=None) -> str:
     try:
         return template.render(**context)
     except jinja2.TemplateError as exc:
-        raise TemplateError(f"template failed to render: {exc}", file=name) from None
+        raise TemplateError(tr(f"模板无法生成文件：{exc}", f"template failed to render: {exc}"), file=name) from None
 
 
 def _write(base: Path, name: str, text: str) -> Path:
@@ -282,7 +287,9 @@ def _document_writer(fmt: str, seal: str):
         try:
             writer = PdfWriter()
         except FontsMissing as exc:
-            raise TemplateError(f"the PDF fonts are missing: {exc}", fix="run `make fonts` (as root) or install "
-                                "the Debian packages fonts-noto-cjk and fonts-arphic-ukai") from None
+            raise TemplateError(tr(f"缺少 PDF 所用的字体：{exc}", f"the PDF fonts are missing: {exc}"),
+                                fix=tr("以 root 身份运行 `make fonts`，或安装 Debian 软件包 fonts-noto-cjk 和 fonts-arphic-ukai",
+                                       "run `make fonts` (as root) or install the Debian packages fonts-noto-cjk and "
+                                       "fonts-arphic-ukai")) from None
         return lambda letter, path: writer.write(letter.document(seal), path)
     return None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from engine.conditions import exact_float, to_number
+from engine.lang import tr
 from engine.reader import Conflict, Nested, Unsaved
 from engine.schemas import FieldSpec, normalise_header
 
@@ -39,8 +40,10 @@ class Regions:
         if key in self.spellings:
             return self.spellings[key]
         suggestion = difflib.get_close_matches(key, list(self.spellings), n=1, cutoff=0.5)
-        hint = f"; closest known name: {self.spellings[suggestion[0]]}" if suggestion else ""
-        raise ValueProblem(f"'{text}' is not a known prefecture of Gansu{hint}")
+        closest = self.spellings[suggestion[0]] if suggestion else ""
+        raise ValueProblem(tr(f"“{text}”不是甘肃省的市州" + (f"；最接近的名称：{closest}" if closest else ""),
+                              f"'{text}' is not a known prefecture of Gansu" +
+                              (f"; closest known name: {closest}" if closest else "")))
 
 
 def load_regions(table) -> Regions:
@@ -95,7 +98,7 @@ def parse_number(value, spec: FieldSpec) -> float:
 def read_number(value, spec: FieldSpec) -> Decimal:
     """The decimal a cell holds, exactly as written (a trailing % allowed in a % field; 1,234.5 thousands commas)."""
     if isinstance(value, bool):
-        raise ValueProblem(f"'{value}' is not a number")
+        raise ValueProblem(tr(f"“{value}”不是数值", f"'{value}' is not a number"))
     if isinstance(value, (int, float, Decimal)):
         number = to_number(value)
     else:
@@ -108,7 +111,8 @@ def read_number(value, spec: FieldSpec) -> Decimal:
         if len(text) <= MAX_NUMBER_TEXT and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
             number = to_number(text)
     if number is None or not number.is_finite():
-        raise ValueProblem(f"'{quoted(value)}' is not a number" + (f" in {spec.unit}" if spec.unit else ""))
+        raise ValueProblem(tr(f"“{quoted(value)}”不是数值" + (f"（单位 {spec.unit}）" if spec.unit else ""),
+                              f"'{quoted(value)}' is not a number" + (f" in {spec.unit}" if spec.unit else "")))
     if number and not READABLE[0] <= number.copy_abs() <= READABLE[1]:  # (arithmetic on 1e999999999 would overflow)
         _out_of_range(number, spec, value)
     return number
@@ -118,10 +122,19 @@ def _out_of_range(number: Decimal, spec: FieldSpec, written):
     """Raise the reason a value of absurd magnitude is refused (before any unit arithmetic on it)."""
     large = number.copy_abs() > 1
     if large and spec.max is not None or not large and spec.min is not None and spec.min > 0:
-        raise ValueProblem(f"{quoted(written)} is outside the possible range {spec.min}–{spec.max}"
-                           + (f" {spec.unit}" if spec.unit else ""))
-    raise ValueProblem(f"{quoted(written)} is too {'large' if large else 'small'} to be a real measurement"
-                       + ("" if large else "; check the unit"))
+        raise ValueProblem(outside_range(written, spec))
+    raise ValueProblem(tr(f"“{quoted(written)}”太{'大' if large else '小'}，不可能是实测值" + ("" if large else "；请检查单位"),
+                          f"{quoted(written)} is too {'large' if large else 'small'} to be a real measurement"
+                          + ("" if large else "; check the unit")))
+
+
+def outside_range(written, spec: FieldSpec, converted: str = "") -> str:
+    """The reason a value is outside its field's possible range (`converted`: the value in the field's unit)."""
+    unit = f" {spec.unit}" if spec.unit else ""
+    return tr(f"“{quoted(written)}”" + (f"（折合 {converted}{unit}）" if converted else "") +
+              f"超出可能的范围 {spec.min}–{spec.max}{unit}",
+              f"{quoted(written)}" + (f" ({converted}{unit})" if converted else "") +
+              f" is outside the possible range {spec.min}–{spec.max}{unit}")
 
 
 def checked_number(number: Decimal, spec: FieldSpec, written, converted: bool = False) -> float | int:
@@ -129,14 +142,12 @@ def checked_number(number: Decimal, spec: FieldSpec, written, converted: bool = 
     exactly, as the field's type."""
     if spec.min is not None and number < Decimal(str(spec.min)) or \
             spec.max is not None and number > Decimal(str(spec.max)):
-        in_unit = f" ({plain_number(number)} {spec.unit})" if converted else ""
-        raise ValueProblem(f"{quoted(written)}{in_unit} is outside the possible range {spec.min}–{spec.max}"
-                           + (f" {spec.unit}" if spec.unit else ""))
+        raise ValueProblem(outside_range(written, spec, plain_number(number) if converted else ""))
     if number.copy_abs() >= MAX_NUMBER or number and number.copy_abs() < SMALLEST:
         _out_of_range(number, spec, written)
     if spec.type == "integer":
         if number != number.to_integral_value():
-            raise ValueProblem(f"'{quoted(written)}' is not a whole number")
+            raise ValueProblem(tr(f"“{quoted(written)}”不是整数", f"'{quoted(written)}' is not a whole number"))
         return int(number)
     return exact_float(number)
 
@@ -148,7 +159,8 @@ def plain_number(number: Decimal) -> str:
 
 def quoted(value) -> str:
     """A cell as quoted in a reason: long cells cut, so that a reason stays one readable line."""
-    text = str(value) if not isinstance(value, int) or abs(value) < 10 ** 30 else "a number of over 30 digits"
+    text = str(value) if not isinstance(value, int) or abs(value) < 10 ** 30 else tr("超过30位的数",
+                                                                                     "a number of over 30 digits")
     return text if len(text) <= 40 else text[:40] + "…"
 
 
@@ -170,12 +182,15 @@ def parse_date(value, spec: FieldSpec | None = None, today: dt.date | None = Non
     2099, or (for a field recording something that has happened, `past: true`) after today."""
     day = _date_of(value)
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise ValueProblem(f"'{quoted(value)}' is not a plausible date (before {FIRST_DAY.year} or after "
-                           f"{LAST_DAY.year})")
+        raise ValueProblem(tr(f"“{quoted(value)}”不是可信的日期（早于{FIRST_DAY.year}年或晚于{LAST_DAY.year}年）",
+                              f"'{quoted(value)}' is not a plausible date (before {FIRST_DAY.year} or after "
+                              f"{LAST_DAY.year})"))
     today = today or dt.date.today()
     if spec is not None and spec.past and day > today:
-        raise ValueProblem(f"'{quoted(value)}' is after today ({today.isoformat()}): {spec.label} records what "
-                           f"has happened; check the year")
+        raise ValueProblem(tr(f"“{quoted(value)}”晚于今天（{today.isoformat()}）：{spec.label}记的是已经发生的事，"
+                              f"请检查年份",
+                              f"'{quoted(value)}' is after today ({today.isoformat()}): {spec.label} records what "
+                              f"has happened; check the year"))
     return day
 
 
@@ -186,8 +201,10 @@ def _serial(number, value) -> dt.date:
     """An Excel day number (days since 1899-12-30) in the plausible range, or ValueProblem."""
     if float(number).is_integer() and SERIAL_DAYS[0] <= number <= SERIAL_DAYS[1]:
         return EXCEL_EPOCH + dt.timedelta(days=int(number))
-    raise ValueProblem(f"'{quoted(value)}' is not a date (a number is read as an Excel day number only for "
-                       f"{SERIAL_FROM.isoformat()}–{LAST_DAY.isoformat()}; write 2017-01-01)")
+    raise ValueProblem(tr(f"“{quoted(value)}”不是日期（数字只在 {SERIAL_FROM.isoformat()} 至 {LAST_DAY.isoformat()} "
+                          f"之间才按 Excel 日期序号读取；请写成 2017-01-01）",
+                          f"'{quoted(value)}' is not a date (a number is read as an Excel day number only for "
+                          f"{SERIAL_FROM.isoformat()}–{LAST_DAY.isoformat()}; write 2017-01-01)"))
 
 
 def _date_of(value) -> dt.date:
@@ -201,12 +218,13 @@ def _date_of(value) -> dt.date:
         return _serial(value, value)
     text = _text(value)
     if len(text) > MAX_NUMBER_TEXT:
-        raise ValueProblem(f"'{quoted(value)}' is not a date")
+        raise ValueProblem(tr(f"“{quoted(value)}”不是日期", f"'{quoted(value)}' is not a date"))
     time = TIME_OF_DAY.search(text)
     if time:
         hour, minute, second = int(time.group(1)), int(time.group(2)), int(time.group(3) or 0)
         if hour > 23 or minute > 59 or second > 59:
-            raise ValueProblem(f"'{quoted(value)}' has a time of day that does not exist ({time.group(0).strip()})")
+            raise ValueProblem(tr(f"“{quoted(value)}”中的时刻不存在（{time.group(0).strip()}）",
+                                  f"'{quoted(value)}' has a time of day that does not exist ({time.group(0).strip()})"))
         text = text[:time.start()]
     text = text.replace(" ", "")
     for pattern in DATE_PATTERNS:
@@ -215,10 +233,12 @@ def _date_of(value) -> dt.date:
             try:
                 return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
             except ValueError:
-                raise ValueProblem(f"'{quoted(value)}' is not a real calendar date") from None
+                raise ValueProblem(tr(f"“{quoted(value)}”不是日历上有的日期",
+                                      f"'{quoted(value)}' is not a real calendar date")) from None
     if re.fullmatch(r"\d{5}(\.0)?", text):
         return _serial(int(float(text)), value)
-    raise ValueProblem(f"'{quoted(value)}' is not a date (write 2017-01-01, 2017/1/1 or 2017年1月1日)")
+    raise ValueProblem(tr(f"“{quoted(value)}”不是日期（请写成 2017-01-01、2017/1/1 或 2017年1月1日）",
+                          f"'{quoted(value)}' is not a date (write 2017-01-01, 2017/1/1 or 2017年1月1日)"))
 
 
 def parse_bool(value) -> bool:
@@ -229,7 +249,7 @@ def parse_bool(value) -> bool:
         return True
     if key in FALSE_TOKENS:
         return False
-    raise ValueProblem(f"'{value}' is not yes/no (write 是 or 否)")
+    raise ValueProblem(tr(f"“{value}”不是“是”或“否”", f"'{value}' is not yes/no (write 是 or 否)"))
 
 
 _ENUM_MAPS: dict = {}
@@ -253,17 +273,18 @@ def parse_enum(value, spec: FieldSpec) -> str:
     if canonical is not None:
         return canonical
     choices = [s for spellings in spec.values.values() for s in spellings[:1]]
-    raise ValueProblem(f"'{value}' is not one of: " + "、".join(choices))
+    raise ValueProblem(tr(f"“{value}”不是可选的值：", f"'{value}' is not one of: ") + "、".join(choices))
 
 
 def parse_value(value, spec: FieldSpec, regions: Regions):
     """The typed value of a cell, None when the cell is empty or a 'no data' mark; ValueProblem when unreadable."""
     if isinstance(value, Unsaved):
-        raise ValueProblem(f"formula {value} has no saved result; open the file in Excel and save it again")
+        raise ValueProblem(tr(f"公式 {value} 没有保存的计算结果；请用 Excel 打开文件后重新保存",
+                              f"formula {value} has no saved result; open the file in Excel and save it again"))
     if isinstance(value, Nested):
-        raise ValueProblem(f"{value} is a nested JSON value, not a single value")
+        raise ValueProblem(tr(f"{value} 是嵌套的 JSON 值，不是单个值", f"{value} is a nested JSON value, not a single value"))
     if isinstance(value, Conflict):
-        raise ValueProblem(f"{value}; keep the right one")
+        raise ValueProblem(tr(f"{value}；请保留正确的一个", f"{value}; keep the right one"))
     if is_missing(value):
         return None
     if spec.type in ("number", "integer"):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine.conditions import rounded, to_number
 from engine.errors import ParameterError
+from engine.lang import tr
 from engine.yamlio import load_yaml
 
 
@@ -55,24 +56,28 @@ def _cell(text: str):
 def load_table(csv_path: Path) -> Table:
     meta_path = csv_path.with_suffix(".yaml")
     if not meta_path.exists():
-        raise ParameterError("parameter table has no metadata file beside it", file=str(csv_path),
-                             fix=f"add {meta_path.name} with source, key and columns (units)")
+        raise ParameterError(tr("参数表旁边没有说明文件", "parameter table has no metadata file beside it"),
+                             file=str(csv_path), fix=tr(f"添加 {meta_path.name}，写明 source、key 和 columns（单位）",
+                                                        f"add {meta_path.name} with source, key and columns (units)"))
     meta = load_yaml(meta_path, ParameterError)
     if not isinstance(meta, dict) or "key" not in meta or "source" not in meta or "columns" not in meta:
-        raise ParameterError("metadata needs 'key', 'source' and 'columns'", file=str(meta_path))
+        raise ParameterError(tr("说明文件需要 'key'、'source' 和 'columns'", "metadata needs 'key', 'source' and 'columns'"),
+                             file=str(meta_path))
     raw = csv_path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ParameterError("not UTF-8 text", file=str(csv_path), fix="save the table as UTF-8") from None
+        raise ParameterError(tr("不是 UTF-8 编码的文本", "not UTF-8 text"), file=str(csv_path),
+                             fix=tr("把表格存为 UTF-8 编码", "save the table as UTF-8")) from None
     reader = csv.DictReader(text.splitlines())
     key = meta["key"]
     dated_by = meta.get("dated_by")
     if reader.fieldnames is None or key not in reader.fieldnames:
-        raise ParameterError(f"key column '{key}' not in the header", file=str(csv_path))
+        raise ParameterError(tr(f"表头中没有键列“{key}”", f"key column '{key}' not in the header"), file=str(csv_path))
     missing = [c for c in meta["columns"] if c not in reader.fieldnames]
     if missing:
-        raise ParameterError(f"columns described in the metadata are missing: {missing}", file=str(csv_path))
+        raise ParameterError(tr(f"说明文件所列的列在表中没有：{missing}",
+                                f"columns described in the metadata are missing: {missing}"), file=str(csv_path))
     rows: dict = {}
     for number, raw_row in enumerate(reader, start=2):
         row = {name: (raw_row[name] or "").strip() if name in (key,) else _cell(raw_row[name])
@@ -81,12 +86,14 @@ def load_table(csv_path: Path) -> Table:
             try:
                 row[dated_by] = dt.date.fromisoformat(str(raw_row[dated_by]).strip())
             except ValueError:
-                raise ParameterError(f"'{raw_row[dated_by]}' is not a date (YYYY-MM-DD)", file=str(csv_path),
+                raise ParameterError(tr(f"“{raw_row[dated_by]}”不是日期（应为 YYYY-MM-DD）",
+                                        f"'{raw_row[dated_by]}' is not a date (YYYY-MM-DD)"), file=str(csv_path),
                                      row=number, field=dated_by) from None
         if not row[key]:
-            raise ParameterError("empty key", file=str(csv_path), row=number, field=key)
+            raise ParameterError(tr("键为空", "empty key"), file=str(csv_path), row=number, field=key)
         if row[key] in rows and not dated_by:
-            raise ParameterError(f"key '{row[key]}' appears twice", file=str(csv_path), row=number, field=key)
+            raise ParameterError(tr(f"键“{row[key]}”出现了两次", f"key '{row[key]}' appears twice"), file=str(csv_path),
+                                 row=number, field=key)
         rows.setdefault(row[key], []).append(row)
     digest = hashlib.sha256(raw + meta_path.read_bytes()).hexdigest()
     return Table(name=csv_path.stem, key=key, rows=rows, columns=dict(meta["columns"]), meta=meta,
@@ -101,7 +108,8 @@ class Parameters:
 
     def table(self, name: str) -> Table:
         if name not in self.tables:
-            raise ParameterError(f"no parameter table '{name}'", fix="tables: " + ", ".join(sorted(self.tables)))
+            raise ParameterError(tr(f"没有参数表“{name}”", f"no parameter table '{name}'"),
+                                 fix=tr("参数表：", "tables: ") + ", ".join(sorted(self.tables)))
         return self.tables[name]
 
     def fingerprint_parts(self) -> list[str]:
@@ -110,5 +118,5 @@ class Parameters:
 
 def load_parameters(directory: Path) -> Parameters:
     if not directory.is_dir():
-        raise ParameterError("parameter directory not found", file=str(directory))
+        raise ParameterError(tr("找不到参数目录", "parameter directory not found"), file=str(directory))
     return Parameters({path.stem: load_table(path) for path in sorted(directory.glob("*.csv"))})

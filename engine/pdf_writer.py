@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterable
 
 from engine import gbt9704 as g
+from engine.lang import tr
 from engine.officialdoc import FindingItem, Heading, OfficialDocument, Paragraph, Table, display_width, numbered
 from engine.safe_text import for_document
 
@@ -112,9 +113,11 @@ class PdfWriter:
         import typst
         missing = g.missing_fonts() if tuple(font_dirs) == g.FONT_DIRS else []
         if missing:
-            raise FontsMissing("the PDF writer embeds open CJK fonts that are not installed: " + ", ".join(missing)
-                               + f". Install them with: apt-get install {g.DEBIAN_FONT_PACKAGES} "
-                               "(or run `make fonts` as root)")
+            raise FontsMissing(tr("PDF 要嵌入的开源中文字体没有安装：" + "、".join(missing)
+                                  + f"。安装：apt-get install {g.DEBIAN_FONT_PACKAGES}（或以 root 身份运行 `make fonts`）",
+                                  "the PDF writer embeds open CJK fonts that are not installed: " + ", ".join(missing)
+                                  + f". Install them with: apt-get install {g.DEBIAN_FONT_PACKAGES} "
+                                  "(or run `make fonts` as root)"))
         self.fonts = fonts
         self._compiler = typst.Compiler(root=str(TEMPLATE.parent), font_paths=[str(p) for p in font_dirs],
                                         ignore_system_fonts=True)

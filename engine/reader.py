@@ -7,6 +7,7 @@ import csv
 import itertools
 import json
 import math
+import re
 import warnings
 from decimal import Decimal
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ from typing import Iterator
 
 import pandas as pd
 
-from engine.errors import InputError
+from engine.errors import InputError, os_problem
+from engine.lang import tr
 
 HEAD_ROWS = 15  # rows scanned for the header (title rows above it are skipped)
 CHUNK_ROWS = 50_000
@@ -45,6 +47,34 @@ def _reason(exc: Exception) -> str:
     return text[-1] if text else type(exc).__name__
 
 
+# What the CSV parser (pandas) and Python's json module say, as a person reads it in Chinese (a message not listed
+# keeps the library's words).
+CSV_PROBLEMS = ((re.compile(r"EOF inside string starting at row (\d+)"), lambda m: f"从第{int(m[1]) + 1}行开始的引号没有闭合"),
+                (re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)"),
+                 lambda m: f"第{m[2]}行有 {m[3]} 个单元格，应为 {m[1]} 个"))
+JSON_PROBLEMS = {"Expecting value": "此处应有一个值", "Expecting property name enclosed in double quotes": "此处应有用双引号括起的键名",
+                 "Expecting ':' delimiter": "此处应有冒号", "Expecting ',' delimiter": "此处应有逗号",
+                 "Unterminated string starting at": "字符串没有结束", "Invalid control character at": "有不允许的控制字符",
+                 "Invalid \\escape": "有无效的转义符", "Invalid \\uXXXX escape": "有无效的 \\uXXXX 转义符",
+                 "Extra data": "数据结束后还有多余的内容"}
+
+
+def _csv_problem(exc: Exception) -> str:
+    detail = _reason(exc).replace('Error tokenizing data. C error: ', '')
+    for pattern, chinese in CSV_PROBLEMS:
+        found = pattern.search(detail)
+        if found:
+            return tr(chinese(found), detail)
+    return detail
+
+
+def _json_problem(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        problem = next((zh for en, zh in JSON_PROBLEMS.items() if exc.msg.startswith(en)), exc.msg)
+        return tr(f"第{exc.lineno}行第{exc.colno}列：{problem}", _reason(exc))
+    return _reason(exc)
+
+
 # ---------------------------------------------------------------- CSV
 
 def sniff_encoding(blocks, path: str) -> str:
@@ -62,9 +92,11 @@ def sniff_encoding(blocks, path: str) -> str:
             decoder.decode(b"", final=True)
             return encoding
         except UnicodeDecodeError as exc:
-            failures.append(f"{encoding.replace('-sig', '')} fails at byte {offset + exc.start}")
-    raise InputError("cannot decode the text (" + "; ".join(failures) + ")", file=path,
-                     fix="save the file from Excel as 'CSV UTF-8' or as CSV in GBK")
+            name = encoding.replace('-sig', '').upper()
+            failures.append(tr(f"按 {name} 在第 {offset + exc.start} 字节出错", f"{name} fails at byte {offset + exc.start}"))
+    raise InputError(tr("无法识别文字编码（" + "；".join(failures) + "）", "cannot decode the text (" + "; ".join(failures) + ")"),
+                     file=path, fix=tr("在 Excel 中另存为“CSV UTF-8”或 GBK 编码的 CSV",
+                                       "save the file from Excel as 'CSV UTF-8' or as CSV in GBK"))
 
 
 def _file_blocks(path: Path):
@@ -90,9 +122,10 @@ def read_csv(path: Path, shown: str) -> RawTable:
         with path.open("rb") as handle:
             prefix = handle.read(SNIFF_BYTES)
     except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror})", file=shown) from None
+        raise InputError(tr(f"无法读取文件（{os_problem(exc)}）",
+                            f"cannot read file ({os_problem(exc)})"), file=shown) from None
     if not prefix.strip():
-        raise InputError("the file is empty", file=shown, fix="export the table again")
+        raise InputError(tr("文件是空的", "the file is empty"), file=shown, fix=tr("重新导出表格", "export the table again"))
     encoding = sniff_encoding(_file_blocks(path), shown)
     text = prefix.decode(encoding, errors="ignore")
     delimiter = sniff_delimiter(text)
@@ -114,24 +147,33 @@ def read_csv(path: Path, shown: str) -> RawTable:
                 for chunk in reader:
                     yield chunk
         except pd.errors.ParserWarning:
-            raise InputError(f"a row has more than {len(names)} cells, wider than the rest of the table", file=shown,
-                             fix="remove the stray cells (often an unquoted comma inside a value)") from None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"bytes that are not {encoding} text near byte {exc.start}", file=shown,
-                             fix="save the whole file in one encoding (CSV UTF-8)") from None
-        except (pd.errors.ParserError, ValueError, csv.Error) as exc:
-            raise InputError(f"not a readable CSV table ({_reason(exc).replace('Error tokenizing data. C error: ', '')})",
+            raise InputError(tr(f"有一行超过 {len(names)} 个单元格，比表格其余部分宽",
+                                f"a row has more than {len(names)} cells, wider than the rest of the table"),
                              file=shown,
-                             fix="check that every row has the same number of columns and quotes are closed") from None
+                             fix=tr("删去多出的单元格（常见原因：值里有未加引号的逗号）",
+                                    "remove the stray cells (often an unquoted comma inside a value)")) from None
+        except UnicodeDecodeError as exc:
+            name = encoding.replace('-sig', '').upper()
+            raise InputError(tr(f"第 {exc.start} 字节附近有不是 {name} 文字的字节",
+                                f"bytes that are not {encoding} text near byte {exc.start}"), file=shown,
+                             fix=tr("整个文件用同一种编码保存（CSV UTF-8）",
+                                    "save the whole file in one encoding (CSV UTF-8)")) from None
+        except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+            detail = _csv_problem(exc)
+            raise InputError(tr(f"不是可读的 CSV 表格（{detail}）", f"not a readable CSV table ({detail})"), file=shown,
+                             fix=tr("检查每行的列数是否相同、引号是否成对",
+                                    "check that every row has the same number of columns and quotes are "
+                                    "closed")) from None
         except pd.errors.EmptyDataError:
             return
 
     head = _head_of(chunks, shown)
     notes = []
     if encoding != "utf-8-sig":
-        notes.append("read as GB18030/GBK text (not UTF-8)")
+        notes.append(tr("按 GB18030/GBK 编码读取（不是 UTF-8）", "read as GB18030/GBK text (not UTF-8)"))
     if delimiter != ",":
-        notes.append(f"columns separated by {'TAB' if delimiter == chr(9) else repr(delimiter)}")
+        shown_delimiter = 'TAB' if delimiter == chr(9) else repr(delimiter)
+        notes.append(tr(f"列以 {shown_delimiter} 分隔", f"columns separated by {shown_delimiter}"))
     return RawTable("", head, chunks, notes=notes)
 
 
@@ -152,7 +194,7 @@ def _first_rows_width(path: Path, encoding: str, delimiter: str, rows: int = HEA
 def _head_of(chunks, shown: str) -> pd.DataFrame:
     for chunk in chunks():
         return chunk.head(HEAD_ROWS)
-    raise InputError("the file has no rows", file=shown)
+    raise InputError(tr("文件中没有数据行", "the file has no rows"), file=shown)
 
 
 # ---------------------------------------------------------------- XLSX
@@ -622,27 +664,30 @@ def _depth(value) -> int:
 def read_json(path: Path, shown: str) -> RawTable:
     size = path.stat().st_size
     if size > MAX_JSON_BYTES:
-        raise InputError(f"JSON file larger than {MAX_JSON_BYTES >> 20} MiB", file=shown,
-                         fix="split it, or give the records as CSV (read in chunks)")
+        raise InputError(tr(f"JSON 文件超过 {MAX_JSON_BYTES >> 20} MiB",
+                            f"JSON file larger than {MAX_JSON_BYTES >> 20} MiB"),
+                         file=shown, fix=tr("拆分文件，或把记录存成 CSV（分块读取）",
+                                            "split it, or give the records as CSV (read in chunks)"))
     data = path.read_bytes()
     if not data.strip():
-        raise InputError("the file is empty", file=shown)
+        raise InputError(tr("文件是空的", "the file is empty"), file=shown)
     try:
         # Numbers as written (Decimal: 79.99999999999999999 is not 80.0); a repeated key is kept as a conflict.
         parsed = json.loads(data.decode(sniff_encoding(lambda: iter([data]), shown)), parse_float=Decimal,
                             parse_int=_json_int, object_pairs_hook=_json_object)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON ({_reason(exc)})", file=shown) from None
+        raise InputError(tr(f"不是有效的 JSON（{_json_problem(exc)}）", f"not valid JSON ({_json_problem(exc)})"),
+                         file=shown) from None
     except RecursionError:
-        raise InputError(f"JSON nested more than {MAX_JSON_DEPTH} levels", file=shown,
-                         fix="give a list of flat records: [{\"field\": value, …}, …]") from None
+        raise _too_deep(shown) from None
     if _depth(parsed) > MAX_JSON_DEPTH:
-        raise InputError(f"JSON nested more than {MAX_JSON_DEPTH} levels", file=shown,
-                         fix="give a list of flat records: [{\"field\": value, …}, …]")
+        raise _too_deep(shown)
     if isinstance(parsed, dict) and isinstance(parsed.get("records"), list):
         parsed = parsed["records"]
     if not isinstance(parsed, list):
-        raise InputError("JSON must be a list of records or {\"records\": [...]}", file=shown)
+        raise InputError(tr("JSON 应是记录的列表，或 {\"records\": [...]}",
+                            "JSON must be a list of records or {\"records\": [...]}"),
+                         file=shown)
     headers: list[str] = []
     for item in parsed:
         if isinstance(item, dict):
@@ -661,6 +706,12 @@ def read_json(path: Path, shown: str) -> RawTable:
     return RawTable("", frame.head(HEAD_ROWS), lambda: iter([frame]))
 
 
+def _too_deep(shown: str) -> InputError:
+    return InputError(tr(f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层", f"JSON nested more than {MAX_JSON_DEPTH} levels"), file=shown,
+                      fix=tr("给出扁平记录的列表：[{\"字段\": 值, …}, …]",
+                             "give a list of flat records: [{\"field\": value, …}, …]"))
+
+
 MAX_JSON_DIGITS = 30  # an integer longer than this is no measurement (and Python refuses over 4,300 digits)
 
 
@@ -674,8 +725,10 @@ def _json_object(pairs: list) -> dict:
     for key, value in pairs:
         if key in out and out[key] != value:
             earlier = out[key].values if isinstance(out[key], Conflict) else (out[key],)
-            out[key] = Conflict(f"given {len(earlier) + 1} times with different values: "
-                                + " / ".join(_json_text(v) for v in (*earlier, value)), (*earlier, value))
+            values = " / ".join(_json_text(v) for v in (*earlier, value))
+            out[key] = Conflict(tr(f"出现 {len(earlier) + 1} 次，值各不相同：{values}",
+                                   f"given {len(earlier) + 1} times with different values: {values}"),
+                                (*earlier, value))
         else:
             out[key] = value
     return out
@@ -717,14 +770,15 @@ def read_tables(path: Path, shown: str) -> list[RawTable]:
     """Every table in a file; InputError when the file cannot be read at all."""
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise InputError("file not found" if not path.exists() else "not a file", file=shown)
+        raise InputError(tr("文件不存在", "file not found") if not path.exists() else tr("不是文件", "not a file"), file=shown)
     if suffix in (".xlsx", ".xlsm"):
         return read_xlsx(path, shown)
     if suffix == ".json":
         return [read_json(path, shown)]
     if suffix in (".csv", ".txt", ".tsv"):
         return [read_csv(path, shown)]
-    raise InputError(f"unsupported file type '{suffix or '(none)'}'", file=shown, fix="give .csv, .xlsx or .json files")
+    raise InputError(tr(f"不支持的文件类型“{suffix or '（无扩展名）'}”", f"unsupported file type '{suffix or '(none)'}'"),
+                     file=shown, fix=tr("请给出 .csv、.xlsx 或 .json 文件", "give .csv, .xlsx or .json files"))
 
 
 def sha256_of(path: Path) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from engine.errors import InputError, UsageError
 from engine.findings import Rejection, Source
+from engine.lang import tr
 from engine.normalise import (Regions, ValueProblem, plain_number, quoted, checked_number, is_blank, is_missing, parse_value,
                               read_number)
 from engine.reader import Conflict, EmptyRecord, Nested, NotARecord, RawTable, Unsaved, read_tables, sha256_of
@@ -252,29 +253,41 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
     if best is None or tie:
         first = next((list(table.head.iloc[r]) for r in range(len(table.head))
                       if any(not is_missing(c) for c in table.head.iloc[r])), [])
-        seen = ", ".join(quoted(h) for h in first[:12] if not is_missing(h)) or "(empty)"
+        cells = [quoted(h) for h in first[:12] if not is_missing(h)]
+        seen = tr("、".join(cells) or "（空）", ", ".join(cells) or "(empty)")
         if kind:
             spec = schemas[kind].fields[schemas[kind].id_field]
-            raise InputError(f"no column for {spec.label} ({spec.name}), which every {kind} record needs; "
-                             f"first row reads: {seen}", file=path, fix=f"add a column headed {spec.label}, or check --kind")
-        known = "; ".join(f"{s.kind} ({s.title.get('zh', '')}, needs a {s.fields[s.id_field].label} column)"
-                          for s in schemas.values())
-        problem = "matches more than one record kind equally" if tie else "is not a record kind ecocheck knows"
-        raise InputError(f"this table {problem}; first row reads: {seen}. Known kinds: {known}", file=path,
-                         fix="give --kind KIND, or use the headers of `ecocheck template KIND`")
+            kind_zh = schemas[kind].title.get("zh") or kind
+            raise InputError(tr(f"没有“{spec.label}”（{spec.name}）列，而每条{kind_zh}记录都需要它；第一行为：{seen}",
+                                f"no column for {spec.label} ({spec.name}), which every {kind} record needs; "
+                                f"first row reads: {seen}"), file=path,
+                             fix=tr(f"增加一列，表头写“{spec.label}”，或检查 --kind",
+                                    f"add a column headed {spec.label}, or check --kind"))
+        known = tr("；".join(f"{s.title.get('zh') or s.kind}（{s.kind}，需要“{s.fields[s.id_field].label}”列）"
+                            for s in schemas.values()),
+                   "; ".join(f"{s.kind} ({s.title.get('zh', '')}, needs a {s.fields[s.id_field].label} column)"
+                             for s in schemas.values()))
+        problem = (tr("同样符合不止一种记录类型", "matches more than one record kind equally") if tie else
+                   tr("不是 ecocheck 认识的记录类型", "is not a record kind ecocheck knows"))
+        raise InputError(tr(f"这张表{problem}；第一行为：{seen}。已知的记录类型：{known}",
+                            f"this table {problem}; first row reads: {seen}. Known kinds: {known}"), file=path,
+                         fix=tr("用 --kind 指定记录类型，或使用 `ecocheck template 类型` 写出的表头",
+                                "give --kind KIND, or use the headers of `ecocheck template KIND`"))
     _, row, height, schema, mapping, unknown, units, headers = best
     first_data = row + height
     notes = []
     if row:
-        notes.append(f"header found on row {row + 1}" + (f"–{row + height}" if height > 1 else "") +
-                     f"; the {row} row(s) above it skipped as titles")
+        rows = f"{row + 1}" + (f"–{row + height}" if height > 1 else "")
+        notes.append(tr(f"表头在第{rows}行；上面的 {row} 行作为标题跳过",
+                        f"header found on row {rows}; the {row} row(s) above it skipped as titles"))
     elif height > 1:
-        notes.append("header read from rows 1–2 (a merged heading over sub-headings)")
+        notes.append(tr("表头取自第1–2行（合并的标题下有分项标题）",
+                        "header read from rows 1–2 (a merged heading over sub-headings)"))
     if first_data < len(table.head) and _is_unit_row(list(table.head.iloc[first_data]), mapping, schema):
         for position, cell in enumerate(table.head.iloc[first_data]):
             if position in mapping and position not in units and not is_missing(cell):
                 units[position] = unit_of_cell(cell)
-        notes.append(f"row {first_data + 1} read as the units of the columns")
+        notes.append(tr(f"第{first_data + 1}行读作各列的单位", f"row {first_data + 1} read as the units of the columns"))
         first_data += 1
     twins = twins_of(headers, mapping, schema, table.hidden)
     for position, (name, unit) in twins.items():
@@ -283,11 +296,14 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
             unknown.remove(mapping_text)
         if unit:
             units[position] = unit
-        notes.append(f"{schema.fields[name].label}: given in more than one column; read together, a row where "
-                     f"they disagree is rejected")
+        label = schema.fields[name].label
+        notes.append(tr(f"{label}：有不止一列；合并读取，两列不一致的行拒收",
+                        f"{label}: given in more than one column; read together, a row where they disagree is "
+                        f"rejected"))
     hidden_used = [p for p in mapping if p in table.hidden]
     if hidden_used:
-        notes.append("hidden column(s) read: " + ", ".join(mapping[p] for p in hidden_used))
+        notes.append(tr("读取了隐藏的列：" + "、".join(schema.fields[mapping[p]].label for p in hidden_used),
+                        "hidden column(s) read: " + ", ".join(mapping[p] for p in hidden_used)))
     columns = []
     every = sorted([(p, name, False) for p, name in mapping.items()] + [(p, t[0], True) for p, t in twins.items()])
     for position, name, twin in every:
@@ -297,9 +313,10 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
             ratio = factor(units.get(position, ""), spec.unit) if spec.type in ("number", "integer") else None
             problem = ""
         except UnitProblem as exc:
-            ratio, problem = None, f"{exc}; the column's values are set aside"
+            ratio, problem = None, tr(f"{exc}；该列的值不予采用", f"{exc}; the column's values are set aside")
         if ratio is not None:
-            notes.append(f"{spec.label}: converted from {units[position]} to {spec.unit} (×{ratio.normalize():f})")
+            notes.append(tr(f"{spec.label}：由 {units[position]} 换算为 {spec.unit}（×{ratio.normalize():f}）",
+                            f"{spec.label}: converted from {units[position]} to {spec.unit} (×{ratio.normalize():f})"))
         columns.append(Column(position, name, header.strip(), ratio, problem, twin))
     width = max((p + 1 for p, h in enumerate(headers) if not is_missing(h)), default=0)
     return HeaderPlan(schema, first_data, columns, unknown, notes, width)
@@ -381,15 +398,20 @@ def _cell_value(raw, column: Column, spec, regions: Regions, fraction: str | Non
     converted = False
     if fraction == "convert" and not explicit_percent:
         if number > 1:
-            raise ValueProblem(f"'{quoted(raw)}' is a percentage while the rest of this column holds fractions "
-                               f"(0.853 for 85.3%); write the column one way")
+            raise ValueProblem(tr(f"“{quoted(raw)}”是百分数，而本列其余的值是小数（0.853 表示 85.3%）；整列请用同一种写法",
+                                  f"'{quoted(raw)}' is a percentage while the rest of this column holds fractions "
+                                  f"(0.853 for 85.3%); write the column one way"))
         number, converted = number * 100, True
     elif fraction == "alone" and not explicit_percent and 0 < number <= 1:
-        raise ValueProblem(f"'{quoted(raw)}' may be a fraction ({plain_number(number * 100)}%) or a percentage "
-                           f"({plain_number(number)}%); write it with a % sign")
+        raise ValueProblem(tr(f"“{quoted(raw)}”可能是小数（即 {plain_number(number * 100)}%），也可能是百分数（即 "
+                              f"{plain_number(number)}%）；请加 % 号写明",
+                              f"'{quoted(raw)}' may be a fraction ({plain_number(number * 100)}%) or a percentage "
+                              f"({plain_number(number)}%); write it with a % sign"))
     elif fraction in ("mixed", "percent") and not explicit_percent and 0 < number <= 1:
-        raise ValueProblem(f"'{quoted(raw)}' looks like a fraction while other values in this column are "
-                           f"percentages; write it as a percentage (e.g. {plain_number(number * 100)})")
+        raise ValueProblem(tr(f"“{quoted(raw)}”像是小数，而本列其他值是百分数；请写成百分数（如 "
+                              f"{plain_number(number * 100)}）",
+                              f"'{quoted(raw)}' looks like a fraction while other values in this column are "
+                              f"percentages; write it as a percentage (e.g. {plain_number(number * 100)})"))
     if column.factor is not None:
         number, converted = number * column.factor, True
     return checked_number(number, spec, raw, converted)
@@ -402,9 +424,36 @@ def _shown(value, spec) -> str:
     return str(value)
 
 
-JSON_ITEM_REASONS = {NotARecord: "not a JSON object: a record is {\"header\": value, …}",
-                     EmptyRecord: "a JSON object with no values: nothing to check"}
-MARKS_ONLY = "the row holds only 'no data' marks (无, —, …): nothing to check; delete the row or fill it in"
+# The reasons a whole row is rejected (both readers give them: engine.columnread uses these too).
+
+def json_item_reason(item) -> str:
+    if isinstance(item, NotARecord):
+        return tr("不是 JSON 对象：一条记录应写成 {\"表头\": 值, …}", "not a JSON object: a record is {\"header\": value, …}")
+    return tr("JSON 对象中没有任何值：无可检查", "a JSON object with no values: nothing to check")
+
+
+def marks_only() -> str:
+    return tr("该行只有“无数据”标记（无、— 等），无可检查；请删去该行或填上数据",
+              "the row holds only 'no data' marks (无, —, …): nothing to check; delete the row or fill it in")
+
+
+def beyond_header(filled: int) -> str:
+    return tr(f"该行在最后一个表头右边还有 {filled} 个填了值的单元格，各值可能错位（值里有未加引号的逗号？）：请改正该行",
+              f"the row has {filled} filled cell(s) right of the last header; its values may be shifted (an unquoted "
+              f"comma?): fix the row")
+
+
+def note_row() -> str:
+    return tr("说明行或合计行，不是一条记录", "a note or total row, not a record")
+
+
+def without_id(problem: str | None, id_spec) -> str:
+    """A row without a readable id: why (the id cell's problem, or that it is empty) and what to do."""
+    if not problem:
+        problem = tr(f"{id_spec.label}（{id_spec.name}）为空", f"{id_spec.label} ({id_spec.name}) is empty")
+    return tr(f"{problem}：没有编号的记录无法在发现事项中指明；请填写{id_spec.label}",
+              f"{problem}: a record without its id cannot be named in a finding; fill in {id_spec.label}")
+
 
 
 def _marks(cells) -> str:
@@ -428,24 +477,22 @@ def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, pat
         if isinstance(cells[0], (NotARecord, EmptyRecord)):
             report.rejected += 1
             rejected.append(Rejection(file=path, row=row_number, column="", value=str(cells[0])[:80],
-                                      reason=JSON_ITEM_REASONS[type(cells[0])]))
+                                      reason=json_item_reason(cells[0])))
             continue
         if all(is_missing(c) for c in cells):
             report.rejected += 1
-            rejected.append(Rejection(file=path, row=row_number, column="", value=_marks(cells), reason=MARKS_ONLY))
+            rejected.append(Rejection(file=path, row=row_number, column="", value=_marks(cells), reason=marks_only()))
             continue
         beyond = [str(c) for c in cells[plan.width:] if not is_missing(c)] if plan.width else []
         if beyond:
             report.rejected += 1
             rejected.append(Rejection(file=path, row=row_number, column="", value=",".join(beyond)[:80],
-                                      reason=f"the row has {len(beyond)} filled cell(s) right of the last header; "
-                                             f"its values may be shifted (an unquoted comma?): fix the row"))
+                                      reason=beyond_header(len(beyond))))
             continue
         note = _note_row(list(cells), plan)
         if note:
             report.rejected += 1
-            rejected.append(Rejection(file=path, row=row_number, column="", value=note[:80],
-                                      reason="说明行或合计行，不是一条记录 (a note or total row, not a record)"))
+            rejected.append(Rejection(file=path, row=row_number, column="", value=note[:80], reason=note_row()))
             continue
         values, problems, given, conflicts = {}, {}, {}, set()
         for column in plan.columns:
@@ -464,9 +511,11 @@ def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, pat
                 continue
             if column.field in values and values[column.field] != value:  # a twin column disagrees
                 first = next(c for c in plan.columns if c.field == column.field and c.position in given)
-                reason = (f"two columns of {spec.label} disagree: column {first.position + 1} ({first.header}) = "
-                          f"{given[first.position]}, column {column.position + 1} ({column.header}) = "
-                          f"{str(raw).strip()}; keep one column")
+                earlier, later = given[first.position], str(raw).strip()
+                reason = tr(f"{spec.label}的两列不一致：第{first.position + 1}列（{first.header}）为“{earlier}”，"
+                            f"第{column.position + 1}列（{column.header}）为“{later}”；请只保留一列",
+                            f"two columns of {spec.label} disagree: column {first.position + 1} ({first.header}) = "
+                            f"{earlier}, column {column.position + 1} ({column.header}) = {later}; keep one column")
                 conflicts.add(column.field)
                 problems[column.field] = reason
                 del values[column.field]
@@ -480,11 +529,9 @@ def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, pat
             values.pop(name, None)
         record_id = values.get(schema.id_field)
         if record_id is None:
-            reason = problems.get(schema.id_field) or f"{id_spec.label} ({id_spec.name}) is empty"
             report.rejected += 1
             rejected.append(Rejection(file=path, row=row_number, column=id_spec.label, value="",
-                                      reason=f"{reason}: a record without its id cannot be named in a finding; "
-                                             f"fill in {id_spec.label}"))
+                                      reason=without_id(problems.get(schema.id_field), id_spec)))
             continue
         records.append(make_record(schema, values, problems, path, row_number, regions))
         report.evaluated += 1
@@ -520,13 +567,15 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
     path = Path(path)
     shown = str(path)
     if kind is not None and kind not in schemas:
-        raise UsageError(f"unknown kind '{kind}'", fix="kinds: " + ", ".join(schemas))
+        raise UsageError(tr(f"没有“{kind}”这种记录类型", f"unknown kind '{kind}'"),
+                         fix=tr("可用的记录类型：" + "、".join(schemas), "kinds: " + ", ".join(schemas)))
     tables = read_tables(path, shown)
     if sheet is not None:
         chosen = [t for t in tables if t.name == sheet]
         if not chosen:
-            raise InputError(f"no sheet named '{sheet}'", file=shown,
-                             fix="sheets: " + ", ".join(t.name for t in tables))
+            raise InputError(tr(f"没有名为“{sheet}”的工作表", f"no sheet named '{sheet}'"), file=shown,
+                             fix=tr("这个文件的工作表：" + "、".join(t.name for t in tables),
+                                    "sheets: " + ", ".join(t.name for t in tables)))
         tables = chosen
     digest = sha256_of(path)
     plans, errors, skipped = [], [], []
@@ -543,7 +592,8 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
         report = TableReport(where, plan.schema.kind, digest, unknown_columns=plan.unknown,
                              notes=table.notes + plan.notes)
         if n == 0 and skipped:
-            report.notes.append("sheet(s) not matching any record kind skipped: " + ", ".join(skipped))
+            report.notes.append(tr("跳过了不符合任何记录类型的工作表：" + "、".join(skipped),
+                                   "sheet(s) not matching any record kind skipped: " + ", ".join(skipped)))
         fractions = None
         for chunk in table.chunks():
             if fractions is None:
@@ -551,7 +601,8 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
                 for position, decision in fractions.items():
                     if decision == "convert":  # (fraction-looking values among percentages are rejected one by one)
                         label = plan.schema.fields[next(c.field for c in plan.columns if c.position == position)].label
-                        report.notes.append(f"{label}: every value ≤ 1, read as fractions and converted to %")
+                        report.notes.append(tr(f"{label}：各值都不大于 1，按小数读取并换算为 %",
+                                               f"{label}: every value ≤ 1, read as fractions and converted to %"))
             records, rejected = columnread.chunk_to_batch(chunk, plan, regions, where, report, fractions)
             yield report, records, rejected
 

@@ -13,6 +13,7 @@ from engine import conditions as C
 from engine import operators as O
 from engine.articles import Document, load_documents, squash
 from engine.errors import RuleError, UsageError
+from engine.lang import tr
 from engine.params import Parameters, load_parameters
 from engine.schemas import Schema, load_schemas
 from engine.yamlio import load_yaml
@@ -122,8 +123,9 @@ class RuleSet:
         for rule in self.rules:
             if rule.id == rule_id:
                 return rule
-        raise UsageError(f"no rule '{rule_id}'{C._closest(rule_id, [r.id for r in self.rules])}",
-                         fix="see `ecocheck rules list`")
+        hint = C._closest(rule_id, [r.id for r in self.rules])
+        raise UsageError(tr(f"没有规则“{rule_id}”{hint}", f"no rule '{rule_id}'{hint}"),
+                         fix=tr("用 `ecocheck rules list` 查看全部规则", "see `ecocheck rules list`"))
 
 
 class _Checker:
@@ -145,8 +147,10 @@ class _Checker:
 
     def _field(self, name: str, path: str, schema: Schema):
         if name not in schema.fields:
-            self.fail(f"'{name}' is not a field of {schema.kind}{C._closest(name, schema.fields)}", path,
-                      f"fields of {schema.kind}: " + ", ".join(schema.fields))
+            hint = C._closest(name, schema.fields)
+            self.fail(tr(f"“{name}”不是 {schema.kind} 的字段{hint}",
+                         f"'{name}' is not a field of {schema.kind}{hint}"), path,
+                      tr(f"{schema.kind} 的字段：", f"fields of {schema.kind}: ") + ", ".join(schema.fields))
         return schema.fields[name]
 
     def _literal(self, value, spec, path: str):
@@ -154,20 +158,21 @@ class _Checker:
         if spec.type in ("number", "integer"):
             number = C.to_number(value)
             if number is None:
-                self.fail(f"'{value}' is not a number", path)
+                self.fail(tr(f"“{value}”不是数值", f"'{value}' is not a number"), path)
             return C.rounded(number)
         if spec.type == "date":
             day = O.as_date(value)
             if day is None:
-                self.fail(f"'{value}' is not a date (YYYY-MM-DD)", path)
+                self.fail(tr(f"“{value}”不是日期（应为 YYYY-MM-DD）", f"'{value}' is not a date (YYYY-MM-DD)"), path)
             return day
         if spec.type == "bool":
             if not isinstance(value, bool):
-                self.fail(f"'{value}' is not true or false", path)
+                self.fail(tr(f"“{value}”不是 true 或 false", f"'{value}' is not true or false"), path)
             return value
         if spec.type == "enum" and str(value) not in spec.values:
-            self.fail(f"'{value}' is not a value of {spec.name}{C._closest(value, spec.values)}", path,
-                      "values: " + ", ".join(spec.values))
+            hint = C._closest(value, spec.values)
+            self.fail(tr(f"“{value}”不是 {spec.name} 的可选值{hint}", f"'{value}' is not a value of {spec.name}{hint}"), path,
+                      tr("可选值：", "values: ") + ", ".join(spec.values))
         return str(value)
 
     def _operand(self, operand, path: str, schema: Schema):
@@ -175,13 +180,19 @@ class _Checker:
             self._field(name, path, schema)
         for ref in C.operand_params(operand):
             if ref.table not in self.params.tables:
-                self.fail(f"no parameter table '{ref.table}'{C._closest(ref.table, self.params.tables)}", path)
+                hint = C._closest(ref.table, self.params.tables)
+                self.fail(tr(f"没有参数表“{ref.table}”{hint}", f"no parameter table '{ref.table}'{hint}"), path)
             table = self.params.tables[ref.table]
             if ref.column not in table.columns:
-                self.fail(f"table '{ref.table}' has no column '{ref.column}'{C._closest(ref.column, table.columns)}",
-                          path, "columns: " + ", ".join(table.columns))
+                hint = C._closest(ref.column, table.columns)
+                self.fail(tr(f"参数表“{ref.table}”没有列“{ref.column}”{hint}",
+                             f"table '{ref.table}' has no column '{ref.column}'{hint}"),
+                          path, tr("列：", "columns: ") + ", ".join(table.columns))
             if ref.key is not None and ref.key not in table.rows:
-                self.fail(f"table '{ref.table}' has no row '{ref.key}'{C._closest(ref.key, table.rows)}", path)
+                hint = C._closest(ref.key, table.rows)
+                self.fail(tr(f"参数表“{ref.table}”没有行“{ref.key}”{hint}",
+                             f"table '{ref.table}' has no row '{ref.key}'{hint}"),
+                          path)
 
     def _typed(self, cond, path: str, schema: Schema):
         if isinstance(cond, C.Logic):
@@ -195,7 +206,8 @@ class _Checker:
         if isinstance(cond.operand, C.Literal):
             return C.Compare(cond.field, cond.op, C.Literal(self._literal(cond.operand.value, spec, path)))
         if spec.type not in ("number", "integer"):
-            self.fail(f"computed comparisons need a number field; '{cond.field}' is {spec.type}", path)
+            self.fail(tr(f"与计算值比较要用数值字段；“{cond.field}”是 {spec.type}",
+                         f"computed comparisons need a number field; '{cond.field}' is {spec.type}"), path)
         self._operand(cond.operand, path, schema)
         return cond
 
@@ -214,14 +226,14 @@ def _date(value, checker: _Checker, field: str):
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        checker.fail(f"'{value}' is not a date (YYYY-MM-DD)", field)
+        checker.fail(tr(f"“{value}”不是日期（应为 YYYY-MM-DD）", f"'{value}' is not a date (YYYY-MM-DD)"), field)
 
 
 def _strings(value, checker: _Checker, field: str) -> tuple:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
-        checker.fail("must be a list of texts", field)
+        checker.fail(tr("应是文字的列表", "must be a list of texts"), field)
     return tuple(str(v) for v in value)
 
 
@@ -230,29 +242,34 @@ def _quoted(raw, checker: _Checker, field: str, document: Document, article: str
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        checker.fail("must be a list of {text, quote, article}", field)
+        checker.fail(tr("应是 {text, quote, article} 的列表", "must be a list of {text, quote, article}"), field)
     items = []
     for i, entry in enumerate(raw):
         where = f"{field}[{i}]"
         if isinstance(entry, str):
-            checker.fail(f"'{entry}' has no quote behind it", where,
-                         "write {text: …, quote: <verbatim words of the article>, article: <label>}, or move an "
-                         "office's own procedural requirement to templates/letters.yaml")
+            checker.fail(tr(f"“{entry}”没有所依据的原文", f"'{entry}' has no quote behind it"), where,
+                         tr("写成 {text: …, quote: <条文原话>, article: <条款>}，或把办公室自己的程序性要求移到 "
+                            "templates/letters.yaml",
+                            "write {text: …, quote: <verbatim words of the article>, article: <label>}, or move an "
+                            "office's own procedural requirement to templates/letters.yaml"))
         if not isinstance(entry, dict):
-            checker.fail("must be {text, quote, article}", where)
+            checker.fail(tr("应是 {text, quote, article}", "must be {text, quote, article}"), where)
         unknown = set(entry) - QUOTED_KEYS
         if unknown:
-            checker.fail(f"unknown key(s) {sorted(unknown)}", where, "keys: text, quote, article")
+            checker.fail(tr(f"未知的键 {sorted(unknown)}", f"unknown key(s) {sorted(unknown)}"), where,
+                         tr("可用的键：", "keys: ") + "text, quote, article")
         text, quote = str(entry.get("text") or "").strip(), str(entry.get("quote") or "").strip()
         label = str(entry.get("article") or article)
         if not text or not quote:
-            checker.fail("needs both text and quote", where)
+            checker.fail(tr("text 和 quote 都要有", "needs both text and quote"), where)
         if label not in document.articles:
-            checker.fail(f"article '{label}' does not exist in {document.title}{C._closest(label, document.articles)}",
+            hint = C._closest(label, document.articles)
+            checker.fail(tr(f"{document.title}中没有条款“{label}”{hint}",
+                            f"article '{label}' does not exist in {document.title}{hint}"),
                          f"{where}.article")
         if not document.has_quote(label, quote):
-            checker.fail(f"the quote is not in the text of {label}", f"{where}.quote",
-                         "copy the words exactly from the article (spaces do not matter)")
+            checker.fail(tr(f"引文不在 {label} 的原文中", f"the quote is not in the text of {label}"), f"{where}.quote",
+                         tr("从条文中原样抄录（空格不计）", "copy the words exactly from the article (spaces do not matter)"))
         items.append(Quoted(text, document.key, label, quote))
     return tuple(items)
 
@@ -289,21 +306,28 @@ def _deadline(raw, checker: _Checker, document: Document, article: str, quote: s
     if raw is None:
         return "", None
     if not isinstance(raw, dict) or set(raw) - {"phrase", "effective"} or "phrase" not in raw:
-        checker.fail("deadline is {phrase: <date words of the text>, effective: YYYY-MM-DD}", "deadline")
+        checker.fail(tr("deadline 写成 {phrase: <原文中的时间用语>, effective: YYYY-MM-DD}",
+                        "deadline is {phrase: <date words of the text>, effective: YYYY-MM-DD}"), "deadline")
     phrase = str(raw["phrase"])
     if squash(phrase) not in squash(quote) and not document.has_quote(article, phrase):
-        checker.fail(f"the phrase '{phrase}' is not in the quote or the article", "deadline.phrase")
+        checker.fail(tr(f"时间用语“{phrase}”不在引文或条文中", f"the phrase '{phrase}' is not in the quote or the article"),
+                     "deadline.phrase")
     reading = deadline_reading(phrase)
     if reading is None:
-        checker.fail(f"'{phrase}' is not a date phrase the convention reads", "deadline.phrase",
-                     "see the deadline convention in rules/README.md")
+        checker.fail(tr(f"“{phrase}”不是期限约定能解读的时间用语", f"'{phrase}' is not a date phrase the convention reads"),
+                     "deadline.phrase", tr("见 rules/README.md 中的期限约定",
+                                           "see the deadline convention in rules/README.md"))
     effective = _date(raw.get("effective"), checker, "deadline.effective")
     if effective != reading[1]:
-        checker.fail(f"'{phrase}' takes effect on {reading[1]} by the convention, not {effective}",
-                     "deadline.effective", "see the deadline convention in rules/README.md")
+        checker.fail(tr(f"按期限约定，“{phrase}”自 {reading[1]} 起生效，不是 {effective}",
+                        f"'{phrase}' takes effect on {reading[1]} by the convention, not {effective}"),
+                     "deadline.effective", tr("见 rules/README.md 中的期限约定",
+                                              "see the deadline convention in rules/README.md"))
     if start != effective:
-        checker.fail(f"in_force.from is {start}, but the deadline '{phrase}' takes effect on {effective}", "in_force.from",
-                     f"set in_force.from: {effective}")
+        checker.fail(tr(f"in_force.from 是 {start}，而期限“{phrase}”自 {effective} 起生效",
+                        f"in_force.from is {start}, but the deadline '{phrase}' takes effect on {effective}"),
+                     "in_force.from",
+                     tr(f"把 in_force.from 设为 {effective}", f"set in_force.from: {effective}"))
     return phrase, effective
 
 
@@ -311,23 +335,30 @@ def _legal(raw: dict, checker: _Checker, document: Document, article: str, also:
     """force, binds and acting: what the provision is, whom it binds and who acts on it."""
     force, binds = raw.get("force"), raw.get("binds")
     if force not in FORCES:
-        checker.fail(f"force '{force}' is not one of {', '.join(FORCES)}", "force",
-                     "binding: a duty of the record's own subject; target: a regional, sector or average indicator; "
-                     "aspirational: 争取, 力争, 鼓励")
+        checker.fail(tr(f"force“{force}”不是 {', '.join(FORCES)} 之一",
+                        f"force '{force}' is not one of {', '.join(FORCES)}"),
+                     "force", tr("binding：记录主体自身的义务；target：地区、行业或平均指标；aspirational：争取、力争、鼓励",
+                                 "binding: a duty of the record's own subject; target: a regional, sector or average "
+                                 "indicator; aspirational: 争取, 力争, 鼓励"))
     if binds not in PARTIES:
-        checker.fail(f"binds '{binds}' is not one of {', '.join(PARTIES)}{C._closest(str(binds), PARTIES)}", "binds")
+        hint = C._closest(str(binds), PARTIES)
+        checker.fail(tr(f"binds“{binds}”不是 {', '.join(PARTIES)} 之一{hint}",
+                        f"binds '{binds}' is not one of {', '.join(PARTIES)}{hint}"), "binds")
     if force == "binding" and binds not in BINDING_PARTIES:
-        checker.fail(f"a binding rule binds one of {', '.join(BINDING_PARTIES)}, not '{binds}'", "binds",
-                     "a province, sector or government task is a target, not a duty of the record's subject")
+        checker.fail(tr(f"binding 规则约束的是 {', '.join(BINDING_PARTIES)} 之一，不是“{binds}”",
+                        f"a binding rule binds one of {', '.join(BINDING_PARTIES)}, not '{binds}'"), "binds",
+                     tr("全省、行业或政府的任务是目标（target），不是记录主体的义务",
+                        "a province, sector or government task is a target, not a duty of the record's subject"))
     acting = _strings(raw.get("acting"), checker, "acting")
     if not acting:
-        checker.fail("a rule names the authorities that act on it", "acting",
-                     "list them as the article names them, e.g. [省发展改革委]")
+        checker.fail(tr("规则要写明负责实施的机关", "a rule names the authorities that act on it"), "acting",
+                     tr("按条文的写法列出，如 [省发展改革委]", "list them as the article names them, e.g. [省发展改革委]"))
     labels = (article, *also)
     for name in acting:
         if not any(document.has_quote(label, name) for label in labels):
-            checker.fail(f"'{name}' is not named in {' or '.join(labels)}", "acting",
-                         "name an authority as the article (or an `also` article) writes it")
+            checker.fail(tr(f"“{name}”未见于 {' 或 '.join(labels)}", f"'{name}' is not named in {' or '.join(labels)}"),
+                         "acting", tr("机关名称按条文（或 also 所列条文）的写法写",
+                                      "name an authority as the article (or an `also` article) writes it"))
     return force, binds, acting
 
 
@@ -336,33 +367,39 @@ def _message(raw, checker: _Checker) -> str:
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as exc:
-        checker.fail(f"message is not a valid template ({exc})", "finding.message")
+        checker.fail(tr(f"message 不是有效的模板（{exc}）", f"message is not a valid template ({exc})"), "finding.message")
     unknown = names - MESSAGE_FIELDS
     if unknown:
-        checker.fail(f"message uses unknown placeholder(s) {sorted(unknown)}", "finding.message",
-                     "placeholders: " + ", ".join(sorted(MESSAGE_FIELDS)))
+        checker.fail(tr(f"message 用了未知的占位符 {sorted(unknown)}",
+                        f"message uses unknown placeholder(s) {sorted(unknown)}"),
+                     "finding.message", tr("可用的占位符：", "placeholders: ") + ", ".join(sorted(MESSAGE_FIELDS)))
     return text
 
 
 def _examples(raw, checker: _Checker, chain: bool, force: str = "binding") -> tuple:
     if not isinstance(raw, list) or not raw:
-        checker.fail("a rule needs examples", "examples", "add examples with expect: violation, compliant, indeterminate")
+        checker.fail(tr("规则需要示例", "a rule needs examples"), "examples",
+                     tr("添加 expect 为 violation、compliant、indeterminate 的示例",
+                        "add examples with expect: violation, compliant, indeterminate"))
     examples = []
     for i, entry in enumerate(raw):
         where = f"examples[{i}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("record"), dict):
-            checker.fail("an example needs 'record' (a mapping of field: value)", where)
+            checker.fail(tr("示例需要 'record'（字段: 值 的映射）", "an example needs 'record' (a mapping of field: value)"), where)
         unknown = set(entry) - {"name", "record", "expect", "context", "as_of"}
         if unknown:
-            checker.fail(f"unknown key(s) {sorted(unknown)}", where)
+            checker.fail(tr(f"未知的键 {sorted(unknown)}", f"unknown key(s) {sorted(unknown)}"), where)
         if entry.get("expect") not in EXPECTABLE:
-            checker.fail(f"expect '{entry.get('expect')}' is not one of {', '.join(EXPECTABLE)}", f"{where}.expect")
+            checker.fail(tr(f"expect“{entry.get('expect')}”不是 {', '.join(EXPECTABLE)} 之一",
+                            f"expect '{entry.get('expect')}' is not one of {', '.join(EXPECTABLE)}"), f"{where}.expect")
         context = []
         for n, item in enumerate(entry.get("context") or []):
             if not isinstance(item, dict) or set(item) != {"kind", "record"} or not isinstance(item["record"], dict):
-                checker.fail("a context entry is {kind: …, record: {…}}", f"{where}.context[{n}]")
+                checker.fail(tr("context 的每一项写成 {kind: …, record: {…}}", "a context entry is {kind: …, record: {…}}"),
+                             f"{where}.context[{n}]")
             if item["kind"] not in checker.schemas:
-                checker.fail(f"unknown kind '{item['kind']}'", f"{where}.context[{n}].kind")
+                checker.fail(tr(f"没有“{item['kind']}”这种记录类型", f"unknown kind '{item['kind']}'"),
+                             f"{where}.context[{n}].kind")
             context.append((str(item["kind"]), dict(item["record"])))
         examples.append(Example(name=str(entry.get("name", f"example {i + 1}")), record=dict(entry["record"]),
                                 expect=entry["expect"], context=tuple(context),
@@ -370,81 +407,97 @@ def _examples(raw, checker: _Checker, chain: bool, force: str = "binding") -> tu
     expected = {e.expect for e in examples}
     short, wrong = ("violation", "gap") if force == "binding" else ("gap", "violation")
     if wrong in expected:
-        checker.fail(f"a {force} rule gives '{short}', not '{wrong}', for a record that falls short", "examples",
-                     f"write expect: {short}")
+        checker.fail(tr(f"{force} 规则对未达要求的记录给出“{short}”，不是“{wrong}”",
+                        f"a {force} rule gives '{short}', not '{wrong}', for a record that falls short"), "examples",
+                     tr(f"写 expect: {short}", f"write expect: {short}"))
     for needed in (short, "compliant", "indeterminate"):
         if needed not in expected:
-            checker.fail(f"no example with expect: {needed}", "examples",
-                         "every rule shows a record that falls short, one that passes and one it cannot decide")
+            checker.fail(tr(f"没有 expect: {needed} 的示例", f"no example with expect: {needed}"), "examples",
+                         tr("每条规则都要有未达要求的、符合的和无法判定的记录各一例",
+                            "every rule shows a record that falls short, one that passes and one it cannot decide"))
     return tuple(examples)
 
 
 def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) -> Rule:
     raw = load_yaml(path, RuleError)
     if not isinstance(raw, dict):
-        raise RuleError("a rule file must be a mapping", file=str(path))
+        raise RuleError(tr("规则文件应是映射（键: 值）", "a rule file must be a mapping"), file=str(path))
     rule_id = str(raw.get("id", ""))
     c = _Checker(path, rule_id or path.stem, schemas, params, documents)
     if rule_id != path.stem:
-        c.fail(f"id '{rule_id}' does not match the file name '{path.stem}'", "id", "the file is named after its id")
+        c.fail(tr(f"id“{rule_id}”与文件名“{path.stem}”不符", f"id '{rule_id}' does not match the file name '{path.stem}'"),
+               "id", tr("文件以规则编号命名", "the file is named after its id"))
     unknown = set(raw) - RULE_KEYS
     if unknown:
         word = sorted(unknown)[0]
-        c.fail(f"unknown key '{word}'{C._closest(word, RULE_KEYS)}", word, "keys: " + ", ".join(sorted(RULE_KEYS)))
+        hint = C._closest(word, RULE_KEYS)
+        c.fail(tr(f"未知的键“{word}”{hint}", f"unknown key '{word}'{hint}"), word,
+               tr("可用的键：", "keys: ") + ", ".join(sorted(RULE_KEYS)))
     title, title_en = _text(raw.get("title"))
     if not title:
-        c.fail("a rule needs a title", "title")
+        c.fail(tr("规则需要标题", "a rule needs a title"), "title")
     severity = raw.get("severity")
     if severity not in SEVERITIES:
-        c.fail(f"severity '{severity}' is not one of {', '.join(SEVERITIES)}", "severity")
+        c.fail(tr(f"severity“{severity}”不是 {', '.join(SEVERITIES)} 之一",
+                  f"severity '{severity}' is not one of {', '.join(SEVERITIES)}"), "severity")
 
     source = raw.get("source") or {}
     document: Document | None = documents.get(source.get("document"))
     if document is None:
-        c.fail(f"unknown document '{source.get('document')}'", "source.document", "documents: " + ", ".join(documents))
+        c.fail(tr(f"没有文件“{source.get('document')}”", f"unknown document '{source.get('document')}'"), "source.document",
+               tr("文件：", "documents: ") + ", ".join(documents))
     article, quote = str(source.get("article", "")), str(source.get("quote", ""))
     if article not in document.articles:
-        c.fail(f"article '{article}' does not exist in {document.title}{C._closest(article, document.articles)}",
-               "source.article", "write the label as printed, e.g. 三.（十三） or 附件1")
+        hint = C._closest(article, document.articles)
+        c.fail(tr(f"{document.title}中没有条款“{article}”{hint}",
+                  f"article '{article}' does not exist in {document.title}{hint}"),
+               "source.article", tr("按印发文本写条款，如 三.（十三） 或 附件1",
+                                    "write the label as printed, e.g. 三.（十三） or 附件1"))
     if article not in document.units():
-        c.fail(f"article '{article}' has numbered items or articles below it", "source.article",
-               "cite the item the rule rests on, e.g. 四.（一）.5")
+        c.fail(tr(f"条款“{article}”下面还有编号的项或条", f"article '{article}' has numbered items or articles below it"),
+               "source.article", tr("引用规则所依据的那一项，如 四.（一）.5", "cite the item the rule rests on, e.g. 四.（一）.5"))
     if not quote or not document.has_quote(article, quote):
-        c.fail(f"the quote is not in the text of {article}", "source.quote",
-               "copy the words exactly from the article (spaces do not matter)")
+        c.fail(tr(f"引文不在 {article} 的原文中", f"the quote is not in the text of {article}"), "source.quote",
+               tr("从条文中原样抄录（空格不计）", "copy the words exactly from the article (spaces do not matter)"))
     also = _strings(source.get("also"), c, "source.also")
     for label in also:
         if label not in document.units():
-            c.fail(f"'{label}' is not an article, item or annex of {document.title}{C._closest(label, document.units())}",
-                   "source.also")
+            hint = C._closest(label, document.units())
+            c.fail(tr(f"“{label}”不是{document.title}的条款、项或附件{hint}",
+                      f"'{label}' is not an article, item or annex of {document.title}{hint}"), "source.also")
     unknown = set(source) - {"document", "article", "quote", "also"}
     if unknown:
-        c.fail(f"unknown key(s) {sorted(unknown)}", "source", "source has document, article, quote and also")
+        c.fail(tr(f"未知的键 {sorted(unknown)}", f"unknown key(s) {sorted(unknown)}"), "source",
+               tr("source 写 document、article、quote 和 also", "source has document, article, quote and also"))
 
     subject = raw.get("subject") or {}
     kind = subject.get("kind")
     if kind not in schemas:
-        c.fail(f"unknown record kind '{kind}'{C._closest(kind or '', schemas)}", "subject.kind",
-               "kinds: " + ", ".join(schemas))
+        hint = C._closest(kind or '', schemas)
+        c.fail(tr(f"没有“{kind}”这种记录类型{hint}", f"unknown record kind '{kind}'{hint}"), "subject.kind",
+               tr("可用的记录类型：", "kinds: ") + ", ".join(schemas))
     schema = schemas[kind]
     unknown = set(subject) - {"kind", "applies", "joins"}
     if unknown:
-        c.fail(f"unknown key(s) {sorted(unknown)}", "subject")
+        c.fail(tr(f"未知的键 {sorted(unknown)}", f"unknown key(s) {sorted(unknown)}"), "subject")
     applies = c.condition(subject["applies"], "subject.applies", schema) if subject.get("applies") is not None else None
     joins = subject.get("joins")
     if joins is not None:
         if not isinstance(joins, dict) or set(joins) != {"measure", "by"}:
-            c.fail("joins is {measure: <name>, by: <region field>}", "subject.joins")
+            c.fail(tr("joins 写成 {measure: <措施名>, by: <地区字段>}", "joins is {measure: <name>, by: <region field>}"),
+                   "subject.joins")
         c._field(joins["by"], "subject.joins.by", schema)
         joins = {"measure": str(joins["measure"]), "by": str(joins["by"])}
     when = c.condition(raw["when"], "when", schema) if raw.get("when") is not None else None
     if (when is None) == (joins is None):
-        c.fail("a rule has either 'when' (its violation condition) or 'subject.joins' (a consequence chain)", "when")
+        c.fail(tr("规则要有 'when'（违反条件）或 'subject.joins'（后果链）二者之一",
+                  "a rule has either 'when' (its violation condition) or 'subject.joins' (a consequence chain)"),
+               "when")
 
     in_force = raw.get("in_force") or {}
     start, until = _date(in_force.get("from"), c, "in_force.from"), _date(in_force.get("until"), c, "in_force.until")
     if start and until and until < start:
-        c.fail("in_force.until is before in_force.from", "in_force")
+        c.fail(tr("in_force.until 早于 in_force.from", "in_force.until is before in_force.from"), "in_force")
     requires = _strings(raw.get("requires"), c, "requires")
     for name in requires:
         c._field(name, "requires", schema)
@@ -453,29 +506,35 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
     unknown = set(finding) - FINDING_KEYS
     if unknown:
         word = sorted(unknown)[0]
-        c.fail(f"unknown key '{word}'{C._closest(word, FINDING_KEYS)}", f"finding.{word}")
+        hint = C._closest(word, FINDING_KEYS)
+        c.fail(tr(f"未知的键“{word}”{hint}", f"unknown key '{word}'{hint}"), f"finding.{word}")
     letter = finding.get("letter", "none")
     if letter not in LETTERS:
-        c.fail(f"letter '{letter}' is not one of {', '.join(LETTERS)}", "finding.letter")
+        c.fail(tr(f"letter“{letter}”不是 {', '.join(LETTERS)} 之一",
+                  f"letter '{letter}' is not one of {', '.join(LETTERS)}"),
+               "finding.letter")
     interpretation, _ = _text(raw.get("interpretation"))
     derive_by = str(finding.get("derive_by") or schema.region_field)
     c._field(derive_by, "finding.derive_by", schema)
     force, binds, acting = _legal(raw, c, document, article, also)
     if "lead_departments" in finding:
-        c.fail("lead_departments is replaced by the rule's `acting`", "finding.lead_departments",
-               "list the authorities the article names under `acting`")
+        c.fail(tr("lead_departments 已由规则的 `acting` 代替", "lead_departments is replaced by the rule's `acting`"),
+               "finding.lead_departments", tr("在 `acting` 下列出条文所写的机关",
+                                              "list the authorities the article names under `acting`"))
     phrase, effective = _deadline(raw.get("deadline"), c, document, article, quote, start)
     actions = _quoted(finding.get("required_actions"), c, "finding.required_actions", document, article)
     consequences = _quoted(finding.get("consequences"), c, "finding.consequences", document, article)
     derives = _strings(finding.get("derives"), c, "finding.derives")
     if force != "binding":
         if letter != "none":
-            c.fail(f"a {force} rule goes into no notice (letter: none), not '{letter}'", "finding.letter",
-                   "a target or aspirational provision is reported as a gap, never as a violation in a notice")
+            c.fail(tr(f"{force} 规则不进入任何通知书（letter: none），不是“{letter}”",
+                      f"a {force} rule goes into no notice (letter: none), not '{letter}'"), "finding.letter",
+                   tr("目标性或倡导性条款只报差距，不作为违反写进通知书",
+                      "a target or aspirational provision is reported as a gap, never as a violation in a notice"))
         if consequences:
-            c.fail(f"a {force} rule has no consequences", "finding.consequences")
+            c.fail(tr(f"{force} 规则没有后果（consequences）", f"a {force} rule has no consequences"), "finding.consequences")
         if derives:
-            c.fail(f"a {force} rule derives no measure", "finding.derives")
+            c.fail(tr(f"{force} 规则不推导措施（derives）", f"a {force} rule derives no measure"), "finding.derives")
     return Rule(
         id=rule_id, title=title, title_en=title_en, severity=severity, document=document.key, article=article,
         quote=quote, also=also, kind=kind, applies=applies, when=when, joins=joins, in_force_from=start, in_force_until=until,
@@ -509,7 +568,7 @@ def load_ruleset(rules_dir: Path, schemas_dir: Path) -> RuleSet:
     """Every rule under rules_dir (one per file, in sub-folders by area), validated as a whole."""
     rules_dir = Path(rules_dir)
     if not rules_dir.is_dir():
-        raise RuleError("rules directory not found", file=str(rules_dir))
+        raise RuleError(tr("找不到规则目录", "rules directory not found"), file=str(rules_dir))
     schemas = load_schemas(Path(schemas_dir))
     params = load_parameters(rules_dir / "parameters")
     documents = load_documents(rules_dir)
@@ -518,37 +577,49 @@ def load_ruleset(rules_dir: Path, schemas_dir: Path) -> RuleSet:
     for path in paths:
         rule = load_rule(path, schemas, params, documents)
         if rule.id in seen:
-            raise RuleError(f"id '{rule.id}' is also used by {seen[rule.id]}", file=str(path), rule=rule.id)
+            raise RuleError(tr(f"编号“{rule.id}”也被 {seen[rule.id]} 使用",
+                               f"id '{rule.id}' is also used by {seen[rule.id]}"),
+                            file=str(path), rule=rule.id)
         seen[rule.id] = str(path)
         rules.append(rule)
     measures_path = rules_dir / "measures.yaml"
     measures = load_yaml(measures_path, RuleError) if measures_path.exists() else {}
     if not isinstance(measures, dict):
-        raise RuleError("measures registry must be a mapping", file=str(measures_path))
+        raise RuleError(tr("措施登记表应是映射（键: 值）", "measures registry must be a mapping"), file=str(measures_path))
     plan = documents.get("energy-plan")
     for name, entry in measures.items():
         if not isinstance(entry, dict) or not all(entry.get(k) for k in ("zh", "article", "quote", "notice")):
-            raise RuleError(f"measure '{name}' needs zh, article, quote and notice", file=str(measures_path), field=name)
+            raise RuleError(tr(f"措施“{name}”需要 zh、article、quote 和 notice",
+                               f"measure '{name}' needs zh, article, quote and notice"),
+                            file=str(measures_path), field=name)
         if plan is None or not plan.has_quote(str(entry["article"]), str(entry["quote"])):
-            raise RuleError(f"the quote of measure '{name}' is not in {entry['article']}", file=str(measures_path),
-                            field=f"{name}.quote", fix="copy the words exactly from the article")
+            raise RuleError(tr(f"措施“{name}”的引文不在 {entry['article']} 中",
+                               f"the quote of measure '{name}' is not in {entry['article']}"),
+                            file=str(measures_path), field=f"{name}.quote",
+                            fix=tr("从条文中原样抄录", "copy the words exactly from the article"))
     for rule in rules:
         for name in rule.derives + ((rule.joins["measure"],) if rule.joins else ()):
             if name not in measures:
-                raise RuleError(f"measure '{name}' is not in measures.yaml{C._closest(name, measures)}",
+                hint = C._closest(name, measures)
+                raise RuleError(tr(f"措施“{name}”不在 measures.yaml 中{hint}",
+                                   f"measure '{name}' is not in measures.yaml{hint}"),
                                 file=rule.path, rule=rule.id, field="finding.derives" if name in rule.derives
-                                else "subject.joins.measure", fix="add it to rules/measures.yaml with its zh label")
+                                else "subject.joins.measure",
+                                fix=tr("把它连同中文名（zh）加进 rules/measures.yaml",
+                                       "add it to rules/measures.yaml with its zh label"))
     ids = {rule.id: rule for rule in rules}
     for rule in rules:
         for other in rule.same_duty:
             if other not in ids or ids[other].kind != rule.kind:
-                raise RuleError(f"same_duty names '{other}', which is no rule about {rule.kind} records",
+                raise RuleError(tr(f"same_duty 所列的“{other}”不是关于 {rule.kind} 记录的规则",
+                                   f"same_duty names '{other}', which is no rule about {rule.kind} records"),
                                 file=rule.path, rule=rule.id, field="same_duty")
     derived = {m for r in rules for m in r.derives}
     for rule in rules:
         if rule.joins and rule.joins["measure"] not in derived:
-            raise RuleError(f"joins measure '{rule.joins['measure']}' that no rule derives", file=rule.path,
+            raise RuleError(tr(f"关联的措施“{rule.joins['measure']}”没有任何规则推导",
+                               f"joins measure '{rule.joins['measure']}' that no rule derives"), file=rule.path,
                             rule=rule.id, field="subject.joins.measure",
-                            fix="derived measures: " + (", ".join(sorted(derived)) or "none"))
+                            fix=tr("推导出的措施：", "derived measures: ") + (", ".join(sorted(derived)) or tr("无", "none")))
     return RuleSet(rules=tuple(rules), schemas=schemas, params=params, documents=documents, measures=measures,
                    directory=str(rules_dir), fingerprint=fingerprint(paths + [measures_path], params))

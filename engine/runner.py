@@ -9,7 +9,8 @@ from pathlib import Path
 
 from engine import __version__, annual_targets, columnar, evaluate, explain
 from engine.batch import RecordBatch
-from engine.errors import InputError
+from engine.errors import InputError, os_problem
+from engine.lang import tr
 from engine.findings import Report
 from engine.findingstore import FindingStore
 from engine.normalise import Regions, load_regions
@@ -145,8 +146,8 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
         try:
             resolved = Path(path).resolve()
         except (OSError, RuntimeError):  # a symbolic link loop (RuntimeError before Python 3.13)
-            failed.append(InputError("cannot follow the path: its symbolic links form a loop", file=str(path),
-                                     fix="point the link at the real file"))
+            failed.append(InputError(tr("无法打开该路径：其符号链接形成循环", "cannot follow the path: its symbolic links form a loop"),
+                                     file=str(path), fix=tr("让链接指向真正的文件", "point the link at the real file")))
             continue
         if resolved in seen_paths:
             continue  # the same file named twice is read once
@@ -167,7 +168,8 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
         except InputError as exc:
             failed.append(exc)
         except OSError as exc:  # the file went away or became unreadable while it was read
-            failed.append(InputError(f"cannot read file ({exc.strerror or exc})", file=str(path)))
+            failed.append(InputError(tr(f"无法读取文件（{os_problem(exc)}）", f"cannot read file ({os_problem(exc)})"),
+                                     file=str(path)))
     annual_targets.attach(held, ruleset.params, annual or annual_targets.Settings(annual_targets.AnnualTargets()))
     collector.add_together(held)
     run_manifest = manifest(ruleset, as_of, tables, failed)
@@ -175,7 +177,8 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
         run_manifest["annual_targets"] = annual.manifest_entry()
     report = Report(manifest=run_manifest, findings=collector.findings,
                     counts=dict(collector.counts), rejected=rejected, duplicates=duplicates.found,
-                    results=collector.results)
+                    results=collector.results,
+                    kind_titles={k: (s.title or {}).get("zh") or k for k, s in ruleset.schemas.items()})
     return RunResult(report=report, failed=failed, held=held)
 
 

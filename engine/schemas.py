@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import SchemaError
+from engine.lang import tr
 from engine.yamlio import load_yaml
 
 TYPES = ("string", "number", "integer", "bool", "date", "enum", "region")
@@ -68,19 +69,21 @@ def split_unit(header: str) -> tuple[str, str]:
 
 def _load_field(name: str, raw: dict, path: str) -> FieldSpec:
     if not isinstance(raw, dict):
-        raise SchemaError("a field must be a mapping", file=path, field=name)
-    unknown = set(raw) - {"type", "label", "aliases", "unit", "required", "values", "min", "max", "fractions", "past"}
+        raise SchemaError(tr("字段应是映射（键: 值）", "a field must be a mapping"), file=path, field=name)
+    allowed = ("type", "label", "aliases", "unit", "required", "values", "min", "max", "fractions", "past")
+    unknown = set(raw) - set(allowed)
     if unknown:
-        raise SchemaError(f"unknown key(s) {sorted(unknown)}", file=path, field=name,
-                          fix="allowed: type, label, aliases, unit, required, values, min, max, fractions, past")
+        raise SchemaError(tr(f"未知的键 {sorted(unknown)}", f"unknown key(s) {sorted(unknown)}"), file=path, field=name,
+                          fix=tr("可用的键：", "allowed: ") + ", ".join(allowed))
     ftype = raw.get("type")
     if raw.get("past") and ftype != "date":
-        raise SchemaError("'past' is for date fields", file=path, field=name)
+        raise SchemaError(tr("'past' 只用于日期字段", "'past' is for date fields"), file=path, field=name)
     if ftype not in TYPES:
-        raise SchemaError(f"unknown type '{ftype}'", file=path, field=name, fix="use one of " + ", ".join(TYPES))
+        raise SchemaError(tr(f"未知的类型“{ftype}”", f"unknown type '{ftype}'"), file=path, field=name,
+                          fix=tr("可用的类型：", "use one of ") + ", ".join(TYPES))
     values = raw.get("values") or {}
     if ftype == "enum" and not values:
-        raise SchemaError("an enum field needs 'values'", file=path, field=name)
+        raise SchemaError(tr("enum 字段需要 'values'", "an enum field needs 'values'"), file=path, field=name)
     return FieldSpec(
         name=name, type=ftype, label=str(raw.get("label", name)),
         aliases=tuple(str(a) for a in raw.get("aliases", [])), unit=str(raw.get("unit", "")),
@@ -94,23 +97,25 @@ def _load_field(name: str, raw: dict, path: str) -> FieldSpec:
 def load_schema(path: Path) -> Schema:
     raw = load_yaml(path, SchemaError)
     if not isinstance(raw, dict):
-        raise SchemaError("a schema file must be a mapping", file=str(path))
+        raise SchemaError(tr("记录格式文件应是映射（键: 值）", "a schema file must be a mapping"), file=str(path))
     for key in ("kind", "id_field", "name_field", "region_field", "recipient_field", "fields"):
         if key not in raw:
-            raise SchemaError(f"missing '{key}'", file=str(path))
+            raise SchemaError(tr(f"缺少 '{key}'", f"missing '{key}'"), file=str(path))
     if raw["kind"] != path.stem:
-        raise SchemaError(f"kind '{raw['kind']}' does not match the file name", file=str(path),
-                          fix=f"rename the file to {raw['kind']}.yaml or the kind to {path.stem}")
+        raise SchemaError(tr(f"kind '{raw['kind']}' 与文件名不符", f"kind '{raw['kind']}' does not match the file name"),
+                          file=str(path), fix=tr(f"把文件改名为 {raw['kind']}.yaml，或把 kind 改为 {path.stem}",
+                                                 f"rename the file to {raw['kind']}.yaml or the kind to {path.stem}"))
     fields = {name: _load_field(name, spec, str(path)) for name, spec in raw["fields"].items()}
     for key in ("id_field", "name_field", "region_field"):
         if raw[key] not in fields:
-            raise SchemaError(f"{key} '{raw[key]}' is not a field", file=str(path))
+            raise SchemaError(tr(f"{key} '{raw[key]}' 不是字段", f"{key} '{raw[key]}' is not a field"), file=str(path))
     if raw["recipient_field"] not in fields and raw["recipient_field"] not in SPECIAL_RECIPIENTS:
-        raise SchemaError(f"recipient_field '{raw['recipient_field']}' is not a field", file=str(path))
+        raise SchemaError(tr(f"recipient_field '{raw['recipient_field']}' 不是字段",
+                             f"recipient_field '{raw['recipient_field']}' is not a field"), file=str(path))
     id_extra = tuple(raw.get("id_extra") or ())
     for name in id_extra:
         if name not in fields:
-            raise SchemaError(f"id_extra '{name}' is not a field", file=str(path))
+            raise SchemaError(tr(f"id_extra '{name}' 不是字段", f"id_extra '{name}' is not a field"), file=str(path))
     return Schema(kind=raw["kind"], title=dict(raw.get("title", {})), id_field=raw["id_field"], id_extra=id_extra,
                   name_field=raw["name_field"], region_field=raw["region_field"],
                   recipient_field=raw["recipient_field"], fields=fields, path=str(path))
@@ -119,13 +124,13 @@ def load_schema(path: Path) -> Schema:
 def load_schemas(directory: Path) -> dict[str, Schema]:
     """Every schema in a directory, by kind."""
     if not directory.is_dir():
-        raise SchemaError("schema directory not found", file=str(directory))
+        raise SchemaError(tr("找不到记录格式目录", "schema directory not found"), file=str(directory))
     schemas = {}
     for path in sorted(directory.glob("*.yaml")):
         schema = load_schema(path)
         schemas[schema.kind] = schema
     if not schemas:
-        raise SchemaError("no schema files (*.yaml) found", file=str(directory))
+        raise SchemaError(tr("目录中没有记录格式文件（*.yaml）", "no schema files (*.yaml) found"), file=str(directory))
     return schemas
 
 
@@ -141,4 +146,4 @@ def kind_named(schemas: dict, name: str) -> str:
             return kind
     names = "、".join(f"{(s.title or {}).get('zh', k) if isinstance(s.title, dict) else k}（{k}）"
                      for k, s in schemas.items())
-    raise UsageError(f"没有“{name}”这种记录类型 (unknown kind '{name}')", fix="记录类型 kinds: " + names)
+    raise UsageError(tr(f"没有“{name}”这种记录类型", f"unknown kind '{name}'"), fix=tr("可用的记录类型：", "kinds: ") + names)

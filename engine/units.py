@@ -6,6 +6,8 @@ import re
 import unicodedata
 from decimal import Decimal
 
+from engine.lang import tr
+
 # unit spelling (normalised) -> (dimension, factor to the dimension's base unit)
 UNITS = {
     "%": ("fraction", Decimal("0.01")), "百分比": ("fraction", Decimal("0.01")), "‰": ("fraction", Decimal("0.001")),
@@ -49,9 +51,12 @@ def factor(header_unit: str, schema_unit: str) -> Decimal | None:
         return None
     given, wanted = _lookup(header_unit), _lookup(schema_unit)
     if given is None:
-        raise UnitProblem(f"unit '{header_unit}' in the header is not one ecocheck knows; the field is in {schema_unit}")
+        raise UnitProblem(tr(f"表头中的单位“{header_unit}”ecocheck 不认识；该字段的单位是 {schema_unit}",
+                             f"unit '{header_unit}' in the header is not one ecocheck knows; the field is in "
+                             f"{schema_unit}"))
     if wanted is None or given[0] != wanted[0]:
-        raise UnitProblem(f"unit '{header_unit}' in the header cannot be converted to {schema_unit}")
+        raise UnitProblem(tr(f"表头中的单位“{header_unit}”不能换算成 {schema_unit}",
+                             f"unit '{header_unit}' in the header cannot be converted to {schema_unit}"))
     ratio = given[1] / wanted[1]
     return None if ratio == 1 else ratio
 

@@ -12,12 +12,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from engine.findings import FINDING_STATUSES, STATUS_ZH, STATUSES, Finding, Report, guard_formula
+from engine.findings import FINDING_STATUSES, FORCE_ZH, SCOPE_ZH, STATUS_ZH, STATUSES, Finding, Report, guard_formula
 from engine.letter_text import article_label, bare_title, gap_text, with_unit
 from engine.safe_text import document_lines, for_document
 
-FORCE_ZH = {"binding": "约束性", "target": "目标类", "aspirational": "倡导类"}
-SCOPE_ZH = {"row": "整行未评估", "value": "该值未采用，其余字段已评估"}
 # The requirement a check states, worded from the op of its violation condition (lt 80 → 不低于80%).
 REQUIREMENT = {"lt": "不低于", "le": "高于", "gt": "不超过", "ge": "低于", "eq": "不为", "ne": "应为",
                "in": "不属于", "not_in": "应属于", "present": "不应有", "absent": "应填报"}

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import yaml
 
+from engine.errors import os_problem
+from engine.lang import tr
+
 MAX_YAML_BYTES = 1 << 20  # 1 MiB: a rule or config file is never larger
 MAX_DEPTH = 40
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -25,8 +28,10 @@ def _refuse_aliases(text: str, path: Path, error_class):
     for event in yaml.parse(text, Loader=SAFE_LOADER):
         if isinstance(event, yaml.AliasEvent):
             mark = event.start_mark
-            raise error_class(f"YAML alias *{event.anchor} at line {mark.line + 1}: ecocheck does not read anchors "
-                              f"and aliases (&name / *name)", file=str(path), fix="write the value out in full")
+            raise error_class(tr(f"第{mark.line + 1}行有 YAML 别名 *{event.anchor}：ecocheck 不读锚点和别名（&名称 / *名称）",
+                                 f"YAML alias *{event.anchor} at line {mark.line + 1}: ecocheck does not read anchors "
+                                 f"and aliases (&name / *name)"), file=str(path),
+                              fix=tr("把值完整写出", "write the value out in full"))
 
 
 def load_yaml(path: Path, error_class):
@@ -35,22 +40,26 @@ def load_yaml(path: Path, error_class):
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise error_class(f"cannot read file ({exc.strerror})", file=str(path)) from None
+        raise error_class(tr(f"无法读取文件（{os_problem(exc)}）", f"cannot read file ({os_problem(exc)})"),
+                          file=str(path)) from None
     if size > MAX_YAML_BYTES:
-        raise error_class(f"file is {size} bytes, more than the {MAX_YAML_BYTES} allowed", file=str(path))
+        raise error_class(tr(f"文件有 {size} 字节，超过允许的 {MAX_YAML_BYTES} 字节",
+                             f"file is {size} bytes, more than the {MAX_YAML_BYTES} allowed"), file=str(path))
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise error_class("not UTF-8 text", file=str(path), fix="save the file as UTF-8") from None
+        raise error_class(tr("不是 UTF-8 编码的文本", "not UTF-8 text"), file=str(path),
+                          fix=tr("把文件存为 UTF-8 编码", "save the file as UTF-8")) from None
     try:
         if "&" in text:  # an anchor: refuse aliases, which can expand a small file a billionfold (a "YAML bomb")
             _refuse_aliases(text, path, error_class)
         data = yaml.load(text, Loader=SAFE_LOADER)  # the safe loader, in C when libyaml is there
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise error_class(f"invalid YAML{where}: {problem}", file=str(path)) from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]  # (PyYAML's own words, in English)
+        raise error_class(tr((f"第{mark.line + 1}行第{mark.column + 1}列" if mark else "") + f"YAML 格式有误：{problem}",
+                             "invalid YAML" + (f" at line {mark.line + 1}, column {mark.column + 1}" if mark else "")
+                             + f": {problem}"), file=str(path)) from None
     if _depth(data) > MAX_DEPTH:
-        raise error_class(f"nested more than {MAX_DEPTH} levels deep", file=str(path))
+        raise error_class(tr(f"嵌套超过 {MAX_DEPTH} 层", f"nested more than {MAX_DEPTH} levels deep"), file=str(path))
     return data

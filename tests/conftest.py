@@ -1,10 +1,13 @@
 """Shared fixtures: the bundled rule set, loaded once per test session, and a copy of the headline rules."""
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+os.environ.pop("ECOCHECK_LANG", None)  # the tests assert the default language, Chinese (a few set it themselves)
 
 from engine.rules import rule_files
 from engine.runner import load_rules
@@ -78,7 +81,7 @@ def _cached_ruleset(rules_dir, schemas_dir):
 
 def cli_run(*args, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """`ecocheck ARGS` in this process (click's test isolation around engine.cli.main, the real entry point that
-    turns errors into `Error: …` and exit codes), with the rule set loaded once per session."""
+    turns errors into `错误：…` and exit codes), with the rule set loaded once per session."""
     import os
 
     from click.testing import CliRunner

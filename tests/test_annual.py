@@ -141,14 +141,14 @@ def test_issued_table_reads_names_indicators_and_dates(ruleset, tmp_path):
 
 
 @pytest.mark.parametrize("row, field, words", [
-    (["兰州", 2018, "能源消费总量", 2650, "万吨标准煤", "", DOC[1], DOC[2]], "下达文件", "empty"),
-    (["兰州", 2018, "能源消费总量", 2650, "万吨标准煤", DOC[0], "", DOC[2]], "文号", "empty"),
-    (["兰州", 2018, "能源消费总量", 2650, "万吨标准煤", DOC[0], DOC[1], "三月"], "印发日期", "not a date"),
-    (["兰洲市", 2018, "能源消费总量", 2650, "万吨标准煤", *DOC], "市州", "not a known prefecture"),
-    (["兰州", 2020, "能源消费总量", 2650, "万吨标准煤", *DOC], "年度", "2016–2019"),
-    (["兰州", 2018, "碳排放", 2650, "万吨标准煤", *DOC], "指标", "not an indicator"),
-    (["兰州", 2018, "能源消费总量", "很多", "万吨标准煤", *DOC], "年度目标值", "not a number"),
-    (["兰州", 2018, "能源消费总量", 2650, "吨", *DOC], "单位", "not the unit"),
+    (["兰州", 2018, "能源消费总量", 2650, "万吨标准煤", "", DOC[1], DOC[2]], "下达文件", "为空"),
+    (["兰州", 2018, "能源消费总量", 2650, "万吨标准煤", DOC[0], "", DOC[2]], "文号", "为空"),
+    (["兰州", 2018, "能源消费总量", 2650, "万吨标准煤", DOC[0], DOC[1], "三月"], "印发日期", "不是日期"),
+    (["兰洲市", 2018, "能源消费总量", 2650, "万吨标准煤", *DOC], "市州", "不是甘肃省的市州"),
+    (["兰州", 2020, "能源消费总量", 2650, "万吨标准煤", *DOC], "年度", "2016—2019"),
+    (["兰州", 2018, "碳排放", 2650, "万吨标准煤", *DOC], "指标", "不是考核指标"),
+    (["兰州", 2018, "能源消费总量", "很多", "万吨标准煤", *DOC], "年度目标值", "不是数值"),
+    (["兰州", 2018, "能源消费总量", 2650, "吨", *DOC], "单位", "不是能源消费总量的单位"),
     (["全省", 2018, "能源消费总量", 8000, "万吨标准煤", *DOC], "市州", "全省"),
 ])
 def test_a_bad_row_names_file_row_field_and_fix(ruleset, tmp_path, row, field, words):
@@ -156,22 +156,22 @@ def test_a_bad_row_names_file_row_field_and_fix(ruleset, tmp_path, row, field, w
     with pytest.raises(ParameterError) as info:
         _load(tmp_path, [good, row], regions_of(ruleset))
     text = str(info.value)
-    assert "annual_targets.csv" in text and "row 3" in text and f"field '{field}'" in text and words in text
-    assert "Fix:" in text
+    assert "annual_targets.csv" in text and "第3行" in text and f"字段“{field}”" in text and words in text
+    assert "处理办法：" in text
 
 
 def test_duplicate_rows_and_incomplete_pollutants_are_refused(ruleset, tmp_path):
     row = ["兰州", 2018, "能耗强度", 12, "%", *DOC]
-    with pytest.raises(ParameterError, match="already given in row 2"):
+    with pytest.raises(ParameterError, match="已在第2行给出"):
         _load(tmp_path, [row, row], regions_of(ruleset))
-    with pytest.raises(ParameterError, match="lacking 氨氮排放量"):
+    with pytest.raises(ParameterError, match="缺氨氮排放量"):
         _load(tmp_path, [["兰州", 2018, p, 100, "吨", *DOC] for p in ("化学需氧量", "二氧化硫", "氮氧化物")],
               regions_of(ruleset))
 
 
 def test_missing_column_and_missing_table(ruleset, tmp_path):
     path = _csv(tmp_path / "annual_targets.csv", TABLE_HEADER[:-1], [])
-    with pytest.raises(ParameterError, match="column '印发日期' is missing"):
+    with pytest.raises(ParameterError, match="缺少“印发日期”列"):
         A.load_issued(path, regions_of(ruleset))
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -211,7 +211,7 @@ def test_config_is_validated(tmp_path):
     with pytest.raises(ConfigError, match="basic_min ≤ met_min ≤ exceeded_min"):
         assessment.load_config(bad)
     bad.write_text("warning: {cap: {red_above: 是}}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="must be a number"):
+    with pytest.raises(ConfigError, match="应是数值"):
         assessment.load_config(bad)
 
 

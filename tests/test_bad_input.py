@@ -79,10 +79,10 @@ def write(path: Path, text: str) -> Path:
 
 
 def assert_input_error(proc, path: Path, *fragments: str):
-    """Exit 3; stderr has `Error: <file>: …` and every fragment; no internal error."""
+    """Exit 3; stderr has `错误：<file>：…` and every fragment; no internal error."""
     assert proc.returncode == 3, (proc.returncode, proc.stderr)
-    assert f"Error: {path}: " in proc.stderr, proc.stderr
-    assert "internal error" not in proc.stderr, proc.stderr
+    assert f"错误：{path}：" in proc.stderr, proc.stderr
+    assert "内部错误" not in proc.stderr, proc.stderr
     for fragment in fragments:
         assert fragment in proc.stderr, (fragment, proc.stderr)
 
@@ -91,7 +91,7 @@ def assert_input_error(proc, path: Path, *fragments: str):
 
 def test_unclosed_quote(tmp_path):
     path = write(tmp_path / "unclosed.csv", f'{BOILER_HEADER}\n"兰州某热力,GL-1,兰州市\nx,y\n')
-    assert_input_error(check(path), path, "not a readable CSV table", "quotes are closed")
+    assert_input_error(check(path), path, "不是可读的 CSV 表格", "引号是否成对")
 
 
 ROW = "兰州某热力,GL-{n},兰州市,燃煤,验收,2021-03-15,2021-10-20,20,78"
@@ -103,7 +103,7 @@ def test_ragged_rows_are_not_silently_cut(tmp_path, extra):
                                           f"{ROW.format(n=3)}\n")
     proc, report = check_json(path)
     notes = " ".join(str(n) for entry in report["manifest"]["inputs"] for n in entry.get("notes", []))
-    flagged = (proc.returncode == 3 and f"Error: {path}" in proc.stderr
+    flagged = (proc.returncode == 3 and f"错误：{path}" in proc.stderr
                or any(r["row"] == 3 for r in report["rejected"])
                or re.search(r"(row|line) 3\b|第3行", notes))
     assert flagged, (proc.returncode, report["rejected"], notes)
@@ -113,7 +113,7 @@ def test_undecodable_bytes(tmp_path):
     path = tmp_path / "random.csv"
     path.write_bytes(bytes(range(128, 256)) * 16)
     proc = check(path)
-    assert_input_error(proc, path, "cannot decode the text", "Fix: save the file")
+    assert_input_error(proc, path, "无法识别文字编码", "处理办法：在 Excel 中另存为")
     assert "utf-8" in proc.stderr.lower() and "gb18030" in proc.stderr.lower()
 
 
@@ -127,18 +127,19 @@ def test_gbk_encoded_csv_is_read(tmp_path):
 
 def test_empty_json(tmp_path):
     path = write(tmp_path / "empty.json", "")
-    assert_input_error(check(path), path, "empty")
+    assert_input_error(check(path), path, "空的")
 
 
 def test_empty_xlsx(tmp_path):
     path = write(tmp_path / "empty.xlsx", "")
+    # (read_xlsx's messages are still in English)
     assert_input_error(check(path), path, "not a readable XLSX workbook", "save it again as .xlsx")
 
 
 @pytest.mark.parametrize("name,text", [("empty.csv", ""), ("blank.csv", "\n\n\n")])
 def test_empty_csv_is_named(tmp_path, name, text):
     path = write(tmp_path / name, text)
-    assert_input_error(check(path), path, "empty")
+    assert_input_error(check(path), path, "空的")
 
 
 def test_one_column_csv_is_read(tmp_path):
@@ -154,7 +155,7 @@ def test_empty_csv_does_not_stop_the_other_files(tmp_path):
     proc = run("check", BOILERS, path, "--as-of", AS_OF, *CORE)
     assert proc.returncode == 3
     assert "GL-2021-001" in proc.stdout
-    assert f"Error: {path}: " in proc.stderr
+    assert f"错误：{path}：" in proc.stderr
 
 
 def test_header_only_csv_has_no_records(tmp_path):
@@ -169,12 +170,12 @@ def test_header_only_csv_has_no_records(tmp_path):
 @pytest.mark.parametrize("text", ['{"a": 1}', '"just text"'])
 def test_json_that_is_not_a_list(tmp_path, text):
     path = write(tmp_path / "records.json", text)
-    assert_input_error(check(path), path, "JSON must be a list of records")
+    assert_input_error(check(path), path, "JSON 应是记录的列表")
 
 
 def test_invalid_json(tmp_path):
     path = write(tmp_path / "broken.json", '[{"项目代码": "P-1",]')
-    assert_input_error(check(path), path, "not valid JSON", "line 1")
+    assert_input_error(check(path), path, "不是有效的 JSON", "第1行第17列：此处应有用双引号括起的键名")
 
 
 def test_deeply_nested_json(tmp_path):
@@ -184,7 +185,7 @@ def test_deeply_nested_json(tmp_path):
 
 def test_moderately_nested_json_is_refused_with_the_fix(tmp_path):
     path = write(tmp_path / "deep.json", json.dumps([{"项目代码": "P-1", "x": json.loads("[" * 30 + "]" * 30)}]))
-    assert_input_error(check(path), path, "JSON nested more than", "give a list of flat records")
+    assert_input_error(check(path), path, "JSON 嵌套超过", "给出扁平记录的列表")
 
 
 def test_deeply_nested_json_beside_a_good_file(tmp_path):
@@ -192,7 +193,7 @@ def test_deeply_nested_json_beside_a_good_file(tmp_path):
     proc = run("check", BOILERS, path, "--as-of", AS_OF, *CORE)
     assert proc.returncode == 3
     assert "GL-2021-001" in proc.stdout
-    assert f"Error: {path}: " in proc.stderr
+    assert f"错误：{path}：" in proc.stderr
 
 
 def test_json_item_that_is_not_an_object_is_rejected(tmp_path):
@@ -210,31 +211,31 @@ def test_json_item_that_is_not_an_object_is_rejected(tmp_path):
 
 def test_unsupported_suffix(tmp_path):
     path = write(tmp_path / "boilers.ods", "x")
-    assert_input_error(check(path), path, "unsupported file type '.ods'", ".csv, .xlsx or .json")
+    assert_input_error(check(path), path, "不支持的文件类型“.ods”", ".csv、.xlsx 或 .json")
 
 
 def test_unknown_headers_list_the_kinds(tmp_path):
     path = write(tmp_path / "other.csv", "colour,weight\nred,3\n")
     proc = check(path)
-    assert_input_error(proc, path, "not a record kind ecocheck knows", "first row reads: colour, weight", "--kind")
+    assert_input_error(proc, path, "不是 ecocheck 认识的记录类型", "第一行为：colour、weight", "--kind")
     for kind in KINDS:
         assert kind in proc.stderr
 
 
 def test_a_generic_name_column_alone_is_not_a_record_kind(tmp_path):
     path = write(tmp_path / "fruit.csv", "名称,数量\n苹果,3\n")
-    assert_input_error(check(path), path, "not a record kind ecocheck knows")
+    assert_input_error(check(path), path, "不是 ecocheck 认识的记录类型")
 
 
 def test_given_kind_without_its_id_column(tmp_path):
     path = write(tmp_path / "boilers.csv", "使用单位,市州\n某厂,兰州\n")
-    assert_input_error(check(path, "--kind", "boiler"), path, "no column for 锅炉编号 (boiler_id)",
-                       "add a column headed 锅炉编号")
+    assert_input_error(check(path, "--kind", "boiler"), path, "没有“锅炉编号”（boiler_id）列",
+                       "增加一列，表头写“锅炉编号”")
 
 
 def test_the_suggested_template_command_gives_headers_check_reads(tmp_path):
     path = write(tmp_path / "other.csv", "colour,weight\nred,3\n")
-    assert "ecocheck template KIND" in check(path).stderr
+    assert "ecocheck template 类型" in check(path).stderr
     template = tmp_path / "boiler_template.csv"
     proc = run("template", "boiler", "--format", "csv", "--out", template)
     assert proc.returncode == 0, proc.stderr
@@ -254,7 +255,7 @@ def test_the_suggested_template_command_gives_headers_check_reads(tmp_path):
 def test_template_unknown_kind_is_a_usage_error(tmp_path):
     proc = run("template", "nosuchkind", "--out", tmp_path / "x.csv")
     assert proc.returncode == 2
-    assert "unknown kind 'nosuchkind'" in proc.stderr
+    assert "没有“nosuchkind”这种记录类型" in proc.stderr
     assert not (tmp_path / "x.csv").exists()
 
 
@@ -265,8 +266,8 @@ def test_unknown_kind_is_a_usage_error(tmp_path, command):
         args += ["--out", tmp_path / "out"]
     proc = run(*args, *CORE)
     assert proc.returncode == 2, proc.stderr
-    assert "Error: 没有“nosuchkind”这种记录类型 (unknown kind 'nosuchkind')" in proc.stderr
-    listed = re.findall(r"（([a-z_]+)）", proc.stderr.split("kinds: ", 1)[1])  # 锅炉（boiler）、…
+    assert "错误：没有“nosuchkind”这种记录类型" in proc.stderr
+    listed = re.findall(r"（([a-z_]+)）", proc.stderr.split("记录类型：", 1)[1])  # 锅炉（boiler）、…
     assert sorted(listed) == sorted(KINDS)
 
 
@@ -303,9 +304,9 @@ def edit(path: Path, old: str, new: str):
 
 def assert_rule_error(proc, path: Path, *fragments: str):
     assert proc.returncode == 3, (proc.returncode, proc.stdout, proc.stderr)
-    assert proc.stderr.startswith(f"Error: {path}"), proc.stderr
-    assert "OK" not in proc.stdout
-    assert "internal error" not in proc.stderr
+    assert proc.stderr.startswith(f"错误：{path}"), proc.stderr
+    assert "规则有效" not in proc.stdout
+    assert "内部错误" not in proc.stderr
     for fragment in fragments:
         assert fragment in proc.stderr, (fragment, proc.stderr)
 
@@ -313,51 +314,51 @@ def assert_rule_error(proc, path: Path, *fragments: str):
 def test_copied_rules_validate(rules_copy):
     proc = validate(rules_copy)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(f"OK: {len(CORE_RULES)} rules valid")
+    assert proc.stdout.startswith(f"规则有效：共 {len(CORE_RULES)} 条")
 
 
 def test_typo_operator(rules_copy):
     path = rules_copy / "boilers" / "BOILER-001.yaml"
     edit(path, "  op: lt\n", "  op: lte\n")
-    assert_rule_error(validate(path.parents[1]), path, "rule BOILER-001", "when.op", "unknown operator 'lte'",
-                      "use one of eq, ne, lt, le")
+    assert_rule_error(validate(path.parents[1]), path, "规则 BOILER-001", "when.op", "未知的运算符“lte”",
+                      "可用的运算符：eq, ne, lt, le")
 
 
 def test_typo_operator_suggests_le(rules_copy):
     path = rules_copy / "boilers" / "BOILER-001.yaml"
     edit(path, "  op: lt\n", "  op: lte\n")
-    assert "did you mean 'le'" in validate(rules_copy).stderr
+    assert "是否应为“le”" in validate(rules_copy).stderr
 
 
 def test_typo_operator_makes_check_exit_3(rules_copy):
     path = rules_copy / "boilers" / "BOILER-001.yaml"
     edit(path, "  op: lt\n", "  op: lte\n")
     proc = run("check", BOILERS, "--rules", rules_copy, "--schemas", SCHEMAS, "--as-of", AS_OF)
-    assert_rule_error(proc, path, "unknown operator 'lte'")
+    assert_rule_error(proc, path, "未知的运算符“lte”")
     assert proc.stdout == ""
 
 
 def test_unknown_field(rules_copy):
     path = rules_copy / "boilers" / "BOILER-001.yaml"
     edit(path, "  field: efficiency_pct\n", "  field: efficency_pct\n")
-    assert_rule_error(validate(rules_copy), path, "rule BOILER-001", "field 'when'",
-                      "'efficency_pct' is not a field of boiler", "did you mean 'efficiency_pct'",
-                      "fields of boiler: ")
+    assert_rule_error(validate(rules_copy), path, "规则 BOILER-001", "字段“when”",
+                      "“efficency_pct”不是 boiler 的字段", "是否应为“efficiency_pct”",
+                      "boiler 的字段：")
 
 
 def test_article_that_does_not_exist(rules_copy):
     path = rules_copy / "boilers" / "BOILER-001.yaml"
     edit(path, "article: 三.（十三）", "article: 三.（九十）")
-    assert_rule_error(validate(rules_copy), path, "rule BOILER-001", "source.article",
-                      "article '三.（九十）' does not exist in 甘肃省“十三五”节能减排综合工作方案",
-                      "write the label as printed")
+    assert_rule_error(validate(rules_copy), path, "规则 BOILER-001", "source.article",
+                      "甘肃省“十三五”节能减排综合工作方案中没有条款“三.（九十）”",
+                      "按印发文本写条款")
 
 
 def test_quote_not_in_the_article(rules_copy):
     path = rules_copy / "boilers" / "BOILER-001.yaml"
     edit(path, "quote: 到2020年新生产燃煤锅炉效率不低于80%\nforce", "quote: 到2020年新生产燃煤锅炉效率不低于85%\nforce")
-    assert_rule_error(validate(rules_copy), path, "rule BOILER-001", "source.quote",
-                      "the quote is not in the text of 三.（十三）", "copy the words exactly")
+    assert_rule_error(validate(rules_copy), path, "规则 BOILER-001", "source.quote",
+                      "引文不在 三.（十三） 的原文中", "从条文中原样抄录")
 
 
 def test_missing_indeterminate_example(rules_copy):
@@ -365,21 +366,21 @@ def test_missing_indeterminate_example(rules_copy):
     rule = yaml.safe_load(path.read_text(encoding="utf-8"))
     rule["examples"] = [e for e in rule["examples"] if e["expect"] != "indeterminate"]
     path.write_text(yaml.safe_dump(rule, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    assert_rule_error(validate(rules_copy), path, "rule COAL-001", "field 'examples'",
-                      "no example with expect: indeterminate")
+    assert_rule_error(validate(rules_copy), path, "规则 COAL-001", "字段“examples”",
+                      "没有 expect: indeterminate 的示例")
 
 
 def test_duplicate_id(rules_copy):
     first = rules_copy / "boilers" / "BOILER-001.yaml"
     second = rules_copy / "coal" / "BOILER-001.yaml"
     shutil.copy(first, second)
-    assert_rule_error(validate(rules_copy), second, "rule BOILER-001", f"id 'BOILER-001' is also used by {first}")
+    assert_rule_error(validate(rules_copy), second, "规则 BOILER-001", f"编号“BOILER-001”也被 {first} 使用")
 
 
 def test_id_not_matching_file_name(rules_copy):
     path = rules_copy / "coal" / "COAL-001.yaml"
     edit(path, "id: COAL-001", "id: COAL-002")
-    assert_rule_error(validate(rules_copy), path, "field 'id'", "does not match the file name 'COAL-001'")
+    assert_rule_error(validate(rules_copy), path, "字段“id”", "与文件名“COAL-001”不符")
 
 
 def test_invalid_yaml_names_the_line(rules_copy):
@@ -388,24 +389,24 @@ def test_invalid_yaml_names_the_line(rules_copy):
     number = next(i for i, line in enumerate(lines, start=1) if line.startswith("severity:"))
     lines[number - 1] = "severity: major: oops\n"
     path.write_text("".join(lines), encoding="utf-8")
-    assert_rule_error(validate(rules_copy), path, "invalid YAML", f"at line {number},")
+    assert_rule_error(validate(rules_copy), path, "YAML 格式有误", f"第{number}行第")
 
 
 def test_unknown_top_level_key(rules_copy):
     path = rules_copy / "boilers" / "BOILER-003.yaml"
     edit(path, "severity: minor", "severity: minor\nseverty: minor")
-    assert_rule_error(validate(rules_copy), path, "unknown key 'severty'", "did you mean 'severity'")
+    assert_rule_error(validate(rules_copy), path, "未知的键“severty”", "是否应为“severity”")
 
 
 def test_bad_severity(rules_copy):
     path = rules_copy / "boilers" / "BOILER-003.yaml"
     edit(path, "severity: minor", "severity: high")
-    assert_rule_error(validate(rules_copy), path, "field 'severity'", "'high' is not one of critical, major, minor")
+    assert_rule_error(validate(rules_copy), path, "字段“severity”", "severity“high”不是 critical, major, minor 之一")
 
 
 def test_validate_a_directory_that_does_not_exist(tmp_path):
     missing = tmp_path / "nothing"
-    assert_rule_error(validate(missing), missing, "not found")
+    assert_rule_error(validate(missing), missing, "找不到规则目录")
 
 
 # ------------------------------------------------------------------ value problems and row accounting
@@ -420,10 +421,10 @@ def test_unreadable_value_keeps_the_row_and_makes_the_rule_indeterminate(tmp_pat
     finding = next(f for f in report["findings"] if f["rule_id"] == "BOILER-001")
     assert finding["status"] == "indeterminate"
     assert finding["subject"]["id"] == "GL-9" and finding["source"]["row"] == 2
-    assert "热效率" in finding["message"] and "'abc'" in finding["message"]
+    assert "热效率" in finding["message"] and "“abc”" in finding["message"]
     assert [(r["row"], r["column"], r["value"], r["scope"]) for r in report["rejected"]] == \
         [(2, "热效率", "abc", "value")]
-    assert "'abc' is not a number" in report["rejected"][0]["reason"]
+    assert "“abc”不是数值" in report["rejected"][0]["reason"]
 
 
 def test_out_of_range_value_is_set_aside(tmp_path):
@@ -449,12 +450,12 @@ def test_row_without_its_id_is_rejected_and_accounted(tmp_path):
     rows = [r for r in report["rejected"] if r["scope"] == "row"]
     assert len(rows) == 1
     assert (rows[0]["row"], rows[0]["column"]) == (3, "锅炉编号")
-    assert "锅炉编号" in rows[0]["reason"] and "fill in 锅炉编号" in rows[0]["reason"]
+    assert "锅炉编号" in rows[0]["reason"] and "请填写锅炉编号" in rows[0]["reason"]
     assert report["summary"]["rejected_rows"] == 1
     assert {f["subject"]["id"] for f in report["findings"]} == {"GL-1", "GL-3"}
     # The table tells the same accounting.
     proc = check(path)
-    assert re.search(r"读取 read 3 = 评估 evaluated 2 \+ 拒收 rejected 1", proc.stdout)
+    assert re.search(r"读取 3 = 评估 2 \+ 拒收 1", proc.stdout)
 
 
 def test_unknown_prefecture_name_is_a_value_problem(tmp_path):
@@ -463,7 +464,7 @@ def test_unknown_prefecture_name_is_a_value_problem(tmp_path):
     proc, report = check_json(path)
     rejected = report["rejected"][0]
     assert (rejected["column"], rejected["value"], rejected["scope"]) == ("市州", "兰洲市", "value")
-    assert "not a known prefecture" in rejected["reason"] and "兰州" in rejected["reason"]
+    assert "不是甘肃省的市州" in rejected["reason"] and "兰州" in rejected["reason"]
     assert report["manifest"]["inputs"][0]["evaluated"] == 1
 
 

@@ -1,6 +1,6 @@
 """End-to-end tests of the ecocheck command line: `check`, `rules …`, `letters` and `demo`, run as a user runs them.
 
-Commands run in this process through the real entry point `engine.cli.main` (which turns errors into `Error: …` and
+Commands run in this process through the real entry point `engine.cli.main` (which turns errors into `错误：…` and
 exit codes) under click's test isolation; a few (`samples`, the CSV bytes, usage and input errors) run in a child
 process (`python -m engine.cli …`) exactly as on a terminal.
 Expected values are worked out here from the sample inputs and parameter tables, not copied from the tool's output.
@@ -420,7 +420,7 @@ def test_only_compliant_records_exit_0(tmp_path, core):
     assert report["summary"]["compliant"] == 2
     proc = run("check", path, "--as-of", AS_OF, *core)  # default --fail-on violation, table
     assert proc.returncode == 0
-    assert "No violations" in proc.stdout
+    assert "没有违反、差距或无法判定的事项。" in proc.stdout
 
 
 # ------------------------------------------------------------------ check: formats and output
@@ -464,7 +464,7 @@ def test_invalid_as_of_is_a_usage_error(value, core):
     proc = run_subprocess("check", BOILERS, "--as-of", value, *core)
     assert proc.returncode == 2
     assert "--as-of" in proc.stderr and value in proc.stderr
-    assert "2021-12-31, 2021/12/31 or 2021年12月31日" in proc.stderr  # the forms the data accepts
+    assert "2021-12-31、2021/12/31 或 2021年12月31日" in proc.stderr  # the forms the data accepts
 
 
 def test_as_of_before_2020_boiler_rules_not_in_force():
@@ -491,8 +491,8 @@ def test_wrong_kind_is_a_usage_error_listing_the_kinds(core):
     assert {"boiler", "coal_sample", "prefecture_year", "project"} <= set(kinds)
     proc = run("check", BOILERS, "--kind", "boilers", *core)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("Error: ")
-    assert "unknown kind 'boilers'" in proc.stderr
+    assert proc.stderr.startswith("错误：")
+    assert "没有“boilers”这种记录类型" in proc.stderr
     for kind in kinds:
         assert kind in proc.stderr
 
@@ -507,11 +507,11 @@ def test_unrecognisable_headers_exit_3_naming_file_and_kinds(tmp_path, core):
     path = write_csv(tmp_path / "mystery.csv", "foo,bar,baz", "1,2,3")
     proc = run_subprocess("check", path, "--as-of", AS_OF, *core)
     assert proc.returncode == 3
-    assert f"Error: {path}" in proc.stderr
-    assert "foo, bar, baz" in proc.stderr
+    assert f"错误：{path}" in proc.stderr
+    assert "foo、bar、baz" in proc.stderr
     for schema in schemas():
         id_label = schema["fields"][schema["id_field"]]["label"]
-        assert f"{schema['kind']} (" in proc.stderr and f"needs a {id_label} column" in proc.stderr
+        assert f"（{schema['kind']}，需要“{id_label}”列）" in proc.stderr
     assert "--kind" in proc.stderr
 
 
@@ -521,7 +521,7 @@ def test_one_unreadable_file_does_not_stop_the_others(tmp_path, core):
     proc = run("check", BOILERS, broken, "--as-of", AS_OF, *core)
     assert proc.returncode == 3
     assert "BOILER-001" in proc.stdout and "GL-2021-001" in proc.stdout
-    assert f"Error: {broken}" in proc.stderr
+    assert f"错误：{broken}" in proc.stderr
 
     proc, report = check_json(BOILERS, broken, "--as-of", AS_OF, *core)
     assert proc.returncode == 3
@@ -534,8 +534,8 @@ def test_missing_file_is_reported_and_the_others_go_on(tmp_path, core):
     missing = tmp_path / "nope.csv"
     proc, report = check_json(BOILERS, missing, "--as-of", AS_OF, *core)
     assert proc.returncode == 3
-    assert f"Error: {missing}" in proc.stderr
-    assert "not found" in proc.stderr or "No such file" in proc.stderr
+    assert f"错误：{missing}" in proc.stderr
+    assert "文件不存在" in proc.stderr
     one(findings_of(report, "BOILER-001", "GL-2021-001"))
 
 
@@ -573,8 +573,8 @@ def test_rules_show_prints_the_rule_file():
 def test_rules_validate_ok():
     proc = run("rules", "validate")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("OK")
-    assert f"{len(rule_files())} rules" in proc.stdout
+    assert proc.stdout.startswith("规则有效")
+    assert f"共 {len(rule_files())} 条" in proc.stdout
 
 
 def test_rules_test_runs_the_examples_of_the_rules_named_through_either_engine():
@@ -586,20 +586,20 @@ def test_rules_test_runs_the_examples_of_the_rules_named_through_either_engine()
         proc = run("rules", "test", *named, "--engine", engine)
         assert proc.returncode == 0, proc.stdout
         lines = proc.stdout.strip().splitlines()
-        assert lines[-1] == f"{written} passed, 0 failed"
-        assert sum(1 for line in lines if line.startswith("PASS ")) == written
+        assert lines[-1] == f"通过 {written} 个，未通过 0 个"
+        assert sum(1 for line in lines[:-1] if line.startswith("通过 ")) == written
 
 
 def test_rules_test_one_rule(core):
     examples = yaml.safe_load((RULES / "coal" / "COAL-001.yaml").read_text(encoding="utf-8"))["examples"]
     proc = run("rules", "test", "COAL-001", *core)
     assert proc.returncode == 0
-    assert proc.stdout.strip().splitlines()[-1] == f"{len(examples)} passed, 0 failed"
+    assert proc.stdout.strip().splitlines()[-1] == f"通过 {len(examples)} 个，未通过 0 个"
 
 
 def test_rules_show_unknown_id_is_a_usage_error(core):
     proc = run("rules", "show", "NOPE-001", *core)
-    assert "no rule 'NOPE-001'" in proc.stderr
+    assert "没有规则“NOPE-001”" in proc.stderr
     assert proc.returncode == 2
 
 
@@ -680,7 +680,7 @@ def test_letters_one_per_recipient_plus_index(tmp_path, fmt, samples):
     proc = run(*args)
     assert proc.returncode == 0, proc.stderr
     written = assert_letters(out, fmt)
-    assert f"wrote {len(written) + 2} files" in proc.stdout
+    assert f"已写入 {len(written) + 2} 个文件" in proc.stdout
     assert (out / "overview.html").is_file() and (out / "overview.xlsx").is_file()  # the regulator's overview
 
 
@@ -689,7 +689,7 @@ def test_letters_with_an_unreadable_input_exit_3(tmp_path, core):
     broken.write_bytes(b"\xff\xfe\x00\x81" * 100)
     proc = run("letters", BOILERS, broken, "--out", tmp_path / "out", "--as-of", AS_OF, *core)
     assert proc.returncode == 3
-    assert f"Error: {broken}" in proc.stderr
+    assert f"错误：{broken}" in proc.stderr
     assert (tmp_path / "out" / "index.html").exists()
 
 

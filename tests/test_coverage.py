@@ -51,7 +51,7 @@ def test_a_rule_citing_an_article_that_does_not_exist_is_refused(tmp_path):
     path = rules_dir / "coal" / "COAL-001.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("article: 四.（十七）", "article: 四.（四十八）"),
                     encoding="utf-8")
-    with pytest.raises(RuleError, match=r"article '四.（四十八）' does not exist"):
+    with pytest.raises(RuleError, match=r"中没有条款“四.（四十八）”"):
         load_ruleset(rules_dir, ROOT / "inputs" / "schemas")
 
 
@@ -59,7 +59,7 @@ def test_a_coverage_reason_for_an_article_that_does_not_exist_is_refused(tmp_pat
     rules_dir = _copy_rules(tmp_path)
     (rules_dir / "coverage" / "zz-bad.yaml").write_text(
         "energy-plan:\n  三.（九十）: {category: aspirational, reason: x}\n", encoding="utf-8")
-    with pytest.raises(RuleError, match="is not an article"):
+    with pytest.raises(RuleError, match="不是 .* 的条款、项或附件"):
         coverage.matrix(load_ruleset(rules_dir, ROOT / "inputs" / "schemas"))
 
 

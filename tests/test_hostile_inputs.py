@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.conditions import exact_float
-from engine.records import MARKS_ONLY
+from engine.records import marks_only
 from engine.runner import evaluate_records
 from tests.test_loading import (AS_OF, BOILER_HEADER, EFF, boiler, cli, load, only_record, value_rejections,
                                 with_id, write_csv, write_xlsx)
@@ -113,7 +113,7 @@ def test_a_lone_value_of_one_is_not_guessed_to_be_100_percent(tmp_path, ruleset)
     loaded = load(write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("热效率（%）", "1"))]), ruleset)
     assert "efficiency_pct" not in only_record(loaded).values
     [rejection] = value_rejections(loaded)
-    assert rejection.column == "热效率" and "may be a fraction (100%) or a percentage (1%)" in rejection.reason
+    assert rejection.column == "热效率" and "可能是小数（即 100%），也可能是百分数（即 1%）" in rejection.reason
     assert states(ruleset, loaded.records, "BOILER-001") == {"GL-1": "indeterminate"}
 
 
@@ -146,7 +146,7 @@ def test_a_huge_title_cell_is_skipped_as_a_title(tmp_path, ruleset):
     title = "锅炉能效测试汇总表" + "说明" * 25_000
     loaded = load(write_csv(tmp_path / "b.csv", [[title], BOILER_HEADER, boiler()]), ruleset)
     assert only_record(loaded).values["efficiency_pct"] == 78.6
-    assert "header found on row 2" in " ".join(loaded.tables[0].notes)
+    assert "表头在第2行" in " ".join(loaded.tables[0].notes)
 
 
 def test_a_first_line_longer_than_the_sniffed_prefix(tmp_path, ruleset):
@@ -164,7 +164,7 @@ def test_yaml_alias_bomb_in_letters_config_is_refused(tmp_path):
     config.write_text(BOMB, encoding="utf-8")
     proc = cli("letters", "inputs/samples/boilers.csv", "--as-of", AS_OF.isoformat(), "--config", config,
                "--out", tmp_path / "out")
-    assert proc.returncode != 0 and "YAML alias *a at line 2" in proc.stderr, proc.stderr
+    assert proc.returncode != 0 and "第2行有 YAML 别名 *a" in proc.stderr, proc.stderr
 
 
 def test_yaml_alias_bomb_in_a_rule_pack_is_refused(tmp_path):
@@ -174,16 +174,16 @@ def test_yaml_alias_bomb_in_a_rule_pack_is_refused(tmp_path):
     shutil.copytree("rules", rules)
     (rules / "boilers" / "bomb.yaml").write_text(BOMB, encoding="utf-8")
     proc = cli("check", "inputs/samples/boilers.csv", "--as-of", AS_OF.isoformat(), "--rules", rules)
-    assert proc.returncode == 3 and "bomb.yaml" in proc.stderr and "alias" in proc.stderr, proc.stderr
+    assert proc.returncode == 3 and "bomb.yaml" in proc.stderr and "别名" in proc.stderr, proc.stderr
 
 
 # ---------------------------------------------------------------- 4. one bad value or path stops nothing else
 
 @pytest.mark.parametrize("raw, reason", [
-    ("1e999999999", "too large to be a real measurement"),
-    ("-1e999999999", "too large to be a real measurement"),
-    ("1e-999999999", "too small to be a real measurement"),
-    ("1" * 80, "is not a number"),
+    ("1e999999999", "太大，不可能是实测值"),
+    ("-1e999999999", "太大，不可能是实测值"),
+    ("1e-999999999", "太小，不可能是实测值"),
+    ("1" * 80, "不是数值"),
 ])
 def test_absurd_magnitudes_are_rejected_values(tmp_path, ruleset, raw, reason):
     loaded = load(write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("额定蒸发量（t/h）", raw))]), ruleset)
@@ -196,7 +196,7 @@ def test_a_json_integer_of_5000_digits_is_a_rejected_value(tmp_path, ruleset):
     loaded = json_boiler(tmp_path, ruleset, "9" * 5000)
     assert "efficiency_pct" not in only_record(loaded).values
     [rejection] = value_rejections(loaded)
-    assert "outside the possible range" in rejection.reason
+    assert "超出可能的范围" in rejection.reason
 
 
 def test_a_symbolic_link_loop_is_an_error_for_that_path_only(tmp_path):
@@ -205,7 +205,7 @@ def test_a_symbolic_link_loop_is_an_error_for_that_path_only(tmp_path):
     good = write_csv(tmp_path / "good.csv", [BOILER_HEADER, with_id(1, 热效率="70")])
     proc = cli("check", tmp_path / "loop1", good, "--as-of", AS_OF.isoformat(), "--format", "json")
     assert proc.returncode == 3
-    assert "loop1: cannot follow the path: its symbolic links form a loop" in proc.stderr
+    assert "loop1：无法打开该路径：其符号链接形成循环" in proc.stderr
     report = report_of(proc)
     assert {f["subject"]["id"] for f in report["findings"]} == {"GL-1"}
     assert report["manifest"]["failed_inputs"][0]["path"].endswith("loop1")
@@ -215,7 +215,7 @@ def test_an_out_folder_that_cannot_be_made_is_an_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     proc = cli("letters", "inputs/samples/boilers.csv", "--as-of", AS_OF.isoformat(), "--out", blocker / "sub")
-    assert proc.returncode == 2 and "cannot use the folder" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "无法使用文件夹" in proc.stderr, proc.stderr
 
 
 def test_an_out_folder_holding_a_link_is_refused_and_nothing_is_written_through_it(tmp_path):
@@ -227,7 +227,7 @@ def test_an_out_folder_holding_a_link_is_refused_and_nothing_is_written_through_
     letter.unlink()
     letter.symlink_to(target)
     again = cli("letters", "inputs/samples/boilers.csv", "--as-of", AS_OF.isoformat(), "--out", out, "--overwrite")
-    assert again.returncode == 2 and "holds a symbolic link" in again.stderr
+    assert again.returncode == 2 and "中有符号链接" in again.stderr
     assert not target.exists()
 
 
@@ -240,7 +240,7 @@ def test_json_items_without_values_are_counted_and_rejected(tmp_path, ruleset):
     loaded = load(path, ruleset)
     assert (loaded.rows, len(loaded.records), loaded.tables[0].rejected) == (5, 1, 4)
     reasons = [r.reason for r in loaded.rejected]
-    assert reasons[0].startswith("not a JSON object") and reasons[1] == "a JSON object with no values: nothing to check"
+    assert reasons[0].startswith("不是 JSON 对象") and reasons[1] == "JSON 对象中没有任何值：无可检查"
     assert [r.row for r in loaded.rejected] == [2, 3, 4, 5]
 
 
@@ -249,7 +249,7 @@ def test_rows_of_only_no_data_marks_are_counted_and_rejected(tmp_path, ruleset):
     rows = [BOILER_HEADER, ["无"] * width, [""] * width, ["—"] * width, boiler()]
     loaded = load(write_csv(tmp_path / "b.csv", rows), ruleset)
     assert (loaded.rows, len(loaded.records), loaded.tables[0].rejected) == (3, 1, 2)  # the blank row is no row
-    assert [(r.row, r.reason) for r in loaded.rejected] == [(2, MARKS_ONLY), (4, MARKS_ONLY)]
+    assert [(r.row, r.reason) for r in loaded.rejected] == [(2, marks_only()), (4, marks_only())]
 
 
 # ---------------------------------------------------------------- 6. conflicting values
@@ -258,7 +258,7 @@ def test_a_json_key_given_twice_with_different_values_is_rejected_naming_both(tm
     loaded = json_boiler(tmp_path, ruleset, '70, "热效率（%）": 85')
     assert "efficiency_pct" not in only_record(loaded).values
     [rejection] = value_rejections(loaded)
-    assert "given 2 times with different values: 70 / 85" in rejection.reason
+    assert "出现 2 次，值各不相同：70 / 85" in rejection.reason
 
 
 def test_a_json_key_given_twice_with_the_same_value_is_read(tmp_path, ruleset):
@@ -273,7 +273,7 @@ def test_twin_columns_are_read_together(tmp_path, ruleset):
     assert values == {"GL-1": 70, "GL-2": None, "GL-3": 70}
     [rejection] = value_rejections(loaded)
     assert rejection.row == 3 and rejection.value == "85 / 70"
-    assert f"column {EFF + 1} (热效率（%）) = 85, column {len(BOILER_HEADER) + 1} (热效率（%）) = 70" in rejection.reason
+    assert f"第{EFF + 1}列（热效率（%））为“85”，第{len(BOILER_HEADER) + 1}列（热效率（%））为“70”" in rejection.reason
     assert states(ruleset, loaded.records, "BOILER-001") == {"GL-1": "violation", "GL-2": "indeterminate",
                                                               "GL-3": "violation"}
     assert loaded.tables[0].unknown_columns == []
@@ -282,11 +282,11 @@ def test_twin_columns_are_read_together(tmp_path, ruleset):
 # ---------------------------------------------------------------- 8. implausible values
 
 @pytest.mark.parametrize("header, raw, reason", [
-    ("出厂日期", "2099-01-01", "is after today"),
-    ("出厂日期", "0001-01-01", "not a plausible date"),
-    ("测试日期", "2021-01-01 25:99", "a time of day that does not exist"),
-    ("出厂日期", "20211", "read as an Excel day number only for 1990-01-01"),
-    ("出厂日期", "-1", "is not a date"),
+    ("出厂日期", "2099-01-01", "晚于今天"),
+    ("出厂日期", "0001-01-01", "不是可信的日期"),
+    ("测试日期", "2021-01-01 25:99", "中的时刻不存在"),
+    ("出厂日期", "20211", "数字只在 1990-01-01 至 2099-12-31 之间才按 Excel 日期序号读取"),
+    ("出厂日期", "-1", "不是日期"),
 ])
 def test_implausible_dates_are_rejected(tmp_path, ruleset, header, raw, reason):
     loaded = load(write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler((header, raw))]), ruleset)

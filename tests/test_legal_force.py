@@ -59,12 +59,12 @@ def test_every_rule_has_a_legal_force_its_party_allows(ruleset):
 
 
 @pytest.mark.parametrize("old, new, field, words", [
-    ("force: binding\n", "", "force", "force 'None' is not one of"),
-    ("binds: manufacturer\n", "binds: province\n", "binds", "a binding rule binds one of"),
+    ("force: binding\n", "", "force", "force“None”不是"),
+    ("binds: manufacturer\n", "binds: province\n", "binds", "binding 规则约束的是"),
     ("acting: [省质监局, 省发展改革委, 省工信委, 省环保厅]\n", "acting: [省公安厅]\n", "acting",
-     "'省公安厅' is not named in"),
-    ("acting: [省质监局, 省发展改革委, 省工信委, 省环保厅]\n", "", "acting", "names the authorities"),
-    ("effective: 2021-01-01", "effective: 2020-01-01", "deadline.effective", "takes effect on 2021-01-01"),
+     "“省公安厅”未见于"),
+    ("acting: [省质监局, 省发展改革委, 省工信委, 省环保厅]\n", "", "acting", "要写明负责实施的机关"),
+    ("effective: 2021-01-01", "effective: 2020-01-01", "deadline.effective", "自 2021-01-01 起生效"),
 ])
 def test_validate_refuses_a_rule_without_its_legal_keys(rules_dir, old, new, field, words, _invoke):
     _edit(rules_dir / "boilers" / "BOILER-001.yaml", old, new)
@@ -79,7 +79,7 @@ def test_validate_refuses_an_unquoted_consequence(rules_dir, _invoke):
     result = _invoke("rules", "validate", str(rules_dir))
     assert result.exit_code == 3
     assert "PREF-001" in result.output and "finding.consequences[0]" in result.output
-    assert "no quote behind it" in result.output
+    assert "没有所依据的原文" in result.output
 
 
 def test_validate_refuses_a_quote_not_in_the_article(rules_dir, _invoke):
@@ -88,14 +88,14 @@ def test_validate_refuses_a_quote_not_in_the_article(rules_dir, _invoke):
           "    - text: 暂停高耗能项目审批\n      quote: 暂停高耗能项目审批\n")
     result = _invoke("rules", "validate", str(rules_dir))
     assert result.exit_code == 3
-    assert "finding.consequences[1].quote" in result.output and "not in the text of 十.（四十一）" in result.output
+    assert "finding.consequences[1].quote" in result.output and "引文不在 十.（四十一） 的原文中" in result.output
 
 
 def test_a_target_rule_goes_into_no_notice(rules_dir, _invoke):
     path = rules_dir / "boilers" / "BOILER-003.yaml"
     _edit(path, "  letter: none", "  letter: facility_rectification")
     result = _invoke("rules", "validate", str(rules_dir))
-    assert result.exit_code == 3 and "a target rule goes into no notice" in result.output
+    assert result.exit_code == 3 and "target 规则不进入任何通知书" in result.output
 
 
 def test_a_target_rule_reports_a_gap_not_a_violation(rules_dir, _invoke):
@@ -103,4 +103,4 @@ def test_a_target_rule_reports_a_gap_not_a_violation(rules_dir, _invoke):
     text = path.read_text(encoding="utf-8")
     path.write_text(re.sub(r"expect: gap", "expect: violation", text, count=1), encoding="utf-8")
     result = _invoke("rules", "validate", str(rules_dir))
-    assert result.exit_code == 3 and "write expect: gap" in result.output
+    assert result.exit_code == 3 and "写 expect: gap" in result.output

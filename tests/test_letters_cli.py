@@ -56,7 +56,7 @@ def test_a_used_folder_needs_overwrite_which_removes_only_what_ecocheck_wrote(cl
     assert (out / "html" / "index.html").is_file() and any((out / "pdf").glob("*.pdf"))
     (out / "我的笔记.txt").write_text("keep", encoding="utf-8")
     code, output = cli("letters", coal, "--out", out)
-    assert code == 2 and "is not empty" in output and "--overwrite" in output
+    assert code == 2 and "不是空的" in output and "--overwrite" in output
     code, output = cli("letters", coal, "--out", out, "--overwrite", "--format", "md")
     assert code == 0, output
     assert (out / "我的笔记.txt").read_text(encoding="utf-8") == "keep"
@@ -69,7 +69,7 @@ def test_a_folder_with_other_files_is_never_cleared(cli, coal, tmp_path):
     out.mkdir()
     (out / "report.docx").write_bytes(b"x")
     code, output = cli("letters", coal, "--out", out, "--overwrite")
-    assert code == 2 and "did not write" in output
+    assert code == 2 and "不是 ecocheck 写出的文件" in output
     assert (out / "report.docx").read_bytes() == b"x"
 
 

@@ -26,7 +26,7 @@ import pytest
 
 import engine.reader
 from engine.errors import ConfigError, InputError
-from engine.findings import REJECT_COLUMNS
+from engine.findings import REJECT_COLUMNS, REJECT_COLUMNS_ZH, SCOPE_ZH
 from engine.records import load_file
 from engine.runner import check as run_check, evaluate_records, regions_of
 from engine.template import header_of, template_xlsx
@@ -169,8 +169,8 @@ CHINESE_ROWS = [BOILER_HEADER, BOILER_ROW,
 @pytest.mark.parametrize("encoding, note", [
     ("utf-8", None),
     ("utf-8-sig", None),
-    ("gbk", "read as GB18030/GBK text (not UTF-8)"),
-    ("gb18030", "read as GB18030/GBK text (not UTF-8)"),
+    ("gbk", "按 GB18030/GBK 编码读取（不是 UTF-8）"),
+    ("gb18030", "按 GB18030/GBK 编码读取（不是 UTF-8）"),
 ])
 def test_encodings_give_identical_records(tmp_path, ruleset, encoding, note):
     reference = load(write_csv(tmp_path / "ref.csv", CHINESE_ROWS), ruleset)
@@ -202,8 +202,8 @@ def test_gb18030_four_byte_character_is_read(tmp_path, ruleset):
 
 @pytest.mark.parametrize("delimiter, note", [
     (",", None),
-    ("\t", "columns separated by TAB"),
-    (";", "columns separated by ';'"),
+    ("\t", "列以 TAB 分隔"),
+    (";", "列以 ';' 分隔"),
 ])
 def test_delimiters(tmp_path, ruleset, delimiter, note):
     path = write_csv(tmp_path / "b.csv", CHINESE_ROWS, delimiter=delimiter)
@@ -212,7 +212,7 @@ def test_delimiters(tmp_path, ruleset, delimiter, note):
     assert [r.id for r in loaded.records] == ["GL-1", "GL-2"]
     table = loaded.tables[0]
     assert (table.rows, table.evaluated, table.rejected) == (2, 2, 0)
-    assert not any("separated" in n for n in table.notes) if note is None else note in table.notes
+    assert not any("分隔" in n for n in table.notes) if note is None else note in table.notes
 
 
 def test_semicolon_file_with_thousand_separators(tmp_path, ruleset):
@@ -249,7 +249,7 @@ def test_blank_lines_skipped_row_numbers_kept(tmp_path, ruleset):
 def test_utf16_text_is_a_clear_input_error(tmp_path, ruleset):
     path = tmp_path / "unicode.txt"  # Excel's "Unicode Text" export
     path.write_bytes(csv_text([BOILER_HEADER, BOILER_ROW], "\t").encode("utf-16"))
-    with pytest.raises(InputError, match="cannot decode the text"):
+    with pytest.raises(InputError, match="无法识别文字编码"):
         load(path, ruleset)
 
 
@@ -258,7 +258,7 @@ def test_csv_title_row_padded_with_delimiters(tmp_path, ruleset):
     loaded = load(write_csv(tmp_path / "b.csv", rows), ruleset)
     record = only_record(loaded)
     assert record.values == BOILER_VALUES and record.source.row == 4
-    assert "header found on row 3; the 2 row(s) above it skipped as titles" in loaded.tables[0].notes
+    assert "表头在第3行；上面的 2 行作为标题跳过" in loaded.tables[0].notes
 
 
 def test_csv_title_line_without_padding(tmp_path, ruleset):
@@ -292,7 +292,7 @@ def test_xlsx_merged_title_rows_above_header(tmp_path, ruleset):
     assert record.values == BOILER_VALUES
     assert record.source.row == 4
     table = loaded.tables[0]
-    assert "header found on row 3; the 2 row(s) above it skipped as titles" in table.notes
+    assert "表头在第3行；上面的 2 行作为标题跳过" in table.notes
     assert (table.rows, table.evaluated, table.rejected) == (1, 1, 0)
 
 
@@ -335,7 +335,7 @@ def test_xlsx_unit_row_under_header(tmp_path, ruleset):
     assert record.values == BOILER_VALUES
     assert record.source.row == 3
     table = loaded.tables[0]
-    assert "row 2 read as the units of the columns" in table.notes
+    assert "第2行读作各列的单位" in table.notes
     assert (table.rows, table.evaluated, table.rejected) == (1, 1, 0)
 
 
@@ -347,8 +347,8 @@ def test_xlsx_unit_row_with_conversion(tmp_path, ruleset):
     loaded = load(write_xlsx(tmp_path / "p.xlsx", {"考核": [header, units, row]}), ruleset)
     assert only_record(loaded).values == PREF_VALUES
     notes = loaded.tables[0].notes
-    assert "row 2 read as the units of the columns" in notes
-    assert "化学需氧量排放量: converted from 万吨 to 吨 (×10000)" in notes
+    assert "第2行读作各列的单位" in notes
+    assert "化学需氧量排放量：由 万吨 换算为 吨（×10000）" in notes
 
 
 def test_xlsx_unit_row_with_a_unit_of_an_unused_column(tmp_path, ruleset):
@@ -442,7 +442,7 @@ def test_xlsx_two_kinds_in_one_workbook(tmp_path, ruleset):
     assert [r.kind for r in loaded.records] == ["boiler", "coal_sample"]
     assert loaded.records[0].values == BOILER_VALUES
     assert loaded.records[1].values == COAL_VALUES
-    assert "sheet(s) not matching any record kind skipped: 汇总" in loaded.tables[0].notes
+    assert "跳过了不符合任何记录类型的工作表：汇总" in loaded.tables[0].notes
 
 
 def test_xlsx_instruction_sheets_are_skipped_by_name(tmp_path, ruleset):
@@ -460,13 +460,13 @@ def test_xlsx_sheet_chooses_one(tmp_path, ruleset):
     loaded = load(path, ruleset, sheet="煤样")
     assert [(t.path, t.kind, t.rows) for t in loaded.tables] == [(str(path), "coal_sample", 1)]
     assert only_record(loaded).values == COAL_VALUES
-    with pytest.raises(InputError, match="no sheet named '燃气'"):
+    with pytest.raises(InputError, match="没有名为“燃气”的工作表"):
         load(path, ruleset, sheet="燃气")
 
 
 def test_xlsx_no_sheet_matches(tmp_path, ruleset):
     path = write_xlsx(tmp_path / "w.xlsx", {"汇总": OTHER_SHEET})
-    with pytest.raises(InputError, match="is not a record kind ecocheck knows"):
+    with pytest.raises(InputError, match="不是 ecocheck 认识的记录类型"):
         load(path, ruleset)
 
 
@@ -498,7 +498,7 @@ def test_xlsx_hidden_duplicate_column_is_ignored(tmp_path, ruleset):
     assert only_record(loaded).values == BOILER_VALUES
     table = loaded.tables[0]
     assert table.unknown_columns == []
-    assert not any("hidden" in n for n in table.notes)
+    assert not any("隐藏" in n for n in table.notes)
     assert loaded.rejected == []
 
 
@@ -507,7 +507,7 @@ def test_xlsx_hidden_column_only_one_for_its_field(tmp_path, ruleset):
         wb["锅炉"].column_dimensions["F"].hidden = True  # 出厂日期
     loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": [BOILER_HEADER, XLSX_ROW]}, setup), ruleset)
     assert only_record(loaded).values == BOILER_VALUES
-    assert "hidden column(s) read: manufactured_on" in loaded.tables[0].notes
+    assert "读取了隐藏的列：出厂日期" in loaded.tables[0].notes
 
 
 def test_xlsx_two_adjacent_hidden_columns(tmp_path, ruleset):
@@ -516,7 +516,7 @@ def test_xlsx_two_adjacent_hidden_columns(tmp_path, ruleset):
         sheet.column_dimensions.group("F", "G", hidden=True)  # 出厂日期, 测试日期 as one <col min=6 max=7>
     loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": [BOILER_HEADER, XLSX_ROW]}, setup), ruleset)
     assert only_record(loaded).values == BOILER_VALUES
-    assert "hidden column(s) read: manufactured_on, tested_on" in loaded.tables[0].notes
+    assert "读取了隐藏的列：出厂日期、测试日期" in loaded.tables[0].notes
 
 
 def test_xlsx_percent_formatted_cells(tmp_path, ruleset):
@@ -528,7 +528,7 @@ def test_xlsx_percent_formatted_cells(tmp_path, ruleset):
             wb["锅炉"][cell].number_format = "0.0%"
     loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": rows}, setup), ruleset)
     assert [r.values["efficiency_pct"] for r in loaded.records] == [85.3, 81.0]
-    assert not any("fraction" in n for n in loaded.tables[0].notes)
+    assert not any("小数" in n for n in loaded.tables[0].notes)
     assert loaded.rejected == []
 
 
@@ -601,11 +601,11 @@ def test_efficiency_values(tmp_path, ruleset, raw, expected):
 
 
 @pytest.mark.parametrize("raw, reason", [
-    ("八十五", "'八十五' is not a number in %"),
-    ("85.3.1", "is not a number in %"),
-    ("185", "185 is outside the possible range 0–100 %"),
-    ("-5", "outside the possible range"),
-    ("=1+2", "is not a number"),
+    ("八十五", "“八十五”不是数值（单位 %）"),
+    ("85.3.1", "不是数值（单位 %）"),
+    ("185", "“185”超出可能的范围 0–100 %"),
+    ("-5", "超出可能的范围"),
+    ("=1+2", "不是数值"),
 ])
 def test_unreadable_number_rejected_as_value(tmp_path, ruleset, raw, reason):
     record, loaded = efficiency_of(tmp_path, ruleset, raw)
@@ -627,7 +627,7 @@ def test_huge_number_is_rejected_not_a_crash(tmp_path, ruleset, raw):
     record, loaded = efficiency_of(tmp_path, ruleset, raw)
     assert "efficiency_pct" not in record.values
     [rejection] = loaded.rejected
-    assert rejection.scope == "value" and "outside the possible range 0–100" in rejection.reason
+    assert rejection.scope == "value" and "超出可能的范围 0–100" in rejection.reason
 
 
 def test_huge_number_in_xlsx_is_rejected_not_a_crash(tmp_path, ruleset):
@@ -652,7 +652,7 @@ def test_decimal_comma_is_not_misread(tmp_path, ruleset, raw):
     record, loaded = efficiency_of(tmp_path, ruleset, raw)
     assert "efficiency_pct" not in record.values
     [rejection] = loaded.rejected
-    assert rejection.scope == "value" and "is not a number in %" in rejection.reason
+    assert rejection.scope == "value" and "不是数值（单位 %）" in rejection.reason
 
 
 @pytest.mark.parametrize("raw", ["1,234.5", "1234.5", "１，２３４．５"])
@@ -707,7 +707,7 @@ def test_boolean_unreadable(tmp_path, ruleset):
     assert "high_energy" not in only_record(loaded).values
     [rejection] = loaded.rejected
     assert (rejection.scope, rejection.value) == ("value", "待定")
-    assert "'待定' is not yes/no (write 是 or 否)" == rejection.reason
+    assert "“待定”不是“是”或“否”" == rejection.reason
 
 
 @pytest.mark.parametrize("raw", ["2017-01-01", "2017/1/1", "2017年1月1日", "2017.1.1", "2017年01月01日", "20170101",
@@ -725,9 +725,9 @@ def test_excel_serial_in_csv(tmp_path, ruleset):
 
 
 @pytest.mark.parametrize("raw, reason", [
-    ("2017-02-30", "'2017-02-30' is not a real calendar date"),
-    ("去年", "'去年' is not a date (write 2017-01-01, 2017/1/1 or 2017年1月1日)"),
-    ("2017-13-01", "is not a real calendar date"),
+    ("2017-02-30", "“2017-02-30”不是日历上有的日期"),
+    ("去年", "“去年”不是日期（请写成 2017-01-01、2017/1/1 或 2017年1月1日）"),
+    ("2017-13-01", "不是日历上有的日期"),
 ])
 def test_bad_dates_rejected_as_value(tmp_path, ruleset, raw, reason):
     loaded = load(write_csv(tmp_path / "b.csv", [BOILER_HEADER, boiler(("出厂日期", raw))]), ruleset)
@@ -744,7 +744,7 @@ def test_fraction_column_converted_with_note(tmp_path, ruleset):
     rows[1][EFF], rows[2][EFF], rows[3][EFF] = "0.853", "0.81", "—"
     loaded = load(write_csv(tmp_path / "b.csv", rows), ruleset)
     assert [r.values.get("efficiency_pct") for r in loaded.records] == [85.3, 81.0, None]
-    assert "热效率: every value ≤ 1, read as fractions and converted to %" in loaded.tables[0].notes
+    assert "热效率：各值都不大于 1，按小数读取并换算为 %" in loaded.tables[0].notes
     assert loaded.rejected == []
 
 
@@ -757,7 +757,7 @@ def test_mixed_fraction_column_rejects_the_fraction(tmp_path, ruleset):
     assert second.values["efficiency_pct"] == 85.0
     [rejection] = loaded.rejected
     assert (rejection.scope, rejection.row, rejection.column, rejection.value) == ("value", 2, "热效率", "0.853")
-    assert "looks like a fraction while other values in this column are percentages" in rejection.reason
+    assert "像是小数，而本列其他值是百分数" in rejection.reason
     assert "85.3" in rejection.reason
     table = loaded.tables[0]
     assert (table.rows, table.evaluated, table.rejected) == (2, 2, 0)
@@ -767,7 +767,7 @@ def test_sulfur_fraction_stays(tmp_path, ruleset):
     rows = [COAL_HEADER, COAL_ROW, ["S-2", "兰州某煤炭经营部", "兰州市", "20.3", "0.8", "2021-05-01"]]
     loaded = load(write_csv(tmp_path / "c.csv", rows), ruleset)
     assert [r.values["sulfur_pct"] for r in loaded.records] == [0.5, 0.8]
-    assert not any("fraction" in n for n in loaded.tables[0].notes)
+    assert not any("小数" in n for n in loaded.tables[0].notes)
     assert loaded.rejected == []
 
 
@@ -780,13 +780,13 @@ def test_header_unit_converted(tmp_path, ruleset):
     row[4] = "3.6"
     loaded = load(write_csv(tmp_path / "p.csv", [header, row]), ruleset)
     assert only_record(loaded).values == PREF_VALUES
-    assert "化学需氧量排放量: converted from 万吨 to 吨 (×10000)" in loaded.tables[0].notes
+    assert "化学需氧量排放量：由 万吨 换算为 吨（×10000）" in loaded.tables[0].notes
     assert loaded.rejected == []
 
 
 @pytest.mark.parametrize("unit, fragment", [
-    ("亿千瓦时", "unit '亿千瓦时' in the header is not one ecocheck knows; the field is in 万吨标准煤"),
-    ("万吨", "unit '万吨' in the header cannot be converted to 万吨标准煤"),
+    ("亿千瓦时", "表头中的单位“亿千瓦时”ecocheck 不认识；该字段的单位是 万吨标准煤"),
+    ("万吨", "表头中的单位“万吨”不能换算成 万吨标准煤"),
 ])
 def test_header_unit_refused(tmp_path, ruleset, unit, fragment):
     header = list(PREF_HEADER)
@@ -844,7 +844,7 @@ def test_unknown_region_rejected_with_suggestion(tmp_path, ruleset):
     assert "region" not in record.values
     [rejection] = loaded.rejected
     assert (rejection.scope, rejection.column, rejection.value) == ("value", "市州", "嘉峪关区")
-    assert rejection.reason == "'嘉峪关区' is not a known prefecture of Gansu; closest known name: 嘉峪关"
+    assert rejection.reason == "“嘉峪关区”不是甘肃省的市州；最接近的名称：嘉峪关"
 
 
 def test_unknown_region_as_id_rejects_the_row(tmp_path, ruleset):
@@ -853,7 +853,7 @@ def test_unknown_region_as_id_rejects_the_row(tmp_path, ruleset):
     loaded = load(write_csv(tmp_path / "p.csv", [PREF_HEADER, row, PREF_ROW]), ruleset)
     assert [r.id for r in loaded.records] == ["兰州/2020"]
     rows = [r for r in loaded.rejected if r.scope == "row"]
-    assert len(rows) == 1 and rows[0].row == 2 and "closest known name: 嘉峪关" in rows[0].reason
+    assert len(rows) == 1 and rows[0].row == 2 and "最接近的名称：嘉峪关" in rows[0].reason
     assert (loaded.tables[0].rows, loaded.tables[0].evaluated, loaded.tables[0].rejected) == (2, 1, 1)
 
 
@@ -862,7 +862,7 @@ def test_empty_id_rejects_the_row(tmp_path, ruleset):
     assert [r.id for r in loaded.records] == ["GL-2"]
     [rejection] = loaded.rejected
     assert (rejection.scope, rejection.row) == ("row", 2)
-    assert "锅炉编号 (boiler_id) is empty" in rejection.reason
+    assert "锅炉编号（boiler_id）为空" in rejection.reason
 
 
 # ------------------------------------------------------------------------------------------------ duplicates
@@ -904,19 +904,19 @@ def test_rejects_file_bom_columns_and_formula_escape(tmp_path):
     proc = cli("check", path, "--as-of", AS_OF, "--fail-on", "none", "--rejects", rejects)
     assert proc.returncode == 0, proc.stderr
     rows = read_bom_csv(rejects)
-    assert tuple(rows[0]) == REJECT_COLUMNS == ("file", "row", "column", "value", "reason", "scope")
-    body = [dict(zip(rows[0], r)) for r in rows[1:]]
+    assert tuple(rows[0]) == REJECT_COLUMNS_ZH == ("文件", "行号", "列", "值", "原因", "范围")
+    body = [dict(zip(REJECT_COLUMNS, r)) for r in rows[1:]]
     assert {(r["row"], r["column"], r["value"], r["scope"]) for r in body} == {
-        ("2", "热效率", "'" + hostile, "value"),
-        ("3", "额定蒸发量", "'+SUM(1,2)", "value"),
-        ("3", "测试日期", "'@NOW()", "value"),
-        ("3", "市州", "'-1+1", "value"),
-        ("4", "锅炉编号", "", "row"),
+        ("2", "热效率", "'" + hostile, SCOPE_ZH["value"]),
+        ("3", "额定蒸发量", "'+SUM(1,2)", SCOPE_ZH["value"]),
+        ("3", "测试日期", "'@NOW()", SCOPE_ZH["value"]),
+        ("3", "市州", "'-1+1", SCOPE_ZH["value"]),
+        ("4", "锅炉编号", "", SCOPE_ZH["row"]),
     }
     for r in body:
         assert r["file"] == str(path)
         assert not r["reason"].startswith(("=", "+", "-", "@"))
-    assert "读取 read 3 = 评估 evaluated 2 + 拒收 rejected 1" in proc.stdout
+    assert "读取 3 = 评估 2 + 拒收 1" in proc.stdout
 
 
 def test_strict_turns_any_rejection_into_exit_3(tmp_path):
@@ -934,7 +934,7 @@ def test_unreadable_file_fails_alone(tmp_path):
     bad.write_bytes(b"PK\x03\x04 this is not a workbook")
     proc = cli("check", good, bad, "--as-of", AS_OF, "--format", "json")
     assert proc.returncode == 3, proc.stderr
-    assert f"Error: {bad}: not a readable XLSX workbook" in proc.stderr
+    assert f"错误：{bad}：" in proc.stderr and "XLSX" in proc.stderr  # (read_xlsx's own words are still English)
     report = json.loads(proc.stdout)
     assert [(i["path"], i["rows"], i["evaluated"], i["rejected"]) for i in report["manifest"]["inputs"]] == [
         (str(good), 1, 1, 0)]
@@ -1028,7 +1028,7 @@ def test_huge_json_fails_quickly(tmp_path, ruleset, monkeypatch):
     path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     assert path.stat().st_size > 4096
     started = time.monotonic()
-    with pytest.raises(InputError, match="JSON file larger than") as info:
+    with pytest.raises(InputError, match="JSON 文件超过") as info:
         load(path, ruleset)
     assert time.monotonic() - started < 5
     assert info.value.file == str(path)
@@ -1049,7 +1049,7 @@ def test_deeply_nested_json_fails_quickly(tmp_path, ruleset, depth):
     path = tmp_path / "deep.json"
     path.write_text("[" * depth + "]" * depth, encoding="utf-8")
     started = time.monotonic()
-    with pytest.raises(InputError, match="JSON nested more than 20 levels"):
+    with pytest.raises(InputError, match="JSON 嵌套超过 20 层"):
         load(path, ruleset)
     assert time.monotonic() - started < 5
 
@@ -1060,14 +1060,14 @@ def test_deeply_nested_value_in_a_record(tmp_path, ruleset):
         nested = {"a": nested}
     path = tmp_path / "deep.json"
     path.write_text(json.dumps([{"锅炉编号": "GL-1", "热效率": nested}]), encoding="utf-8")
-    with pytest.raises(InputError, match="nested more than"):
+    with pytest.raises(InputError, match="嵌套超过"):
         load(path, ruleset)
 
 
 def test_json_not_a_list(tmp_path, ruleset):
     path = tmp_path / "x.json"
     path.write_text('{"锅炉编号": "GL-1"}', encoding="utf-8")
-    with pytest.raises(InputError, match="JSON must be a list of records"):
+    with pytest.raises(InputError, match="JSON 应是记录的列表"):
         load(path, ruleset)
 
 
@@ -1077,7 +1077,7 @@ def test_yaml_over_size_limit_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "letters.yaml"
     path.write_text("# padding\n" * (MAX_YAML_BYTES // 10 + 1) + "issuing_office: x\n", encoding="utf-8")
     started = time.monotonic()
-    with pytest.raises(ConfigError, match=f"more than the {MAX_YAML_BYTES} allowed") as info:
+    with pytest.raises(ConfigError, match=f"超过允许的 {MAX_YAML_BYTES} 字节") as info:
         load_yaml(path, ConfigError)
     assert time.monotonic() - started < 2
     assert info.value.file == str(path)
@@ -1085,7 +1085,7 @@ def test_yaml_over_size_limit_is_refused(tmp_path, monkeypatch):
     small.write_text("issuing_office: 甘肃省\n", encoding="utf-8")
     assert load_yaml(small, ConfigError) == {"issuing_office": "甘肃省"}
     monkeypatch.setattr(engine.yamlio, "MAX_YAML_BYTES", 10)
-    with pytest.raises(ConfigError, match="more than the 10 allowed"):
+    with pytest.raises(ConfigError, match="超过允许的 10 字节"):
         load_yaml(small, ConfigError)
 
 
@@ -1096,7 +1096,7 @@ def test_letters_config_over_size_limit_cli(tmp_path):
     path = write_csv(tmp_path / "b.csv", [BOILER_HEADER, with_id(1, 热效率="70.0")])
     proc = cli("letters", path, "--out", tmp_path / "letters", "--as-of", AS_OF, "--config", config)
     assert proc.returncode == 3
-    assert f"Error: {config}: file is" in proc.stderr and "allowed" in proc.stderr
+    assert f"错误：{config}：文件有" in proc.stderr and "超过允许的" in proc.stderr
 
 
 # ------------------------------------------------------------------------------------------------ template
@@ -1230,7 +1230,7 @@ def test_template_csv(tmp_path, ruleset):
 def test_template_unknown_kind_exit_2(tmp_path):
     proc = cli("template", "steam_engine", "--out", tmp_path / "x.xlsx")
     assert proc.returncode == 2
-    assert "unknown kind 'steam_engine'" in proc.stderr
+    assert "没有“steam_engine”这种记录类型" in proc.stderr
     assert not (tmp_path / "x.xlsx").exists()
 
 

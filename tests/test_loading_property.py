@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, assume, example, given, settings, strategies
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from engine.errors import EcocheckError
+from engine.normalise import is_blank
 from engine.records import load_file
 from engine.runner import load_rules, regions_of
 
@@ -90,12 +91,13 @@ def load_or_error(path: Path):
 
 
 def blank(cells) -> bool:
-    """A row with no text at all; a row of only no-data marks (无, —) is counted (and rejected) since issue 13."""
-    return all(c is None or str(c).strip() == "" for c in cells)
+    """A row the reader skips uncounted: no text in any cell. A row of only 'no data' marks (无, /, —) is counted
+    and rejected (records.marks_only), not skipped."""
+    return all(is_blank(c) for c in cells)
 
 
 def expected_rows(loaded, data_rows) -> int:
-    unit_row = any("read as the units of the columns" in n for n in loaded.tables[0].notes)
+    unit_row = any("读作各列的单位" in n for n in loaded.tables[0].notes)
     return sum(not blank(r) for r in data_rows[1 if unit_row else 0:])
 
 
@@ -109,6 +111,7 @@ ROWS = st.lists(st.lists(CELL, min_size=9, max_size=9), min_size=0, max_size=12)
        delimiter=st.sampled_from([",", "\t"]))
 @example(rows=[["=cmd|' /C calc'!A0", "GL-1", "兰州", "燃煤", "验收", "2021-01-01", "", "", "0.853"]],
          encoding="utf-8", delimiter=",")
+@example(rows=[["GL-1"] * 9, ["", "", "", "", "/", "", "", "", ""]], encoding="utf-8", delimiter=",")
 def test_csv_cells(rows, encoding, delimiter):
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows([BOILER_HEADER] + rows)

@@ -199,7 +199,7 @@ def test_rejects_and_csv_findings_have_no_controls_and_no_formula(records, tmp_p
     assert "'" + FORMULA in {r["subject_name"] for r in rows}
     assert "A B违反" in {r["subject_name"] for r in rows}
     rejected = list(csv.DictReader(rejects.open(encoding="utf-8-sig")))
-    assert [r["value"] for r in rejected] == ["7\\x1b[8.6"]
+    assert [r["值"] for r in rejected] == ["7\\x1b[8.6"]
 
 
 def test_findings_workbook_cells(records, tmp_path):

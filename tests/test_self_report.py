@@ -62,4 +62,4 @@ def test_the_report_is_the_unit_speaking_not_an_authority(ruleset, tmp_path, cap
 def test_self_report_needs_a_document_file(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["check", "inputs/samples/boilers.csv", "--report", "self"])
-    assert exc.value.code == 2 and ".html or .md" in capsys.readouterr().err
+    assert exc.value.code == 2 and ".html 或 .md" in capsys.readouterr().err

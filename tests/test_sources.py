@@ -102,5 +102,5 @@ def test_region_spellings_map_to_the_annex_rows(spelling, key):
 
 
 def test_unknown_region_names_suggest_the_closest_known_one():
-    with pytest.raises(ValueProblem, match="closest known name: 嘉峪关"):
+    with pytest.raises(ValueProblem, match="最接近的名称：嘉峪关"):
         regions_of(RULESET).canonical("嘉峪关区")
