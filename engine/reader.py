@@ -216,8 +216,16 @@ MAX_XLSX_CELLS = 800_000  # the workbook's sheets together, each its rows × col
 MAX_XLSX_STRINGS = MAX_XLSX_CELLS  # entries of the shared-string table
 MAX_XLSX_STYLES = 100_000  # cell formats and number formats (Excel allows 64,000)
 MAX_XLSX_MERGES = 100_000  # merged ranges per sheet
-LARGE_TABLE_FIX = "save large tables as CSV (read in chunks, without these limits)"
-XLSX_FIX = "open it in Excel and save it again as .xlsx"
+def _large_table_fix() -> str:
+    return tr("大表格请另存为 CSV（分块读取，没有这些限制）", "save large tables as CSV (read in chunks, without these limits)")
+
+
+def _unmerge_fix() -> str:
+    return tr("取消合并单元格（开始 > 合并后居中），或", "unmerge the cells (开始 > 合并后居中), or ") + _large_table_fix()
+
+
+def _xlsx_fix() -> str:
+    return tr("用 Excel 打开，重新另存为 .xlsx", "open it in Excel and save it again as .xlsx")
 
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 (_WORKSHEET, _ROW, _VALUE, _FORMULA, _INLINE, _TEXT, _PHONETIC, _COL, _MERGE, _SST, _SI, _STYLESHEET, _XF, _NUMFMT,
@@ -264,8 +272,10 @@ def _stream(source, root: str, wanted: tuple, what: str, shown: str):
             if not inside:
                 del element[:-1]
             elif len(element) > MAX_XLSX_CHILDREN:
-                raise InputError(f"{what}: a <{element.tag.rsplit('}', 1)[-1]}> with more than {MAX_XLSX_CHILDREN:,} "
-                                 f"cells or parts (Excel's limit)", file=shown, fix=XLSX_FIX)
+                tag = element.tag.rsplit('}', 1)[-1]
+                raise InputError(tr(f"{what}：一个 <{tag}> 有超过 {MAX_XLSX_CHILDREN:,} 个单元格或部分（Excel 的上限）",
+                                    f"{what}: a <{tag}> with more than {MAX_XLSX_CHILDREN:,} cells or parts "
+                                    f"(Excel's limit)"), file=shown, fix=_xlsx_fix())
             element = element[-1]
 
 
@@ -276,9 +286,10 @@ def _check_zip(path: Path, shown: str) -> None:
     with path.open("rb") as handle:
         end = zipfile._EndRecData(handle)  # (the end record zipfile itself reads first)
     if end and end[zipfile._ECD_SIZE] > MAX_XLSX_DIRECTORY:
-        raise InputError(f"the zip lists {end[zipfile._ECD_ENTRIES_TOTAL]:,} members "
-                         f"({end[zipfile._ECD_SIZE] >> 10:,} KiB), more than an XLSX file has", file=shown,
-                         fix=XLSX_FIX)
+        members, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE] >> 10
+        raise InputError(tr(f"压缩包列出 {members:,} 个成员（{size:,} KiB），多于任何 XLSX 文件",
+                            f"the zip lists {members:,} members ({size:,} KiB), more than an XLSX file has"),
+                         file=shown, fix=_xlsx_fix())
 
 
 def _check_unpacked(archive, shown: str) -> None:
@@ -288,10 +299,12 @@ def _check_unpacked(archive, shown: str) -> None:
     unpacked = sum(i.file_size for i in parts)
     if unpacked > MAX_XLSX_UNPACKED:
         biggest = max(parts, key=lambda i: i.file_size)
-        raise InputError(f"the workbook's XML unpacks to {unpacked / (1 << 20):,.0f} MiB (the largest part, "
-                         f"{biggest.filename}: {biggest.file_size / (1 << 20):,.0f} MiB), more than the "
-                         f"{MAX_XLSX_UNPACKED >> 20} MiB ecocheck reads from an XLSX file (a zip bomb, or a table too "
-                         f"large for XLSX)", file=shown, fix=LARGE_TABLE_FIX)
+        total, part = f"{unpacked / (1 << 20):,.0f}", f"{biggest.file_size / (1 << 20):,.0f}"
+        raise InputError(tr(f"工作簿的 XML 解压后有 {total} MiB（最大的部分 {biggest.filename}：{part} MiB），超过 "
+                            f"ecocheck 从 XLSX 文件读取的 {MAX_XLSX_UNPACKED >> 20} MiB（压缩炸弹，或表格太大不宜用 XLSX）",
+                            f"the workbook's XML unpacks to {total} MiB (the largest part, {biggest.filename}: {part} "
+                            f"MiB), more than the {MAX_XLSX_UNPACKED >> 20} MiB ecocheck reads from an XLSX file (a zip "
+                            f"bomb, or a table too large for XLSX)"), file=shown, fix=_large_table_fix())
 
 
 def _check_part(archive, name: str, shown: str) -> None:
@@ -301,8 +314,10 @@ def _check_part(archive, name: str, shown: str) -> None:
     except KeyError:
         return
     if info.file_size > MAX_XLSX_PART:
-        raise InputError(f"{name} unpacks to {info.file_size >> 10:,} KiB, more than the {MAX_XLSX_PART >> 10:,} KiB "
-                         f"ecocheck reads of this part of an XLSX file", file=shown, fix=XLSX_FIX)
+        raise InputError(tr(f"{name} 解压后有 {info.file_size >> 10:,} KiB，超过 ecocheck 对 XLSX 文件这一部分读取的 "
+                            f"{MAX_XLSX_PART >> 10:,} KiB",
+                            f"{name} unpacks to {info.file_size >> 10:,} KiB, more than the {MAX_XLSX_PART >> 10:,} "
+                            f"KiB ecocheck reads of this part of an XLSX file"), file=shown, fix=_xlsx_fix())
 
 
 def _text_of(element) -> str:
@@ -319,8 +334,9 @@ def _shared_strings(archive, part: str, shown: str) -> list:
             strings.append(_text_of(item).replace("x005F_", ""))
             item.clear()
             if len(strings) > MAX_XLSX_STRINGS:
-                raise InputError(f"more than {MAX_XLSX_STRINGS:,} different texts in the workbook", file=shown,
-                                 fix=LARGE_TABLE_FIX)
+                raise InputError(tr(f"工作簿中不同的文字超过 {MAX_XLSX_STRINGS:,} 个",
+                                    f"more than {MAX_XLSX_STRINGS:,} different texts in the workbook"), file=shown,
+                                 fix=_large_table_fix())
     return strings
 
 
@@ -338,8 +354,9 @@ def _styles(archive, shown: str) -> dict:
         for element in _stream(source, _STYLESHEET, (_NUMFMT, _XF), ARC_STYLE, shown):
             seen += 1
             if seen > MAX_XLSX_STYLES:
-                raise InputError(f"more than {MAX_XLSX_STYLES:,} cell formats (Excel allows 64,000)", file=shown,
-                                 fix=XLSX_FIX + "; remove unused cell styles")
+                raise InputError(tr(f"单元格格式超过 {MAX_XLSX_STYLES:,} 种（Excel 最多 64,000 种）",
+                                    f"more than {MAX_XLSX_STYLES:,} cell formats (Excel allows 64,000)"), file=shown,
+                                 fix=_xlsx_fix() + tr("；删除不用的单元格样式", "; remove unused cell styles"))
             if element.tag == _NUMFMT:
                 if element.getparent().tag == _NUMFMTS:  # (not a conditional format's)
                     custom[element.get("numFmtId")] = element.get("formatCode")
@@ -505,7 +522,7 @@ def _read_sheet(book: _Book, part: str, title: str, shown: str) -> _Sheet:
     strings, shown_as, columns = book.strings, book.shown_as, _COLUMNS
     number = 0
     with book.archive.open(part) as source:
-        for element in _stream(source, _WORKSHEET, (_ROW, _COL, _MERGE), f"sheet '{title}'", shown):
+        for element in _stream(source, _WORKSHEET, (_ROW, _COL, _MERGE), tr(f"工作表“{title}”", f"sheet '{title}'"), shown):
             if element.tag == _COL:
                 if element.get("hidden") in ("1", "true"):
                     start = int(element.get("min", "0"))
@@ -514,8 +531,9 @@ def _read_sheet(book: _Book, part: str, title: str, shown: str) -> _Sheet:
                 continue
             if element.tag == _MERGE:
                 if len(merges) >= MAX_XLSX_MERGES:
-                    raise InputError(f"sheet '{title}' has more than {MAX_XLSX_MERGES:,} merged ranges", file=shown,
-                                     fix="unmerge the cells (开始 > 合并后居中), or " + LARGE_TABLE_FIX)
+                    raise InputError(tr(f"工作表“{title}”的合并区域超过 {MAX_XLSX_MERGES:,} 个",
+                                        f"sheet '{title}' has more than {MAX_XLSX_MERGES:,} merged ranges"),
+                                     file=shown, fix=_unmerge_fix())
                 try:
                     merges.append(range_boundaries(element.get("ref", "")))
                 except (TypeError, ValueError):
@@ -551,22 +569,31 @@ def _read_sheet(book: _Book, part: str, title: str, shown: str) -> _Sheet:
                 if next(element.iter(_INLINE, _FORMULA), None) is not None:
                     unsaved = _inline_and_formulas(element, number, cells, shared) or unsaved
             except (ValueError, IndexError, OverflowError, TypeError) as exc:
-                raise InputError(f"sheet '{title}', row {number}: a cell that is not a readable value "
-                                 f"({type(exc).__name__}: {_reason(exc)})", file=shown, fix=XLSX_FIX) from None
+                raise InputError(tr(f"工作表“{title}”第 {number} 行：有单元格不是可读的值（{type(exc).__name__}："
+                                    f"{_reason(exc)}）",
+                                    f"sheet '{title}', row {number}: a cell that is not a readable value "
+                                    f"({type(exc).__name__}: {_reason(exc)})"), file=shown, fix=_xlsx_fix()) from None
             element.clear()
             if not cells:
                 continue
             widest = max(cells)
             width = max(width, widest)
             if number > MAX_XLSX_ROWS:
-                raise InputError(f"sheet '{title}' has values down to row {number:,}, more than the {MAX_XLSX_ROWS:,} "
-                                 f"rows ecocheck reads from an XLSX sheet", file=shown,
-                                 fix=LARGE_TABLE_FIX + ", or delete stray cells far below the table")
+                raise InputError(tr(f"工作表“{title}”的数据一直到第 {number:,} 行，超过 ecocheck 从一个 XLSX 工作表读取的 "
+                                    f"{MAX_XLSX_ROWS:,} 行",
+                                    f"sheet '{title}' has values down to row {number:,}, more than the "
+                                    f"{MAX_XLSX_ROWS:,} rows ecocheck reads from an XLSX sheet"), file=shown,
+                                 fix=_large_table_fix() + tr("，或删除表格下方远处的零散单元格",
+                                                             ", or delete stray cells far below the table"))
             if number * width > book.cells_left:
-                raise InputError(f"sheet '{title}' has values out to column {get_column_letter(width)} and down to row "
-                                 f"{number:,}: with the sheets before it, more than the {MAX_XLSX_CELLS:,} cells "
-                                 f"ecocheck reads from an XLSX file", file=shown,
-                                 fix=LARGE_TABLE_FIX + ", or delete stray cells far right of or below the table")
+                letter = get_column_letter(width)
+                raise InputError(tr(f"工作表“{title}”的数据一直到 {letter} 列、第 {number:,} 行：连同前面的工作表，超过 "
+                                    f"ecocheck 从一个 XLSX 文件读取的 {MAX_XLSX_CELLS:,} 个单元格",
+                                    f"sheet '{title}' has values out to column {letter} and down to row {number:,}: "
+                                    f"with the sheets before it, more than the {MAX_XLSX_CELLS:,} cells ecocheck "
+                                    f"reads from an XLSX file"), file=shown,
+                                 fix=_large_table_fix() + tr("，或删除表格右方或下方远处的零散单元格",
+                                                             ", or delete stray cells far right of or below the table"))
             rows.extend([()] * (number - 1 - len(rows)))
             row = [None] * widest
             for column, value in cells.items():
@@ -588,8 +615,9 @@ def _apply_merges(rows: list, merges, fill_all: bool, shown: str, title: str) ->
         last_row, last_col = min(max_row, len(rows)), min(max_col, len(rows[0]))
         budget -= (last_row - min_row + 1) * (last_col - min_col + 1)
         if budget < 0:
-            raise InputError(f"sheet '{title}' has merged ranges over more than {MAX_XLSX_CELLS:,} cells", file=shown,
-                             fix="unmerge the cells (开始 > 合并后居中), or " + LARGE_TABLE_FIX)
+            raise InputError(tr(f"工作表“{title}”的合并区域覆盖超过 {MAX_XLSX_CELLS:,} 个单元格",
+                                f"sheet '{title}' has merged ranges over more than {MAX_XLSX_CELLS:,} cells"),
+                             file=shown, fix=_unmerge_fix())
         value = rows[min_row - 1][min_col - 1]
         shown_value = value if fill_all or min_col == max_col else None
         for r in range(min_row - 1, last_row):
@@ -601,7 +629,8 @@ def read_xlsx(path: Path, shown: str) -> list[RawTable]:
     from openpyxl.reader.excel import ExcelReader
 
     if path.stat().st_size > MAX_XLSX_BYTES:
-        raise InputError(f"XLSX file larger than {MAX_XLSX_BYTES >> 20} MiB", file=shown, fix=LARGE_TABLE_FIX)
+        raise InputError(tr(f"XLSX 文件超过 {MAX_XLSX_BYTES >> 20} MiB", f"XLSX file larger than {MAX_XLSX_BYTES >> 20} MiB"),
+                         file=shown, fix=_large_table_fix())
     tables, skipped, read, reader = [], [], [], None
     try:
         _check_zip(path, shown)
@@ -615,8 +644,9 @@ def read_xlsx(path: Path, shown: str) -> list[RawTable]:
     except InputError:
         raise
     except Exception as exc:  # a broken zip or XML part: zipfile, lxml and openpyxl raise many unrelated types
-        raise InputError(f"not a readable XLSX workbook ({type(exc).__name__}: {_reason(exc)})", file=shown,
-                         fix=XLSX_FIX) from None
+        raise InputError(tr(f"不是可读的 XLSX 工作簿（{type(exc).__name__}：{_reason(exc)}）",
+                            f"not a readable XLSX workbook ({type(exc).__name__}: {_reason(exc)})"), file=shown,
+                         fix=_xlsx_fix()) from None
     finally:
         if reader is not None:
             reader.archive.close()
@@ -634,14 +664,17 @@ def read_xlsx(path: Path, shown: str) -> list[RawTable]:
         _apply_merges(rows, sheet.merges, False, shown, title)
         frame = pd.DataFrame(rows, dtype=object)
         del rows
-        notes = ["formula cells without a saved result were read as unreadable values"] if sheet.unsaved else []
+        notes = [tr("没有保存计算结果的公式单元格按不可读的值处理",
+                    "formula cells without a saved result were read as unreadable values")] if sheet.unsaved else []
         tables.append(RawTable(title, pd.DataFrame(head, dtype=object), lambda frame=frame: iter([frame]),
                                hidden=sheet.hidden, notes=notes))
     if not tables:
-        raise InputError("the workbook has no sheet with rows" + (f" (skipped: {', '.join(skipped)})" if skipped else ""),
-                         file=shown)
+        raise InputError(tr("工作簿中没有含数据行的工作表" + (f"（已跳过：{'、'.join(skipped)}）" if skipped else ""),
+                            "the workbook has no sheet with rows" + (f" (skipped: {', '.join(skipped)})" if skipped
+                                                                     else "")), file=shown)
     if skipped:
-        tables[0].notes.append("sheet(s) skipped as instructions, lists or hidden: " + ", ".join(skipped))
+        tables[0].notes.append(tr("跳过填表说明、选项列表或隐藏的工作表：" + "、".join(skipped),
+                                  "sheet(s) skipped as instructions, lists or hidden: " + ", ".join(skipped)))
     return tables
 
 

@@ -132,8 +132,7 @@ def test_empty_json(tmp_path):
 
 def test_empty_xlsx(tmp_path):
     path = write(tmp_path / "empty.xlsx", "")
-    # (read_xlsx's messages are still in English)
-    assert_input_error(check(path), path, "not a readable XLSX workbook", "save it again as .xlsx")
+    assert_input_error(check(path), path, "不是可读的 XLSX 工作簿", "重新另存为 .xlsx")
 
 
 @pytest.mark.parametrize("name,text", [("empty.csv", ""), ("blank.csv", "\n\n\n")])

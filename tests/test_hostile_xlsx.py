@@ -75,8 +75,8 @@ def test_styled_empty_cells_give_no_rows_and_no_rejections(tmp_path, ruleset):
 
 
 def test_a_row_wider_than_excel_allows_is_refused(tmp_path):
-    refused(xlsxkit.styled_row(tmp_path / "wide.xlsx", cells=40_000), "sheet '锅炉'", "more than 16,384 cells",
-            "save it again")
+    refused(xlsxkit.styled_row(tmp_path / "wide.xlsx", cells=40_000), "工作表“锅炉”", "超过 16,384 个单元格或部分",
+            "重新另存为 .xlsx")
 
 
 def test_a_full_row_of_styled_cells_is_still_read(tmp_path):
@@ -90,8 +90,8 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path, monkeypatch):
     path = xlsxkit.zip_bomb(tmp_path / "bomb.xlsx", unpacked=reader.MAX_XLSX_UNPACKED + (1 << 20))
     assert path.stat().st_size < 1 << 20
     monkeypatch.setattr(reader, "_read_sheet", lambda *a: pytest.fail("the bomb was opened"))
-    refused(path, "xl/worksheets/sheet1.xml", f"more than the {reader.MAX_XLSX_UNPACKED >> 20} MiB",
-            "save large tables as CSV")
+    refused(path, "xl/worksheets/sheet1.xml", f"超过 ecocheck 从 XLSX 文件读取的 {reader.MAX_XLSX_UNPACKED >> 20} MiB",
+            "大表格请另存为 CSV")
 
 
 def test_a_member_that_declares_less_than_it_holds_gives_no_more(tmp_path):
@@ -105,7 +105,7 @@ def test_a_member_that_declares_less_than_it_holds_gives_no_more(tmp_path):
         entry = data.index(b"PK\x01\x02", entry + 4)
     data[entry + 24:entry + 28] = (1000).to_bytes(4, "little")  # central directory: uncompressed size
     path.write_bytes(bytes(data))
-    refused(path, "not a readable XLSX workbook")
+    refused(path, "不是可读的 XLSX 工作簿")
 
 
 def test_a_zip_listing_too_many_members_is_refused(tmp_path, monkeypatch):
@@ -114,14 +114,14 @@ def test_a_zip_listing_too_many_members_is_refused(tmp_path, monkeypatch):
     with zipfile.ZipFile(path, "a") as archive:
         for n in range(300):
             archive.writestr(f"xl/media/pad{n}.bin", b"")
-    refused(path, "the zip lists 306 members", "more than an XLSX file has")
+    refused(path, "压缩包列出 306 个成员", "多于任何 XLSX 文件")
 
 
 def test_a_part_read_whole_is_limited(tmp_path, monkeypatch):
     monkeypatch.setattr(reader, "MAX_XLSX_PART", 1 << 10)  # (content types, the list of sheets, relations)
     path = tmp_path / "big_workbook.xlsx"
     write_xlsx(path, [Sheet(f"表{n}", [row(1, ["x"])]) for n in range(40)])
-    refused(path, "unpacks to 5 KiB, more than the 1 KiB ecocheck reads of this part", "save it again")
+    refused(path, "解压后有 5 KiB，超过 ecocheck 对 XLSX 文件这一部分读取的 1 KiB", "重新另存为 .xlsx")
 
 
 # ------------------------------------------------------------------------------------------------ sheets over the limits
@@ -129,7 +129,7 @@ def test_a_part_read_whole_is_limited(tmp_path, monkeypatch):
 def test_rows_past_the_limit_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(reader, "MAX_XLSX_ROWS", 1_000)
     path = xlsxkit.boilers(tmp_path / "many.xlsx", 1_500)
-    refused(path, "sheet '锅炉' has values down to row 1,001", "more than the 1,000 rows", "save large tables as CSV")
+    refused(path, "工作表“锅炉”的数据一直到第 1,001 行", "读取的 1,000 行", "大表格请另存为 CSV")
 
 
 def test_rows_at_the_limit_are_read(tmp_path, monkeypatch, ruleset):
@@ -141,14 +141,14 @@ def test_rows_at_the_limit_are_read(tmp_path, monkeypatch, ruleset):
 
 def test_one_stray_cell_far_below_the_table_is_named(tmp_path):
     path = boiler_table(tmp_path / "stray.xlsx", row(1_048_576, ["x"]))
-    refused(path, "values down to row 1,048,576", "delete stray cells far below the table")
+    refused(path, "数据一直到第 1,048,576 行", "删除表格下方远处的零散单元格")
 
 
 def test_one_stray_cell_far_right_of_the_table_is_named(tmp_path):
     path = boiler_table(tmp_path / "stray.xlsx", *(row(n, BOILER_ROW) for n in range(3, 200)),
                         '<row r="200"><c r="XFD200" t="inlineStr"><is><t>x</t></is></c></row>')
-    refused(path, "values out to column XFD and down to row 200", f"more than the {reader.MAX_XLSX_CELLS:,} cells",
-            "delete stray cells far right of or below the table")
+    refused(path, "数据一直到 XFD 列、第 200 行", f"读取的 {reader.MAX_XLSX_CELLS:,} 个单元格",
+            "删除表格右方或下方远处的零散单元格")
 
 
 def test_the_cell_limit_counts_every_sheet_of_the_workbook(tmp_path, monkeypatch):
@@ -157,19 +157,19 @@ def test_the_cell_limit_counts_every_sheet_of_the_workbook(tmp_path, monkeypatch
     write_xlsx(tmp_path / "one.xlsx", [Sheet("锅炉", table)])
     assert frame_of(tmp_path / "one.xlsx").shape == (2, 9)
     path = write_xlsx(tmp_path / "two.xlsx", [Sheet("锅炉", table), Sheet("锅炉2", table)])
-    refused(path, "sheet '锅炉2'", "with the sheets before it, more than the 30 cells")
+    refused(path, "工作表“锅炉2”", "连同前面的工作表，超过 ecocheck 从一个 XLSX 文件读取的 30 个单元格")
 
 
 def test_a_shared_string_table_past_the_limit_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(reader, "MAX_XLSX_STRINGS", 100)
-    refused(xlsxkit.boilers(tmp_path / "b.xlsx", 200), "more than 100 different texts")
+    refused(xlsxkit.boilers(tmp_path / "b.xlsx", 200), "不同的文字超过 100 个")
 
 
 def test_too_many_merged_ranges_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(reader, "MAX_XLSX_MERGES", 50)
     merges = "".join(f'<mergeCell ref="J{n}:K{n}"/>' for n in range(1, 60))
     path = boiler_table(tmp_path / "m.xlsx", after=f'<mergeCells count="59">{merges}</mergeCells>')
-    refused(path, "more than 50 merged ranges", "unmerge")
+    refused(path, "合并区域超过 50 个", "取消合并单元格")
 
 
 def test_a_merged_range_to_the_last_row_of_excel_costs_only_the_rows_there_are(tmp_path, ruleset):
@@ -185,7 +185,7 @@ def test_overlapping_merged_ranges_over_too_many_cells_are_refused(tmp_path, mon
     merges = "".join('<mergeCell ref="A2:I20"/>' for _ in range(3))
     path = boiler_table(tmp_path / "m.xlsx", *(row(n, BOILER_ROW) for n in range(3, 21)),
                         after=f'<mergeCells count="3">{merges}</mergeCells>')
-    refused(path, "merged ranges over more than 200 cells", "unmerge")
+    refused(path, "合并区域覆盖超过 200 个单元格", "取消合并单元格")
 
 
 # ------------------------------------------------------------------------------------------------ hostile XML
@@ -204,7 +204,7 @@ def test_entities_are_not_expanded(tmp_path):
     try:
         frame = frame_of(path)
     except InputError as error:
-        assert "not a readable XLSX workbook" in str(error)
+        assert "不是可读的 XLSX 工作簿" in str(error)
     else:
         assert "lol" not in str(frame.iloc[2, 0])
 
@@ -217,12 +217,12 @@ def test_a_part_that_is_not_a_worksheet_is_refused(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
-    refused(path, "not a readable XLSX workbook", "is not a worksheet part")
+    refused(path, "不是可读的 XLSX 工作簿", "is not a worksheet part")
 
 
 def test_an_unreadable_cell_is_named(tmp_path):
     path = boiler_table(tmp_path / "b.xlsx", '<row r="3"><c r="B3" t="s"><v>99999</v></c></row>')
-    refused(path, "sheet '锅炉', row 3", "not a readable value")
+    refused(path, "工作表“锅炉”第 3 行", "有单元格不是可读的值")
 
 
 # ------------------------------------------------------------------------------------------------ what Excel shows
@@ -270,7 +270,7 @@ def test_formula_without_a_saved_result(tmp_path, ruleset):
     frame = next(table.chunks())
     assert [frame.iloc[2, 0], frame.iloc[2, 1], frame.iloc[3, 1]] == ["=1+1", "=A3*2", "=A4*2"]
     assert all(isinstance(v, reader.Unsaved) for v in (frame.iloc[2, 0], frame.iloc[3, 1]))
-    assert "formula cells without a saved result were read as unreadable values" in table.notes
+    assert "没有保存计算结果的公式单元格按不可读的值处理" in table.notes
 
 
 def test_hidden_columns_and_merges_come_from_the_sheet_xml(tmp_path, ruleset):

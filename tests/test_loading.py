@@ -450,7 +450,7 @@ def test_xlsx_instruction_sheets_are_skipped_by_name(tmp_path, ruleset):
                                             "填表说明": [["使用单位", "锅炉编号"], ["填写全称", "注册代码"]]})
     loaded = load(path, ruleset)
     assert [t.kind for t in loaded.tables] == ["boiler"] and loaded.rejected == []
-    assert "sheet(s) skipped as instructions, lists or hidden: 填表说明" in loaded.tables[0].notes
+    assert "跳过填表说明、选项列表或隐藏的工作表：填表说明" in loaded.tables[0].notes
 
 
 def test_xlsx_sheet_chooses_one(tmp_path, ruleset):
@@ -934,7 +934,7 @@ def test_unreadable_file_fails_alone(tmp_path):
     bad.write_bytes(b"PK\x03\x04 this is not a workbook")
     proc = cli("check", good, bad, "--as-of", AS_OF, "--format", "json")
     assert proc.returncode == 3, proc.stderr
-    assert f"错误：{bad}：" in proc.stderr and "XLSX" in proc.stderr  # (read_xlsx's own words are still English)
+    assert f"错误：{bad}：不是可读的 XLSX 工作簿" in proc.stderr
     report = json.loads(proc.stdout)
     assert [(i["path"], i["rows"], i["evaluated"], i["rejected"]) for i in report["manifest"]["inputs"]] == [
         (str(good), 1, 1, 0)]
