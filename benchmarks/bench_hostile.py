@@ -101,7 +101,7 @@ def run(path: Path, out: Path, extra: list, timeout: float) -> tuple[float, floa
     seconds = time.perf_counter() - start
     timed_out = not timer.is_alive()
     timer.cancel()
-    lines = [line for line in stderr.splitlines() if line.startswith("Error")] or stderr.splitlines()[-1:]
+    lines = [line for line in stderr.splitlines() if line.startswith(("Error", "错误"))] or stderr.splitlines()[-1:]
     first = "killed after the timeout" if timed_out else (lines[0] if lines else "")
     return (seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status),
             first.replace(str(path), path.name))
