@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from functools import lru_cache
 from pathlib import Path
@@ -143,6 +144,23 @@ def _skeleton_parts(fonts: g.FontSet) -> tuple[list[tuple[str, bytes]], str, str
 
 # ------------------------------------------------------------------------------------------- body XML
 
+# The order WordprocessingML requires of a paragraph's properties (CT_PPr); Word refuses a file that breaks it.
+PPR_ORDER = ("pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+             "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+             "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd", "snapToGrid",
+             "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc", "textDirection",
+             "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr", "sectPr", "pPrChange")
+_ELEMENT = re.compile(r"<w:(\w+)\b[^>]*?/>|<w:(\w+)\b[^>]*>.*?</w:\2>", re.S)
+
+
+def in_schema_order(properties: str) -> str:
+    """Paragraph property elements sorted into the schema's order (the writer composes them from parts)."""
+    found = [(m.group(1) or m.group(2), m.group(0)) for m in _ELEMENT.finditer(properties)]
+    if "".join(text for _, text in found) != properties:
+        raise ValueError(f"not a sequence of elements: {properties[:80]}")
+    return "".join(text for _, text in sorted(found, key=lambda item: PPR_ORDER.index(item[0])))
+
+
 class _Body:
     """WordprocessingML for one document body, written as text (fast, and every value escaped)."""
 
@@ -173,8 +191,9 @@ class _Body:
                          if first_chars else "")
         if not grid:  # larger type would take two grid cells a character
             extra = '<w:snapToGrid w:val="0"/>' + extra
-        self.out.append(f'<w:p><w:pPr>{extra}<w:spacing w:before="{before}" w:after="0" w:line="{line}" '
-                        f'w:lineRule="exact"/>{indent}<w:jc w:val="{jc}"/></w:pPr>{runs}</w:p>')
+        properties = in_schema_order(extra + f'<w:spacing w:before="{before}" w:after="0" w:line="{line}" '
+                                     f'w:lineRule="exact"/>{indent}<w:jc w:val="{jc}"/>')
+        self.out.append(f'<w:p><w:pPr>{properties}</w:pPr>{runs}</w:p>')
 
     def seal(self, centre_mm: float, top_mm: float) -> str:
         """A dashed red circle where the seal goes, anchored to the paragraph it is in."""
@@ -341,23 +360,28 @@ def body_xml(doc: OfficialDocument, fonts: g.FontSet = g.GB_FONTS) -> str:
     if doc.addressees:
         b.para(b.run(doc.addressee_line), first_chars=0, before=LINE)
     heading_fonts = {1: fonts.heiti, 2: fonts.kaiti, 3: None, 4: None}
-    for label, block in numbered(doc.body):
+    blocks = list(numbered(doc.body))
+    attachments = doc.attachment_lines()
+    # The text before the signature goes with it to a new page: 署名 and 成文日期 never stand alone on the last page.
+    closing = len(blocks) - 1 if not attachments else None
+    keep = "<w:keepNext/>"
+    for n, (label, block) in enumerate(blocks):
         if isinstance(block, Paragraph):
-            b.para(b.run(block.text))
+            b.para(b.run(block.text), extra=keep if n == closing else "")
         elif isinstance(block, Heading):
             runs = b.run(label + block.text, heading_fonts[block.level])
             b.para(runs + (b.run(block.run_in) if block.run_in else ""),
                    extra="<w:keepNext/>" if not block.run_in else "")
         elif isinstance(block, FindingItem):
             runs = b.run(label) + (b.run(block.lead + "：", bold=True) if block.lead else "") + b.run(block.text)
-            b.para(runs)
+            b.para(runs, extra=keep if n == closing else "")
         elif isinstance(block, Table):
             _table(b, block)
-    for i, line in enumerate(doc.attachment_lines()):
+    for i, line in enumerate(attachments):
         if i == 0:
-            b.para(b.run(line), before=LINE)
+            b.para(b.run(line), before=LINE, extra=keep)
         else:
-            b.para(b.run(line), first_chars=0, ind=f'<w:ind w:left="{round(5 * CHAR)}"/>')
+            b.para(b.run(line), first_chars=0, ind=f'<w:ind w:left="{round(5 * CHAR)}"/>', extra=keep)
     _signatures(b, doc)
     return "".join(b.out)
 

@@ -222,3 +222,26 @@ def test_minimal_document_data():
     doc = OfficialDocument(Header((Issuer("甲"),), "甲〔2024〕1号"), "标题", ("乙",), (Paragraph("正文"),), "2024年1月1日")
     from engine.pdf_writer import document_data
     assert document_data(doc)["marks"] == ["甲"]
+
+
+def test_docx_paragraph_properties_follow_the_schema_order():
+    """Word refuses a file whose paragraph properties are out of the order CT_PPr gives (LibreOffice does not)."""
+    from engine.docx_writer import PPR_ORDER
+
+    d = _docx(rectification_notice())
+    checked = 0
+    for ppr in d.element.body.iter(qn("w:pPr")):
+        names = [child.tag.split("}")[1] for child in ppr]
+        assert names == sorted(names, key=PPR_ORDER.index), names
+        checked += 1
+    assert checked > 10
+
+
+def test_docx_signature_takes_the_closing_text_with_it():
+    """署名 and 成文日期 never stand alone on a page: the last body paragraph keeps with them."""
+    d = _docx(rectification_notice())
+    paragraphs = d.paragraphs
+    signature = next(n for n, p in enumerate(paragraphs) if p.text.strip() == "甘肃省发展和改革委员会"
+                     and n > 3)
+    closing = next(p for p in reversed(paragraphs[:signature]) if p.text.strip())
+    assert closing.paragraph_format.keep_with_next
