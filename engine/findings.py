@@ -318,40 +318,25 @@ def format_accounting(manifest: dict, duplicates: list = (), kind_titles: dict |
     terminal: file names, headers, notes and ids with their control and bidi characters escaped). `kind_titles`:
     record kind -> its Chinese name, shown in Chinese."""
     t = for_terminal
-    if current() == "en":
-        return _accounting_en(manifest, duplicates)
-    titles = kind_titles or {}
-    lines = ["文件："]
+    english = current() == "en"
+    titles = {} if english else kind_titles or {}
+    lines = [tr("文件：", "files:")]
     for entry in manifest.get("inputs", []):
-        lines.append(f"  {t(entry['path'])} [{t(titles.get(entry['kind'], entry['kind']))}]：读取 {entry['rows']} = "
-                     f"评估 {entry['evaluated']} + 拒收 {entry['rejected']}")
+        kind, rows = t(titles.get(entry["kind"], entry["kind"])), (entry["rows"], entry["evaluated"], entry["rejected"])
+        lines.append(f"  {t(entry['path'])} [{kind}]" + tr("：读取 {} = 评估 {} + 拒收 {}",
+                                                           ": read {} = evaluated {} + rejected {}").format(*rows))
         if entry.get("unknown_columns"):
-            lines.append("    未使用的列：" + "、".join(t(c) for c in entry["unknown_columns"]))
+            lines.append(tr("    未使用的列：", "    columns not used: ")
+                         + tr("、", ", ").join(t(c) for c in entry["unknown_columns"]))
         for note in entry.get("notes", []):
-            lines.append(f"    注：{t(note)}")
+            lines.append(tr("    注：", "    note: ") + t(note))
     for failed in manifest.get("failed_inputs", []):
-        lines.append(f"  {t(failed['path'])}：无法读取")
+        lines.append(f"  {t(failed['path'])}" + tr("：无法读取", ": could not be read"))
     for dup in duplicates:
-        lines.append(f"  重复编号 {t(titles.get(dup['kind'], dup['kind']))} {t(dup['id'])}：{t(dup['first'][0])} "
-                     f"第{dup['first'][1]}行 与 {t(dup['again'][0])} 第{dup['again'][1]}行（均已评估）")
-    return "\n".join(lines)
-
-
-def _accounting_en(manifest: dict, duplicates: list) -> str:
-    t = for_terminal
-    lines = ["files:"]
-    for entry in manifest.get("inputs", []):
-        lines.append(f"  {t(entry['path'])} [{t(entry['kind'])}]: read {entry['rows']} = "
-                     f"evaluated {entry['evaluated']} + rejected {entry['rejected']}")
-        if entry.get("unknown_columns"):
-            lines.append("    columns not used: " + ", ".join(t(c) for c in entry["unknown_columns"]))
-        for note in entry.get("notes", []):
-            lines.append(f"    note: {t(note)}")
-    for failed in manifest.get("failed_inputs", []):
-        lines.append(f"  {t(failed['path'])}: could not be read")
-    for dup in duplicates:
-        lines.append(f"  duplicate id {t(dup['kind'])} {t(dup['id'])}: {t(dup['first'][0])} row {dup['first'][1]} "
-                     f"and {t(dup['again'][0])} row {dup['again'][1]} (both evaluated)")
+        first, again = (t(dup["first"][0]), dup["first"][1]), (t(dup["again"][0]), dup["again"][1])
+        lines.append(f"  {tr('重复编号', 'duplicate id')} {t(titles.get(dup['kind'], dup['kind']))} {t(dup['id'])}"
+                     + tr("：{} 第{}行 与 {} 第{}行（均已评估）", ": {} row {} and {} row {} (both evaluated)")
+                     .format(*first, *again))
     return "\n".join(lines)
 
 
