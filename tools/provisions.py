@@ -144,34 +144,29 @@ def guess_kind(span: str, position: int, annex: bool) -> str:
 
 # ---- rule evidence: the quotes and printed numbers each rule rests on -------------------------------------------
 
-def _param_refs(node, found):
+def _mappings(node):
+    """Every mapping inside a YAML node, depth first."""
     if isinstance(node, dict):
-        if "param" in node:
-            found.append((str(node["param"]), node.get("key"), node.get("by")))
+        yield node
         for value in node.values():
-            _param_refs(value, found)
+            yield from _mappings(value)
     elif isinstance(node, list):
         for value in node:
-            _param_refs(value, found)
+            yield from _mappings(value)
+
+
+def _param_refs(node, found):
+    found.extend((str(m["param"]), m.get("key"), m.get("by")) for m in _mappings(node) if "param" in m)
     return found
 
 
 def _filters(node, found):
     """{field: [allowed values]} and {field: [refused values]} from a rule's `applies`."""
-    if isinstance(node, dict):
-        if "field" in node and "op" in node:
-            value = node.get("value")
-            if node["op"] in ("eq", "in"):
-                found.setdefault(("in", node["field"]), set()).update(map(str, value if isinstance(value, list)
-                                                                          else [value]))
-            elif node["op"] in ("ne", "not_in"):
-                found.setdefault(("out", node["field"]), set()).update(map(str, value if isinstance(value, list)
-                                                                           else [value]))
-        for value in node.values():
-            _filters(value, found)
-    elif isinstance(node, list):
-        for value in node:
-            _filters(value, found)
+    for m in _mappings(node):
+        if "field" in m and "op" in m and m["op"] in ("eq", "in", "ne", "not_in"):
+            value = m.get("value")
+            side = "in" if m["op"] in ("eq", "in") else "out"
+            found.setdefault((side, m["field"]), set()).update(map(str, value if isinstance(value, list) else [value]))
     return found
 
 
