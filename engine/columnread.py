@@ -143,7 +143,7 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
     note[list(notes)] = True
 
     candidates = nonempty & ~beyond & ~note
-    columns, problems_of, present_of = {}, {}, {}
+    columns = {}
     for column in plan.columns:
         spec = schema.fields[column.field]
         raw = cells[column.position] if column.position < len(cells) else None

@@ -9,7 +9,6 @@ import json
 import math
 import re
 import warnings
-from decimal import Decimal
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
