@@ -363,7 +363,7 @@ def body_xml(doc: OfficialDocument, fonts: g.FontSet = g.GB_FONTS) -> str:
     blocks = list(numbered(doc.body))
     attachments = doc.attachment_lines()
     # The text before the signature goes with it to a new page: 署名 and 成文日期 never stand alone on the last page.
-    closing = len(blocks) - 1 if not attachments else None
+    closing = len(blocks) - 1
     keep = "<w:keepNext/>"
     for n, (label, block) in enumerate(blocks):
         if isinstance(block, Paragraph):

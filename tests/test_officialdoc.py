@@ -1,6 +1,8 @@
 """Official-document model, DOCX and PDF writers: GB/T 9704-2012 geometry, fonts, text and page counts read back."""
 
+import dataclasses
 import io
+import re
 import shutil
 import subprocess
 
@@ -237,11 +239,28 @@ def test_docx_paragraph_properties_follow_the_schema_order():
     assert checked > 10
 
 
-def test_docx_signature_takes_the_closing_text_with_it():
-    """署名 and 成文日期 never stand alone on a page: the last body paragraph keeps with them."""
-    d = _docx(rectification_notice())
+@pytest.mark.parametrize("with_attachment", [True, False])
+def test_docx_signature_takes_the_closing_text_with_it(with_attachment):
+    """署名 and 成文日期 never stand alone on a page: the last body paragraph keeps with them, 附件说明 or not."""
+    doc = rectification_notice()
+    if not with_attachment:
+        doc = dataclasses.replace(doc, attachments=())
+    d = _docx(doc)
     paragraphs = d.paragraphs
     signature = next(n for n, p in enumerate(paragraphs) if p.text.strip() == "甘肃省发展和改革委员会"
                      and n > 3)
     closing = next(p for p in reversed(paragraphs[:signature]) if p.text.strip())
     assert closing.paragraph_format.keep_with_next
+
+
+@pytest.mark.parametrize("findings", [1, 2, 5, 6, 19])
+def test_pdf_signature_takes_the_closing_text_with_it(pdf_writer, findings):
+    """The page holding 成文日期 also holds the last body paragraph (特此通知。), with or without 附件说明.
+
+    Before the fix, 2, 5, 6 and 19 findings left 特此通知。 at the foot of one page and the signature alone on the next.
+    """
+    pdf = pdf_writer.render(rectification_notice(findings))
+    pages = [p.extract_text().replace(" ", "") for p in PdfReader(io.BytesIO(pdf)).pages]
+    signed = [n for n, text in enumerate(pages) if re.search(r"2024年5月6日(?!印发)", text)]
+    assert len(signed) == 1, signed
+    assert "特此通知。" in pages[signed[0]], (signed, len(pages))
