@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import itertools
 import json
 import math
@@ -14,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
@@ -38,6 +40,7 @@ class RawTable:
     chunks: object  # callable returning an iterator of DataFrames whose index is the 0-based row number
     hidden: set = field(default_factory=set)  # hidden column positions (XLSX)
     notes: list = field(default_factory=list)  # what the reader did that a user should know
+    data_chunks: object = None  # callable(first data row) -> chunks that may leave out the rows above it (CSV)
 
 
 def _reason(exc: Exception) -> str:
@@ -104,15 +107,16 @@ def read_csv(path: Path, shown: str) -> RawTable:
         widest = max(widest, _first_rows_width(path, encoding, delimiter))
     names = list(range(widest + EXTRA_COLUMNS))
 
-    def chunks() -> Iterator[pd.DataFrame]:
+    def pandas_chunks(nrows: int | None = None) -> Iterator[pd.DataFrame]:
+        """pandas' reading of the rows (index: the 0-based row in the file), the reference."""
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", pd.errors.ParserWarning)  # never drop cells of a too-wide row
                 reader = pd.read_csv(path, header=None, names=names, index_col=False, dtype=str,
                                      keep_default_na=False, sep=delimiter, encoding=encoding, skip_blank_lines=False,
-                                     chunksize=CHUNK_ROWS, engine="c", on_bad_lines="error")
-                for chunk in reader:
-                    yield chunk
+                                     chunksize=None if nrows else CHUNK_ROWS, nrows=nrows, engine="c",
+                                     on_bad_lines="error")
+                yield from ([reader] if nrows else reader)
         except pd.errors.ParserWarning:
             raise InputError(f"a row has more than {len(names)} cells, wider than the rest of the table", file=shown,
                              fix="remove the stray cells (often an unquoted comma inside a value)") from None
@@ -126,13 +130,175 @@ def read_csv(path: Path, shown: str) -> RawTable:
         except pd.errors.EmptyDataError:
             return
 
-    head = _head_of(chunks, shown)
+    if ARROW_CSV and encoding == "utf-8-sig" and widest >= 2:  # pyarrow reads the data rows; the head (for finding the header) is pandas' reading of the first rows
+        head = _head_of(lambda: pandas_chunks(nrows=min(HEAD_ROWS, CHUNK_ROWS)), shown)  # (= the first chunk's)
+        data_chunks = functools.partial(_arrow_chunks, path, delimiter, widest, len(names), pandas_chunks)
+        chunks = functools.partial(data_chunks, 0)
+    else:
+        chunks, data_chunks = pandas_chunks, None
+        head = _head_of(chunks, shown)
     notes = []
     if encoding != "utf-8-sig":
         notes.append("read as GB18030/GBK text (not UTF-8)")
     if delimiter != ",":
         notes.append(f"columns separated by {'TAB' if delimiter == chr(9) else repr(delimiter)}")
-    return RawTable("", head, chunks, notes=notes)
+    return RawTable("", head, chunks, notes=notes, data_chunks=data_chunks)
+
+
+# pyarrow's CSV reader (multi-threaded, cells dictionary-encoded as they are parsed) reads the data rows of a file
+# where they are plain: UTF-8, no quote character from the first data row on (no quoted cells, so a row is a line: \n,
+# \r\n or \r ends it) and no NUL byte. The rows above (titles, the header, which may quote a cell like "全硫St,d") are
+# counted here, as pandas counts them, when each of their quoted cells is a whole cell without a line break in it.
+# pyarrow's rows are then exactly pandas' rows (tests/test_loading_property.py compares them): each row of the table's
+# width, a blank line a row of empty cells. A row of another width (pandas pads a shorter row, refuses a much wider
+# one) stops pyarrow: pandas reads the file on from that block's first row, so nothing is read differently.
+ARROW_CSV = True  # (tests switch it off to compare with pandas alone)
+ARROW_BLOCK = 4 << 20  # bytes pyarrow parses at a time (about 50,000 rows of 80 bytes)
+HEAD_BYTES = 1 << 20  # the rows above the data are looked for in this many bytes
+
+
+def _data_offset(path: Path, delimiter: str, first: int) -> int | None:
+    """The byte offset of row `first` (0-based), counting rows as pandas does, when the rows above it are plain and
+    no quote character and no NUL byte come after it; None otherwise."""
+    import mmap
+
+    sep, quote = ord(delimiter), ord('"')
+    try:
+        with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            if data.find(b"\x00") >= 0:
+                return None
+            head = data[:HEAD_BYTES]
+            end = len(data)
+            position = 3 if first and head.startswith(codecs.BOM_UTF8) else 0  # (pyarrow skips a BOM at 0 itself)
+            rows = 0
+            while rows < first:
+                if position >= len(head):
+                    return None if len(head) < end else position  # (a file of fewer rows: nothing below)
+                at_start = True
+                while position < len(head):  # one row
+                    byte = head[position]
+                    if at_start and byte == quote:  # a quoted cell: "…", "" inside, then a delimiter or a line end
+                        close = position + 1
+                        while True:
+                            close = head.find(b'"', close)
+                            if close < 0:
+                                return None
+                            if head[close + 1:close + 2] == b'"':
+                                close += 2
+                                continue
+                            break
+                        inside = head[position + 1:close]
+                        if b"\r" in inside or b"\n" in inside or head[close + 1:close + 2] not in (b"", delimiter.encode(),
+                                                                                               b"\r", b"\n"):
+                            return None
+                        position, at_start = close + 1, False
+                        continue
+                    position += 1
+                    if byte == sep:
+                        at_start = True
+                    elif byte in (10, 13):
+                        if byte == 13 and head[position:position + 1] == b"\n":
+                            position += 1
+                        break
+                    elif byte == quote:
+                        return None
+                    else:
+                        at_start = False
+                rows += 1
+            if position >= len(head) and len(head) < end:  # (the rows above the data fill the bytes looked at)
+                return None
+            bom = 3 if not position and data[:3] == codecs.BOM_UTF8 else 0
+            if data[position + bom:position + bom + 3] == codecs.BOM_UTF8:  # a U+FEFF starting the data: pyarrow drops
+                return None                                                # it, pandas keeps it (or drops two)
+            return position if data.find(b'"', position) < 0 else None
+    except (OSError, ValueError):
+        return None
+
+
+class ArrowChunk:
+    """Rows of a CSV file as pyarrow read them: a record batch of dictionary-encoded text columns, `start` the
+    0-based file row of its first row. `frame()` is the DataFrame pandas' reader gives for the same rows."""
+
+    def __init__(self, batch, start: int, names: int):
+        self.batch, self.start, self.names = batch, start, names
+
+    def __len__(self) -> int:
+        return self.batch.num_rows
+
+    @property
+    def index(self) -> pd.RangeIndex:
+        return pd.RangeIndex(self.start, self.start + self.batch.num_rows)
+
+    @property
+    def width(self) -> int:
+        return self.batch.num_columns
+
+    def column(self, position: int):
+        return self.batch.column(position)
+
+    def rows_from(self, first: int) -> "ArrowChunk":
+        """The rows from file row `first` on."""
+        if first <= self.start:
+            return self
+        return ArrowChunk(self.batch.slice(first - self.start), max(first, self.start), self.names)
+
+    def row(self, position: int) -> list:
+        return [self.batch.column(p)[position].as_py() for p in range(self.width)]
+
+    def frame(self) -> pd.DataFrame:
+        columns = {p: self.batch.column(p).to_pylist() for p in range(self.width)}
+        frame = pd.DataFrame(columns, index=self.index, dtype=object)
+        for p in range(self.width, self.names):
+            frame[p] = np.nan
+        return frame
+
+
+def _arrow_chunks(path: Path, delimiter: str, width: int, names: int, pandas_chunks, first: int = 0):
+    """The rows from `first` on, read by pyarrow in chunks of at most CHUNK_ROWS rows; from a row pyarrow cannot
+    read as pandas does, pandas reads the rest."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    columns = [f"c{p}" for p in range(width)]
+    text = pa.dictionary(pa.int32(), pa.string())
+    options = dict(
+        read_options=pa_csv.ReadOptions(column_names=columns, block_size=ARROW_BLOCK, use_threads=True),
+        parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                          escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
+        convert_options=pa_csv.ConvertOptions(column_types={c: text for c in columns}, strings_can_be_null=False,
+                                              quoted_strings_can_be_null=False, null_values=[], true_values=[],
+                                              false_values=[], check_utf8=True))
+    row, read = first, False
+    offset = _data_offset(path, delimiter, first)
+    reader = None
+    if offset is not None:
+        source = pa.OSFile(str(path))
+        source.seek(offset)
+        try:
+            reader = pa_csv.open_csv(source, **options)
+        except (pa.ArrowInvalid, OSError):  # (the first block already has a row of another width)
+            source.close()
+    if reader is not None:
+        with source, reader:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    if not read:  # no row below the header: one empty chunk, as pandas gives
+                        yield ArrowChunk(pa.RecordBatch.from_arrays([pa.array([], text) for _ in columns],
+                                                                    names=columns), row, names)
+                    return
+                except (pa.ArrowInvalid, OSError):
+                    break
+                for start in range(0, batch.num_rows, CHUNK_ROWS):
+                    part = batch.slice(start, CHUNK_ROWS) if batch.num_rows > CHUNK_ROWS else batch
+                    yield ArrowChunk(part, row, names)
+                    row, read = row + part.num_rows, True
+    for chunk in pandas_chunks():  # from the top: pandas' skiprows does not count rows ended by \r as it reads them
+        part = chunk.loc[chunk.index >= row]
+        if len(part) or not read:
+            yield part
+            read = True
 
 
 def _first_rows_width(path: Path, encoding: str, delimiter: str, rows: int = HEAD_ROWS * 4) -> int:

@@ -14,7 +14,8 @@ from engine.errors import InputError, UsageError
 from engine.findings import Rejection, Source
 from engine.normalise import (Regions, ValueProblem, plain_number, quoted, checked_number, is_blank, is_missing, parse_value,
                               read_number)
-from engine.reader import Conflict, EmptyRecord, Nested, NotARecord, RawTable, Unsaved, read_tables, sha256_of
+from engine.reader import (ArrowChunk, Conflict, EmptyRecord, Nested, NotARecord, RawTable, Unsaved, read_tables,
+                           sha256_of)
 from engine.schemas import Schema, normalise_header, split_unit
 from engine.units import UnitProblem, factor, is_known_unit, looks_like_unit, unit_of_cell
 
@@ -324,16 +325,20 @@ def _fraction_columns(plan: HeaderPlan, frame: pd.DataFrame) -> dict:
     'percent' (a later value ≤ 1 is ambiguous), or 'alone' (a single value ≤ 1: 1 may be 100% or 1%). Values ≤ 1
     are rejected in a column not converted: ecocheck does not guess."""
     decided = {}
+    arrow = isinstance(frame, ArrowChunk)
+    frame = frame.rows_from(plan.first_data_row) if arrow else frame.loc[frame.index >= plan.first_data_row]
     for column in plan.columns:
         spec = plan.schema.fields[column.field]
-        if spec.unit != "%" or not spec.fractions or column.factor is not None or column.position >= frame.shape[1]:
+        if spec.unit != "%" or not spec.fractions or column.factor is not None or \
+                column.position >= (frame.width if arrow else frame.shape[1]):
             continue
         numbers = []
-        for cell in frame.iloc[:, column.position]:
+        for cell, count in (_counted_cells(frame.column(column.position)) if arrow else
+                            ((cell, 1) for cell in frame.iloc[:, column.position])):
             if is_missing(cell) or "%" in str(cell) or "％" in str(cell):
                 continue
             try:
-                numbers.append(float(str(cell).replace(",", "")))
+                numbers.extend([float(str(cell).replace(",", ""))] * count)
             except ValueError:
                 continue
         nonzero = [n for n in numbers if n != 0]
@@ -347,6 +352,15 @@ def _fraction_columns(plan: HeaderPlan, frame: pd.DataFrame) -> dict:
         else:
             decided[column.position] = "percent"  # percentages: a later value ≤ 1 is ambiguous and rejected
     return decided
+
+
+def _counted_cells(column) -> list:
+    """(text, times) of each distinct cell of a pyarrow dictionary-encoded text column."""
+    import numpy as np
+
+    codes = column.indices.to_numpy(zero_copy_only=False)
+    counts = np.bincount(codes, minlength=len(column.dictionary))
+    return [(text, int(n)) for text, n in zip(column.dictionary.to_pylist(), counts) if n]
 
 
 def _cell_value(raw, column: Column, spec, regions: Regions, fraction: str | None):
@@ -393,6 +407,8 @@ def _marks(cells) -> str:
 def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, path: str, report: TableReport,
                     fractions: dict) -> tuple[list, list]:
     """Records and rejections for the data rows of one chunk (frame index = 0-based row in the file)."""
+    if isinstance(frame, ArrowChunk):
+        frame = frame.frame()
     schema = plan.schema
     id_spec = schema.fields[schema.id_field]
     records, rejected = [], []
@@ -524,9 +540,10 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
         if n == 0 and skipped:
             report.notes.append("sheet(s) not matching any record kind skipped: " + ", ".join(skipped))
         fractions = None
-        for chunk in table.chunks():
+        chunks = table.data_chunks(plan.first_data_row) if table.data_chunks is not None else table.chunks()
+        for chunk in chunks:
             if fractions is None:
-                fractions = _fraction_columns(plan, chunk.loc[chunk.index >= plan.first_data_row])
+                fractions = _fraction_columns(plan, chunk)
                 for position, decision in fractions.items():
                     if decision == "convert":  # (fraction-looking values among percentages are rejected one by one)
                         label = plan.schema.fields[next(c.field for c in plan.columns if c.position == position)].label

@@ -34,7 +34,9 @@ class RunResult:
 
 
 def load_rules(rules_dir: Path | None = None, schemas_dir: Path | None = None) -> RuleSet:
-    return load_ruleset(Path(rules_dir or DEFAULT_RULES), Path(schemas_dir or DEFAULT_SCHEMAS))
+    """The validated rule set, from the rule-set cache when its files have not changed (engine.rulecache)."""
+    from engine import rulecache
+    return rulecache.cached(Path(rules_dir or DEFAULT_RULES), Path(schemas_dir or DEFAULT_SCHEMAS), load_ruleset)
 
 
 def regions_of(ruleset: RuleSet) -> Regions:

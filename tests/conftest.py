@@ -32,6 +32,21 @@ def copy_core_rules(target: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _rule_cache(tmp_path_factory):
+    """The rule-set cache of this test session in a folder of its own (not the user's cache directory); the CLI
+    tests that run in a child process inherit it."""
+    import os
+
+    previous = os.environ.get("ECOCHECK_CACHE_DIR")
+    os.environ["ECOCHECK_CACHE_DIR"] = str(tmp_path_factory.mktemp("rule-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("ECOCHECK_CACHE_DIR", None)
+    else:
+        os.environ["ECOCHECK_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def ruleset():
     return load_rules()
