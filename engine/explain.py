@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
 from engine import conditions as C
 from engine import operators as O
 from engine.evaluate import COMPLIANT, INDETERMINATE, VIOLATION, Outcome
-from engine.findings import GAP, Check, Citation, Finding, Result, Subject
+from engine.findings import GAP, Check, Citation, Finding, Result, Source, Subject
 
 OP_WORDS = O.SYMBOLS
 
@@ -166,4 +168,85 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
     return results, findings
 
 
-__all__ = ["build", "display", "evidence", "COMPLIANT"]
+
+
+class _Values:
+    """The values a finding is explained from (the fields its rule reads), standing in for the Record."""
+
+    __slots__ = ("values", "problems")
+
+    def __init__(self, values: dict, problems: dict | None = None):
+        self.values, self.problems = values, problems or {}
+
+
+def build_batch(codes: dict, slots: dict, slotted: dict, rules, batch, schema, documents, regions) -> list:
+    """Findings of the violation and indeterminate rows of a batch the column executor evaluated, exactly as `build`
+    gives them for the same records, in (row, rule) order — built from the batch's columns for those rows only.
+
+    `codes`: rule_id -> state code per row (columnar.STATES); a record's identity is made by records.identity, and
+    the checks (and the missing-value texts) of each distinct combination of the values a rule reads once."""
+    from engine.columnar import STATES
+    from engine.records import identity, identity_fields
+
+    by_id = {rule.id: rule for rule in rules}
+    violation, indeterminate = STATES.index(VIOLATION), STATES.index(INDETERMINATE)
+    pairs = []
+    for rule_id, states in codes.items():
+        for position in np.flatnonzero((states == violation) | (states == indeterminate)):
+            pairs.append((int(position), rule_id, states[position] == violation))
+    if not pairs:
+        return []
+    pairs.sort(key=lambda pair: (pair[0], pair[1]))
+    needed = {rule_id: by_id[rule_id].needed_fields() for rule_id in codes}
+    wanted = identity_fields(schema) | {"manufacturer", "year"} | {n for names in needed.values() for n in names}
+    columns = {name: batch.columns[name] for name in wanted if name in batch.columns}
+    problems = batch.problems
+    rows, file = batch.rows, batch.file
+    citations, explained, missing_texts = {}, {}, {}
+    current, findings = None, []
+    for position, rule_id, violated in pairs:
+        rule = by_id[rule_id]
+        if position != current:
+            current, subjects = position, {}
+            row_codes = {name: int(column.codes[position]) for name, column in columns.items()}
+            values = {name: columns[name].uniques[code] for name, code in row_codes.items() if code >= 0}
+            shown_id, name, region, _, recipient = identity(schema, values, regions)
+            source = Source(file, int(rows[position]))
+        subject = subjects.get(rule.binds)
+        if subject is None:
+            recipient_of = str(values.get("manufacturer") or "") if rule.binds == "manufacturer" else recipient
+            subject = subjects[rule.binds] = Subject(kind=schema.kind, id=shown_id, name=name, region=region,
+                                                    recipient=recipient_of)
+        status = (VIOLATION if rule.is_binding else GAP) if violated else INDETERMINATE
+        row_slots = slots.get((rule_id, position), {})
+        key = (rule_id, tuple(row_codes[n] for n in needed[rule_id]), tuple(sorted(row_slots.items())))
+        found = explained.get(key)
+        if found is None:
+            checks = _checks(rule, _Values({n: values[n] for n in needed[rule_id] if n in values}), schema,
+                             row_slots, slotted[rule_id]) if slotted.get(rule_id) is not None else []
+            found = explained[key] = (tuple(checks), _summary(checks))
+        checks, summary = found
+        missing = ()
+        if status == INDETERMINATE:
+            row_problems = tuple(problems.get(n, {}).get(position) for n in needed[rule_id])
+            missing_key = (rule_id, tuple(n in values for n in needed[rule_id]), row_problems)
+            missing = missing_texts.get(missing_key)
+            if missing is None:
+                record = _Values({n: values[n] for n in needed[rule_id] if n in values},
+                                 {n: p for n, p in zip(needed[rule_id], row_problems) if p is not None})
+                missing = missing_texts[missing_key] = tuple(_missing(rule, record, schema))
+            message = "无法判定：" + "；".join(missing or ["数据不足"])
+        else:
+            message = rule.message.format(name=name, id=shown_id, region=region, checks=summary)
+        citation = citations.get(rule_id) or citations.setdefault(rule_id, _citation(rule, documents))
+        findings.append(Finding(
+            rule_id=rule.id, title=rule.title, status=status, severity=rule.severity, subject=subject, source=source,
+            citation=citation, message=message, checks=checks, missing=missing,
+            required_actions=rule.required_actions if status in (VIOLATION, GAP) else (),
+            consequences=rule.consequences if status == VIOLATION else (),
+            acting=rule.acting, letter=rule.letter if status != GAP else "none", interpretation=rule.interpretation,
+            force=rule.force, binds=rule.binds, period=values.get("year"), same_duty=rule.same_duty))
+    return findings
+
+
+__all__ = ["build", "build_batch", "display", "evidence", "COMPLIANT"]

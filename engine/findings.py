@@ -203,8 +203,10 @@ def write_json(report: Report, out) -> None:
     out.write('{\n"manifest": ' + _dump(report.manifest) + ',\n"summary": ' + _dump(report.summary()) +
               ',\n"findings": [')
     pending = []
-    for n, finding in enumerate(report.findings):
-        pending.append(("," if n else "") + "\n" + _finding_json(finding))
+    texts = report.findings.json_texts() if hasattr(report.findings, "json_texts") else \
+        (_finding_json(finding) for finding in report.findings)
+    for n, text in enumerate(texts):
+        pending.append(("," if n else "") + "\n" + text)
         if len(pending) >= 1000:
             out.write("".join(pending))
             pending.clear()

@@ -488,6 +488,19 @@ def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, pat
 
 def make_record(schema: Schema, values: dict, problems: dict, path: str, row_number: int, regions: Regions) -> Record:
     """The Record of one accepted row: its shown id, name, region and recipient (both readers build them here)."""
+    shown_id, name, region, region_key, recipient = identity(schema, values, regions)
+    return Record(kind=schema.kind, id=shown_id, values=values, source=Source(file=path, row=row_number),
+                  name=name, region=region, region_key=region_key, recipient=recipient, problems=problems)
+
+
+def identity_fields(schema: Schema) -> set:
+    """The fields `identity` reads."""
+    named = (schema.id_field, schema.region_field, schema.name_field, schema.recipient_field, *schema.id_extra)
+    return {name for name in named if name in schema.fields}
+
+
+def identity(schema: Schema, values: dict, regions: Regions) -> tuple[str, str, str, str, str]:
+    """(shown id, name, region as shown, region key, recipient) of a row's values."""
     record_id = values[schema.id_field]
     region = values.get(schema.region_field, "")
     name = values.get(schema.name_field, "")
@@ -495,9 +508,8 @@ def make_record(schema: Schema, values: dict, problems: dict, path: str, row_num
         name = regions.official.get(name, name)
     shown_id = "/".join([str(record_id)] + [_shown(values[f], schema.fields[f]) for f in schema.id_extra
                                             if f in values])
-    return Record(kind=schema.kind, id=shown_id, values=values, source=Source(file=path, row=row_number),
-                  name=str(name), region=regions.official.get(region, str(region)), region_key=str(region),
-                  recipient=_recipient(schema, values, regions), problems=problems)
+    return (shown_id, str(name), regions.official.get(region, str(region)), str(region),
+            _recipient(schema, values, regions))
 
 
 # ---------------------------------------------------------------- files

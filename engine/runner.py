@@ -85,6 +85,13 @@ class _Collector:
             compiled = self._compiled[batch.kind] = columnar.compile_rules(rules)
         outcome = columnar.evaluate_batch(compiled, batch, self.ruleset.params, self.as_of)
         self.counts.update(outcome.counts({r.id: "violation" if r.is_binding else "gap" for r in rules}))
+        if self.results is None and getattr(batch, "regions", None) is not None:  # read column-wise: findings too
+            findings = explain.build_batch(outcome.codes, outcome.slots, outcome.slotted, rules, batch,
+                                           self.ruleset.schemas[batch.kind], self.ruleset.documents, batch.regions)
+            if findings:
+                self.findings.add_json(findings, (self.table_order.get(batch.file, len(self.table_order)),
+                                                  findings[0].source.row))
+            return
         partial = evaluate.Outcome(states=outcome.states(only_findings=self.results is None), measures=[], lapsed=[],
                                    slots=outcome.slots, slotted=outcome.slotted)
         results, findings = explain.build(partial, rules, batch, self.ruleset.schemas, self.ruleset.documents,
