@@ -70,10 +70,16 @@ class _Cells:
         return self._uniques[code] if self._uniques is not None else self.arrow[int(code)].as_py()
 
     def _short_flags(self, function) -> np.ndarray:
+        """`function` of each short distinct cell without an ASCII digit (False for the others): is_missing and
+        _total_word, which no cell holding a digit can satisfy (no missing mark or total word has one)."""
         flags = np.zeros(len(self.arrow), dtype=bool)
         if len(self.short):
-            texts = self.arrow.take(pa.array(self.short)).to_pylist()
-            flags[self.short] = [bool(function(text)) for text in texts]
+            short = pa.array(self.short)
+            digits = pc.match_substring_regex(self.stripped_arrow.take(short), "[0-9]")
+            candidates = self.short[~digits.to_numpy(zero_copy_only=False)]
+            if len(candidates):
+                texts = self.arrow.take(pa.array(candidates)).to_pylist()
+                flags[candidates] = [bool(function(text)) for text in texts]
         return flags
 
     def missing_flags(self) -> np.ndarray:
@@ -93,7 +99,7 @@ class _Cells:
 
     def note_flags(self) -> np.ndarray:
         """Cells that may make a row a note (注：…) or a total (合计): the row reader decides those rows."""
-        flags = _starts_lower(self.stripped_arrow, NOTE_PREFIXES) | self._short_flags(_note_flag)
+        flags = _starts_lower(self.stripped_arrow, NOTE_PREFIXES) | self._short_flags(_total_word)
         return np.append(flags, False)[self.codes]
 
 
@@ -140,9 +146,13 @@ def _plain_text(frame: pd.DataFrame) -> bool:
     return True
 
 
-def _note_flag(text) -> bool:
+def _total_word(text) -> bool:
+    """A cell that is a total word (合计); with the note prefixes (_starts_lower) what may make a row a note."""
     text = str(text).strip()
-    return bool(text) and (text.lower().startswith(NOTE_PREFIXES) or normalise_header(text) in TOTAL_WORDS)
+    return bool(text) and normalise_header(text) in TOTAL_WORDS
+
+
+assert not any(c.isdigit() for word in (*MISSING_TOKENS, *TOTAL_WORDS) for c in word)  # (_Cells._short_flags)
 
 
 def _text_column(cells: _Cells) -> tuple[list, list]:
@@ -155,15 +165,24 @@ def _text_column(cells: _Cells) -> tuple[list, list]:
     return values, [None] * len(values)
 
 
-def _typed_column(cells: _Cells, column, spec, regions, fraction) -> tuple[list, list]:
+PARSED_CELLS = 100_000  # distinct cells of a column kept read for the table's later chunks (dates, numbers, names)
+
+
+def _typed_column(cells: _Cells, column, spec, regions, fraction, parsed: dict) -> tuple[list, list]:
+    """Values and problems per distinct cell, as parse_value gives them; `parsed` keeps them for the next chunks of
+    the table (the fraction decision, the column and its unit are the table's)."""
     values, problems = [], []
     for raw in cells.uniques:
-        try:
-            values.append(_cell_value(raw, column, spec, regions, fraction))
-            problems.append(None)
-        except ValueProblem as exc:
-            values.append(None)
-            problems.append(None if is_missing(raw) else str(exc))
+        found = parsed.get(raw)
+        if found is None:
+            try:
+                found = (_cell_value(raw, column, spec, regions, fraction), None)
+            except ValueProblem as exc:
+                found = (None, None if is_missing(raw) else str(exc))
+            if len(parsed) < PARSED_CELLS:
+                parsed[raw] = found
+        values.append(found[0])
+        problems.append(found[1])
     return values, problems
 
 
@@ -234,7 +253,8 @@ def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
         if spec.type == "string" and not column.problem:
             values, problems = _text_column(raw)
         else:
-            values, problems = _typed_column(raw, column, spec, regions, fractions.get(column.position))
+            values, problems = _typed_column(raw, column, spec, regions, fractions.get(column.position),
+                                             plan.parsed.setdefault(column.position, {}))
         columns[column.field] = (raw, values, problems)
 
     id_field = schema.id_field
@@ -291,11 +311,14 @@ def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
 
     kept = np.flatnonzero(keep)
     field_columns, problems = {}, {}
+    spec_types = {c.field: "string" for c in plan.columns
+                  if schema.fields[c.field].type == "string" and not c.problem}
     for name, (raw, values, value_problems) in columns.items():
         codes = raw.codes[kept]
         known = np.array([v is not None for v in values], dtype=bool)
         codes = np.where((codes >= 0) & np.append(known, False)[codes], codes, -1)
-        field_columns[name] = FieldColumn(codes, values)
+        text = raw.stripped_arrow if spec_types.get(name) == "string" else None  # (ids: duplicates read them)
+        field_columns[name] = FieldColumn(codes, values, text)
         if name in problem_masks:
             rows = np.flatnonzero(problem_masks[name][kept])
             problems[name] = {int(p): value_problems[raw.codes[kept[p]]] for p in rows}

@@ -89,24 +89,26 @@ class FindingStore(Sequence):
         pickler.dump(findings)
         self._append(key, findings, zlib.compress(buffer.getvalue(), 6), False)
 
-    def add_json(self, findings: list, key: tuple) -> None:
-        """A segment kept as its JSON text: what the JSON output writes, written by it without a Finding being
-        rebuilt. The first finding of each rule and status is read back and compared: a finding that JSON would not
-        give back whole (a value of another type) keeps the segment as pickles."""
-        from engine.findings import _finding_json
+    def add_json(self, found, key: tuple) -> None:
+        """A segment kept as its JSON text (explain.BatchFindings): what the JSON output writes, written by it
+        without a Finding being rebuilt. Each sample (the first finding of each rule and status) is checked: its
+        text must be what findings.finding_json_bytes gives and read back to the same Finding; a segment that fails
+        (a value of a type JSON would not give back) is kept as pickles instead."""
+        from engine.findings import finding_json_bytes
 
-        if not findings:
+        if not len(found):
             return
-        texts, checked = [], set()
-        for finding in findings:
-            text = _finding_json(finding)
-            if (finding.rule_id, finding.status) not in checked:
-                checked.add((finding.rule_id, finding.status))
-                if finding_of(orjson.loads(text)) != finding:
-                    self.add(findings, key)
-                    return
-            texts.append(text)
-        self._append(key, findings, zlib.compress(SEPARATOR.join(texts).encode("utf-8"), 1), True)
+        for index, finding in found.samples:
+            if found.texts[index] != finding_json_bytes(finding) or finding_of(orjson.loads(found.texts[index])) \
+                    != finding:
+                self.add([finding_of(orjson.loads(text)) for text in found.texts], key)
+                return
+        self._segments.append((key, len(self._segments), len(found), zlib.compress(SEPARATOR.encode().join(
+            found.texts), 1), True))
+        self._count += len(found)
+        for status in found.statuses:
+            self._statuses[status] = self._statuses.get(status, 0) + 1
+        self._cache = None
 
     def _ordered(self):
         return sorted(self._segments, key=lambda s: (s[0], s[1]))
@@ -122,16 +124,15 @@ class FindingStore(Sequence):
             else:
                 yield from pickle.loads(zlib.decompress(blob))
 
-    def json_texts(self) -> Iterator[str]:
-        """The JSON text of every finding, in order (findings._finding_json of each)."""
-        from engine.findings import _finding_json
+    def json_blocks(self) -> Iterator[bytes]:
+        """The findings' JSON as UTF-8 bytes, a segment at a time, each segment's texts joined by ",\n"."""
+        from engine.findings import finding_json_bytes
 
         for _, _, _, blob, is_json in self._ordered():
             if is_json:
-                yield from zlib.decompress(blob).decode("utf-8").split(SEPARATOR)
+                yield zlib.decompress(blob).replace(SEPARATOR.encode(), b",\n")
             else:
-                for finding in pickle.loads(zlib.decompress(blob)):
-                    yield _finding_json(finding)
+                yield b",\n".join(finding_json_bytes(f) for f in pickle.loads(zlib.decompress(blob)))
 
     def statuses(self) -> dict:
         """Status -> number of findings, without reading them back."""

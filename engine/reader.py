@@ -154,21 +154,20 @@ def read_csv(path: Path, shown: str) -> RawTable:
 # one) stops pyarrow: pandas reads the file on from that block's first row, so nothing is read differently.
 ARROW_CSV = True  # (tests switch it off to compare with pandas alone)
 ARROW_BLOCK = 4 << 20  # bytes pyarrow parses at a time (about 50,000 rows of 80 bytes)
+ARROW_THREADS = True
 HEAD_BYTES = 1 << 20  # the rows above the data are looked for in this many bytes
 
 
 def _data_offset(path: Path, delimiter: str, first: int) -> int | None:
     """The byte offset of row `first` (0-based), counting rows as pandas does, when the rows above it are plain and
     no quote character and no NUL byte come after it; None otherwise."""
-    import mmap
-
     sep, quote = ord(delimiter), ord('"')
     try:
-        with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            if data.find(b"\x00") >= 0:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+            end = handle.seek(0, 2)
+            if b"\x00" in head:
                 return None
-            head = data[:HEAD_BYTES]
-            end = len(data)
             position = 3 if first and head.startswith(codecs.BOM_UTF8) else 0  # (pyarrow skips a BOM at 0 itself)
             rows = 0
             while rows < first:
@@ -207,11 +206,17 @@ def _data_offset(path: Path, delimiter: str, first: int) -> int | None:
                 rows += 1
             if position >= len(head) and len(head) < end:  # (the rows above the data fill the bytes looked at)
                 return None
-            bom = 3 if not position and data[:3] == codecs.BOM_UTF8 else 0
-            if data[position + bom:position + bom + 3] == codecs.BOM_UTF8:  # a U+FEFF starting the data: pyarrow drops
+            bom = 3 if not position and head[:3] == codecs.BOM_UTF8 else 0
+            if head[position + bom:position + bom + 3] == codecs.BOM_UTF8:  # a U+FEFF starting the data: pyarrow drops
                 return None                                                # it, pandas keeps it (or drops two)
-            return position if data.find(b'"', position) < 0 else None
-    except (OSError, ValueError):
+            if b'"' in head[position:]:
+                return None
+            handle.seek(len(head))
+            for block in iter(lambda: handle.read(1 << 20), b""):  # the rest, a block at a time (no mapping)
+                if b'"' in block or b"\x00" in block:
+                    return None
+            return position
+    except OSError:
         return None
 
 
@@ -253,47 +258,85 @@ class ArrowChunk:
         return frame
 
 
+def _slices(path: Path, offset: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) of the file from `offset` on, in pieces of about ARROW_BLOCK bytes that end at a line end."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        carry = b""
+        while True:
+            block = handle.read(ARROW_BLOCK)
+            data = carry + block if carry else block
+            if not block:
+                if data:
+                    yield offset, data
+                return
+            cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1))  # (a \r at the end may have its \n next)
+            if cut < 0:
+                carry = data
+                continue
+            yield offset, data[:cut + 1]
+            offset, carry = offset + cut + 1, data[cut + 1:]
+
+
 def _arrow_chunks(path: Path, delimiter: str, width: int, names: int, pandas_chunks, first: int = 0):
     """The rows from `first` on, read by pyarrow in chunks of at most CHUNK_ROWS rows; from a row pyarrow cannot
-    read as pandas does, pandas reads the rest."""
+    read as pandas does, pandas reads the rest.
+
+    The file is handed to pyarrow a piece at a time (about ARROW_BLOCK bytes, each parsed on several threads), the next
+    piece parsed while the rows of this one are checked: pyarrow's own streaming reader reads far ahead (60 MB and
+    more held while the rules run)."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
+    from concurrent.futures import ThreadPoolExecutor
 
     columns = [f"c{p}" for p in range(width)]
     text = pa.dictionary(pa.int32(), pa.string())
     options = dict(
-        read_options=pa_csv.ReadOptions(column_names=columns, block_size=ARROW_BLOCK, use_threads=True),
+        read_options=pa_csv.ReadOptions(column_names=columns, block_size=max(ARROW_BLOCK // 4, 1 << 10),
+                                        use_threads=ARROW_THREADS),
         parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
                                           escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
         convert_options=pa_csv.ConvertOptions(column_types={c: text for c in columns}, strings_can_be_null=False,
                                               quoted_strings_can_be_null=False, null_values=[], true_values=[],
                                               false_values=[], check_utf8=True))
-    row, read = first, False
-    offset = _data_offset(path, delimiter, first)
-    reader = None
-    if offset is not None:
-        source = pa.OSFile(str(path))
-        source.seek(offset)
+
+    def parse(piece):
+        at, data = piece
+        if at and data.startswith(codecs.BOM_UTF8):  # a row starting with U+FEFF: pyarrow would drop it as a BOM
+            return None
         try:
-            reader = pa_csv.open_csv(source, **options)
-        except (pa.ArrowInvalid, OSError):  # (the first block already has a row of another width)
-            source.close()
-    if reader is not None:
-        with source, reader:
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    if not read:  # no row below the header: one empty chunk, as pandas gives
-                        yield ArrowChunk(pa.RecordBatch.from_arrays([pa.array([], text) for _ in columns],
-                                                                    names=columns), row, names)
-                    return
-                except (pa.ArrowInvalid, OSError):
+            return pa_csv.read_csv(pa.py_buffer(data), **options)
+        except (pa.ArrowInvalid, OSError):  # a row of another width (or longer than a block)
+            return None
+
+    row, read, done = first, False, False
+    offset = _data_offset(path, delimiter, first)
+    if offset is not None:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pieces = _slices(path, offset)
+            piece = next(pieces, None)
+            done = piece is None  # (no row below the header)
+            pending = pool.submit(parse, piece) if piece is not None else None
+            while not done:
+                table = pending.result()
+                if table is None:
                     break
-                for start in range(0, batch.num_rows, CHUNK_ROWS):
-                    part = batch.slice(start, CHUNK_ROWS) if batch.num_rows > CHUNK_ROWS else batch
-                    yield ArrowChunk(part, row, names)
-                    row, read = row + part.num_rows, True
+                piece = next(pieces, None)
+                if piece is not None:
+                    pending = pool.submit(parse, piece)  # (parsed while this piece's rows are checked)
+                for batch in table.to_batches():
+                    for start in range(0, batch.num_rows, CHUNK_ROWS):
+                        part = batch.slice(start, CHUNK_ROWS) if batch.num_rows > CHUNK_ROWS else batch
+                        yield ArrowChunk(part, row, names)
+                        row, read = row + part.num_rows, True
+                if piece is None:
+                    done = True
+                    break
+    if done:
+        if not read:  # no row below the header: one empty chunk, as pandas gives
+            yield ArrowChunk(pa.RecordBatch.from_arrays([pa.array([], text) for _ in columns], names=columns), row,
+                             names)
+        return
     for chunk in pandas_chunks():  # from the top: pandas' skiprows does not count rows ended by \r as it reads them
         part = chunk.loc[chunk.index >= row]
         if len(part) or not read:
