@@ -23,7 +23,6 @@ from hypothesis import HealthCheck, assume, example, given, settings, strategies
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from engine.errors import EcocheckError
-from engine.normalise import is_missing
 from engine.records import load_file
 from engine.runner import load_rules, regions_of
 
@@ -91,7 +90,8 @@ def load_or_error(path: Path):
 
 
 def blank(cells) -> bool:
-    return all(is_missing(c) or str(c).strip() == "" for c in cells)
+    """A row with no text at all is skipped; a row of only 'no data' marks (无, —) is counted and rejected."""
+    return all(c is None or str(c).strip() == "" for c in cells)
 
 
 def expected_rows(loaded, data_rows) -> int:
