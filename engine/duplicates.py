@@ -1,7 +1,9 @@
-"""Record ids given more than once in a run, tracked in about 30 bytes a row so that large inputs stay small."""
+"""Record ids given more than once in a run, tracked in about 20 bytes a row and the id itself, so that large inputs
+stay small."""
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from array import array
@@ -56,15 +58,12 @@ class Duplicates:
 
     def __init__(self):
         self._hashes = array("q")
-        self._rows = array("q")
-        self._files = array("l")
+        self._rows = array("i")  # (a row number fits in 32 bits)
         self._offsets = array("q", [0])
         self._ids = bytearray()
-        self._file_names: list[str] = []
-        self._file_index: dict[str, int] = {}
-        self._kinds: list[str] = []
-        self._kind_of = array("h")
-        self._kind_index: dict[str, int] = {}
+        self._starts = array("q")  # each see_many call: its first record, its file and its kind (not per record)
+        self._segment_files: list[str] = []
+        self._segment_kinds: list[str] = []
         self._found: list | None = None
 
     def see(self, record) -> None:
@@ -88,17 +87,11 @@ class Duplicates:
                 keys[n] = _key("", texts[n])[1:]
             keys = pa.array(keys, pa.string())
         hashes = _hash_keys(pc.binary_join_element_wise(kind + "\x1f", keys, ""))
+        self._starts.append(len(self._hashes))
+        self._segment_files.append(file)
+        self._segment_kinds.append(kind)
         self._hashes.frombytes(hashes.astype(np.int64).tobytes())
-        file_number = self._file_index.setdefault(file, len(self._file_names))
-        if file_number == len(self._file_names):
-            self._file_names.append(file)
-        kind_number = self._kind_index.setdefault(kind, len(self._kinds))
-        if kind_number == len(self._kinds):
-            self._kinds.append(kind)
-        self._files.frombytes(np.full(len(ids), file_number, dtype=self._files.itemsize == 8 and np.int64
-                                      or np.int32).tobytes())
-        self._rows.frombytes(np.asarray(rows, dtype=np.int64).tobytes())
-        self._kind_of.frombytes(np.full(len(ids), kind_number, dtype=np.int16).tobytes())
+        self._rows.frombytes(np.asarray(rows, dtype=np.int32).tobytes())
         offsets, data = _buffers(ids)
         self._offsets.frombytes((offsets[1:].astype(np.int64) - offsets[0] + self._offsets[-1]).tobytes())
         self._ids += data[offsets[0]:offsets[-1]].tobytes()
@@ -107,8 +100,14 @@ class Duplicates:
     def _id(self, n: int) -> str:
         return self._ids[self._offsets[n]:self._offsets[n + 1]].decode("utf-8")
 
+    def _segment(self, n: int) -> int:
+        return bisect.bisect_right(self._starts, n) - 1
+
+    def _kind(self, n: int) -> str:
+        return self._segment_kinds[self._segment(n)]
+
     def _place(self, n: int) -> list:
-        return [self._file_names[self._files[n]], self._rows[n]]
+        return [self._segment_files[self._segment(n)], self._rows[n]]
 
     @property
     def found(self) -> list:
@@ -128,10 +127,10 @@ class Duplicates:
             if end - start > 1:
                 first_by_key: dict = {}
                 for n in (int(i) for i in order[start:end]):  # equal hashes: compare the keys themselves
-                    key = _key(self._kinds[self._kind_of[n]], self._id(n))
+                    key = _key(self._kind(n), self._id(n))
                     if key in first_by_key:
                         first = first_by_key[key]
-                        repeats.append((n, {"kind": self._kinds[self._kind_of[n]], "id": self._id(n),
+                        repeats.append((n, {"kind": self._kind(n), "id": self._id(n),
                                             "first": self._place(first), "again": self._place(n)}))
                     else:
                         first_by_key[key] = n
