@@ -191,12 +191,19 @@ class BatchExplainer:
     reads, and the missing-value texts of each distinct combination of absent fields (owned by the run, no global
     state)."""
 
+    LIMIT = 20_000  # entries of each cache: past it, a cache is emptied (memory follows the findings' variety)
+
     def __init__(self, documents):
         self.documents = documents
         self.checks: dict = {}
         self.explained: dict = {}
         self.missing: dict = {}
         self.templates: dict = {}
+
+    def trim(self) -> None:
+        for cache in (self.checks, self.explained, self.missing):
+            if len(cache) > self.LIMIT:
+                cache.clear()
 
     def template(self, rule, status: str) -> dict:
         """A finding of `rule` and `status` as a dict in Finding's field order, its per-record fields still empty."""
@@ -245,6 +252,7 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
     from engine.findings import Finding, plain
     from engine.records import identity, identity_fields
 
+    explainer.trim()
     codes, limits, slotted = outcome.codes, outcome.limits, outcome.slotted
     by_id = {rule.id: rule for rule in rules}
     violation, indeterminate = STATES.index(VIOLATION), STATES.index(INDETERMINATE)
