@@ -1,7 +1,9 @@
 """Shared fixtures: the bundled rule set, loaded once per test session, and a copy of the headline rules."""
 
+import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,14 @@ from engine.rules import rule_files
 from engine.runner import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
+
 CORE_RULES = ("BOILER-001", "BOILER-002", "BOILER-003", "COAL-001", "PREF-001", "PREF-002", "PREF-003",
               "PROJ-001", "PROJ-002")
+
+# The rule-set cache of the tests (engine.rulecache) in a folder of their own, not the user's cache directory: set
+# before collection (modules load rules when imported), inherited by the CLI tests that run in a child process.
+# Entries are keyed by content, so runs of other branches can share the folder.
+os.environ.setdefault("ECOCHECK_CACHE_DIR", str(Path(tempfile.gettempdir()) / "ecocheck-test-rule-cache"))
 
 
 def copy_core_rules(target: Path) -> Path:
@@ -30,21 +38,6 @@ def copy_core_rules(target: Path) -> Path:
         (target / source.parent.name).mkdir(exist_ok=True)
         shutil.copy(source, target / source.parent.name / source.name)
     return target
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _rule_cache(tmp_path_factory):
-    """The rule-set cache of this test session in a folder of its own (not the user's cache directory); the CLI
-    tests that run in a child process inherit it."""
-    import os
-
-    previous = os.environ.get("ECOCHECK_CACHE_DIR")
-    os.environ["ECOCHECK_CACHE_DIR"] = str(tmp_path_factory.mktemp("rule-cache"))
-    yield
-    if previous is None:
-        os.environ.pop("ECOCHECK_CACHE_DIR", None)
-    else:
-        os.environ["ECOCHECK_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")
