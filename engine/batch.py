@@ -17,6 +17,7 @@ class FieldColumn:
 
     codes: np.ndarray
     uniques: list
+    text: object = field(default=None, compare=False)  # the uniques as a pyarrow string array, where read as text
 
     @classmethod
     def from_values(cls, values: Sequence) -> "FieldColumn":

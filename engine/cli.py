@@ -91,7 +91,8 @@ def _report_failures(failed):
 def _exit_code(report, failed, fail_on: str) -> int:
     if failed:
         return EXIT_INVALID
-    statuses = {f.status for f in report.findings}
+    counted = getattr(report.findings, "statuses", None)  # (a FindingStore counts them without reading them back)
+    statuses = set(counted()) if counted is not None else {f.status for f in report.findings}
     if fail_on == "violation" and "violation" in statuses:
         return EXIT_FINDINGS
     if fail_on == "indeterminate" and statuses & {"violation", "indeterminate"}:

@@ -161,8 +161,27 @@ class BatchOutcome:
     """State codes of every (rule, row) of one batch, and the computed limits of the rows that need explaining."""
 
     codes: dict  # rule_id -> int8 array of state codes
-    slots: dict  # (rule_id, position) -> {slot: value}, for violation and indeterminate rows
+    limits: dict  # rule_id -> ((slot, limits as computed, row -> index into them or None when constant), …)
     slotted: dict  # rule_id -> its `when` with slot names
+
+    def limit(self, rule_id: str, slot_index: int, row: int):
+        _, computed, inverse = self.limits[rule_id][slot_index]
+        return computed[0] if inverse is None else computed[inverse[row]]
+
+    @property
+    def slots(self) -> dict:
+        """(rule_id, position) -> {slot: value}, for violation and indeterminate rows (the limits that could be
+        computed), as evaluate.run gives them."""
+        found = getattr(self, "_slots", None)
+        if found is None:
+            found = self._slots = {}
+            for rule_id, limits in self.limits.items():
+                for row in np.flatnonzero(np.isin(self.codes[rule_id], FINDING_CODES)):
+                    computed = {slot: self.limit(rule_id, n, int(row)) for n, (slot, _, _) in enumerate(limits)}
+                    computed = {slot: value for slot, value in computed.items() if value is not None}
+                    if computed:
+                        found[(rule_id, int(row))] = computed
+        return found
 
     def counts(self, shortfall: dict | None = None) -> dict:
         """State -> number of (rule, row) results; `shortfall` (rule_id -> "violation" or "gap") names what a
@@ -196,11 +215,7 @@ def evaluate_batch(compiled: list[CompiledRule], batch: RecordBatch, params, as_
         outcome.codes[comp.rule.id] = codes
         outcome.slotted[comp.rule.id] = comp.when
         if comp.slot_leaves:
-            for row in np.flatnonzero(np.isin(codes, FINDING_CODES)):
-                computed = {leaf.slot: frame.limit_at(leaf, int(row)) for leaf in comp.slot_leaves}
-                computed = {slot: value for slot, value in computed.items() if value is not None}
-                if computed:
-                    outcome.slots[(comp.rule.id, int(row))] = computed
+            outcome.limits[comp.rule.id] = tuple((leaf.slot,) + frame.limits(leaf)[1:] for leaf in comp.slot_leaves)
     return outcome
 
 

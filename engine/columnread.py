@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine.batch import FieldColumn, RecordBatch, batch_of_records
 from engine.findings import Rejection
+from engine.reader import ArrowChunk
 from engine.normalise import MISSING_TOKENS, ValueProblem, is_missing
 from engine.records import (NOTE_PREFIXES, TOTAL_WORDS, _cell_value, _marks, _note_row, beyond_header, make_record,
                             marks_only as marks_only_reason, note_row, rows_to_records, without_id)
@@ -23,44 +26,111 @@ SHORT = 8  # a missing-value mark, a total word (合计) or a note prefix is sho
 
 
 class _Cells:
-    """One raw column of the chunk, factorised: codes into its distinct cells (-1: no cell).
+    """One raw column of the chunk, dictionary-encoded: codes into its distinct cells (-1: no cell).
 
-    Flags over distinct cells are computed column-wise on their stripped text; the per-value function (the same the
-    row reader calls) runs only on the short ones, the only cells it can flag."""
+    Flags over distinct cells are computed column-wise (pyarrow compute) on their stripped text; the per-value
+    function (the same the row reader calls) runs only on the short ones, the only cells it can flag."""
 
-    def __init__(self, values: pd.Series):
-        self.codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        self.uniques = np.asarray(uniques, dtype=object).tolist()
-        text = pd.Series(self.uniques, dtype=object)
-        self.stripped = text.str.strip()
-        self.short = np.flatnonzero((self.stripped.str.len() < SHORT).to_numpy(dtype=bool))
-        self._missing = None
+    def __init__(self, column):
+        """`column`: a pyarrow array of text (dictionary-encoded or not; null: no cell)."""
+        if not pa.types.is_dictionary(column.type):
+            column = pc.dictionary_encode(column)
+        codes = column.indices.to_numpy(zero_copy_only=False)
+        if column.indices.null_count:
+            codes = np.where(column.indices.is_valid().to_numpy(zero_copy_only=False), codes, -1)
+        codes = codes.astype(np.int64)
+        dictionary = column.dictionary
+        used = np.zeros(len(dictionary), dtype=bool)
+        used[codes[codes >= 0]] = True
+        if not used.all():  # a slice of a larger block: keep only the cells this chunk holds
+            dictionary = dictionary.filter(pa.array(used))
+            remap = np.cumsum(used) - 1
+            codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+        self.codes = codes
+        self.arrow = dictionary
+        self.stripped_arrow = pc.utf8_trim_whitespace(dictionary)  # (str.strip: the same characters, tested)
+        self.lengths = pc.utf8_length(self.stripped_arrow).to_numpy(zero_copy_only=False)
+        self.short = np.flatnonzero(self.lengths < SHORT)
+        self._uniques = self._stripped = self._missing = self._missing_flags = None
 
-    def per_unique(self, function, dtype=object) -> np.ndarray:
-        return np.array([function(u) for u in self.uniques], dtype=dtype)
+    @property
+    def uniques(self) -> list:
+        """The distinct cells as read."""
+        if self._uniques is None:
+            self._uniques = self.arrow.to_pylist()
+        return self._uniques
+
+    @property
+    def stripped(self) -> list:
+        if self._stripped is None:
+            self._stripped = self.stripped_arrow.to_pylist()
+        return self._stripped
+
+    def unique(self, code: int) -> str:
+        return self._uniques[code] if self._uniques is not None else self.arrow[int(code)].as_py()
 
     def _short_flags(self, function) -> np.ndarray:
-        flags = np.zeros(len(self.uniques), dtype=bool)
-        for n in self.short:
-            flags[n] = function(self.uniques[n])
+        """`function` of each short distinct cell without an ASCII digit (False for the others): is_missing and
+        _total_word, which no cell holding a digit can satisfy (no missing mark or total word has one)."""
+        flags = np.zeros(len(self.arrow), dtype=bool)
+        if len(self.short):
+            short = pa.array(self.short)
+            digits = pc.match_substring_regex(self.stripped_arrow.take(short), "[0-9]")
+            candidates = self.short[~digits.to_numpy(zero_copy_only=False)]
+            if len(candidates):
+                texts = self.arrow.take(pa.array(candidates)).to_pylist()
+                flags[candidates] = [bool(function(text)) for text in texts]
         return flags
 
+    def missing_flags(self) -> np.ndarray:
+        """is_missing of each distinct cell: empty, or a short 'no data' mark."""
+        if self._missing_flags is None:
+            self._missing_flags = self._short_flags(is_missing)
+        return self._missing_flags
+
     def missing(self) -> np.ndarray:
-        if self._missing is None:  # is_missing: empty, or a short 'no data' mark
-            table = np.append(self._short_flags(is_missing), True)
-            self._missing = table[self.codes]
+        if self._missing is None:
+            self._missing = np.append(self.missing_flags(), True)[self.codes]
         return self._missing
 
     def blank(self) -> np.ndarray:
         """Cells with no text at all (a row of only these is skipped, not counted)."""
-        table = np.append((self.stripped == "").to_numpy(dtype=bool, na_value=True), True)
-        return table[self.codes]
+        return np.append(self.lengths == 0, True)[self.codes]
 
     def note_flags(self) -> np.ndarray:
         """Cells that may make a row a note (注：…) or a total (合计): the row reader decides those rows."""
-        flags = self.stripped.str.lower().str.startswith(NOTE_PREFIXES).to_numpy(dtype=bool, na_value=False).copy()
-        flags |= self._short_flags(_note_flag)
+        flags = _starts_lower(self.stripped_arrow, NOTE_PREFIXES) | self._short_flags(_total_word)
         return np.append(flags, False)[self.codes]
+
+
+def _starts_lower(texts, prefixes) -> np.ndarray:
+    """text.lower().startswith(prefixes) for each text, column-wise. An ASCII prefix is compared with the text's first
+    characters in ASCII lower case (no other character lower-cases to an ASCII letter but İ and K, which are not in
+    the prefixes); a caseless prefix (Chinese) with the text as it is."""
+    flags = np.zeros(len(texts), dtype=bool)
+    for prefix in prefixes:
+        if prefix.isascii():
+            assert not set(prefix) & set("ik"), prefix
+            head = pc.ascii_lower(pc.utf8_slice_codeunits(texts, 0, len(prefix)))
+            found = pc.equal(head, prefix)
+        else:
+            assert prefix.lower() == prefix.upper() == prefix, prefix
+            found = pc.starts_with(texts, prefix)
+        flags |= found.to_numpy(zero_copy_only=False)
+    return flags
+
+
+def _arrow_text(column: pd.Series):
+    """A text column of a DataFrame (str or NaN cells) as a pyarrow array, or None when it cannot be one (text that is
+    not valid Unicode, such as a lone surrogate from a JSON escape): such a chunk is read row by row."""
+    values = column.array
+    try:
+        if hasattr(values, "__arrow_array__") and pd.api.types.is_string_dtype(column.dtype):
+            array = pa.array(values)
+            return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+        return pa.array(column.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, UnicodeError, TypeError, ValueError):
+        return None
 
 
 def _plain_text(frame: pd.DataFrame) -> bool:
@@ -76,38 +146,68 @@ def _plain_text(frame: pd.DataFrame) -> bool:
     return True
 
 
-def _note_flag(text) -> bool:
+def _total_word(text) -> bool:
+    """A cell that is a total word (合计); with the note prefixes (_starts_lower) what may make a row a note."""
     text = str(text).strip()
-    return bool(text) and (text.lower().startswith(NOTE_PREFIXES) or normalise_header(text) in TOTAL_WORDS)
+    return bool(text) and normalise_header(text) in TOTAL_WORDS
+
+
+assert not any(c.isdigit() for word in (*MISSING_TOKENS, *TOTAL_WORDS) for c in word)  # (_Cells._short_flags)
 
 
 def _text_column(cells: _Cells) -> tuple[list, list]:
     """A free-text field (type string): values and problems per distinct cell, as parse_value gives them."""
-    values = cells.stripped.tolist()
+    values = list(cells.stripped)
+    flags = cells.missing_flags()
     for n in cells.short:
-        if is_missing(cells.uniques[n]):
+        if flags[n]:
             values[n] = None
     return values, [None] * len(values)
 
 
-def _typed_column(cells: _Cells, column, spec, regions, fraction) -> tuple[list, list]:
+PARSED_CELLS = 100_000  # distinct cells of a column kept read for the table's later chunks (dates, numbers, names)
+
+
+def _typed_column(cells: _Cells, column, spec, regions, fraction, parsed: dict) -> tuple[list, list]:
+    """Values and problems per distinct cell, as parse_value gives them; `parsed` keeps them for the next chunks of
+    the table (the fraction decision, the column and its unit are the table's)."""
     values, problems = [], []
     for raw in cells.uniques:
-        try:
-            values.append(_cell_value(raw, column, spec, regions, fraction))
-            problems.append(None)
-        except ValueProblem as exc:
-            values.append(None)
-            problems.append(None if is_missing(raw) else str(exc))
+        found = parsed.get(raw)
+        if found is None:
+            try:
+                found = (_cell_value(raw, column, spec, regions, fraction), None)
+            except ValueProblem as exc:
+                found = (None, None if is_missing(raw) else str(exc))
+            if len(parsed) < PARSED_CELLS:
+                parsed[raw] = found
+        values.append(found[0])
+        problems.append(found[1])
     return values, problems
 
 
-def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fractions: dict):
-    """(RecordBatch, rejections) for the data rows of one chunk (frame index = 0-based row in the file)."""
+def _text_columns(data) -> list | None:
+    """The chunk's columns as pyarrow text arrays, or None when its cells are not all text (the row-by-row path)."""
+    if isinstance(data, ArrowChunk):
+        return [data.column(p) for p in range(data.width)]
+    if not _plain_text(data):
+        return None
+    columns = [_arrow_text(data.iloc[:, p]) for p in range(data.shape[1])]
+    return None if any(c is None for c in columns) else columns
+
+
+def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
+    """(RecordBatch, rejections) for the data rows of one chunk: a DataFrame (index = 0-based row in the file) or
+    the ArrowChunk of pyarrow's CSV reader."""
     schema = plan.schema
-    data = frame.loc[frame.index >= plan.first_data_row]
-    if len(data) < SMALL_CHUNK or not _plain_text(data) or any(c.twin for c in plan.columns):
-        # (a few rows cost less one by one than in columns; twin columns are compared row by row)
+    arrow = isinstance(frame, ArrowChunk)
+    data = frame.rows_from(plan.first_data_row) if arrow else frame.loc[frame.index >= plan.first_data_row]
+    columns = None
+    if len(data) >= SMALL_CHUNK and not any(c.twin for c in plan.columns):
+        columns = _text_columns(data)
+    if columns is None:
+        # (a few rows cost less one by one than in columns; twin columns are compared row by row; cells that are
+        # not all text come from XLSX or JSON)
         records, rejected = rows_to_records(frame, plan, regions, path, report, fractions)
         batch = batch_of_records(schema.kind, records, schema.fields)
         batch.rows = np.array([r.source.row for r in records], dtype=np.int64)
@@ -115,7 +215,8 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
         return batch, rejected
     size = len(data)
     row_numbers = np.asarray(data.index, dtype=np.int64) + 1
-    cells = [_Cells(data.iloc[:, p]) for p in range(data.shape[1])]
+    cells = [_Cells(c) for c in columns]
+    row_of = data.row if arrow else (lambda position: list(data.iloc[position]))
     missing = np.ones(size, dtype=bool)
     blank = np.ones(size, dtype=bool)
     for c in cells:
@@ -136,7 +237,7 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
     note_candidates &= nonempty & ~beyond
     notes = {}
     for position in np.flatnonzero(note_candidates):
-        text = _note_row(list(data.iloc[position]), plan)
+        text = _note_row(row_of(position), plan)
         if text:
             notes[int(position)] = text
     note = np.zeros(size, dtype=bool)
@@ -152,7 +253,8 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
         if spec.type == "string" and not column.problem:
             values, problems = _text_column(raw)
         else:
-            values, problems = _typed_column(raw, column, spec, regions, fractions.get(column.position))
+            values, problems = _typed_column(raw, column, spec, regions, fractions.get(column.position),
+                                             plan.parsed.setdefault(column.position, {}))
         columns[column.field] = (raw, values, problems)
 
     id_field = schema.id_field
@@ -175,11 +277,11 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
     for position in np.flatnonzero(flagged | value_problem_rows):
         row = int(row_numbers[position])
         if marks_only[position]:
-            rejected.append(Rejection(file=path, row=row, column="", value=_marks(list(data.iloc[position])),
+            rejected.append(Rejection(file=path, row=row, column="", value=_marks(row_of(position)),
                                       reason=marks_only_reason()))
             continue
         if beyond[position]:
-            filled = [str(c) for c in data.iloc[position, plan.width:] if not is_missing(c)]
+            filled = [str(c) for c in row_of(position)[plan.width:] if not is_missing(c)]
             rejected.append(Rejection(file=path, row=row, column="", value=",".join(filled)[:80],
                                       reason=beyond_header(len(filled))))
             continue
@@ -195,7 +297,7 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
                 if column.field == id_field:
                     id_problem = reason
                 rejected.append(Rejection(file=path, row=row, column=schema.fields[column.field].label,
-                                          value=str(raw.uniques[code])[:200], reason=reason, scope="value"))
+                                          value=str(raw.unique(code))[:200], reason=reason, scope="value"))
         if not id_ok[position]:
             id_spec = schema.fields[id_field]
             rejected.append(Rejection(file=path, row=row, column=id_spec.label, value="",
@@ -205,11 +307,14 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
 
     kept = np.flatnonzero(keep)
     field_columns, problems = {}, {}
+    spec_types = {c.field: "string" for c in plan.columns
+                  if schema.fields[c.field].type == "string" and not c.problem}
     for name, (raw, values, value_problems) in columns.items():
         codes = raw.codes[kept]
         known = np.array([v is not None for v in values], dtype=bool)
         codes = np.where((codes >= 0) & np.append(known, False)[codes], codes, -1)
-        field_columns[name] = FieldColumn(codes, values)
+        text = raw.stripped_arrow if spec_types.get(name) == "string" else None  # (ids: duplicates read them)
+        field_columns[name] = FieldColumn(codes, values, text)
         if name in problem_masks:
             rows = np.flatnonzero(problem_masks[name][kept])
             problems[name] = {int(p): value_problems[raw.codes[kept[p]]] for p in rows}
@@ -223,6 +328,7 @@ def chunk_to_batch(frame: pd.DataFrame, plan, regions, path: str, report, fracti
     batch = RecordBatch(schema.kind, field_columns, len(kept), record, problems)
     batch.rows = rows_kept
     batch.file = path
+    batch.regions = regions  # (findings are built from the columns: explain.build_batch)
     return batch, rejected
 
 

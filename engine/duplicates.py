@@ -1,13 +1,16 @@
-"""Record ids given more than once in a run, tracked in about 30 bytes a row so that large inputs stay small."""
+"""Record ids given more than once in a run, tracked in about 20 bytes a row and the id itself, so that large inputs
+stay small."""
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from array import array
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def _key(kind: str, record_id: str) -> str:
@@ -19,12 +22,35 @@ def _key(kind: str, record_id: str) -> str:
     return kind + "\x1f" + re.sub(r"\s+", "", text).lower()
 
 
-_SPACE = re.compile(r"\s")
+PRIME = np.uint64(0x100000001B3)  # FNV-1a, 64 bits
+OFFSET = np.uint64(0xCBF29CE484222325)
 
 
-def _hash_keys(keys: np.ndarray) -> np.ndarray:
-    """64-bit hashes of identity keys, column-wise (equal hashes are told apart by the ids themselves)."""
-    return pd.util.hash_array(keys, categorize=False).view(np.int64)
+def _hash_keys(keys) -> np.ndarray:
+    """64-bit hashes (FNV-1a over the UTF-8 bytes) of identity keys, a pyarrow string array, column-wise: one numpy
+    step per byte position over the keys still that long (equal hashes are told apart by the ids themselves)."""
+    offsets, data = _buffers(keys)
+    starts, lengths = offsets[:-1].astype(np.int64), np.diff(offsets).astype(np.int64)
+    hashes = np.full(len(keys), OFFSET, dtype=np.uint64)
+    index = np.flatnonzero(lengths > 0)
+    position, left = starts[index], lengths[index]
+    with np.errstate(over="ignore"):
+        while len(index):
+            hashes[index] = (hashes[index] ^ data[position]) * PRIME
+            position, left = position + 1, left - 1
+            more = left > 0
+            if not more.all():
+                index, position, left = index[more], position[more], left[more]
+    return hashes.view(np.int64)
+
+
+def _buffers(texts) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of a pyarrow string array: text n is bytes[offsets[n]:offsets[n + 1]]."""
+    texts = texts.cast(pa.string()) if texts.type != pa.string() else texts
+    _, offsets, data = texts.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    return offsets, data
 
 
 class Duplicates:
@@ -32,50 +58,56 @@ class Duplicates:
 
     def __init__(self):
         self._hashes = array("q")
-        self._rows = array("l")
-        self._files = array("l")
+        self._rows = array("i")  # (a row number fits in 32 bits)
         self._offsets = array("q", [0])
         self._ids = bytearray()
-        self._file_names: list[str] = []
-        self._file_index: dict[str, int] = {}
-        self._kinds: list[str] = []
-        self._kind_of = array("h")
-        self._kind_index: dict[str, int] = {}
+        self._starts = array("q")  # each see_many call: its first record, its file and its kind (not per record)
+        self._segment_files: list[str] = []
+        self._segment_kinds: list[str] = []
         self._found: list | None = None
 
     def see(self, record) -> None:
         self.see_many(record.kind, [record.id], record.source.file, [record.source.row])
 
-    def see_many(self, kind: str, ids: list, file: str, rows) -> None:
-        """Records of one kind from one file, by shown id and row, hashed column-wise."""
+    def see_many(self, kind: str, ids, file: str, rows) -> None:
+        """Records of one kind from one file, by shown id (a list, or a pyarrow string array) and row, column-wise:
+        an id of printable ASCII without spaces is its own key in lower case; any other goes through _key."""
         if not len(ids):
             return
-        prefix = kind + "\x1f"
-        keys = np.array([prefix + (i.lower() if i.isascii() and i.isprintable() and not _SPACE.search(i) else _key("", i)[1:])
-                         for i in ids], dtype=object)
-        hashes = _hash_keys(keys)
+        if not isinstance(ids, pa.Array):
+            ids = pa.array([str(i) for i in ids], pa.string())
+        elif ids.type != pa.string():  # (pandas' text columns are large_string)
+            ids = ids.cast(pa.string())
+        plain = pc.match_substring_regex(ids, "^[!-~]*$").to_numpy(zero_copy_only=False)
+        keys = pc.ascii_lower(ids)
+        if not plain.all():
+            keys = keys.to_pylist()
+            texts = ids.to_pylist()
+            for n in np.flatnonzero(~plain):
+                keys[n] = _key("", texts[n])[1:]
+            keys = pa.array(keys, pa.string())
+        hashes = _hash_keys(pc.binary_join_element_wise(kind + "\x1f", keys, ""))
+        self._starts.append(len(self._hashes))
+        self._segment_files.append(file)
+        self._segment_kinds.append(kind)
         self._hashes.frombytes(hashes.astype(np.int64).tobytes())
-        file_number = self._file_index.setdefault(file, len(self._file_names))
-        if file_number == len(self._file_names):
-            self._file_names.append(file)
-        kind_number = self._kind_index.setdefault(kind, len(self._kinds))
-        if kind_number == len(self._kinds):
-            self._kinds.append(kind)
-        self._files.frombytes(np.full(len(ids), file_number, dtype=self._files.itemsize == 8 and np.int64
-                                      or np.int32).tobytes())
-        self._rows.frombytes(np.asarray(rows, dtype=np.int64 if self._rows.itemsize == 8 else np.int32).tobytes())
-        self._kind_of.frombytes(np.full(len(ids), kind_number, dtype=np.int16).tobytes())
-        encoded = [i.encode("utf-8") for i in ids]
-        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-        self._offsets.frombytes((np.cumsum(lengths) + self._offsets[-1]).astype(np.int64).tobytes())
-        self._ids += b"".join(encoded)
+        self._rows.frombytes(np.asarray(rows, dtype=np.int32).tobytes())
+        offsets, data = _buffers(ids)
+        self._offsets.frombytes((offsets[1:].astype(np.int64) - offsets[0] + self._offsets[-1]).tobytes())
+        self._ids += data[offsets[0]:offsets[-1]].tobytes()
         self._found = None
 
     def _id(self, n: int) -> str:
         return self._ids[self._offsets[n]:self._offsets[n + 1]].decode("utf-8")
 
+    def _segment(self, n: int) -> int:
+        return bisect.bisect_right(self._starts, n) - 1
+
+    def _kind(self, n: int) -> str:
+        return self._segment_kinds[self._segment(n)]
+
     def _place(self, n: int) -> list:
-        return [self._file_names[self._files[n]], self._rows[n]]
+        return [self._segment_files[self._segment(n)], self._rows[n]]
 
     @property
     def found(self) -> list:
@@ -95,10 +127,10 @@ class Duplicates:
             if end - start > 1:
                 first_by_key: dict = {}
                 for n in (int(i) for i in order[start:end]):  # equal hashes: compare the keys themselves
-                    key = _key(self._kinds[self._kind_of[n]], self._id(n))
+                    key = _key(self._kind(n), self._id(n))
                     if key in first_by_key:
                         first = first_by_key[key]
-                        repeats.append((n, {"kind": self._kinds[self._kind_of[n]], "id": self._id(n),
+                        repeats.append((n, {"kind": self._kind(n), "id": self._id(n),
                                             "first": self._place(first), "again": self._place(n)}))
                     else:
                         first_by_key[key] = n

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
 
 from engine import conditions as C
 from engine import operators as O
 from engine.evaluate import COMPLIANT, INDETERMINATE, VIOLATION, Outcome
-from engine.findings import GAP, Check, Citation, Finding, Result, Subject
+from engine.findings import GAP, Check, Citation, Finding, Result, Source, Subject
 
 OP_WORDS = O.SYMBOLS
 
@@ -40,32 +43,33 @@ def _engine_values(record, slots: dict) -> dict:
 
 
 def _checks(rule, record, schema, slots: dict, slotted_when) -> list[Check]:
-    checks = []
     values = _engine_values(record, slots)
-    for leaf in C.walk(slotted_when):
-        spec = schema.fields[leaf.field]
-        observed = record.values.get(leaf.field)
-        if isinstance(leaf, C.Presence):
-            checks.append(Check(leaf.field, spec.label, "present" if leaf.present else "absent", display(observed, spec),
-                                "", spec.unit, None, C.evaluate3(leaf, values)))
-            continue
-        if isinstance(leaf, C.Member):
-            limit = "、".join(display(v, spec) for v in leaf.values)
-            op = "not_in" if leaf.negate else "in"
-        else:
-            raw_limit = slots.get(leaf.slot) if isinstance(leaf, C.SlotCompare) else leaf.operand.value
-            if spec.type == "date" and isinstance(raw_limit, int):
-                raw_limit = dt.date(raw_limit // 10000, raw_limit // 100 % 100, raw_limit % 100)
-            limit, op = display(raw_limit, spec), leaf.op
-        gap = None
-        if isinstance(leaf, (C.Compare, C.SlotCompare)) and isinstance(observed, (int, float)) \
-                and not isinstance(observed, bool):
-            raw = slots.get(leaf.slot) if isinstance(leaf, C.SlotCompare) else leaf.operand.value
-            if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-                gap = C.rounded(C.to_number(observed) - C.to_number(raw))
-        checks.append(Check(leaf.field, spec.label, op, display(observed, spec), limit, spec.unit, gap,
-                            C.evaluate3(leaf, values)))
-    return checks
+    return [_check(leaf, schema.fields[leaf.field], record.values.get(leaf.field), slots, values)
+            for leaf in C.walk(slotted_when)]
+
+
+def _check(leaf, spec, observed, slots: dict, values: dict) -> Check:
+    """One leaf of a rule's condition on one record: `observed` its field's value, `values` the record's values and
+    computed limits (evaluate3 reads the leaf's field and its slot)."""
+    if isinstance(leaf, C.Presence):
+        return Check(leaf.field, spec.label, "present" if leaf.present else "absent", display(observed, spec),
+                     "", spec.unit, None, C.evaluate3(leaf, values))
+    if isinstance(leaf, C.Member):
+        limit = "、".join(display(v, spec) for v in leaf.values)
+        op = "not_in" if leaf.negate else "in"
+    else:
+        raw_limit = slots.get(leaf.slot) if isinstance(leaf, C.SlotCompare) else leaf.operand.value
+        if spec.type == "date" and isinstance(raw_limit, int):
+            raw_limit = dt.date(raw_limit // 10000, raw_limit // 100 % 100, raw_limit % 100)
+        limit, op = display(raw_limit, spec), leaf.op
+    gap = None
+    if isinstance(leaf, (C.Compare, C.SlotCompare)) and isinstance(observed, (int, float)) \
+            and not isinstance(observed, bool):
+        raw = slots.get(leaf.slot) if isinstance(leaf, C.SlotCompare) else leaf.operand.value
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            gap = C.rounded(C.to_number(observed) - C.to_number(raw))
+    return Check(leaf.field, spec.label, op, display(observed, spec), limit, spec.unit, gap,
+                 C.evaluate3(leaf, values))
 
 
 def evidence(outcome: Outcome, rule, record, index: int, schema) -> list[Check]:
@@ -166,4 +170,202 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
     return results, findings
 
 
-__all__ = ["build", "display", "evidence", "COMPLIANT"]
+
+
+class _Values:
+    """The values a finding is explained from (the fields its rule reads), standing in for the Record."""
+
+    __slots__ = ("values", "problems", "checks")
+
+    def __init__(self, values: dict, problems: dict | None = None):
+        self.values, self.problems = values, problems or {}
+
+
+def _value_key(value):
+    """A value as a cache key: 1, 1.0 and True apart, and 0.0 and -0.0 (they are shown differently)."""
+    return None if value is None else (type(value), repr(value) if isinstance(value, float) else value)
+
+
+class BatchExplainer:
+    """What build_batch keeps between the batches of one run: the checks of each distinct value a rule's condition
+    reads, and the missing-value texts of each distinct combination of absent fields (owned by the run, no global
+    state)."""
+
+    LIMIT = 20_000  # entries of each cache: past it, a cache is emptied (memory follows the findings' variety)
+
+    def __init__(self, documents):
+        self.documents = documents
+        self.checks: dict = {}
+        self.explained: dict = {}
+        self.missing: dict = {}
+        self.templates: dict = {}
+
+    def trim(self) -> None:
+        for cache in (self.checks, self.explained, self.missing):
+            if len(cache) > self.LIMIT:
+                cache.clear()
+
+    def template(self, rule, status: str) -> dict:
+        """A finding of `rule` and `status` as a dict in Finding's field order, its per-record fields still empty."""
+        found = self.templates.get((rule.id, status))
+        if found is None:
+            from engine.findings import FINDING_FIELDS, plain
+            found = dict.fromkeys(FINDING_FIELDS + ("observed", "limit"))  # (plain dicts: orjson writes them faster
+            found.update(rule_id=rule.id, title=rule.title, status=status, severity=rule.severity,  # than dataclasses)
+                         citation=plain(_citation(rule, self.documents)),
+                         required_actions=plain(rule.required_actions) if status in (VIOLATION, GAP) else (),
+                         consequences=plain(rule.consequences) if status == VIOLATION else (), acting=rule.acting,
+                         letter=rule.letter if status != GAP else "none", interpretation=rule.interpretation,
+                         derived_from=(), measures=(), lapsed=(), force=rule.force, binds=rule.binds,
+                         same_duty=rule.same_duty)
+            self.templates[(rule.id, status)] = found
+        return found
+
+
+@dataclass
+class BatchFindings:
+    """The findings of a batch as the JSON text of each (findings.finding_json_bytes), their statuses, and for the
+    first finding of each rule and status the Finding itself (the FindingStore checks the text against it)."""
+
+    texts: list
+    statuses: list
+    first_row: int
+    samples: list  # (index into texts, Finding)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+_ABSENT = object()
+
+
+def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplainer) -> BatchFindings | None:
+    """The findings of the violation and indeterminate rows of a batch the column executor evaluated (a
+    columnar.BatchOutcome), exactly as `build` gives them for the same records, in (row, rule) order — built from the
+    batch's columns for those rows only, as the JSON text the output writes.
+
+    A record's identity is made by records.identity; each check (and missing-value text) once per distinct value
+    (and limit) in the run."""
+    import orjson
+
+    from engine.columnar import STATES
+    from engine.findings import Finding, plain
+    from engine.records import identity, identity_fields
+
+    explainer.trim()
+    codes, limits, slotted = outcome.codes, outcome.limits, outcome.slotted
+    by_id = {rule.id: rule for rule in rules}
+    violation, indeterminate = STATES.index(VIOLATION), STATES.index(INDETERMINATE)
+    rule_ids = sorted(codes)
+    found = [(np.flatnonzero((codes[rule_id] == violation) | (codes[rule_id] == indeterminate)), n)
+             for n, rule_id in enumerate(rule_ids)]
+    found = [(rows, n) for rows, n in found if len(rows)]
+    if not found:
+        return None
+    positions = np.concatenate([rows for rows, _ in found])
+    ranks = np.concatenate([np.full(len(rows), n) for rows, n in found])
+    violated = np.concatenate([codes[rule_ids[n]][rows] == violation for rows, n in found])
+    order = np.lexsort((ranks, positions))  # by row, then rule id (as `build` sorts them)
+    positions, ranks, violated = positions[order], ranks[order], violated[order]
+    unique_rows, row_index = np.unique(positions, return_inverse=True)
+
+    needed = {rule_id: by_id[rule_id].needed_fields() for rule_id in rule_ids}
+    leaves = {rule_id: tuple(C.walk(slotted[rule_id])) if slotted.get(rule_id) is not None else ()
+              for rule_id in rule_ids}
+    slot_of = {rule_id: {slot: n for n, (slot, _, _) in enumerate(limits.get(rule_id, ()))} for rule_id in rule_ids}
+    wanted = identity_fields(schema) | {"manufacturer", "year"} | {n for names in needed.values() for n in names}
+    names = [name for name in sorted(wanted) if name in batch.columns]
+    row_codes = {name: batch.columns[name].codes[unique_rows].tolist() for name in names}
+    values_of = []  # per distinct row: its values of the wanted fields
+    for cells in zip(*[[batch.columns[name].uniques[c] if c >= 0 else _ABSENT for c in row_codes[name]]
+                       for name in names]) if names else [() for _ in unique_rows]:
+        values_of.append({name: value for name, value in zip(names, cells) if value is not _ABSENT})
+    identities = [identity(schema, values, regions) for values in values_of]
+    file_rows = batch.rows[unique_rows].tolist()
+    slot_index = {}  # (rule_id, slot) -> row -> index into its computed limits (None: one limit for all rows)
+    for rule_id, rule_limits in limits.items():
+        for slot, _, inverse in rule_limits:
+            slot_index[(rule_id, slot)] = None if inverse is None else inverse[unique_rows].tolist()
+    problems, file = batch.problems, batch.file
+    observed_of, limit_of = Finding.observed.fget, Finding.limit.fget
+    local: dict = {}  # (rule_id, leaf, code, limit index) -> Check, for this batch
+
+    texts, statuses, samples, sampled = [], [], [], set()
+    current, sources = -1, {}
+    for at, rank, was_violated in zip(row_index.tolist(), ranks.tolist(), violated.tolist()):
+        rule_id = rule_ids[rank]
+        rule = by_id[rule_id]
+        values = values_of[at]
+        shown_id, name, region, _, recipient = identities[at]
+        if at != current:
+            current, subjects = at, {}
+            source = {"file": file, "row": file_rows[at]}  # (Source's fields)
+        subject = subjects.get(rule.binds)
+        if subject is None:
+            recipient_of = str(values.get("manufacturer") or "") if rule.binds == "manufacturer" else recipient
+            subject = subjects[rule.binds] = {"kind": schema.kind, "id": shown_id, "name": name, "region": region,
+                                              "recipient": recipient_of}  # (Subject's fields, in order)
+        status = (VIOLATION if rule.is_binding else GAP) if was_violated else INDETERMINATE
+        position = int(unique_rows[at])
+        checks = []
+        for n, leaf in enumerate(leaves[rule_id]):
+            code = row_codes[leaf.field][at] if leaf.field in row_codes else -1
+            limit_at = None
+            if isinstance(leaf, C.SlotCompare):
+                table = slot_index[(rule_id, leaf.slot)]
+                limit_at = 0 if table is None else table[at]
+            check = local.get((rule_id, n, code, limit_at))
+            if check is None:  # once per distinct value (and limit) in the batch, and in the run
+                observed = values.get(leaf.field)
+                row_slots = {}
+                if limit_at is not None:
+                    limit = outcome.limit(rule_id, slot_of[rule_id][leaf.slot], position)
+                    if limit is not None:
+                        row_slots[leaf.slot] = limit
+                key = (rule_id, n, _value_key(observed), _value_key(row_slots.get(leaf.slot)) if row_slots else None)
+                check = explainer.checks.get(key)
+                if check is None:
+                    known = {leaf.field: observed} if observed is not None else {}
+                    check = explainer.checks[key] = _check(leaf, schema.fields[leaf.field], observed, row_slots,
+                                                           {**known, **row_slots})
+                local[(rule_id, n, code, limit_at)] = check
+            checks.append(check)
+        checks = tuple(checks)
+        explained = explainer.explained.get(checks)
+        if explained is None:
+            holder = _Values({})
+            holder.checks = checks
+            explained = explainer.explained[checks] = (_summary(checks), observed_of(holder), limit_of(holder),
+                                                       plain(checks))
+        summary, observed_map, limit_map, plain_checks = explained
+        missing = ()
+        if status == INDETERMINATE:
+            row_problems = tuple(problems[n].get(position) if n in problems else None for n in needed[rule_id])
+            missing_key = (rule_id, tuple(n in values for n in needed[rule_id]), row_problems)
+            missing = explainer.missing.get(missing_key)
+            if missing is None:
+                record = _Values({n: values[n] for n in needed[rule_id] if n in values},
+                                 {n: p for n, p in zip(needed[rule_id], row_problems) if p is not None})
+                missing = explainer.missing[missing_key] = tuple(_missing(rule, record, schema))
+            message = "无法判定：" + "；".join(missing or ["数据不足"])
+        else:
+            message = rule.message.format(name=name, id=shown_id, region=region, checks=summary)
+        data = explainer.template(rule, status).copy()
+        data.update(subject=subject, source=source, message=message, checks=plain_checks, missing=missing,
+                    period=values.get("year"), observed=observed_map, limit=limit_map)
+        texts.append(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str))
+        statuses.append(status)
+        if (rule_id, status) not in sampled:  # the Finding itself, for the store to check the text against
+            sampled.add((rule_id, status))
+            template = explainer.template(rule, status)
+            samples.append((len(texts) - 1, Finding(
+                rule_id=rule.id, title=rule.title, status=status, severity=rule.severity, subject=Subject(**subject),
+                source=Source(**source), citation=_citation(rule, explainer.documents), message=message,
+                checks=checks, missing=missing, required_actions=rule.required_actions if template["required_actions"]
+                else (), consequences=rule.consequences if template["consequences"] else (), acting=rule.acting,
+                letter=template["letter"], interpretation=rule.interpretation, force=rule.force, binds=rule.binds,
+                period=values.get("year"), same_duty=rule.same_duty)))
+    return BatchFindings(texts, statuses, file_rows[0], samples)
+
+
+__all__ = ["build", "build_batch", "BatchExplainer", "BatchFindings", "display", "evidence", "COMPLIANT"]

@@ -112,6 +112,9 @@ class Finding:
         return data
 
 
+FINDING_FIELDS = tuple(f.name for f in fields(Finding))
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     """The state of one rule on one record, whatever it is (for the full result table)."""
@@ -193,26 +196,46 @@ def _dump(value) -> str:
 
 def _finding_json(finding: Finding) -> str:
     """Finding.to_dict() as JSON text; orjson writes the nested dataclasses itself (the same keys, in order)."""
+    return finding_json_bytes(finding).decode("utf-8")
+
+
+def finding_json_bytes(finding: Finding) -> bytes:
+    """_finding_json as UTF-8 bytes."""
     names = _FIELDS.get(type(finding))
     if names is None:
         names = _FIELDS[type(finding)] = tuple(f.name for f in fields(finding))
     data = {name: getattr(finding, name) for name in names}
     data["observed"] = finding.observed
     data["limit"] = finding.limit
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str).decode("utf-8")
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str)
 
 
 def write_json(report: Report, out) -> None:
     """The JSON document, written finding by finding (a large run never holds its whole text in memory)."""
     out.write('{\n"manifest": ' + _dump(report.manifest) + ',\n"summary": ' + _dump(report.summary()) +
               ',\n"findings": [')
-    pending = []
-    for n, finding in enumerate(report.findings):
-        pending.append(("," if n else "") + "\n" + _finding_json(finding))
-        if len(pending) >= 1000:
-            out.write("".join(pending))
-            pending.clear()
-    out.write("".join(pending))
+    blocks = getattr(report.findings, "json_blocks", None)
+    if blocks is not None:  # a FindingStore: its JSON a segment at a time, as bytes where the output takes them
+        raw = getattr(out, "buffer", None) if str(getattr(out, "encoding", "")).lower().replace("-", "") == "utf8" \
+            else None
+        if raw is not None:
+            out.flush()
+        for n, block in enumerate(blocks()):
+            block = (b",\n" if n else b"\n") + block
+            if raw is not None:
+                raw.write(block)
+            else:
+                out.write(block.decode("utf-8"))
+        if raw is not None:
+            raw.flush()
+    else:
+        pending = []
+        for n, finding in enumerate(report.findings):
+            pending.append(("," if n else "") + "\n" + _finding_json(finding))
+            if len(pending) >= 1000:
+                out.write("".join(pending))
+                pending.clear()
+        out.write("".join(pending))
     out.write('\n],\n"rejected": ' + _dump([asdict(r) for r in report.rejected]) +
               ',\n"duplicates": ' + _dump(report.duplicates))
     if report.results is not None:

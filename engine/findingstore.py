@@ -6,6 +6,8 @@ import copyreg
 import io
 import pickle
 import zlib
+
+import orjson
 from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
 from typing import Iterable, Iterator
@@ -35,19 +37,48 @@ def _dispatch_table(findings: list) -> dict:
     return table
 
 
+SEPARATOR = "\x00"  # between the JSON texts of a segment (orjson escapes every control character inside strings)
+
+
+def finding_of(data: dict):
+    """The Finding a JSON object (findings._finding_json) was written from."""
+    from engine.findings import Check, Citation, Finding, Source, Subject
+    from engine.rules import Quoted
+
+    return Finding(
+        rule_id=data["rule_id"], title=data["title"], status=data["status"], severity=data["severity"],
+        subject=Subject(**data["subject"]), source=Source(**data["source"]), citation=Citation(**data["citation"]),
+        message=data["message"], checks=tuple(Check(**c) for c in data["checks"]), missing=tuple(data["missing"]),
+        required_actions=tuple(Quoted(**q) for q in data["required_actions"]),
+        consequences=tuple(Quoted(**q) for q in data["consequences"]), acting=tuple(data["acting"]),
+        letter=data["letter"], interpretation=data["interpretation"],
+        derived_from=tuple(tuple(d) for d in data["derived_from"]), measures=tuple(data["measures"]),
+        lapsed=tuple(data["lapsed"]), force=data["force"], binds=data["binds"], period=data["period"],
+        same_duty=tuple(data["same_duty"]))
+
+
 class FindingStore(Sequence):
-    """A read-only list of findings stored as zlib-compressed pickles (about a tenth of their size as objects).
+    """A read-only list of findings stored compressed (about a tenth of their size as objects): as zlib-compressed
+    pickles, or (`add_json`) as the zlib-compressed JSON text the JSON output writes, read back as Findings.
 
     Each `add` is one segment; iteration yields segments in the order of their sort keys, so findings come out
     by (input table, row) whatever order they were evaluated in."""
 
     def __init__(self, findings: Iterable = ()):
-        self._segments: list = []  # (sort key, count, compressed pickle)
+        self._segments: list = []  # (sort key, number, count, compressed pickle or JSON, is JSON)
         self._count = 0
+        self._statuses: dict = {}
         self._cache: list | None = None
         findings = list(findings)
         if findings:
             self.add(findings, (0,))
+
+    def _append(self, key: tuple, findings: list, blob: bytes, is_json: bool) -> None:
+        self._segments.append((key, len(self._segments), len(findings), blob, is_json))
+        self._count += len(findings)
+        for finding in findings:
+            self._statuses[finding.status] = self._statuses.get(finding.status, 0) + 1
+        self._cache = None
 
     def add(self, findings: list, key: tuple) -> None:
         if not findings:
@@ -56,17 +87,56 @@ class FindingStore(Sequence):
         pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
         pickler.dispatch_table = _dispatch_table(findings)
         pickler.dump(findings)
-        blob = zlib.compress(buffer.getvalue(), 6)
-        self._segments.append((key, len(self._segments), len(findings), blob))
-        self._count += len(findings)
+        self._append(key, findings, zlib.compress(buffer.getvalue(), 6), False)
+
+    def add_json(self, found, key: tuple) -> None:
+        """A segment kept as its JSON text (explain.BatchFindings): what the JSON output writes, written by it
+        without a Finding being rebuilt. Each sample (the first finding of each rule and status) is checked: its
+        text must be what findings.finding_json_bytes gives and read back to the same Finding; a segment that fails
+        (a value of a type JSON would not give back) is kept as pickles instead."""
+        from engine.findings import finding_json_bytes
+
+        if not len(found):
+            return
+        for index, finding in found.samples:
+            if found.texts[index] != finding_json_bytes(finding) or finding_of(orjson.loads(found.texts[index])) \
+                    != finding:
+                self.add([finding_of(orjson.loads(text)) for text in found.texts], key)
+                return
+        self._segments.append((key, len(self._segments), len(found), zlib.compress(SEPARATOR.encode().join(
+            found.texts), 1), True))
+        self._count += len(found)
+        for status in found.statuses:
+            self._statuses[status] = self._statuses.get(status, 0) + 1
         self._cache = None
+
+    def _ordered(self):
+        return sorted(self._segments, key=lambda s: (s[0], s[1]))
 
     def __len__(self) -> int:
         return self._count
 
     def __iter__(self) -> Iterator:
-        for _, _, _, blob in sorted(self._segments, key=lambda s: (s[0], s[1])):
-            yield from pickle.loads(zlib.decompress(blob))
+        for _, _, _, blob, is_json in self._ordered():
+            if is_json:
+                for text in zlib.decompress(blob).decode("utf-8").split(SEPARATOR):
+                    yield finding_of(orjson.loads(text))
+            else:
+                yield from pickle.loads(zlib.decompress(blob))
+
+    def json_blocks(self) -> Iterator[bytes]:
+        """The findings' JSON as UTF-8 bytes, a segment at a time, each segment's texts joined by ",\n"."""
+        from engine.findings import finding_json_bytes
+
+        for _, _, _, blob, is_json in self._ordered():
+            if is_json:
+                yield zlib.decompress(blob).replace(SEPARATOR.encode(), b",\n")
+            else:
+                yield b",\n".join(finding_json_bytes(f) for f in pickle.loads(zlib.decompress(blob)))
+
+    def statuses(self) -> dict:
+        """Status -> number of findings, without reading them back."""
+        return dict(self._statuses)
 
     def __getitem__(self, index):
         if self._cache is None:  # random access is for small runs and tests: it unpacks everything once

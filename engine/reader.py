@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import itertools
 import json
 import math
@@ -14,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 
 from engine.errors import InputError, os_problem
@@ -39,6 +41,7 @@ class RawTable:
     chunks: object  # callable returning an iterator of DataFrames whose index is the 0-based row number
     hidden: set = field(default_factory=set)  # hidden column positions (XLSX)
     notes: list = field(default_factory=list)  # what the reader did that a user should know
+    data_chunks: object = None  # callable(first data row) -> chunks that may leave out the rows above it (CSV)
 
 
 def _reason(exc: Exception) -> str:
@@ -136,15 +139,16 @@ def read_csv(path: Path, shown: str) -> RawTable:
         widest = max(widest, _first_rows_width(path, encoding, delimiter))
     names = list(range(widest + EXTRA_COLUMNS))
 
-    def chunks() -> Iterator[pd.DataFrame]:
+    def pandas_chunks(nrows: int | None = None) -> Iterator[pd.DataFrame]:
+        """pandas' reading of the rows (index: the 0-based row in the file), the reference."""
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", pd.errors.ParserWarning)  # never drop cells of a too-wide row
                 reader = pd.read_csv(path, header=None, names=names, index_col=False, dtype=str,
                                      keep_default_na=False, sep=delimiter, encoding=encoding, skip_blank_lines=False,
-                                     chunksize=CHUNK_ROWS, engine="c", on_bad_lines="error")
-                for chunk in reader:
-                    yield chunk
+                                     chunksize=None if nrows else CHUNK_ROWS, nrows=nrows, engine="c",
+                                     on_bad_lines="error")
+                yield from ([reader] if nrows else reader)
         except pd.errors.ParserWarning:
             raise InputError(tr(f"有一行超过 {len(names)} 个单元格，比表格其余部分宽",
                                 f"a row has more than {len(names)} cells, wider than the rest of the table"),
@@ -166,14 +170,219 @@ def read_csv(path: Path, shown: str) -> RawTable:
         except pd.errors.EmptyDataError:
             return
 
-    head = _head_of(chunks, shown)
+    if ARROW_CSV and encoding == "utf-8-sig" and widest >= 2:  # pyarrow reads the data rows; the head (for finding the header) is pandas' reading of the first rows
+        head = _head_of(lambda: pandas_chunks(nrows=min(HEAD_ROWS, CHUNK_ROWS)), shown)  # (= the first chunk's)
+        data_chunks = functools.partial(_arrow_chunks, path, delimiter, widest, len(names), pandas_chunks)
+        chunks = functools.partial(data_chunks, 0)
+    else:
+        chunks, data_chunks = pandas_chunks, None
+        head = _head_of(chunks, shown)
     notes = []
     if encoding != "utf-8-sig":
         notes.append(tr("按 GB18030/GBK 编码读取（不是 UTF-8）", "read as GB18030/GBK text (not UTF-8)"))
     if delimiter != ",":
         shown_delimiter = 'TAB' if delimiter == chr(9) else repr(delimiter)
         notes.append(tr(f"列以 {shown_delimiter} 分隔", f"columns separated by {shown_delimiter}"))
-    return RawTable("", head, chunks, notes=notes)
+    return RawTable("", head, chunks, notes=notes, data_chunks=data_chunks)
+
+
+# pyarrow's CSV reader (multi-threaded, cells dictionary-encoded as they are parsed) reads the data rows of a file
+# where they are plain: UTF-8, no quote character from the first data row on (no quoted cells, so a row is a line: \n,
+# \r\n or \r ends it) and no NUL byte. The rows above (titles, the header, which may quote a cell like "全硫St,d") are
+# counted here, as pandas counts them, when each of their quoted cells is a whole cell without a line break in it.
+# pyarrow's rows are then exactly pandas' rows (tests/test_loading_property.py compares them): each row of the table's
+# width, a blank line a row of empty cells. A row of another width (pandas pads a shorter row, refuses a much wider
+# one) stops pyarrow: pandas reads the file on from that block's first row, so nothing is read differently.
+ARROW_CSV = True  # (tests switch it off to compare with pandas alone)
+ARROW_BLOCK = 4 << 20  # bytes pyarrow parses at a time (about 50,000 rows of 80 bytes)
+ARROW_THREADS = True
+HEAD_BYTES = 1 << 20  # the rows above the data are looked for in this many bytes
+
+
+def _data_offset(path: Path, delimiter: str, first: int) -> int | None:
+    """The byte offset of row `first` (0-based), counting rows as pandas does, when the rows above it are plain and
+    no quote character and no NUL byte come after it; None otherwise."""
+    sep, quote = ord(delimiter), ord('"')
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+            end = handle.seek(0, 2)
+            if b"\x00" in head:
+                return None
+            position = 3 if first and head.startswith(codecs.BOM_UTF8) else 0  # (pyarrow skips a BOM at 0 itself)
+            rows = 0
+            while rows < first:
+                if position >= len(head):
+                    return None if len(head) < end else position  # (a file of fewer rows: nothing below)
+                at_start = True
+                while position < len(head):  # one row
+                    byte = head[position]
+                    if at_start and byte == quote:  # a quoted cell: "…", "" inside, then a delimiter or a line end
+                        close = position + 1
+                        while True:
+                            close = head.find(b'"', close)
+                            if close < 0:
+                                return None
+                            if head[close + 1:close + 2] == b'"':
+                                close += 2
+                                continue
+                            break
+                        inside = head[position + 1:close]
+                        if b"\r" in inside or b"\n" in inside or head[close + 1:close + 2] not in (b"", delimiter.encode(),
+                                                                                               b"\r", b"\n"):
+                            return None
+                        position, at_start = close + 1, False
+                        continue
+                    position += 1
+                    if byte == sep:
+                        at_start = True
+                    elif byte in (10, 13):
+                        if byte == 13 and head[position:position + 1] == b"\n":
+                            position += 1
+                        break
+                    elif byte == quote:
+                        return None
+                    else:
+                        at_start = False
+                rows += 1
+            if position >= len(head) and len(head) < end:  # (the rows above the data fill the bytes looked at)
+                return None
+            bom = 3 if not position and head[:3] == codecs.BOM_UTF8 else 0
+            if head[position + bom:position + bom + 3] == codecs.BOM_UTF8:  # a U+FEFF starting the data: pyarrow drops
+                return None                                                # it, pandas keeps it (or drops two)
+            if b'"' in head[position:]:
+                return None
+            handle.seek(len(head))
+            for block in iter(lambda: handle.read(1 << 20), b""):  # the rest, a block at a time (no mapping)
+                if b'"' in block or b"\x00" in block:
+                    return None
+            return position
+    except OSError:
+        return None
+
+
+class ArrowChunk:
+    """Rows of a CSV file as pyarrow read them: a record batch of dictionary-encoded text columns, `start` the
+    0-based file row of its first row. `frame()` is the DataFrame pandas' reader gives for the same rows."""
+
+    def __init__(self, batch, start: int, names: int):
+        self.batch, self.start, self.names = batch, start, names
+
+    def __len__(self) -> int:
+        return self.batch.num_rows
+
+    @property
+    def index(self) -> pd.RangeIndex:
+        return pd.RangeIndex(self.start, self.start + self.batch.num_rows)
+
+    @property
+    def width(self) -> int:
+        return self.batch.num_columns
+
+    def column(self, position: int):
+        return self.batch.column(position)
+
+    def rows_from(self, first: int) -> "ArrowChunk":
+        """The rows from file row `first` on."""
+        if first <= self.start:
+            return self
+        return ArrowChunk(self.batch.slice(first - self.start), max(first, self.start), self.names)
+
+    def row(self, position: int) -> list:
+        return [self.batch.column(p)[position].as_py() for p in range(self.width)]
+
+    def frame(self) -> pd.DataFrame:
+        columns = {p: self.batch.column(p).to_pylist() for p in range(self.width)}
+        frame = pd.DataFrame(columns, index=self.index, dtype=object)
+        for p in range(self.width, self.names):
+            frame[p] = np.nan
+        return frame
+
+
+def _slices(path: Path, offset: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) of the file from `offset` on, in pieces of about ARROW_BLOCK bytes that end at a line end."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        carry = b""
+        while True:
+            block = handle.read(ARROW_BLOCK)
+            data = carry + block if carry else block
+            if not block:
+                if data:
+                    yield offset, data
+                return
+            cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1))  # (a \r at the end may have its \n next)
+            if cut < 0:
+                carry = data
+                continue
+            yield offset, data[:cut + 1]
+            offset, carry = offset + cut + 1, data[cut + 1:]
+
+
+def _arrow_chunks(path: Path, delimiter: str, width: int, names: int, pandas_chunks, first: int = 0):
+    """The rows from `first` on, read by pyarrow in chunks of at most CHUNK_ROWS rows; from a row pyarrow cannot
+    read as pandas does, pandas reads the rest.
+
+    The file is handed to pyarrow a piece at a time (about ARROW_BLOCK bytes, each parsed on several threads), the next
+    piece parsed while the rows of this one are checked: pyarrow's own streaming reader reads far ahead (60 MB and
+    more held while the rules run)."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    from concurrent.futures import ThreadPoolExecutor
+
+    columns = [f"c{p}" for p in range(width)]
+    text = pa.dictionary(pa.int32(), pa.string())
+    options = dict(
+        read_options=pa_csv.ReadOptions(column_names=columns, block_size=max(ARROW_BLOCK // 4, 1 << 10),
+                                        use_threads=ARROW_THREADS),
+        parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                          escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
+        convert_options=pa_csv.ConvertOptions(column_types={c: text for c in columns}, strings_can_be_null=False,
+                                              quoted_strings_can_be_null=False, null_values=[], true_values=[],
+                                              false_values=[], check_utf8=True))
+
+    def parse(piece):
+        at, data = piece
+        if at and data.startswith(codecs.BOM_UTF8):  # a row starting with U+FEFF: pyarrow would drop it as a BOM
+            return None
+        try:
+            return pa_csv.read_csv(pa.py_buffer(data), **options)
+        except (pa.ArrowInvalid, OSError):  # a row of another width (or longer than a block)
+            return None
+
+    row, read, done = first, False, False
+    offset = _data_offset(path, delimiter, first)
+    if offset is not None:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pieces = _slices(path, offset)
+            piece = next(pieces, None)
+            done = piece is None  # (no row below the header)
+            pending = pool.submit(parse, piece) if piece is not None else None
+            while not done:
+                table = pending.result()
+                if table is None:
+                    break
+                piece = next(pieces, None)
+                if piece is not None:
+                    pending = pool.submit(parse, piece)  # (parsed while this piece's rows are checked)
+                for batch in table.to_batches():
+                    for start in range(0, batch.num_rows, CHUNK_ROWS):
+                        part = batch.slice(start, CHUNK_ROWS) if batch.num_rows > CHUNK_ROWS else batch
+                        yield ArrowChunk(part, row, names)
+                        row, read = row + part.num_rows, True
+                if piece is None:
+                    done = True
+                    break
+    if done:
+        if not read:  # no row below the header: one empty chunk, as pandas gives
+            yield ArrowChunk(pa.RecordBatch.from_arrays([pa.array([], text) for _ in columns], names=columns), row,
+                             names)
+        return
+    for chunk in pandas_chunks():  # from the top: pandas' skiprows does not count rows ended by \r as it reads them
+        part = chunk.loc[chunk.index >= row]
+        if len(part) or not read:
+            yield part
+            read = True
 
 
 def _first_rows_width(path: Path, encoding: str, delimiter: str, rows: int = HEAD_ROWS * 4) -> int:

@@ -15,7 +15,8 @@ from engine.findings import Rejection, Source
 from engine.lang import tr
 from engine.normalise import (Regions, ValueProblem, plain_number, quoted, checked_number, is_blank, is_missing, parse_value,
                               read_number)
-from engine.reader import Conflict, EmptyRecord, Nested, NotARecord, RawTable, Unsaved, read_tables, sha256_of
+from engine.reader import (ArrowChunk, Conflict, EmptyRecord, Nested, NotARecord, RawTable, Unsaved, read_tables,
+                           sha256_of)
 from engine.schemas import Schema, normalise_header, split_unit
 from engine.units import UnitProblem, factor, is_known_unit, looks_like_unit, unit_of_cell
 
@@ -207,6 +208,8 @@ class HeaderPlan:
     unknown: list
     notes: list
     width: int = 0  # columns of the header (0: unknown); a data row with cells beyond it is refused
+    parsed: dict = field(default_factory=dict, compare=False, repr=False)  # column position -> {cell: (value,
+    # problem)}: the table's distinct cells read once for all its chunks (engine.columnread)
 
 
 def _lower_or_upper(parent: list, child: list) -> list:
@@ -362,16 +365,20 @@ def _fraction_columns(plan: HeaderPlan, frame: pd.DataFrame) -> dict:
     'percent' (a later value ≤ 1 is ambiguous), or 'alone' (a single value ≤ 1: 1 may be 100% or 1%). Values ≤ 1
     are rejected in a column not converted: ecocheck does not guess."""
     decided = {}
+    arrow = isinstance(frame, ArrowChunk)
+    frame = frame.rows_from(plan.first_data_row) if arrow else frame.loc[frame.index >= plan.first_data_row]
     for column in plan.columns:
         spec = plan.schema.fields[column.field]
-        if spec.unit != "%" or not spec.fractions or column.factor is not None or column.position >= frame.shape[1]:
+        if spec.unit != "%" or not spec.fractions or column.factor is not None or \
+                column.position >= (frame.width if arrow else frame.shape[1]):
             continue
         numbers = []
-        for cell in frame.iloc[:, column.position]:
+        for cell, count in (_counted_cells(frame.column(column.position)) if arrow else
+                            ((cell, 1) for cell in frame.iloc[:, column.position])):
             if is_missing(cell) or "%" in str(cell) or "％" in str(cell):
                 continue
             try:
-                numbers.append(float(str(cell).replace(",", "")))
+                numbers.extend([float(str(cell).replace(",", ""))] * count)
             except ValueError:
                 continue
         nonzero = [n for n in numbers if n != 0]
@@ -385,6 +392,15 @@ def _fraction_columns(plan: HeaderPlan, frame: pd.DataFrame) -> dict:
         else:
             decided[column.position] = "percent"  # percentages: a later value ≤ 1 is ambiguous and rejected
     return decided
+
+
+def _counted_cells(column) -> list:
+    """(text, times) of each distinct cell of a pyarrow dictionary-encoded text column."""
+    import numpy as np
+
+    codes = column.indices.to_numpy(zero_copy_only=False)
+    counts = np.bincount(codes, minlength=len(column.dictionary))
+    return [(text, int(n)) for text, n in zip(column.dictionary.to_pylist(), counts) if n]
 
 
 def _cell_value(raw, column: Column, spec, regions: Regions, fraction: str | None):
@@ -463,6 +479,8 @@ def _marks(cells) -> str:
 def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, path: str, report: TableReport,
                     fractions: dict) -> tuple[list, list]:
     """Records and rejections for the data rows of one chunk (frame index = 0-based row in the file)."""
+    if isinstance(frame, ArrowChunk):
+        frame = frame.frame()
     schema = plan.schema
     id_spec = schema.fields[schema.id_field]
     records, rejected = [], []
@@ -540,6 +558,19 @@ def rows_to_records(frame: pd.DataFrame, plan: HeaderPlan, regions: Regions, pat
 
 def make_record(schema: Schema, values: dict, problems: dict, path: str, row_number: int, regions: Regions) -> Record:
     """The Record of one accepted row: its shown id, name, region and recipient (both readers build them here)."""
+    shown_id, name, region, region_key, recipient = identity(schema, values, regions)
+    return Record(kind=schema.kind, id=shown_id, values=values, source=Source(file=path, row=row_number),
+                  name=name, region=region, region_key=region_key, recipient=recipient, problems=problems)
+
+
+def identity_fields(schema: Schema) -> set:
+    """The fields `identity` reads."""
+    named = (schema.id_field, schema.region_field, schema.name_field, schema.recipient_field, *schema.id_extra)
+    return {name for name in named if name in schema.fields}
+
+
+def identity(schema: Schema, values: dict, regions: Regions) -> tuple[str, str, str, str, str]:
+    """(shown id, name, region as shown, region key, recipient) of a row's values."""
     record_id = values[schema.id_field]
     region = values.get(schema.region_field, "")
     name = values.get(schema.name_field, "")
@@ -547,9 +578,8 @@ def make_record(schema: Schema, values: dict, problems: dict, path: str, row_num
         name = regions.official.get(name, name)
     shown_id = "/".join([str(record_id)] + [_shown(values[f], schema.fields[f]) for f in schema.id_extra
                                             if f in values])
-    return Record(kind=schema.kind, id=shown_id, values=values, source=Source(file=path, row=row_number),
-                  name=str(name), region=regions.official.get(region, str(region)), region_key=str(region),
-                  recipient=_recipient(schema, values, regions), problems=problems)
+    return (shown_id, str(name), regions.official.get(region, str(region)), str(region),
+            _recipient(schema, values, regions))
 
 
 # ---------------------------------------------------------------- files
@@ -595,9 +625,10 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
             report.notes.append(tr("跳过了不符合任何记录类型的工作表：" + "、".join(skipped),
                                    "sheet(s) not matching any record kind skipped: " + ", ".join(skipped)))
         fractions = None
-        for chunk in table.chunks():
+        chunks = table.data_chunks(plan.first_data_row) if table.data_chunks is not None else table.chunks()
+        for chunk in chunks:
             if fractions is None:
-                fractions = _fraction_columns(plan, chunk.loc[chunk.index >= plan.first_data_row])
+                fractions = _fraction_columns(plan, chunk)
                 for position, decision in fractions.items():
                     if decision == "convert":  # (fraction-looking values among percentages are rejected one by one)
                         label = plan.schema.fields[next(c.field for c in plan.columns if c.position == position)].label

@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from engine import __version__, annual_targets, columnar, evaluate, explain
 from engine.batch import RecordBatch
 from engine.errors import InputError, os_problem
@@ -35,7 +37,9 @@ class RunResult:
 
 
 def load_rules(rules_dir: Path | None = None, schemas_dir: Path | None = None) -> RuleSet:
-    return load_ruleset(Path(rules_dir or DEFAULT_RULES), Path(schemas_dir or DEFAULT_SCHEMAS))
+    """The validated rule set, from the rule-set cache when its files have not changed (engine.rulecache)."""
+    from engine import rulecache
+    return rulecache.cached(Path(rules_dir or DEFAULT_RULES), Path(schemas_dir or DEFAULT_SCHEMAS), load_ruleset)
 
 
 def regions_of(ruleset: RuleSet) -> Regions:
@@ -65,6 +69,7 @@ class _Collector:
         self.results = [] if keep_results else None
         self.table_order = table_order  # table path -> position in the run
         self._compiled: dict = {}  # kind -> its rules compiled for the column executor (once per run)
+        self._explainer = None  # the checks explained so far (explain.BatchExplainer, once per run)
 
     def add(self, records):
         if self.engine == "column" and isinstance(records, RecordBatch):
@@ -84,6 +89,15 @@ class _Collector:
             compiled = self._compiled[batch.kind] = columnar.compile_rules(rules)
         outcome = columnar.evaluate_batch(compiled, batch, self.ruleset.params, self.as_of)
         self.counts.update(outcome.counts({r.id: "violation" if r.is_binding else "gap" for r in rules}))
+        if self.results is None and getattr(batch, "regions", None) is not None:  # read column-wise: findings too
+            if self._explainer is None:
+                self._explainer = explain.BatchExplainer(self.ruleset.documents)
+            found = explain.build_batch(outcome, rules, batch, self.ruleset.schemas[batch.kind], batch.regions,
+                                        self._explainer)
+            if found is not None:
+                self.findings.add_json(found, (self.table_order.get(batch.file, len(self.table_order)),
+                                               found.first_row))
+            return
         partial = evaluate.Outcome(states=outcome.states(only_findings=self.results is None), measures=[], lapsed=[],
                                    slots=outcome.slots, slotted=outcome.slotted)
         results, findings = explain.build(partial, rules, batch, self.ruleset.schemas, self.ruleset.documents,
@@ -186,9 +200,16 @@ def _see_ids(duplicates: Duplicates, records, schema) -> None:
     """Every record's shown id, column-wise for a batch whose id is one field."""
     if isinstance(records, RecordBatch) and not schema.id_extra and hasattr(records, "rows"):
         column = records.column(schema.id_field)
-        ids = [column.uniques[c] for c in column.codes]
-        duplicates.see_many(records.kind, [str(i) for i in ids], records.file, records.rows)
-        return
+        if len(column.codes) and column.codes.min() >= 0:
+            if column.text is not None:  # (read as text: the stripped cells, as the values are)
+                uniques = column.text
+            else:
+                try:
+                    uniques = pa.array(column.uniques, pa.string())
+                except (pa.ArrowException, TypeError):  # (ids that are not text: shown as str gives them)
+                    uniques = pa.array([str(i) for i in column.uniques], pa.string())
+            duplicates.see_many(records.kind, uniques.take(pa.array(column.codes)), records.file, records.rows)
+            return
     for record in records:
         duplicates.see(record)
 

@@ -54,10 +54,18 @@ class Schema:
 @functools.lru_cache(maxsize=1 << 16)
 def normalise_header(text: str) -> str:
     """Header text for matching: NFKC (full-width to half-width), no spaces or line breaks, lower case."""
-    text = unicodedata.normalize("NFKC", str(text))
-    return re.sub(r"\s+", "", text).lower()
+    return _normalised(str(text))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # (header detection asks for the same few hundred texts many times)
+def _normalised(text: str) -> str:
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+_SPACES = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=1 << 14)
 def split_unit(header: str) -> tuple[str, str]:
     """'热效率（%）' -> ('热效率', '%'): the header without a trailing bracketed unit, and the unit."""
     text = unicodedata.normalize("NFKC", str(header)).strip()

@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,14 @@ from engine.rules import rule_files
 from engine.runner import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
+
 CORE_RULES = ("BOILER-001", "BOILER-002", "BOILER-003", "COAL-001", "PREF-001", "PREF-002", "PREF-003",
               "PROJ-001", "PROJ-002")
+
+# The rule-set cache of the tests (engine.rulecache) in a folder of their own, not the user's cache directory: set
+# before collection (modules load rules when imported), inherited by the CLI tests that run in a child process.
+# Entries are keyed by content, so runs of other branches can share the folder.
+os.environ.setdefault("ECOCHECK_CACHE_DIR", str(Path(tempfile.gettempdir()) / "ecocheck-test-rule-cache"))
 
 
 def copy_core_rules(target: Path) -> Path:

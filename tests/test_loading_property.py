@@ -249,3 +249,119 @@ def test_random_bytes_xlsx(data):
         loaded = load_or_error(path)
     if data == VALID_XLSX:
         assert loaded is not None and [r.id for r in loaded.records] == ["GL-1"]
+
+
+# ------------------------------------------------------------------------------------------------ the two CSV readers
+# pyarrow reads a CSV file's data rows where its rows are plain (engine.reader.ARROW_CSV); pandas' reading is the
+# reference. Whatever the bytes, the rows both give (cells and row numbers) and everything loaded from them must be
+# the same; pyarrow hands over to pandas at a row it cannot read as pandas does (mid-file too: small blocks).
+
+CLEAN_CELL = st.one_of(st.sampled_from(["", "GL-1", "85.3", "2021-01-01", "兰州市", "无", " x ", "合计", "注：x", "\u3000"]),
+                       st.text(alphabet=st.characters(codec="utf-8", exclude_characters='"\r\n\x00,;\t'), max_size=8))
+PLAIN_CELL = st.one_of(CELL, st.sampled_from(["", " ", "a,b", "x\ty", "1;2", "\r", "\n", "\r\n", "\"q\"", "GL-9", "85"]))
+
+
+def _rows_of(chunks, first: int) -> list:
+    """(file row, cells) of every row from `first` on; the cells beyond the last non-empty column dropped."""
+    import numpy as np
+    from engine.reader import ArrowChunk
+
+    out = []
+    for chunk in chunks:
+        frame = chunk.frame() if isinstance(chunk, ArrowChunk) else chunk
+        for index, cells in zip(frame.index, frame.itertuples(index=False, name=None)):
+            if index < first:
+                continue
+            cells = ["" if c is None or (isinstance(c, float) and np.isnan(c)) else c for c in cells]
+            while cells and cells[-1] == "":
+                cells.pop()
+            out.append((int(index), cells))
+    return out
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(rows=st.one_of(st.just(10), st.integers(2, 11)).flatmap(lambda width: st.lists(st.one_of(  # 10: the header's
+           st.lists(CLEAN_CELL, min_size=width, max_size=width),  # mostly rows of one width: cells without quotes
+           st.lists(CLEAN_CELL, min_size=width, max_size=width),  # or line breaks
+           st.lists(PLAIN_CELL, min_size=1, max_size=12)), min_size=0, max_size=14)),
+       delimiter=st.sampled_from([",", "\t", ";"]), endings=st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1),
+       bom=st.booleans(), header=st.booleans(), title=st.sampled_from(["", "2021年锅炉能效测试汇总表", "表,一", "表\n一"]),
+       blank=st.integers(0, 3), quoted=st.lists(st.booleans()), small=st.booleans())
+@example(rows=[["1", "2"], ["3", "4"]], delimiter=",", endings=["\r\n"], bom=True, header=True, title="表,一",
+         blank=1, quoted=[True], small=True)
+@example(rows=[["\ufeff"]], delimiter=",", endings=["\n"], bom=False, header=False, title="表,一", blank=0, quoted=[],
+         small=False)  # U+FEFF starting the first data row: pandas keeps it, pyarrow would drop it as a BOM
+@example(rows=[["\ufeffa", "b"], ["\ufeff", "c"]], delimiter=",", endings=["\n"], bom=True, header=False, title="",
+         blank=0, quoted=[], small=True)  # two BOMs: pandas drops both, pyarrow one
+def test_pyarrow_and_pandas_read_the_same_rows(rows, delimiter, endings, bom, header, title, blank, quoted, small):
+    import engine.reader as reader
+
+    lines = ([[title]] if title else []) + ([BOILER_HEADER[:2] + ["全硫St,d（%）"] + BOILER_HEADER[2:]] if header
+                                            else []) + rows
+    lines[blank:blank] = [[]] * (blank if blank <= len(lines) else 0)
+
+    def line(n: int, cells: list) -> str:
+        ending = endings[n % len(endings)]
+        if quoted and quoted[n % len(quoted)]:  # csv quotes a cell holding the delimiter, a quote or a line break
+            buffer = io.StringIO()
+            csv.writer(buffer, delimiter=delimiter, lineterminator=ending).writerow(cells)
+            return buffer.getvalue()
+        return delimiter.join(cells) + ending
+
+    text = "".join(line(n, cells) for n, cells in enumerate(lines))
+    data = ("\ufeff" if bom else "") + text
+    with tempfile.TemporaryDirectory() as directory, pytest.MonkeyPatch.context() as patch:
+        path = Path(directory) / "b.csv"
+        path.write_bytes(data.encode("utf-8"))
+        if small:  # blocks of a few rows: pyarrow may stop (and pandas go on) after chunks were read
+            patch.setattr(reader, "ARROW_BLOCK", 64)
+            patch.setattr(reader, "CHUNK_ROWS", 3)
+        try:
+            pandas_table = reader.read_csv(path, "b.csv") if not patch.setattr(reader, "ARROW_CSV", False) else None
+        except EcocheckError:
+            pandas_table = None
+        patch.setattr(reader, "ARROW_CSV", True)
+        try:
+            arrow_table = reader.read_csv(path, "b.csv")
+        except EcocheckError:
+            arrow_table = None
+        assert (pandas_table is None) == (arrow_table is None)
+        if pandas_table is None:
+            return
+        assert arrow_table.head.fillna("").values.tolist() == pandas_table.head.fillna("").values.tolist()
+        assert arrow_table.notes == pandas_table.notes
+        for first in sorted({0, 1, 2, len(lines) // 2}):
+            try:
+                expected = _rows_of(pandas_table.chunks(), first)
+            except EcocheckError as exc:
+                expected = str(exc)
+            try:
+                found = _rows_of(arrow_table.data_chunks(first) if arrow_table.data_chunks else arrow_table.chunks(),
+                                 first)
+            except EcocheckError as exc:
+                found = str(exc)
+            assert found == expected, first
+        if header:  # and everything loaded from them
+            patch.setattr(reader, "ARROW_CSV", False)
+            reference = load_or_error(path)
+            patch.setattr(reader, "ARROW_CSV", True)
+            loaded = load_or_error(path)
+            assert (loaded is None) == (reference is None)
+            if loaded is not None:
+                assert loaded.records == reference.records
+                assert loaded.rejected == reference.rejected
+                assert [t.manifest_entry() for t in loaded.tables] == [t.manifest_entry() for t in reference.tables]
+
+
+def test_pyarrow_trims_the_characters_str_strip_strips():
+    """columnread strips cells with pyarrow's utf8_trim_whitespace: the same characters as str.strip, every one."""
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    points = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    trimmed = pc.utf8_trim_whitespace(pa.array([c + "a" + c for c in points])).to_pylist()
+    assert [c for c, t in zip(points, trimmed) if (t == "a") != c.isspace()] == []
+    lowered = [c for c in points if c.lower()[:1].isascii() and c.lower()[:1].isalpha() and not c.isascii()]
+    assert sorted(lowered) == ["\u0130", "\u212a"]  # İ and the Kelvin sign (columnread._starts_lower relies on it)

@@ -1,0 +1,68 @@
+"""Findings built from a batch's columns (explain.build_batch, kept as JSON text in the FindingStore) are the findings
+explain.build gives for the same records one by one (the path taken when every result is kept)."""
+
+import csv
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine import findings as F
+from engine.runner import check, sample_paths
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_check import AS_OF, boilers, coal_samples  # noqa: E402
+
+JUNK = ["", "无", "—", "未检测", "abc", "85,3", "200%", "-5", "2099-13-01", "是否", "１２．５", " 79.99 ", "0.853"]
+
+
+def _with_junk(path: Path, seed: int) -> Path:
+    """The generated file with one cell in twenty replaced by a missing mark or an unreadable value."""
+    rng = random.Random(seed)
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    for row in rows[1:]:
+        for n in range(len(row)):
+            if rng.random() < 0.05:
+                row[n] = rng.choice(JUNK)
+    out = path.with_name("junk_" + path.name)
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return out
+
+
+def _both(paths, ruleset):
+    import datetime as dt
+
+    as_of = dt.date.fromisoformat(AS_OF)
+    columns = check(paths, ruleset, as_of).report  # findings from the columns, stored as JSON
+    records = check(paths, ruleset, as_of, keep_results=True).report  # findings from Records (explain.build)
+    assert records.results is not None
+    records.results = None
+    return columns, records
+
+
+@pytest.mark.parametrize("make", [boilers, coal_samples])
+def test_batch_findings_are_the_record_findings(tmp_path, ruleset, make):
+    path = tmp_path / "records.csv"
+    make(path, 3000)
+    paths = [path, _with_junk(path, 5)]
+    columns, records = _both(paths, ruleset)
+    assert len(columns.findings) > 100
+    assert any(f.status == "indeterminate" for f in columns.findings)
+    assert list(columns.findings) == list(records.findings)
+    assert F.to_json(columns) == F.to_json(records)
+    assert columns.findings.statuses() == {s: sum(f.status == s for f in records.findings)
+                                          for s in {f.status for f in records.findings}}
+
+
+def test_sample_findings_are_the_record_findings(ruleset, monkeypatch):
+    from engine import columnread
+
+    monkeypatch.setattr(columnread, "SMALL_CHUNK", 0)  # the samples' small tables too are read column-wise
+    columns, records = _both(sample_paths(), ruleset)
+    assert any(segment[4] for segment in columns.findings._segments)  # (kept as JSON text)
+    assert list(columns.findings) == list(records.findings)
+    assert F.to_json(columns) == F.to_json(records)

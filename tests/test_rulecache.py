@@ -1,0 +1,88 @@
+"""The rule-set cache (engine.rulecache): the same rule set as a fresh load, a new entry whenever a file it is made
+of changes, and an unreadable entry ignored."""
+
+import os
+import pickle
+import shutil
+
+import pytest
+
+from engine import rulecache
+from engine.rules import load_ruleset
+from engine.runner import DEFAULT_RULES, DEFAULT_SCHEMAS, load_rules
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("ECOCHECK_CACHE_DIR", str(folder))
+    monkeypatch.delenv("ECOCHECK_CACHE", raising=False)
+    return folder
+
+
+def _counting(calls):
+    def load(rules_dir, schemas_dir):
+        calls.append(rules_dir)
+        return load_ruleset(rules_dir, schemas_dir)
+    return load
+
+
+def test_cached_rule_set_equals_a_fresh_load(cache):
+    fresh = load_ruleset(DEFAULT_RULES, DEFAULT_SCHEMAS)
+    first = load_rules()  # parsed and stored
+    assert len(list(cache.glob("rules-*.pickle"))) == 1
+    again = load_rules()  # read from the cache
+    assert again is not first
+    for loaded in (first, again):
+        assert loaded.rules == fresh.rules and loaded.fingerprint == fresh.fingerprint
+        assert loaded.schemas == fresh.schemas and loaded.measures == fresh.measures
+        assert loaded.params.fingerprint_parts() == fresh.params.fingerprint_parts()
+
+
+def test_a_changed_rule_file_is_loaded_again(cache, tmp_path):
+    rules = shutil.copytree(DEFAULT_RULES, tmp_path / "rules")
+    calls = []
+    rulecache.cached(rules, DEFAULT_SCHEMAS, _counting(calls))
+    rulecache.cached(rules, DEFAULT_SCHEMAS, _counting(calls))
+    assert len(calls) == 1
+    rule = next(p for p in sorted(rules.glob("*/*.yaml")) if "BOILER-001" in p.name)
+    text = rule.read_text(encoding="utf-8")
+    rule.write_text(text.replace("title:", "title: ", 1), encoding="utf-8")  # one space more: the same meaning, other bytes
+    os.utime(rule, ns=(rule.stat().st_atime_ns, rule.stat().st_mtime_ns))
+    rulecache.cached(rules, DEFAULT_SCHEMAS, _counting(calls))
+    assert len(calls) == 2
+    (rules / "parameters" / "extra.txt").write_text("x", encoding="utf-8")  # any new file under the folder
+    rulecache.cached(rules, DEFAULT_SCHEMAS, _counting(calls))
+    assert len(calls) == 3
+
+
+def test_an_unreadable_entry_is_ignored_and_replaced(cache):
+    calls = []
+    rulecache.cached(DEFAULT_RULES, DEFAULT_SCHEMAS, _counting(calls))
+    (entry,) = cache.glob("rules-*.pickle")
+    entry.write_bytes(entry.read_bytes()[:1000])  # truncated
+    loaded = rulecache.cached(DEFAULT_RULES, DEFAULT_SCHEMAS, _counting(calls))
+    assert len(calls) == 2 and len(loaded.rules) > 100
+    entry.write_bytes(pickle.dumps(("another key", "not a rule set")))
+    assert rulecache.cached(DEFAULT_RULES, DEFAULT_SCHEMAS, _counting(calls)).rules == loaded.rules
+    assert len(calls) == 3
+
+
+def test_cache_off(cache, monkeypatch):
+    monkeypatch.setenv("ECOCHECK_CACHE", "0")
+    calls = []
+    rulecache.cached(DEFAULT_RULES, DEFAULT_SCHEMAS, _counting(calls))
+    rulecache.cached(DEFAULT_RULES, DEFAULT_SCHEMAS, _counting(calls))
+    assert len(calls) == 2 and not cache.exists()
+
+
+def test_an_invalid_rule_set_is_not_cached(cache, tmp_path):
+    from engine.errors import RuleError
+
+    rules = shutil.copytree(DEFAULT_RULES, tmp_path / "rules")
+    rule = next(p for p in sorted(rules.glob("*/*.yaml")) if "BOILER-001" in p.name)
+    rule.write_text("id: [", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(RuleError):
+            load_rules(rules)
+    assert not list(cache.glob("rules-*.pickle"))
