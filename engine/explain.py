@@ -15,6 +15,11 @@ from engine.findings import GAP, Check, Citation, Finding, Result, Source, Subje
 OP_WORDS = O.SYMBOLS
 
 
+
+def indeterminate_message(missing) -> str:
+    """The message of an indeterminate finding: what is missing, or that the data are not enough."""
+    return "无法判定：" + "；".join(missing or ["数据不足"])
+
 def display(value, spec=None) -> str:
     """A value as a person reads it in a letter or table (an enum value by its first Chinese spelling)."""
     if value is None:
@@ -146,7 +151,7 @@ def build(outcome: Outcome, rules, records: list, schemas: dict, documents: dict
             if not missing and rule.joins:
                 missing = [f"{checks[0].observed if checks and checks[0].observed != '—' else '所涉对象'}的考核结果未提供或无法判定，不能确定是否处于"
                            f"“{measure_label(rule.joins['measure'])}”措施之下"]
-            message = "无法判定：" + "；".join(missing or ["数据不足"])
+            message = indeterminate_message(missing)
         else:  # a violation, or a gap to a target
             summary = _summary(checks) if not rule.joins else (
                 f"{checks[0].label}{checks[0].observed}处于“{measure_label(rule.joins['measure'])}”措施之下"
@@ -347,7 +352,7 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
                 record = _Values({n: values[n] for n in needed[rule_id] if n in values},
                                  {n: p for n, p in zip(needed[rule_id], row_problems) if p is not None})
                 missing = explainer.missing[missing_key] = tuple(_missing(rule, record, schema))
-            message = "无法判定：" + "；".join(missing or ["数据不足"])
+            message = indeterminate_message(missing)
         else:
             message = rule.message.format(name=name, id=shown_id, region=region, checks=summary)
         data = explainer.template(rule, status).copy()
