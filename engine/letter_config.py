@@ -7,11 +7,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from engine import resources
 from engine.errors import ConfigError
 from engine.lang import tr
 from engine.yamlio import load_yaml
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = resources.templates_dir()
 DEFAULT_CONFIG = TEMPLATES_DIR / "letters.yaml"
 DEFAULT_AUTHORITIES = TEMPLATES_DIR / "authorities.yaml"
 LETTER_TYPES = ("facility_rectification", "prefecture_assessment", "interview_notice", "restriction_notice",
