@@ -175,6 +175,17 @@ class _Checker:
                       tr("可选值：", "values: ") + ", ".join(spec.values))
         return str(value)
 
+    def _no_literal_limit(self, value, path: str):
+        """A violation condition compares a number field with a parameter, never with a number copied into the rule:
+        the limit, its document, article and quote live once, in a parameter table (rules/parameters/)."""
+        self.fail(tr(f"条件把数值字段与写在规则里的数字 {value} 比较：限值不抄进规则",
+                     f"the condition compares a number field with the number {value} written into the rule: limits "
+                     f"are not copied into rules"), path,
+                  tr("把限值连同出处（document、article、quote）写进 rules/parameters/ 的参数表（如 "
+                     "provision_thresholds.csv），条件写 value: {param: 表.列, key: 行键}（或 by: 字段）",
+                     "put the limit with its source (document, article, quote) in a table under rules/parameters/ "
+                     "(e.g. provision_thresholds.csv) and write value: {param: table.column, key: row} (or by: field)"))
+
     def _operand(self, operand, path: str, schema: Schema):
         for name in C.operand_fields(operand):
             self._field(name, path, schema)
@@ -204,6 +215,8 @@ class _Checker:
         if isinstance(cond, C.Member):
             return C.Member(cond.field, tuple(self._literal(v, spec, path) for v in cond.values), cond.negate)
         if isinstance(cond.operand, C.Literal):
+            if path.startswith("when") and spec.type in ("number", "integer"):
+                self._no_literal_limit(cond.operand.value, f"{path}.value")
             return C.Compare(cond.field, cond.op, C.Literal(self._literal(cond.operand.value, spec, path)))
         if spec.type not in ("number", "integer"):
             self.fail(tr(f"与计算值比较要用数值字段；“{cond.field}”是 {spec.type}",

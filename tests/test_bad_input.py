@@ -403,6 +403,44 @@ def test_bad_severity(rules_copy):
     assert_rule_error(validate(rules_copy), path, "字段“severity”", "severity“high”不是 critical, major, minor 之一")
 
 
+LIMIT = "  value: {param: provision_thresholds.value, key: new_coal_boiler_efficiency_min_pct}\n"
+WHEN = "when:\n  field: efficiency_pct\n  op: lt\n" + LIMIT
+
+
+@pytest.mark.parametrize("old,new", [
+    (LIMIT, "  value: 80\n"),  # block style
+    (LIMIT, "  value: 80  # 新生产燃煤锅炉 80%\n"),  # a trailing comment
+    (WHEN, "when: {field: efficiency_pct, op: lt, value: 80}\n"),  # flow style
+    (WHEN, "when:\n  any:\n    - {field: efficiency_pct, op: lt, value: 79.5}\n    - {field: efficiency_pct, op: absent}\n"),
+])
+def test_a_number_copied_into_a_condition_is_refused(rules_copy, old, new):
+    path = rules_copy / "boilers" / "BOILER-001.yaml"
+    edit(path, old, new)
+    assert_rule_error(validate(rules_copy), path, "规则 BOILER-001", "字段“when", ".value”",
+                      "写在规则里的数字", "限值不抄进规则", "rules/parameters/", "value: {param: 表.列, key: 行键}")
+
+
+def test_a_number_in_an_applicability_filter_is_no_limit(rules_copy):
+    path = rules_copy / "boilers" / "BOILER-001.yaml"
+    edit(path, "      - {field: fuel, op: eq, value: coal}\n",
+         "      - {field: fuel, op: eq, value: coal}\n      - {field: efficiency_pct, op: ge, value: 0}\n")
+    assert validate(rules_copy).returncode == 0
+
+
+@pytest.mark.parametrize("old,new,line,key", [
+    ("severity: major\n", "severity: major\nseverity: critical\n", 5, "severity"),  # appended at the top level
+    ("  op: lt\n", "  op: lt\n  op: le\n", None, "op"),  # inside a condition
+    ("{field: fuel, op: eq, value: coal}", "{field: fuel, op: eq, value: coal, value: gas}", None, "value"),  # flow
+])
+def test_a_key_given_twice_is_refused(rules_copy, old, new, line, key):
+    path = rules_copy / "boilers" / "BOILER-001.yaml"
+    edit(path, old, new)
+    proc = validate(rules_copy)
+    assert_rule_error(proc, path, f"的键“{key}”重复", "行已有", "处理办法：删去其中一个")
+    if line is not None:
+        assert f"第{line + 1}行的键“severity”重复（第{line}行已有）" in proc.stderr
+
+
 def test_validate_a_directory_that_does_not_exist(tmp_path):
     missing = tmp_path / "nothing"
     assert_rule_error(validate(missing), missing, "找不到规则目录")
