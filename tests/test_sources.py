@@ -5,7 +5,6 @@ import csv
 import pytest
 
 from engine.articles import index_articles, squash
-from engine.rules import rule_files
 from engine.normalise import ValueProblem
 from engine.runner import load_rules, regions_of
 from tests.conftest import ROOT
