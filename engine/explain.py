@@ -10,10 +10,8 @@ import numpy as np
 from engine import conditions as C
 from engine import operators as O
 from engine.evaluate import COMPLIANT, INDETERMINATE, VIOLATION, Outcome
-from engine.findings import GAP, Check, Citation, Finding, Result, Source, Subject
-
-OP_WORDS = O.SYMBOLS
-
+from engine.findings import Check, Citation, Finding, Result, Source, Subject
+from engine.states import GAP
 
 
 def indeterminate_message(missing) -> str:
@@ -91,7 +89,7 @@ def _summary(checks: list[Check]) -> str:
         elif check.breached:
             unit = check.unit if check.unit not in ("", None) else ""
             gap = f"（差 {display(abs(check.gap))}{unit}）" if check.gap not in (None, 0) else ""
-            parts.append(f"{check.label} {check.observed}{unit} {OP_WORDS.get(check.op, check.op)} "
+            parts.append(f"{check.label} {check.observed}{unit} {O.SYMBOLS.get(check.op, check.op)} "
                          f"{check.limit}{unit}{gap}")
     return "；".join(parts)
 

@@ -15,7 +15,8 @@ from engine.articles import Document, load_documents, squash
 from engine.errors import RuleError, UsageError
 from engine.lang import tr
 from engine.params import Parameters, load_parameters
-from engine.schemas import Schema, load_schemas
+from engine.schemas import Schema, load_schemas, no_such_kind
+from engine.states import STATUSES
 from engine.yamlio import load_yaml
 
 SEVERITIES = ("critical", "major", "minor")
@@ -23,7 +24,7 @@ LETTERS = ("facility_rectification", "prefecture_assessment", "project_suspensio
 FORCES = ("binding", "target", "aspirational")
 PARTIES = ("unit", "manufacturer", "prefecture_government", "approval_authority", "province", "government", "sector")
 BINDING_PARTIES = ("unit", "manufacturer", "prefecture_government", "approval_authority")
-EXPECTABLE = ("violation", "gap", "compliant", "indeterminate", "not_applicable")
+EXPECTABLE = STATUSES  # what an example may expect
 RULE_KEYS = {"id", "title", "severity", "source", "subject", "in_force", "interpretation", "requires",
              "when", "finding", "examples", "notes", "force", "binds", "acting", "deadline", "same_duty"}
 FINDING_KEYS = {"message", "required_actions", "consequences", "lead_departments", "letter", "derives", "derive_by"}
@@ -411,8 +412,8 @@ def _examples(raw, checker: _Checker, chain: bool, force: str = "binding") -> tu
                 checker.fail(tr("context 的每一项写成 {kind: …, record: {…}}", "a context entry is {kind: …, record: {…}}"),
                              f"{where}.context[{n}]")
             if item["kind"] not in checker.schemas:
-                checker.fail(tr(f"没有“{item['kind']}”这种记录类型", f"unknown kind '{item['kind']}'"),
-                             f"{where}.context[{n}].kind")
+                message, fix = no_such_kind(item["kind"], checker.schemas)
+                checker.fail(message, f"{where}.context[{n}].kind", fix)
             context.append((str(item["kind"]), dict(item["record"])))
         examples.append(Example(name=str(entry.get("name", f"example {i + 1}")), record=dict(entry["record"]),
                                 expect=entry["expect"], context=tuple(context),
@@ -486,9 +487,8 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
     subject = raw.get("subject") or {}
     kind = subject.get("kind")
     if kind not in schemas:
-        hint = C._closest(kind or '', schemas)
-        c.fail(tr(f"没有“{kind}”这种记录类型{hint}", f"unknown record kind '{kind}'{hint}"), "subject.kind",
-               tr("可用的记录类型：", "kinds: ") + ", ".join(schemas))
+        message, fix = no_such_kind(kind, schemas)
+        c.fail(message, "subject.kind", fix)
     schema = schemas[kind]
     unknown = set(subject) - {"kind", "applies", "joins"}
     if unknown:
