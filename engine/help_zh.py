@@ -24,6 +24,25 @@ COMMANDS = {
     "rules coverage": "两份文件的每一条款、项和附件及其每一条款句（rules/provisions/）：检验它的规则及其法律效力，或未设规则的原因。",
 }
 
+# Example command lines shown under each command's help (示例： in Chinese, Example: in English).
+EXAMPLES = {
+    "cli": ["ecocheck check inputs/samples/boilers.csv --as-of 2021-12-31", "ecocheck --lang en rules list"],
+    "check": ["ecocheck check 锅炉能效测试.xlsx --as-of 2021-12-31",
+              "ecocheck check records/*.csv --format json --output findings.json",
+              "ecocheck check 锅炉.csv --rejects 拒收.csv --strict"],
+    "letters": ["ecocheck letters records/*.csv --out 通知书 --format docx --format pdf --issued-on 2022-01-10"],
+    "assess": ["ecocheck assess prefectures.csv quarters.csv --params targets/ --out 考核 --format pdf"],
+    "demo": ["ecocheck demo --out out/demo"],
+    "template": ["ecocheck template 锅炉 --format xlsx --out 锅炉能效测试.xlsx",
+                 "ecocheck template annual_targets --format xlsx --out targets/annual_targets.xlsx"],
+    "rules": ["ecocheck rules list", "ecocheck rules validate my-rules/"],
+    "rules list": ["ecocheck rules list --as-of 2020-12-31"],
+    "rules show": ["ecocheck rules show BOILER-001"],
+    "rules validate": ["ecocheck rules validate my-rules/ --schemas my-schemas/"],
+    "rules test": ["ecocheck rules test BOILER-001 COAL-001 --engine durable"],
+    "rules coverage": ["ecocheck rules coverage --format md --output COVERAGE.md"],
+}
+
 OPTIONS = {
     "version": "显示版本号。",
     "lang": "提示、错误信息和帮助的语言：zh（中文，默认）或 en（英文）；也可设环境变量 ECOCHECK_LANG=en。"
@@ -80,6 +99,8 @@ def localise(group: click.Group) -> None:
 
     def visit(command: click.Command, path: str) -> None:
         swap(command, "help", COMMANDS.get(path))
+        if EXAMPLES.get(path):  # a \b paragraph: click prints it as it is written
+            command.help += "\n\n\b\n" + tr("示例：", "Example:") + "".join(f"\n  {e}" for e in EXAMPLES[path])
         command.short_help = None
         swap(command, "options_metavar", "[选项]")
         if isinstance(command, click.Group):
