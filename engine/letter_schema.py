@@ -49,8 +49,10 @@ class LetterSettings:
     by_measure: dict = _setting(VARIANTS)  # measure -> LetterSettings
 
 
-def _letter(*required: str) -> Any:
-    return _setting(LETTER, required=required)
+def _letter(*required: str, from_rules: bool = False) -> Any:
+    """A letter type: the keys it requires; from_rules: a rule's `finding.letter` may name it (the other types follow
+    from consequences and derived measures)."""
+    return _setting(LETTER, required=required, from_rules=from_rules)
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,15 @@ class LetterConfig:
 
     seal_text: str = _setting(TEXT)
     facility_rectification: LetterSettings = _letter("label", "title", "issuing_authority", "deadline_days", "basis",
-                                                     "activity", "requirements", "noncompliance", "appeal", "copy_to")
+                                                     "activity", "requirements", "noncompliance", "appeal", "copy_to",
+                                                     from_rules=True)
     prefecture_assessment: LetterSettings = _letter("label", "title", "addressee", "issuing_authority", "closing",
-                                                    "copy_to")
+                                                    "copy_to", from_rules=True)
     interview_notice: LetterSettings = _letter("label", "title", "issuing_authority", "time", "place", "attendees",
                                                "requirements", "copy_to")
     restriction_notice: LetterSettings = _letter("label", "by_measure", "deadline_days", "copy_to")
     project_suspension: LetterSettings = _letter("label", "title", "issuing_authority", "measure_duration",
-                                                 "deadline_days", "copy_to")
+                                                 "deadline_days", "copy_to", from_rules=True)
     early_warning: LetterSettings = _letter("label", "title", "addressee", "issuing_authority", "requirements",
                                             "copy_to")
 
@@ -82,6 +85,7 @@ class Authority:
 
 
 LETTER_TYPES = tuple(f.name for f in fields(LetterConfig) if f.metadata["kind"] == LETTER)
+RULE_LETTERS = tuple(f.name for f in fields(LetterConfig) if f.metadata.get("from_rules"))  # a rule's finding.letter
 SETTING_KEYS = tuple(f.name for f in fields(LetterSettings))
 VARIANT_KEYS = tuple(f.name for f in fields(LetterSettings) if f.metadata["kind"] == VARIANTS)
 

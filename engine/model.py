@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.findings import Check, Citation, Finding, Rejection, Report, Result, Source, Subject
 from engine.records import Record
-from engine.rules import LETTERS as LETTER_TYPES
+from engine.letter_schema import LETTER_TYPES
 from engine.states import COMPLIANT, INDETERMINATE, NOT_APPLICABLE, STATES, VIOLATION
 
 __all__ = ["Check", "Citation", "Finding", "Rejection", "Report", "Result", "Source", "Subject", "Record", "STATES",

@@ -14,13 +14,14 @@ from engine import operators as O
 from engine.articles import Document, load_documents, squash
 from engine.errors import RuleError, UsageError
 from engine.lang import tr
+from engine.letter_schema import RULE_LETTERS
 from engine.params import Parameters, load_parameters
 from engine.schemas import Schema, load_schemas, no_such_kind
 from engine.states import STATUSES
 from engine.yamlio import load_yaml
 
 SEVERITIES = ("critical", "major", "minor")
-LETTERS = ("facility_rectification", "prefecture_assessment", "project_suspension", "none")
+LETTERS = (*RULE_LETTERS, "none")  # what a rule's finding.letter may be
 FORCES = ("binding", "target", "aspirational")
 PARTIES = ("unit", "manufacturer", "prefecture_government", "approval_authority", "province", "government", "sector")
 BINDING_PARTIES = ("unit", "manufacturer", "prefecture_government", "approval_authority")
