@@ -57,6 +57,7 @@ provisions: $(STAMP)
 
 # The wheel (rules, schemas, samples and templates inside the package), into dist/.
 wheel: $(STAMP)
+	rm -rf build  # a file removed from rules/ must not linger in the wheel
 	$(BIN)/python -m pip wheel --no-deps --no-build-isolation --wheel-dir dist .
 
 clean:
