@@ -103,7 +103,7 @@ def _missing(rule, record, schema) -> list[str]:
             spec = schema.fields[name]
             why = record.problems.get(name)
             missing.append(f"{spec.label}" + (f"：{why}" if why else "：未填写"))
-    return missing
+    return missing + list(getattr(rule, "pending", ()))  # and the external limits not confirmed
 
 
 def _basis_text(basis: tuple) -> str:
