@@ -375,7 +375,7 @@ def settings(params_dir: Path | None, method: str, regions) -> Settings:
         raise ParameterError(tr(f"未知的推算方法“{method}”", f"unknown derivation method '{method}'"),
                              fix=tr("用 linear 或 geometric", "use linear or geometric"))
     table = find_table(params_dir)
-    if params_dir is not None and table is None:
+    if params_dir is not None and table is None and not (Path(params_dir) / "external_limits.csv").is_file():
         raise ParameterError(tr(f"参数目录中没有 {TABLE_NAME}.csv 或 {TABLE_NAME}.xlsx",
                                 f"no {TABLE_NAME}.csv or {TABLE_NAME}.xlsx in the parameter directory"),
                              file=str(params_dir),

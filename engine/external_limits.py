@@ -33,7 +33,7 @@ def _refs(rule):
 def reason(row: dict) -> str:
     """Why a rule reading an unconfirmed limit cannot decide (an indeterminate finding's reason)."""
     value = row.get("value")
-    reference = "无参考值" if value is None else f"参考值 {value}{row.get('unit') or ''}，未经核实"
+    reference = "无参考值" if value is None else f"参考值 {value:g}{row.get('unit') or ''}，未经核实"
     return (f"外部标准限值未经确认：{row.get('label') or row.get('limit')}（{row.get('source_standard')}，{reference}）；"
             f"两份文件没有载明该数值，须由使用者核实后在 --params 目录的 {USER_FILE} 中确认，确认前不据此判定")
 
