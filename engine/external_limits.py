@@ -12,6 +12,7 @@ from engine.lang import tr
 
 TABLE = "external_limits"
 USER_FILE = "external_limits.csv"  # in the user's --params folder
+UNCONFIRMED = "外部标准限值未经确认"  # how the reason of a rule reading an unconfirmed limit begins
 YES, NO = ("true", "是", "已确认", "确认", "y", "yes", "1"), ("false", "否", "未确认", "n", "no", "0", "")
 HEADERS = {"limit": ("limit", "限值", "限值代码"), "value": ("value", "数值", "确认数值"), "unit": ("unit", "单位"),
            "confirmed": ("confirmed", "是否确认", "确认"), "basis": ("basis", "确认依据", "依据")}
@@ -34,7 +35,7 @@ def reason(row: dict) -> str:
     """Why a rule reading an unconfirmed limit cannot decide (an indeterminate finding's reason)."""
     value = row.get("value")
     reference = "无参考值" if value is None else f"参考值 {value:g}{row.get('unit') or ''}，未经核实"
-    return (f"外部标准限值未经确认：{row.get('label') or row.get('limit')}（{row.get('source_standard')}，{reference}）；"
+    return (f"{UNCONFIRMED}：{row.get('label') or row.get('limit')}（{row.get('source_standard')}，{reference}）；"
             f"两份文件没有载明该数值，须由使用者核实后在 --params 目录的 {USER_FILE} 中确认，确认前不据此判定")
 
 

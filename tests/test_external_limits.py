@@ -117,3 +117,21 @@ def test_read_confirmations_needs_its_columns(tmp_path, ruleset):
     path.write_text("限值,数值\naircon_cooling_min_c,26\n", encoding="utf-8")
     with pytest.raises(ParameterError, match="缺少列"):
         external_limits.read_confirmations(path, ruleset.params.table("external_limits"))
+
+
+def test_a_letter_never_asks_a_unit_about_an_unconfirmed_limit(tmp_path):
+    records = tmp_path / "checks.csv"
+    records.write_text("检查记录编号,经营（管理）单位,建筑（商场）名称,所在市州,检查日期,空调运行模式,空调温度设置值（℃）\n"
+                       "JC-1,某商贸有限公司,某购物中心,兰州市,2019-07-15,制冷,24\n"
+                       "JC-2,某商贸有限公司,某购物中心,兰州市,2019-12-16,制热,23\n", encoding="utf-8")
+    folder = _confirm(tmp_path, "aircon_cooling_min_c,26,℃,是,建科〔2007〕241号第四条，已核对原文\n")
+    out = tmp_path / "letters"
+    result = cli_run("letters", str(records), "--out", str(out), "--format", "md", "--as-of", "2021-12-31",
+                     "--issued-on", "2021-12-31", "--params", str(folder))
+    assert result.returncode == 0, result.stderr
+    letters = list(out.rglob("facility_rectification_*.md"))
+    assert len(letters) == 1
+    text = letters[0].read_text(encoding="utf-8")
+    assert "JC-1" in text and "空调温度设置值为24℃" in text and "JC-2" not in text and "外部标准限值" not in text
+    record = next(out.rglob("检查记录.md")).read_text(encoding="utf-8")
+    assert "外部标准限值未经使用者确认，不据此认定" in record
