@@ -404,7 +404,7 @@ def demo(out_dir, as_of, issued_on):
     PDF), a self-assessment report and the regulator's overview (overview.html, overview.xlsx)."""
     from engine.outdir import prepare, write_manifest
     from engine.runner import check as run_check, sample_paths
-    ruleset = _ruleset(None, None)
+    ruleset = _confirmed(_ruleset(None, None), SAMPLE_PARAMS)  # sample confirmations of external limits (示例)
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     out = prepare(Path(out_dir), overwrite=True)  # the demo's folder is the demo's own
     annual = _annual(ruleset, SAMPLE_PARAMS, "linear")  # sample issued annual targets (示例 documents)
