@@ -375,9 +375,10 @@ def settings(params_dir: Path | None, method: str, regions) -> Settings:
         raise ParameterError(tr(f"未知的推算方法“{method}”", f"unknown derivation method '{method}'"),
                              fix=tr("用 linear 或 geometric", "use linear or geometric"))
     table = find_table(params_dir)
-    if params_dir is not None and table is None:
-        raise ParameterError(tr(f"参数目录中没有 {TABLE_NAME}.csv 或 {TABLE_NAME}.xlsx",
-                                f"no {TABLE_NAME}.csv or {TABLE_NAME}.xlsx in the parameter directory"),
+    if params_dir is not None and table is None and not (Path(params_dir) / "external_limits.csv").is_file():
+        raise ParameterError(tr(f"参数目录中没有 {TABLE_NAME}.csv 或 {TABLE_NAME}.xlsx，也没有 external_limits.csv",
+                                f"no {TABLE_NAME}.csv or {TABLE_NAME}.xlsx, nor external_limits.csv, in the parameter "
+                                f"directory"),
                              file=str(params_dir),
                              fix=tr("用 `ecocheck template annual_targets` 写出一份再填写",
                                     "write one from `ecocheck template annual_targets`"))

@@ -41,6 +41,12 @@ def _ruleset(rules_dir, schemas_dir):
     return load_rules(rules_dir, schemas_dir)
 
 
+def _confirmed(ruleset, params_dir):
+    """The rule set with the external-standard limits the user confirmed in --params DIR/external_limits.csv."""
+    from engine import external_limits
+    return external_limits.from_params_dir(ruleset, params_dir)
+
+
 def _stream(writer, report, output: str | None):
     """Run a report writer straight into stdout or a file."""
     if output in (None, "-"):
@@ -117,7 +123,8 @@ rejects_option = click.option("--rejects", default=None, metavar="FILE",
                               help="Write the rejected rows and values (file, row, column, value, reason) as CSV.")
 params_option = click.option("--params", "params_dir", type=click.Path(file_okay=False, exists=True), default=None,
                              help="Directory with annual_targets.csv/.xlsx: the annual targets the province issued "
-                                  "(template: `ecocheck template annual_targets`).")
+                                  "(template: `ecocheck template annual_targets`); and external_limits.csv: the "
+                                  "external-standard limits the user confirmed.")
 method_option = click.option("--annual-method", "annual_method", type=click.Choice(["linear", "geometric"]),
                              default="linear", show_default=True,
                              help="How a 2016–2019 progress target is derived from the five-year target where none "
@@ -188,7 +195,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     if fmt == "xlsx" and output in (None, "-"):
         raise UsageError(tr("--format xlsx 写出的是工作簿，请用 --output 文件名.xlsx 指定文件",
                             "--format xlsx writes a workbook: name it with --output FILE.xlsx"))
-    ruleset = _ruleset(rules_dir, schemas_dir)
+    ruleset = _confirmed(_ruleset(rules_dir, schemas_dir), params_dir)
     date = _as_of(as_of)
     if report_kind == "self" and Path(output or "-").suffix.lower() not in (".html", ".md"):
         raise UsageError(tr("--report self 写出的是一份文件", "--report self writes a document"),
@@ -334,7 +341,7 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
     """Write the letters the findings call for, an index, the working record (检查记录), the regulator's overview
     (overview.html, overview.xlsx) and a manifest of what was written."""
     from engine.outdir import prepare, write_manifest
-    ruleset = _ruleset(rules_dir, schemas_dir)
+    ruleset = _confirmed(_ruleset(rules_dir, schemas_dir), params_dir)
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     annual = _annual(ruleset, params_dir, annual_method)
     out = prepare(Path(out_dir), overwrite)
@@ -396,7 +403,7 @@ def demo(out_dir, as_of, issued_on):
     PDF), a self-assessment report and the regulator's overview (overview.html, overview.xlsx)."""
     from engine.outdir import prepare, write_manifest
     from engine.runner import DEFAULT_SAMPLES, check as run_check, sample_paths
-    ruleset = _ruleset(None, None)
+    ruleset = _confirmed(_ruleset(None, None), DEFAULT_SAMPLES / "params")  # sample confirmations (示例)
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     out = prepare(Path(out_dir), overwrite=True)  # the demo's folder is the demo's own
     annual = _annual(ruleset, DEFAULT_SAMPLES / "params", "linear")  # sample issued annual targets (示例 documents)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from engine import external_limits
 from engine.findings import Source
 from engine.lang import tr
 from engine.records import Column, HeaderPlan, TableReport, map_headers, rows_to_records
@@ -58,6 +59,10 @@ def run_example(ruleset: RuleSet, rule: Rule, example: Example, engine: str = "c
             records += example_records(ruleset, kind, mapping, label, n, regions)
     except ValueError as exc:
         return ExampleOutcome(rule.id, example.name, example.expect, "error", str(exc))
+    if example.confirmed:  # the external limits confirmed (at their reference values, or at the values given)
+        ruleset = external_limits.confirm_all(ruleset) if example.confirmed is True \
+            else external_limits.apply(ruleset, dict(example.confirmed))
+        rule = ruleset.by_id(rule.id)
     rules = [rule]
     if rule.joins:
         rules += [r for r in ruleset.rules if rule.joins["measure"] in r.derives]

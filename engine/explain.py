@@ -103,7 +103,7 @@ def _missing(rule, record, schema) -> list[str]:
             spec = schema.fields[name]
             why = record.problems.get(name)
             missing.append(f"{spec.label}" + (f"：{why}" if why else "：未填写"))
-    return missing
+    return missing + list(getattr(rule, "pending", ()))  # and the external limits not confirmed
 
 
 def _basis_text(basis: tuple) -> str:
@@ -284,7 +284,7 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
     (and limit) in the run."""
 
     from engine.columnar import STATES
-    from engine.findings import Finding, plain
+    from engine.findings import Finding
     from engine.records import identity, identity_fields
 
     explainer.trim()
@@ -326,7 +326,7 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
     local: dict = {}  # (rule_id, leaf, code, limit index) -> _CheckParts, for this batch
 
     texts, statuses, samples, sampled = [], [], [], set()
-    current, sources = -1, {}
+    current = -1
     for at, rank, was_violated in zip(row_index.tolist(), ranks.tolist(), violated.tolist()):
         rule_id = rule_ids[rank]
         rule = by_id[rule_id]

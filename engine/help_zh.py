@@ -62,7 +62,8 @@ OPTIONS = {
     "strict": "有任何行或值被拒收时退出码为 3。",
     "rejects": "把拒收的行和值（文件、行、列、值、原因）写成 CSV。",
     "all_results": "JSON：包含每个（规则、记录）结果，不只是发现事项；xlsx：按规则、地区和文件统计符合和不适用。",
-    "params_dir": "含 annual_targets.csv/.xlsx 的目录：省上下达的年度目标（空白表：ecocheck template annual_targets）。",
+    "params_dir": "含 annual_targets.csv/.xlsx 的目录：省上下达的年度目标（空白表：ecocheck template annual_targets）；"
+                  "以及 external_limits.csv：使用者核实确认的外部标准限值。",
     "annual_method": "未下达年度目标时，按五年目标推算2016—2019年进度目标的方法（linear 线性、geometric 几何）；"
                      "推算的目标只用于差距和预警。",
     "engine": "column：只看一条记录的规则按列运算（措施推导和关联仍由 durable_rules 完成）；durable：全部规则经 "

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from engine import external_limits
 from engine import letter_builders as B
 from engine.findings import Finding
 from engine.letter_config import settings_for
@@ -69,6 +70,8 @@ def plan_letters(findings: Iterable[Finding], ctx: B.Context, first_number: int 
                 cfg = settings_for(ctx.config, "facility_rectification", variant)
                 issuers = B.issuers_for(cfg, f.acting, ctx.authorities)
                 facility.setdefault((f.subject.recipient, variant, issuers), []).append(f)
+            elif any(m.startswith(external_limits.UNCONFIRMED) for m in f.missing):  # nothing the unit could supply
+                unsent.append(Unsent(f, "外部标准限值未经使用者确认，不据此认定，也不向该单位索要资料"))
             else:
                 facility_open.append(f)
         elif f.letter == "prefecture_assessment":

@@ -37,7 +37,13 @@ class Table:
 
     def value(self, column: str, key: str, as_of: dt.date | None = None):
         row = self.row(key, as_of)
-        return None if row is None else row.get(column)
+        if row is None:
+            return None
+        confirmation = self.meta.get("confirmation")  # a limit from an external standard counts once confirmed
+        if isinstance(confirmation, dict) and column in confirmation.get("guards", ()) \
+                and row.get(confirmation.get("flag")) is not True:
+            return None
+        return row.get(column)
 
     def unit(self, column: str) -> str:
         return str(self.columns.get(column, {}).get("unit", "") or "")

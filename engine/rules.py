@@ -15,6 +15,7 @@ from engine.errors import RuleError, UsageError
 from engine.lang import tr
 from engine.legal_force import deadline, legal
 from engine.letter_schema import RULE_LETTERS
+from engine import external_limits
 from engine.params import Parameters, load_parameters
 from engine.rule_checker import Checker, date_value, string_list, text_pair
 from engine.schemas import load_schemas, no_such_kind
@@ -48,6 +49,7 @@ class Example:
     expect: str
     context: tuple = ()  # (kind, record) pairs evaluated with it, e.g. the prefecture behind a chain rule
     as_of: dt.date | None = None
+    confirmed: object = False  # True: every external limit confirmed at its reference value; {limit: value}: those
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Rule:
     deadline_phrase: str = ""
     deadline_effective: dt.date | None = None
     same_duty: tuple = ()  # rules stating the same duty of the same record (another document): one line in a letter
+    pending: tuple = ()  # why it cannot decide yet: the external limits it reads that are not confirmed
 
     @property
     def is_binding(self) -> bool:
@@ -179,6 +182,17 @@ def _message(raw, checker: Checker) -> str:
     return text
 
 
+def _confirmed(raw, checker: Checker, where: str):
+    """An example's `confirmed`: absent/false, true, or {limit: number} of rules/parameters/external_limits.csv."""
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    table = checker.params.tables.get(external_limits.TABLE)
+    if not isinstance(raw, dict) or table is None or any(str(k) not in table.rows or C.to_number(v) is None
+                                                         for k, v in raw.items()):
+        checker.fail(tr("confirmed 写 true，或 {外部标准限值: 数值}", "confirmed is true or {external limit: number}"), where)
+    return tuple(sorted((str(k), C.rounded(C.to_number(v))) for k, v in raw.items()))
+
+
 def _examples(raw, checker: Checker, chain: bool, force: str = "binding") -> tuple:
     if not isinstance(raw, list) or not raw:
         checker.fail(tr("规则需要示例", "a rule needs examples"), "examples",
@@ -189,7 +203,7 @@ def _examples(raw, checker: Checker, chain: bool, force: str = "binding") -> tup
         where = f"examples[{i}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("record"), dict):
             checker.fail(tr("示例需要 'record'（字段: 值 的映射）", "an example needs 'record' (a mapping of field: value)"), where)
-        unknown = set(entry) - {"name", "record", "expect", "context", "as_of"}
+        unknown = set(entry) - {"name", "record", "expect", "context", "as_of", "confirmed"}
         if unknown:
             checker.fail(tr(f"未知的键 {sorted(unknown)}", f"unknown key(s) {sorted(unknown)}"), where)
         if entry.get("expect") not in EXPECTABLE:
@@ -206,7 +220,8 @@ def _examples(raw, checker: Checker, chain: bool, force: str = "binding") -> tup
             context.append((str(item["kind"]), dict(item["record"])))
         examples.append(Example(name=str(entry.get("name", f"example {i + 1}")), record=dict(entry["record"]),
                                 expect=entry["expect"], context=tuple(context),
-                                as_of=date_value(entry.get("as_of"), checker, f"{where}.as_of")))
+                                as_of=date_value(entry.get("as_of"), checker, f"{where}.as_of"),
+                                confirmed=_confirmed(entry.get("confirmed"), checker, f"{where}.confirmed")))
     expected = {e.expect for e in examples}
     short, wrong = ("violation", "gap") if force == "binding" else ("gap", "violation")
     if wrong in expected:
@@ -423,5 +438,6 @@ def load_ruleset(rules_dir: Path, schemas_dir: Path) -> RuleSet:
                                f"joins measure '{rule.joins['measure']}' that no rule derives"), file=rule.path,
                             rule=rule.id, field="subject.joins.measure",
                             fix=tr("推导出的措施：", "derived measures: ") + (", ".join(sorted(derived)) or tr("无", "none")))
+    rules = external_limits.with_pending(rules, params)
     return RuleSet(rules=tuple(rules), schemas=schemas, params=params, documents=documents, measures=measures,
                    directory=str(rules_dir), fingerprint=fingerprint(paths + [measures_path], params))
