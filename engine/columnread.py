@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from engine.batch import FieldColumn, RecordBatch, batch_of_records
 from engine.findings import Rejection
-from engine.reader import ArrowChunk
+from engine.csv_reader import ArrowChunk
 from engine.normalise import MISSING_TOKENS, ValueProblem, is_missing
 from engine.records import (NOTE_PREFIXES, TOTAL_WORDS, _cell_value, _marks, _note_row, beyond_header, make_record,
                             marks_only as marks_only_reason, note_row, rows_to_records, without_id)

@@ -12,8 +12,9 @@ from decimal import Decimal
 
 from engine.conditions import exact_float, to_number
 from engine.lang import tr
-from engine.reader import Conflict, Nested, Unsaved
+from engine.json_reader import Conflict, Nested
 from engine.schemas import FieldSpec, normalise_header
+from engine.xlsx_reader import Unsaved
 
 MISSING_TOKENS = {"", "-", "—", "——", "--", "/", "\\", "无", "未检测", "未测", "不详", "暂无", "n/a", "na", "nan",
                   "none", "null", "#n/a", "缺失", "空"}

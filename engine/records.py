@@ -10,15 +10,17 @@ from typing import Iterator
 
 import pandas as pd
 
+from engine.csv_reader import ArrowChunk
 from engine.errors import InputError
 from engine.findings import Rejection, Source
+from engine.json_reader import Conflict, EmptyRecord, Nested, NotARecord
 from engine.lang import tr
 from engine.normalise import (Regions, ValueProblem, plain_number, quoted, checked_number, is_blank, is_missing, parse_value,
                               read_number)
-from engine.reader import (ArrowChunk, Conflict, EmptyRecord, Nested, NotARecord, RawTable, Unsaved, read_tables,
-                           sha256_of)
+from engine.reader import RawTable, read_tables, sha256_of
 from engine.schemas import Schema, kind_named, normalise_header, split_unit
 from engine.units import UnitProblem, factor, is_known_unit, looks_like_unit, unit_of_cell
+from engine.xlsx_reader import Unsaved
 
 NOTE_PREFIXES = ("注", "说明", "备注", "填表说明", "资料来源", "数据来源", "note")
 TOTAL_WORDS = {"合计", "总计", "小计", "全省合计", "total"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from engine import reader
+from engine import xlsx_reader
 from engine.errors import InputError
 from engine.reader import read_tables
 from engine.records import load_file
@@ -87,10 +87,10 @@ def test_a_full_row_of_styled_cells_is_still_read(tmp_path):
 # ------------------------------------------------------------------------------------------------ zip bombs
 
 def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path, monkeypatch):
-    path = xlsxkit.zip_bomb(tmp_path / "bomb.xlsx", unpacked=reader.MAX_XLSX_UNPACKED + (1 << 20))
+    path = xlsxkit.zip_bomb(tmp_path / "bomb.xlsx", unpacked=xlsx_reader.MAX_XLSX_UNPACKED + (1 << 20))
     assert path.stat().st_size < 1 << 20
-    monkeypatch.setattr(reader, "_read_sheet", lambda *a: pytest.fail("the bomb was opened"))
-    refused(path, "xl/worksheets/sheet1.xml", f"超过 ecocheck 从 XLSX 文件读取的 {reader.MAX_XLSX_UNPACKED >> 20} MiB",
+    monkeypatch.setattr(xlsx_reader, "_read_sheet", lambda *a: pytest.fail("the bomb was opened"))
+    refused(path, "xl/worksheets/sheet1.xml", f"超过 ecocheck 从 XLSX 文件读取的 {xlsx_reader.MAX_XLSX_UNPACKED >> 20} MiB",
             "大表格请另存为 CSV")
 
 
@@ -109,7 +109,7 @@ def test_a_member_that_declares_less_than_it_holds_gives_no_more(tmp_path):
 
 
 def test_a_zip_listing_too_many_members_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "MAX_XLSX_DIRECTORY", 8 << 10)
+    monkeypatch.setattr(xlsx_reader, "MAX_XLSX_DIRECTORY", 8 << 10)
     path = boiler_table(tmp_path / "many.xlsx")
     with zipfile.ZipFile(path, "a") as archive:
         for n in range(300):
@@ -118,7 +118,7 @@ def test_a_zip_listing_too_many_members_is_refused(tmp_path, monkeypatch):
 
 
 def test_a_part_read_whole_is_limited(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "MAX_XLSX_PART", 1 << 10)  # (content types, the list of sheets, relations)
+    monkeypatch.setattr(xlsx_reader, "MAX_XLSX_PART", 1 << 10)  # (content types, the list of sheets, relations)
     path = tmp_path / "big_workbook.xlsx"
     write_xlsx(path, [Sheet(f"表{n}", [row(1, ["x"])]) for n in range(40)])
     refused(path, "解压后有 5 KiB，超过 ecocheck 对 XLSX 文件这一部分读取的 1 KiB", "重新另存为 .xlsx")
@@ -127,13 +127,13 @@ def test_a_part_read_whole_is_limited(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------------------------ sheets over the limits
 
 def test_rows_past_the_limit_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "MAX_XLSX_ROWS", 1_000)
+    monkeypatch.setattr(xlsx_reader, "MAX_XLSX_ROWS", 1_000)
     path = xlsxkit.boilers(tmp_path / "many.xlsx", 1_500)
     refused(path, "工作表“锅炉”的数据一直到第 1,001 行", "读取的 1,000 行", "大表格请另存为 CSV")
 
 
 def test_rows_at_the_limit_are_read(tmp_path, monkeypatch, ruleset):
-    monkeypatch.setattr(reader, "MAX_XLSX_ROWS", 1_000)
+    monkeypatch.setattr(xlsx_reader, "MAX_XLSX_ROWS", 1_000)
     path = xlsxkit.boilers(tmp_path / "many.xlsx", 999)
     loaded = load(path, ruleset)
     assert (loaded.tables[0].rows, loaded.tables[0].evaluated) == (999, 999)
@@ -147,12 +147,12 @@ def test_one_stray_cell_far_below_the_table_is_named(tmp_path):
 def test_one_stray_cell_far_right_of_the_table_is_named(tmp_path):
     path = boiler_table(tmp_path / "stray.xlsx", *(row(n, BOILER_ROW) for n in range(3, 200)),
                         '<row r="200"><c r="XFD200" t="inlineStr"><is><t>x</t></is></c></row>')
-    refused(path, "数据一直到 XFD 列、第 200 行", f"读取的 {reader.MAX_XLSX_CELLS:,} 个单元格",
+    refused(path, "数据一直到 XFD 列、第 200 行", f"读取的 {xlsx_reader.MAX_XLSX_CELLS:,} 个单元格",
             "删除表格右方或下方远处的零散单元格")
 
 
 def test_the_cell_limit_counts_every_sheet_of_the_workbook(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "MAX_XLSX_CELLS", 30)
+    monkeypatch.setattr(xlsx_reader, "MAX_XLSX_CELLS", 30)
     table = [row(1, BOILER_HEADER), row(2, BOILER_ROW)]
     write_xlsx(tmp_path / "one.xlsx", [Sheet("锅炉", table)])
     assert frame_of(tmp_path / "one.xlsx").shape == (2, 9)
@@ -161,12 +161,12 @@ def test_the_cell_limit_counts_every_sheet_of_the_workbook(tmp_path, monkeypatch
 
 
 def test_a_shared_string_table_past_the_limit_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "MAX_XLSX_STRINGS", 100)
+    monkeypatch.setattr(xlsx_reader, "MAX_XLSX_STRINGS", 100)
     refused(xlsxkit.boilers(tmp_path / "b.xlsx", 200), "不同的文字超过 100 个")
 
 
 def test_too_many_merged_ranges_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "MAX_XLSX_MERGES", 50)
+    monkeypatch.setattr(xlsx_reader, "MAX_XLSX_MERGES", 50)
     merges = "".join(f'<mergeCell ref="J{n}:K{n}"/>' for n in range(1, 60))
     path = boiler_table(tmp_path / "m.xlsx", after=f'<mergeCells count="59">{merges}</mergeCells>')
     refused(path, "合并区域超过 50 个", "取消合并单元格")
@@ -181,7 +181,7 @@ def test_a_merged_range_to_the_last_row_of_excel_costs_only_the_rows_there_are(t
 
 
 def test_overlapping_merged_ranges_over_too_many_cells_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "MAX_XLSX_CELLS", 200)
+    monkeypatch.setattr(xlsx_reader, "MAX_XLSX_CELLS", 200)
     merges = "".join('<mergeCell ref="A2:I20"/>' for _ in range(3))
     path = boiler_table(tmp_path / "m.xlsx", *(row(n, BOILER_ROW) for n in range(3, 21)),
                         after=f'<mergeCells count="3">{merges}</mergeCells>')
@@ -243,7 +243,7 @@ def test_percent_cells_keep_every_digit(tmp_path, ruleset):
 @pytest.mark.parametrize("value, shown", [(0.7999996, "79.99996%"), (0.853, "85.3%"), (0.81, "81%"), (1, "100%"),
                                           (0.0001, "0.01%"), (1e-20, "0.000000000000000001%"), (12.5, "1250%")])
 def test_percent_text(value, shown):
-    assert reader._percent_text(value) == shown
+    assert xlsx_reader._percent_text(value) == shown
 
 
 def test_values_read_as_openpyxl_reads_them(tmp_path):
@@ -269,7 +269,7 @@ def test_formula_without_a_saved_result(tmp_path, ruleset):
     [table] = read_tables(path, str(path))
     frame = next(table.chunks())
     assert [frame.iloc[2, 0], frame.iloc[2, 1], frame.iloc[3, 1]] == ["=1+1", "=A3*2", "=A4*2"]
-    assert all(isinstance(v, reader.Unsaved) for v in (frame.iloc[2, 0], frame.iloc[3, 1]))
+    assert all(isinstance(v, xlsx_reader.Unsaved) for v in (frame.iloc[2, 0], frame.iloc[3, 1]))
     assert "没有保存计算结果的公式单元格按不可读的值处理" in table.notes
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-import engine.reader
+import engine.csv_reader
+import engine.json_reader
 from engine.errors import ConfigError, InputError
 from engine.findings import REJECT_COLUMNS, REJECT_COLUMNS_ZH, SCOPE_ZH
 from engine.records import load_file
@@ -231,7 +232,7 @@ def test_gbk_with_chinese_only_after_the_sniffed_prefix(tmp_path, ruleset):
                         "2021-10-20", "20", "85.0"] for n in range(3500)]
     rows.append(["兰州某热力有限公司", "GL-X", "兰州市", "燃煤", "验收", "2021-03-15", "2021-10-20", "20", "85.0"])
     path = write_csv(tmp_path / "b.csv", rows, encoding="gbk")
-    assert path.stat().st_size > engine.reader.SNIFF_BYTES
+    assert path.stat().st_size > engine.csv_reader.SNIFF_BYTES
     loaded = load(path, ruleset)
     assert len(loaded.records) == 3501
     assert loaded.records[-1].values["unit_name"] == "兰州某热力有限公司"
@@ -573,7 +574,7 @@ def test_header_spaces_line_breaks_full_width_spaces(tmp_path, ruleset, header):
 
 
 def test_unknown_column_reported_once_not_an_error(tmp_path, ruleset, monkeypatch):
-    monkeypatch.setattr(engine.reader, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(engine.csv_reader, "CHUNK_ROWS", 2)
     rows = [BOILER_HEADER + ["备注信息"]] + [with_id(n) + [f"第{n}台"] for n in range(1, 6)]
     loaded = load(write_csv(tmp_path / "b.csv", rows), ruleset)
     assert len(loaded.tables) == 1
@@ -1022,7 +1023,7 @@ def test_letters_cli_hostile_name(tmp_path):
 
 
 def test_huge_json_fails_quickly(tmp_path, ruleset, monkeypatch):
-    monkeypatch.setattr(engine.reader, "MAX_JSON_BYTES", 4096)
+    monkeypatch.setattr(engine.json_reader, "MAX_JSON_BYTES", 4096)
     records = [{"锅炉编号": f"GL-{n}", "使用单位": "某公司", "热效率": 80} for n in range(200)]
     path = tmp_path / "big.json"
     path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
@@ -1281,7 +1282,7 @@ def test_chunked_reading_gives_the_same_result(tmp_path, ruleset, monkeypatch):
     whole = load(path, ruleset)
     assert (whole.tables[0].rows, whole.tables[0].evaluated, whole.tables[0].rejected) == (51, 49, 2)
     assert len(value_rejections(whole)) == 2
-    monkeypatch.setattr(engine.reader, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(engine.csv_reader, "CHUNK_ROWS", 7)
     chunked = load(path, ruleset)
     assert snapshot(chunked) == snapshot(whole)
     assert len(chunked.tables) == 1
@@ -1289,7 +1290,7 @@ def test_chunked_reading_gives_the_same_result(tmp_path, ruleset, monkeypatch):
 
 def test_streamed_chunks_are_small(tmp_path, ruleset, monkeypatch):
     from engine.records import stream_file
-    monkeypatch.setattr(engine.reader, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(engine.csv_reader, "CHUNK_ROWS", 7)
     path = write_csv(tmp_path / "b.csv", fifty_rows())
     sizes = [len(records) + sum(r.scope == "row" for r in rejected)
              for _, records, rejected in stream_file(path, ruleset.schemas, regions_of(ruleset))]
@@ -1302,5 +1303,5 @@ def test_fraction_decision_does_not_depend_on_chunks(tmp_path, ruleset, monkeypa
     path = write_csv(tmp_path / "b.csv", rows)
     whole = load(path, ruleset)
     assert [(r.row, r.value, r.scope) for r in whole.rejected] == [(16, "0.853", "value")]
-    monkeypatch.setattr(engine.reader, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(engine.csv_reader, "CHUNK_ROWS", 7)
     assert snapshot(load(path, ruleset)) == snapshot(whole)

@@ -252,7 +252,7 @@ def test_random_bytes_xlsx(data):
 
 
 # ------------------------------------------------------------------------------------------------ the two CSV readers
-# pyarrow reads a CSV file's data rows where its rows are plain (engine.reader.ARROW_CSV); pandas' reading is the
+# pyarrow reads a CSV file's data rows where its rows are plain (engine.csv_reader.ARROW_CSV); pandas' reading is the
 # reference. Whatever the bytes, the rows both give (cells and row numbers) and everything loaded from them must be
 # the same; pyarrow hands over to pandas at a row it cannot read as pandas does (mid-file too: small blocks).
 
@@ -264,7 +264,7 @@ PLAIN_CELL = st.one_of(CELL, st.sampled_from(["", " ", "a,b", "x\ty", "1;2", "\r
 def _rows_of(chunks, first: int) -> list:
     """(file row, cells) of every row from `first` on; the cells beyond the last non-empty column dropped."""
     import numpy as np
-    from engine.reader import ArrowChunk
+    from engine.csv_reader import ArrowChunk
 
     out = []
     for chunk in chunks:
@@ -294,7 +294,7 @@ def _rows_of(chunks, first: int) -> list:
 @example(rows=[["\ufeffa", "b"], ["\ufeff", "c"]], delimiter=",", endings=["\n"], bom=True, header=False, title="",
          blank=0, quoted=[], small=True)  # two BOMs: pandas drops both, pyarrow one
 def test_pyarrow_and_pandas_read_the_same_rows(rows, delimiter, endings, bom, header, title, blank, quoted, small):
-    import engine.reader as reader
+    import engine.csv_reader as csv_reader
 
     lines = ([[title]] if title else []) + ([BOILER_HEADER[:2] + ["全硫St,d（%）"] + BOILER_HEADER[2:]] if header
                                             else []) + rows
@@ -314,15 +314,15 @@ def test_pyarrow_and_pandas_read_the_same_rows(rows, delimiter, endings, bom, he
         path = Path(directory) / "b.csv"
         path.write_bytes(data.encode("utf-8"))
         if small:  # blocks of a few rows: pyarrow may stop (and pandas go on) after chunks were read
-            patch.setattr(reader, "ARROW_BLOCK", 64)
-            patch.setattr(reader, "CHUNK_ROWS", 3)
+            patch.setattr(csv_reader, "ARROW_BLOCK", 64)
+            patch.setattr(csv_reader, "CHUNK_ROWS", 3)
         try:
-            pandas_table = reader.read_csv(path, "b.csv") if not patch.setattr(reader, "ARROW_CSV", False) else None
+            pandas_table = csv_reader.read_csv(path, "b.csv") if not patch.setattr(csv_reader, "ARROW_CSV", False) else None
         except EcocheckError:
             pandas_table = None
-        patch.setattr(reader, "ARROW_CSV", True)
+        patch.setattr(csv_reader, "ARROW_CSV", True)
         try:
-            arrow_table = reader.read_csv(path, "b.csv")
+            arrow_table = csv_reader.read_csv(path, "b.csv")
         except EcocheckError:
             arrow_table = None
         assert (pandas_table is None) == (arrow_table is None)
@@ -342,9 +342,9 @@ def test_pyarrow_and_pandas_read_the_same_rows(rows, delimiter, endings, bom, he
                 found = str(exc)
             assert found == expected, first
         if header:  # and everything loaded from them
-            patch.setattr(reader, "ARROW_CSV", False)
+            patch.setattr(csv_reader, "ARROW_CSV", False)
             reference = load_or_error(path)
-            patch.setattr(reader, "ARROW_CSV", True)
+            patch.setattr(csv_reader, "ARROW_CSV", True)
             loaded = load_or_error(path)
             assert (loaded is None) == (reference is None)
             if loaded is not None:
