@@ -12,7 +12,7 @@ from engine import __version__
 from engine.errors import EcocheckError, UsageError, os_problem
 from engine.lang import LANGUAGES, current, set_language, tr
 from engine.schemas import kind_named
-from engine.findings import format_accounting, rejects_csv, write_csv, write_json, write_table
+from engine.report_writers import format_accounting, rejects_csv, write_csv, write_json, write_table
 from engine.safe_text import for_terminal
 
 FORMATS = {"table": write_table, "json": write_json, "csv": write_csv}

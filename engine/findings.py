@@ -1,17 +1,14 @@
-"""Result and Finding records of an evaluation run, and the table / JSON / CSV writers for them."""
+"""The records of an evaluation run: Finding (and its subject, source, citation and checks), Result, Rejection and
+Report, with their plain and JSON forms."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Sequence
 
 import orjson
 
-from engine.lang import current, tr
 from engine.operators import SYMBOLS
-from engine.safe_text import for_document, for_terminal
 from engine.states import STATUSES
 
 STATUS_ZH = {"violation": "违反", "gap": "未达目标（差距）", "indeterminate": "无法判定", "compliant": "符合",
@@ -185,17 +182,8 @@ def plain(value):
     return value
 
 
-def _dump(value) -> str:
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode("utf-8")
-
-
-def _finding_json(finding: Finding) -> str:
-    """Finding.to_dict() as JSON text; orjson writes the nested dataclasses itself (the same keys, in order)."""
-    return finding_json_bytes(finding).decode("utf-8")
-
-
 def finding_json_bytes(finding: Finding) -> bytes:
-    """_finding_json as UTF-8 bytes."""
+    """Finding.to_dict() as UTF-8 JSON bytes; orjson writes the nested dataclasses itself (the same keys, in order)."""
     names = _FIELDS.get(type(finding))
     if names is None:
         names = _FIELDS[type(finding)] = tuple(f.name for f in fields(finding))
@@ -204,172 +192,3 @@ def finding_json_bytes(finding: Finding) -> bytes:
     data["limit"] = finding.limit
     return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str)
 
-
-def write_json(report: Report, out) -> None:
-    """The JSON document, written finding by finding (a large run never holds its whole text in memory)."""
-    out.write('{\n"manifest": ' + _dump(report.manifest) + ',\n"summary": ' + _dump(report.summary()) +
-              ',\n"findings": [')
-    blocks = getattr(report.findings, "json_blocks", None)
-    if blocks is not None:  # a FindingStore: its JSON a segment at a time, as bytes where the output takes them
-        raw = getattr(out, "buffer", None) if str(getattr(out, "encoding", "")).lower().replace("-", "") == "utf8" \
-            else None
-        if raw is not None:
-            out.flush()
-        for n, block in enumerate(blocks()):
-            block = (b",\n" if n else b"\n") + block
-            if raw is not None:
-                raw.write(block)
-            else:
-                out.write(block.decode("utf-8"))
-        if raw is not None:
-            raw.flush()
-    else:
-        pending = []
-        for n, finding in enumerate(report.findings):
-            pending.append(("," if n else "") + "\n" + _finding_json(finding))
-            if len(pending) >= 1000:
-                out.write("".join(pending))
-                pending.clear()
-        out.write("".join(pending))
-    out.write('\n],\n"rejected": ' + _dump([asdict(r) for r in report.rejected]) +
-              ',\n"duplicates": ' + _dump(report.duplicates))
-    if report.results is not None:
-        out.write(',\n"results": ' + _dump([asdict(r) for r in report.results]))
-    out.write("\n}\n")
-
-
-def _text_of(writer, report: Report) -> str:
-    buffer = io.StringIO()
-    writer(report, buffer)
-    return buffer.getvalue()
-
-
-def to_json(report: Report) -> str:
-    return _text_of(write_json, report)
-
-
-CSV_COLUMNS = (
-    "rule_id", "status", "severity", "subject_kind", "subject_id", "subject_name", "region",
-    "file", "row", "observed", "limit", "document", "article", "message", "required_actions", "consequences",
-)
-
-
-def safe_cell(value: Any) -> str:
-    """Text for a CSV cell that a spreadsheet will not read as a formula, with line breaks as spaces and the other
-    control, bidi and invisible characters shown as escapes (engine.safe_text.for_document)."""
-    raw = "" if value is None else str(value)
-    return guard_formula(for_document(raw), raw)
-
-
-def guard_formula(text: str, raw: str = "") -> str:
-    """`text` with a leading ' when it (or the `raw` value it was made from) starts like a formula: = + - @, a tab
-    or CR, or spaces before one of them."""
-    if (raw and raw[0] in "=+-@\t\r") or text.lstrip(" ")[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def _finding_row(f: Finding) -> list[str]:
-    return [
-        f.rule_id, f.status, f.severity, f.subject.kind, f.subject.id, f.subject.name, f.subject.region,
-        f.source.file, str(f.source.row),
-        "; ".join(f"{k}={v}" for k, v in f.observed.items()),
-        "; ".join(f"{k} {v}" for k, v in f.limit.items()),
-        f.citation.document_title, f.citation.article, f.message,
-        "；".join(a.text for a in f.required_actions), "；".join(c.text for c in f.consequences),
-    ]
-
-
-def write_csv(report: Report, out) -> None:
-    """Findings as CSV with a BOM so that Excel opens the Chinese text correctly, row by row."""
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for finding in report.findings:
-        writer.writerow([safe_cell(v) for v in _finding_row(finding)])
-
-
-def to_csv(report: Report) -> str:
-    return _text_of(write_csv, report)
-
-
-SUMMARY_ZH = {**STATUS_ZH, "gap": "差距", "rejected_rows": "拒收行", "rejected_values": "拒收值",
-              "duplicate_ids": "重复编号"}
-
-
-def write_table(report: Report, out) -> None:
-    """A plain-text report for the terminal: findings (three lines each), then the accounting per file. Every
-    text from the records or the rules is shown with its control and bidi characters escaped (for_terminal)."""
-    t = for_terminal
-    chinese = current() != "en"
-    any_finding = False
-    for f in report.findings:
-        any_finding = True
-        if chinese:
-            mark = {"violation": "违反", "gap": "差距"}.get(f.status, "无法判定")
-            kind = report.kind_titles.get(f.subject.kind, f.subject.kind)
-            out.write(f"[{mark}] {t(f.rule_id)} {t(kind)}：{t(f.subject.id)} {t(f.subject.name)}"
-                      f"（{t(f.source.file)} 第{f.source.row}行）\n")
-        else:
-            mark = {"violation": "violation", "gap": "gap"}.get(f.status, "indeterminate")
-            out.write(f"[{mark}] {t(f.rule_id)} {t(f.subject.kind)}:{t(f.subject.id)} {t(f.subject.name)} "
-                      f"({t(f.source.file)} row {f.source.row})\n")
-        out.write(f"    {t(f.message)}\n")
-        out.write(tr(f"    依据 {t(f.citation.document_title)} {t(f.citation.article)}\n",
-                     f"    basis: {t(f.citation.document_title)} {t(f.citation.article)}\n"))
-    if not any_finding and not any(e["evaluated"] for e in report.manifest.get("inputs", [])):
-        out.write(tr("没有可评估的记录。\n", "No record could be evaluated.\n"))
-    elif not any_finding:
-        out.write(tr("没有违反、差距或无法判定的事项。\n", "No violations, gaps or indeterminate results.\n"))
-    out.write("\n" + format_accounting(report.manifest, report.duplicates, report.kind_titles) + "\n")
-    summary = report.summary().items()
-    out.write(tr("结果：" + "，".join(f"{SUMMARY_ZH.get(k, k)} {v}" for k, v in summary),
-                 "results: " + ", ".join(f"{k} {v}" for k, v in summary)) + "\n")
-
-
-def to_table(report: Report) -> str:
-    return _text_of(write_table, report)
-
-
-def format_accounting(manifest: dict, duplicates: list = (), kind_titles: dict | None = None) -> str:
-    """Per input table: rows read = evaluated + rejected, the columns not used, and what the reader did (for the
-    terminal: file names, headers, notes and ids with their control and bidi characters escaped). `kind_titles`:
-    record kind -> its Chinese name, shown in Chinese."""
-    t = for_terminal
-    english = current() == "en"
-    titles = {} if english else kind_titles or {}
-    lines = [tr("文件：", "files:")]
-    for entry in manifest.get("inputs", []):
-        kind, rows = t(titles.get(entry["kind"], entry["kind"])), (entry["rows"], entry["evaluated"], entry["rejected"])
-        lines.append(f"  {t(entry['path'])} [{kind}]" + tr("：读取 {} = 评估 {} + 拒收 {}",
-                                                           ": read {} = evaluated {} + rejected {}").format(*rows))
-        if entry.get("unknown_columns"):
-            lines.append(tr("    未使用的列：", "    columns not used: ")
-                         + tr("、", ", ").join(t(c) for c in entry["unknown_columns"]))
-        for note in entry.get("notes", []):
-            lines.append(tr("    注：", "    note: ") + t(note))
-    for failed in manifest.get("failed_inputs", []):
-        lines.append(f"  {t(failed['path'])}" + tr("：无法读取", ": could not be read"))
-    for dup in duplicates:
-        first, again = (t(dup["first"][0]), dup["first"][1]), (t(dup["again"][0]), dup["again"][1])
-        lines.append(f"  {tr('重复编号', 'duplicate id')} {t(titles.get(dup['kind'], dup['kind']))} {t(dup['id'])}"
-                     + tr("：{} 第{}行 与 {} 第{}行（均已评估）", ": {} row {} and {} row {} (both evaluated)")
-                     .format(*first, *again))
-    return "\n".join(lines)
-
-
-REJECT_COLUMNS = ("file", "row", "column", "value", "reason", "scope")
-REJECT_COLUMNS_ZH = ("文件", "行号", "列", "值", "原因", "范围")
-
-
-def rejects_csv(rejected: list) -> str:
-    """Rejected rows and values as CSV for Excel: BOM, CRLF, and no cell that Excel would run as a formula. Headers
-    and scope in the current language (the scope's key, row or value, in English)."""
-    chinese = current() != "en"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(REJECT_COLUMNS_ZH if chinese else REJECT_COLUMNS)
-    for r in rejected:
-        scope = SCOPE_ZH.get(r.scope, r.scope) if chinese else r.scope
-        writer.writerow([safe_cell(v) for v in (r.file, r.row, r.column, r.value, r.reason, scope)])
-    return "\ufeff" + buffer.getvalue()

@@ -42,7 +42,7 @@ SEPARATOR = "\x00"  # between the JSON texts of a segment (orjson escapes every 
 
 
 def finding_of(data: dict):
-    """The Finding a JSON object (findings._finding_json) was written from."""
+    """The Finding a JSON object (report_writers._finding_json) was written from."""
     from engine.findings import Check, Citation, Finding, Source, Subject
     from engine.rules import Quoted
 

@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 
 from engine import columnread
 from engine import conditions as C
-from engine import findings as F
+from engine import report_writers as F
 from engine.errors import InputError
 from engine.runner import check as run_check
 from engine.schemas import load_schemas

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.findings import write_json
+from engine.report_writers import write_json
 from engine.runner import check, sample_paths
 from tests.enginekit import (AS_OF_DATES, BATCH, CHAINS, RULESET, TALLY, assert_same, enough_records,  # noqa: F401
                              rows_of, _records)

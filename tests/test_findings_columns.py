@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import findings as F
+from engine import report_writers as F
 from engine.runner import check, sample_paths
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ import pytest
 
 from engine import lang
 from engine.conditions import OPERATORS
-from engine.findings import REJECT_COLUMNS, REJECT_COLUMNS_ZH
+from engine.report_writers import REJECT_COLUMNS, REJECT_COLUMNS_ZH
 from engine.records import load_file
 from engine.runner import regions_of
 from tests.conftest import ROOT, cli_run, copy_core_rules

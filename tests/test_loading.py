@@ -27,8 +27,9 @@ import pytest
 import engine.csv_reader
 import engine.json_reader
 from engine.errors import ConfigError, InputError
-from engine.findings import REJECT_COLUMNS, REJECT_COLUMNS_ZH, SCOPE_ZH
+from engine.findings import SCOPE_ZH
 from engine.records import load_file
+from engine.report_writers import REJECT_COLUMNS, REJECT_COLUMNS_ZH
 from engine.runner import check as run_check, evaluate_records, regions_of
 from engine.template import header_of, template_xlsx
 from tests.conftest import cli_run
