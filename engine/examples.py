@@ -9,8 +9,9 @@ import pandas as pd
 
 from engine import external_limits
 from engine.findings import Source
+from engine.headers import Column, HeaderPlan, map_headers
 from engine.lang import tr
-from engine.records import Column, HeaderPlan, TableReport, map_headers, rows_to_records
+from engine.records import TableReport, rows_to_records
 from engine.rules import Example, Rule, RuleSet
 from engine.runner import evaluate_records, regions_of
 
