@@ -14,6 +14,7 @@ from engine.lang import LANGUAGES, current, set_language, tr
 from engine.schemas import kind_named
 from engine.findings import format_accounting, rejects_csv, write_csv, write_json, write_table
 from engine.safe_text import for_terminal
+from engine import store_cli
 
 FORMATS = {"table": write_table, "json": write_json, "csv": write_csv}
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
@@ -182,8 +183,9 @@ def cli():
 @click.option("--report", "report_kind", type=click.Choice(["self"]), default=None,
               help="self: write the self-assessment report (自查报告) of each unit in the records to --output "
                    "(.html or .md) instead of the findings.")
+@store_cli.store_options
 def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results,
-          params_dir, annual_method, engine, report_kind):
+          params_dir, annual_method, engine, report_kind, db, no_db):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
     if fmt == "xlsx" and output in (None, "-"):
         raise UsageError(tr("--format xlsx 写出的是工作簿，请用 --output 文件名.xlsx 指定文件",
@@ -202,12 +204,14 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         _accounting_note(result.report)
         _after_run(result, rejects)
         sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
+    run = store_cli.record(db, no_db, result.report, ruleset, "check", date)  # the run and its findings' states
     if fmt == "xlsx":
         _save_workbook(result.report, Path(output))
     else:
         _stream(FORMATS[fmt], result.report, output)
     if fmt != "table" or output not in (None, "-"):
         _accounting_note(result.report)
+    store_cli.report_lifecycle(run)
     _after_run(result, rejects)
     code = _exit_code(result.report, result.failed, fail_on)
     sys.exit(EXIT_INVALID if strict and result.report.rejected else code)
@@ -260,14 +264,19 @@ def _write_self_reports(report, ruleset, as_of: dt.date, path: Path, units=None)
 
 
 def _write_all_letters(report, ruleset, out: Path, fmts: list, config_path, issue_date: dt.date, first_number: int,
-                       folders: dict | None = None) -> tuple[list, list]:
-    """Plan the letters once and write them in every format; return (paths written, letters)."""
+                       folders: dict | None = None, run=None) -> tuple[list, list]:
+    """Plan the letters once and write them in every format; return (paths written, letters). `run`: the run's
+    store session (engine.store.session): waived findings stay out, numbers come from its 文号 register."""
     from engine.letter_builders import Context
     from engine.letters import load_authorities, load_letter_config, plan_letters, write_letters
     config = load_letter_config(Path(config_path) if config_path else None)
     ctx = Context(config=config, authorities=load_authorities(), documents=ruleset.documents,
                   schemas=ruleset.schemas, measures=ruleset.measures, issue_date=issue_date)
-    planned, unsent = plan_letters(report.findings, ctx, first_number)
+    findings, waived = run.split(report.findings) if run else (report.findings, [])
+    planned, unsent = plan_letters(findings, ctx, first_number)
+    unsent += waived
+    if run:
+        planned = run.number(planned, config)
     written = []
     for fmt in fmts:
         folder = out / folders[fmt] if folders else (out if len(fmts) == 1 else out / fmt)
@@ -330,8 +339,9 @@ def _write_overview(result, ruleset, out: Path, date: dt.date, letters: list) ->
 @rejects_option
 @params_option
 @method_option
+@store_cli.store_options
 def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, first_number, overwrite, fmts,
-            config_path, sheet, strict, rejects, params_dir, annual_method):
+            config_path, sheet, strict, rejects, params_dir, annual_method, db, no_db):
     """Write the letters the findings call for, an index, the working record (检查记录), the regulator's overview
     (overview.html, overview.xlsx) and a manifest of what was written."""
     from engine.outdir import prepare, write_manifest
@@ -340,13 +350,15 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
     annual = _annual(ruleset, params_dir, annual_method)
     out = prepare(Path(out_dir), overwrite)
     result = _run(paths, ruleset, date, kind, sheet, annual=annual)
-    written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
-                                          config_path, issue_date, first_number)
+    with store_cli.session(db, no_db, result.report, ruleset, "letters", date, issue_date, first_number) as run:
+        written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
+                                              config_path, issue_date, first_number, run=run)
     for path in _write_overview(result, ruleset, out, date, planned):
         _wrote(path, err=False)
         written.append(path)
     write_manifest(out, written, _letters_manifest(result.report, issue_date, first_number, planned))
     _accounting_note(result.report)
+    store_cli.report_lifecycle(run)
     _after_run(result, rejects)
     sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
 
@@ -569,6 +581,9 @@ def rules_coverage(fmt, output, rules_dir, schemas_dir):
                err=True)
     for line in coverage.summary_lines(rows, provisions):
         click.echo(line, err=True)
+
+
+store_cli.register(cli, _ruleset, _date_option)  # history, diff, waive, waivers, db export
 
 
 def main(argv=None):

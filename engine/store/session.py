@@ -1,0 +1,51 @@
+"""One run's work in the store, in one transaction: the run and its findings' states, waived findings kept out of
+letters (with the reason), and the letters' 文号 from the register."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from engine.store.db import Store
+from engine.store.lifecycle import Lifecycle, record_run
+from engine.store.numbering import number_letters
+
+
+class RunSession:
+    """Open with `with RunSession(store, …) as session:`; everything is committed when the block ends normally."""
+
+    def __init__(self, store: Store, report, command: str, as_of: dt.date, rules_in_force: set,
+                 issued_on: dt.date | None = None, first_number: int = 1):
+        self.store, self.report, self.command = store, report, command
+        self.as_of, self.issued_on, self.rules_in_force, self.first_number = as_of, issued_on, rules_in_force, first_number
+        self.lifecycle: Lifecycle | None = None
+        self._transaction = None
+        self.connection = None
+
+    def __enter__(self):
+        self._transaction = self.store.transaction()
+        self.connection = self._transaction.__enter__()
+        self.lifecycle = record_run(self.connection, self.report, self.command, self.as_of, self.issued_on,
+                                    self.rules_in_force)
+        self.report.lifecycle = self.lifecycle.to_dict()
+        return self
+
+    def __exit__(self, *exc_info):
+        return self._transaction.__exit__(*exc_info)
+
+    def split(self, findings) -> tuple[list, list]:
+        """(findings for the letters, Unsent for each waived one with its reason)."""
+        from engine.letters import Unsent
+        life = self.lifecycle
+        kept, unsent = [], []
+        for f, waiver in zip(findings, life.waivers):
+            if waiver:
+                unsent.append(Unsent(f, f"已豁免：{waiver['reason']}（依据：{waiver['basis']}；批准：{waiver['by']}；"
+                                        f"有效至 {waiver['until']}）"))
+            else:
+                kept.append(f)
+        return kept, unsent
+
+    def number(self, letters: list, config: dict) -> list:
+        """The planned letters with their 文号 from the register (recorded with their findings and deadlines)."""
+        return number_letters(self.connection, letters, self.lifecycle.by_source, self.lifecycle.run_id,
+                              self.first_number, config)
