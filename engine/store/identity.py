@@ -20,10 +20,10 @@ def subject_key(subject) -> str:
 
 
 def fingerprint(finding) -> str:
-    """The identity of a finding across runs: subject kind and id, the bound party (unit or maker), the prefecture,
-    the rule and the period; not the file or row, not the values."""
+    """The identity of a finding across runs: subject kind and id, its unit and the bound party (the unit, or the
+    maker of a new boiler), the prefecture, the rule and the period; not the file or row, not the values."""
     s = finding.subject
-    parts = (s.kind, key(s.id), key(s.recipient), key(s.region), finding.rule_id,
+    parts = (s.kind, key(s.id), key(s.name), key(s.recipient), key(s.region), finding.rule_id,
              "" if finding.period is None else str(finding.period))
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 

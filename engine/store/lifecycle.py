@@ -85,6 +85,7 @@ def record_run(connection, report, command: str, as_of: dt.date, issued_on: dt.d
     seen: dict = {}  # fingerprint -> state in this run
     rows, changes = [], {}
     kill_after = int(os.environ.get(KILL_AFTER, "0") or 0)
+    chunk = min(CHUNK, kill_after) if kill_after else CHUNK
     written = 0
     for f in report.findings:
         fp = fingerprint(f)
@@ -103,7 +104,7 @@ def record_run(connection, report, command: str, as_of: dt.date, issued_on: dt.d
                      "subject_kind": f.subject.kind, "subject_id": str(f.subject.id), "subject_name": f.subject.name,
                      "region": f.subject.region, "period": f.period, "status": f.status, "message": f.message,
                      "file": f.source.file, "row": f.source.row, "waiver_id": waiver.id if waiver else None})
-        if len(rows) >= CHUNK:
+        if len(rows) >= chunk:
             connection.execute(insert(schema.findings), rows)
             written += len(rows)
             rows = []
