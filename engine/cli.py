@@ -195,8 +195,9 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     if report_kind == "self" and Path(output or "-").suffix.lower() not in (".html", ".md"):
         raise UsageError(tr("--report self 写出的是一份文件", "--report self writes a document"),
                          fix=tr("用 --output 给出以 .html 或 .md 结尾的文件名", "give --output FILE ending in .html or .md"))
+    seen = None if no_db else set()  # (kind, id) of every record read: the store tells fixed from not checked
     result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
-                  annual=_annual(ruleset, params_dir, annual_method), engine=engine)
+                  annual=_annual(ruleset, params_dir, annual_method), engine=engine, seen=seen)
     if report_kind == "self":
         written = _write_self_reports(result.report, ruleset, date, Path(output))
         click.echo(tr(f"已写入 {written} 个单位的自查报告：{for_terminal(output)}",
@@ -204,7 +205,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         _accounting_note(result.report)
         _after_run(result, rejects)
         sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
-    run = store_cli.record(db, no_db, result.report, ruleset, "check", date)  # the run and its findings' states
+    run = store_cli.record(db, no_db, result.report, ruleset, "check", date, seen)  # the run and its findings' states
     if fmt == "xlsx":
         _save_workbook(result.report, Path(output))
     else:
@@ -227,14 +228,14 @@ def _save_workbook(report, path: Path):
     _wrote(path)
 
 
-def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None, engine="column"):
+def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None, engine="column", seen=None):
     from engine.runner import check as run_check
     if kind is not None:
         kind = kind_named(ruleset.schemas, kind)
     from engine.progress import Progress
     with Progress() as progress:  # on a terminal, after a few seconds: rows read and checked so far
         return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results,
-                         annual=annual, engine=engine, progress=progress.update)
+                         annual=annual, engine=engine, progress=progress.update, seen=seen)
 
 
 def _annual(ruleset, params_dir, method: str):
@@ -349,8 +350,10 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     annual = _annual(ruleset, params_dir, annual_method)
     out = prepare(Path(out_dir), overwrite)
-    result = _run(paths, ruleset, date, kind, sheet, annual=annual)
-    with store_cli.session(db, no_db, result.report, ruleset, "letters", date, issue_date, first_number) as run:
+    seen = None if no_db else set()
+    result = _run(paths, ruleset, date, kind, sheet, annual=annual, seen=seen)
+    with store_cli.session(db, no_db, result.report, ruleset, "letters", date, issue_date, first_number,
+                           seen) as run:
         written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
                                               config_path, issue_date, first_number, run=run)
     for path in _write_overview(result, ruleset, out, date, planned):
@@ -404,7 +407,10 @@ def assess(paths, out_dir, rules_dir, schemas_dir, params_dir, annual_method, co
 @click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False))
 @as_of_option
 @issued_on_option
-def demo(out_dir, as_of, issued_on):
+@click.option("--db", "demo_db", default=None, metavar="PATH|URL",
+              help="Record the demo run in this run store (SQLite file or postgresql://…); without it the sample "
+                   "records stay out of every store.")
+def demo(out_dir, as_of, issued_on, demo_db):
     """The whole job on the bundled sample records: findings (table, JSON, CSV), letters (HTML, Markdown, DOCX,
     PDF), a self-assessment report and the regulator's overview (overview.html, overview.xlsx)."""
     from engine.outdir import prepare, write_manifest
@@ -413,13 +419,16 @@ def demo(out_dir, as_of, issued_on):
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     out = prepare(Path(out_dir), overwrite=True)  # the demo's folder is the demo's own
     annual = _annual(ruleset, SAMPLE_PARAMS, "linear")  # sample issued annual targets (示例 documents)
-    result = run_check(sample_paths(), ruleset, date, keep_results=True, annual=annual)
+    seen = set()
+    result = run_check(sample_paths(), ruleset, date, keep_results=True, annual=annual, seen=seen)
     report = result.report
     _stream(write_table, report, None)
     _stream(write_json, report, str(out / "findings.json"))
     _stream(write_csv, report, str(out / "findings.csv"))
     folders = {"html": "letters", "md": "letters-md", "docx": "letters-docx", "pdf": "letters-pdf"}
-    written, planned = _write_all_letters(report, ruleset, out, list(folders), None, issue_date, 1, folders)
+    with store_cli.session(demo_db, demo_db is None, report, ruleset, "demo", date, issue_date, 1, seen) as run:
+        written, planned = _write_all_letters(report, ruleset, out, list(folders), None, issue_date, 1, folders, run)
+    store_cli.report_lifecycle(run)
     written += [out / "findings.json", out / "findings.csv"]
     for fmt in ("html", "md"):  # an enterprise checking itself: the sample key energy-using unit
         _write_self_reports(report, ruleset, date, out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}", {SELF_REPORT_SAMPLE})

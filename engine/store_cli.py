@@ -30,18 +30,20 @@ def open_(db: str | None):
     return open_store(db)
 
 
-def session(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, issued_on=None, first_number: int = 1):
-    """The run's store session (a context manager), or a null context with --no-db."""
+def session(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, issued_on=None, first_number: int = 1,
+            seen: set | None = None):
+    """The run's store session (a context manager), or a null context with --no-db. `seen`: (kind, id) of every
+    record the run read."""
     if no_db:
         return nullcontext(None)
     from engine.store.session import RunSession
     in_force = {r.id for r in ruleset.rules if r.in_force(as_of)}
-    return RunSession(open_(db), report, command, as_of, in_force, issued_on, first_number)
+    return RunSession(open_(db), report, command, as_of, in_force, issued_on, first_number, seen)
 
 
-def record(db, no_db: bool, report, ruleset, command: str, as_of: dt.date):
+def record(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, seen: set | None = None):
     """Record a run that writes no letters (committed before its output is written); None with --no-db."""
-    with session(db, no_db, report, ruleset, command, as_of) as run:
+    with session(db, no_db, report, ruleset, command, as_of, seen=seen) as run:
         return run
 
 

@@ -126,6 +126,14 @@ def test_a_table_of_another_kind_fixes_nothing(store_location, tmp_path):
     assert data["lifecycle"]["counts"]["fixed"] == 0
 
 
+def test_a_run_of_some_units_fixes_nothing_of_the_others(store_location, tmp_path):
+    check(store_location, boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "70")]))
+    data, _ = check(store_location, boilers(tmp_path / "b.csv", [("乙热力公司", "GL-2", "70")]))
+    assert data["lifecycle"]["fixed"] == []  # GL-1 was not checked: still open
+    data, _ = check(store_location, boilers(tmp_path / "c.csv", [("甲热力公司", "GL-1", "70")]))
+    assert set(states(data).values()) == {"persisting"}
+
+
 def test_terminal_shows_each_state_and_the_count_line(tmp_path):
     db = str(tmp_path / "runs.sqlite")
     table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")])

@@ -68,6 +68,8 @@ def _sqlite_engine(url: str) -> Engine:
     def _connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # transactions are begun below, not by the driver
         dbapi_connection.execute("PRAGMA foreign_keys = ON")
+        dbapi_connection.execute("PRAGMA journal_mode = WAL")  # readers go on while a run writes
+        dbapi_connection.execute("PRAGMA cache_size = -65536")  # 64 MiB: a large run's index pages stay in memory
 
     @event.listens_for(engine, "begin")
     def _begin(connection):

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
+from functools import lru_cache
 
 
+@lru_cache(maxsize=1 << 16)
 def key(text) -> str:
     """Text without width, spacing, case or invisible-character differences (ＧＬ－１ is gl-1)."""
-    text = unicodedata.normalize("NFKC", str(text or ""))
-    text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
-    return re.sub(r"\s+", "", text).lower()
+    text = str(text or "")
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    if not text.isprintable():
+        text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
+    return "".join(text.split()).lower()
 
 
 def subject_key(subject) -> str:

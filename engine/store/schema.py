@@ -48,7 +48,7 @@ cases = Table(
     Column("status", String(16), nullable=False),  # the latest status found
     Column("message", Text, nullable=False),
     Column("first_run", Integer, nullable=False),
-    Column("last_run", Integer, nullable=False),
+    Column("last_run", Integer, nullable=False),  # the run that last changed it
 )
 
 findings = Table(

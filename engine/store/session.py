@@ -14,9 +14,10 @@ class RunSession:
     """Open with `with RunSession(store, …) as session:`; everything is committed when the block ends normally."""
 
     def __init__(self, store: Store, report, command: str, as_of: dt.date, rules_in_force: set,
-                 issued_on: dt.date | None = None, first_number: int = 1):
+                 issued_on: dt.date | None = None, first_number: int = 1, seen: set | None = None):
         self.store, self.report, self.command = store, report, command
         self.as_of, self.issued_on, self.rules_in_force, self.first_number = as_of, issued_on, rules_in_force, first_number
+        self.seen = seen
         self.lifecycle: Lifecycle | None = None
         self._transaction = None
         self.connection = None
@@ -25,7 +26,7 @@ class RunSession:
         self._transaction = self.store.transaction()
         self.connection = self._transaction.__enter__()
         self.lifecycle = record_run(self.connection, self.report, self.command, self.as_of, self.issued_on,
-                                    self.rules_in_force)
+                                    self.rules_in_force, self.seen)
         self.report.lifecycle = self.lifecycle.to_dict()
         return self
 
