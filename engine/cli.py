@@ -276,8 +276,8 @@ def _write_all_letters(report, ruleset, out: Path, fmts: list, config_path, issu
     findings, waived = run.split(report.findings) if run else (report.findings, [])
     planned, unsent = plan_letters(findings, ctx, first_number)
     unsent += waived
-    if run:
-        planned = run.number(planned, config)
+    if run:  # numbers from the register; the 逾期未整改通知书 of violations past an earlier notice's deadline
+        planned = run.number(planned + run.follow_ups(report.findings, ctx), config)
     written = []
     for fmt in fmts:
         folder = out / folders[fmt] if folders else (out if len(fmts) == 1 else out / fmt)

@@ -15,7 +15,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 DEFAULT_CONFIG = TEMPLATES_DIR / "letters.yaml"
 DEFAULT_AUTHORITIES = TEMPLATES_DIR / "authorities.yaml"
 LETTER_TYPES = ("facility_rectification", "prefecture_assessment", "interview_notice", "restriction_notice",
-                "project_suspension", "early_warning")
+                "project_suspension", "early_warning", "overdue_notice")
 PLACEHOLDERS = ("region", "year", "recipient", "documents", "deadline", "self", "you", "period")
 
 _STR, _INT, _LIST = "a text", "a whole number", "a list of texts"
@@ -37,6 +37,7 @@ REQUIRED = {
     "restriction_notice": ("label", "by_measure", "deadline_days", "copy_to"),
     "project_suspension": ("label", "title", "issuing_authority", "measure_duration", "deadline_days", "copy_to"),
     "early_warning": ("label", "title", "addressee", "issuing_authority", "requirements", "copy_to"),
+    "overdue_notice": ("label", "title", "deadline_days", "requirements", "copy_to"),
 }
 
 

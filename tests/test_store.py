@@ -288,3 +288,23 @@ def test_a_notice_past_its_deadline_is_overdue(store_location, tmp_path):
     (item,) = {(o["doc_number"], o["deadline"]) for o in data["lifecycle"]["overdue"]}
     assert item == ("甘市监〔2022〕1号", "2022-02-09")  # issued 2022-01-10 + 30 days (templates/letters.yaml)
     assert "逾期未整改 甘市监〔2022〕1号" in said
+
+
+def test_violations_past_the_deadline_get_the_follow_up_the_config_defines(store_location, tmp_path):
+    table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "70")])
+    cli_run("letters", table, "--out", tmp_path / "first", "--as-of", "2022-01-05", "--issued-on", "2022-01-10",
+            "--db", store_location)
+    boilers(table, [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "88")])  # GL-2 mended in time
+    out = tmp_path / "second"
+    proc = cli_run("letters", table, "--out", out, "--as-of", "2022-02-15", "--issued-on", "2022-02-20",
+                   "--db", store_location)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "ecocheck-manifest.json").read_text(encoding="utf-8"))
+    assert [(x["type"], x["doc_number"]) for x in manifest["letters"]] == [("overdue_notice", "甘市监〔2022〕2号")]
+    (page,) = out.glob("overdue_notice_*.html")
+    text = page.read_text(encoding="utf-8")
+    assert "甘市监〔2022〕1号" in text and "2022年2月9日前完成整改" in text and "GL-1" in text and "GL-2" not in text
+    # the earlier notice's own words on non-compliance, quoted; no sanction of the letter's own
+    assert "该通知书已告知：“逾期未整改或者整改不符合要求的，" in text and "依照有关法律、法规的规定处理。”" in text
+    for word in ("罚款", "处罚", "吊销", "停产"):
+        assert word not in text

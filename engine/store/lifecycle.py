@@ -196,7 +196,7 @@ def _overdue(connection, life: Lifecycle, on: dt.date) -> list:
     l, lf = schema.letters, schema.letter_findings
     latest: dict = {}
     query = (select(lf.c.fingerprint, l.c.doc_number, l.c.letter_type, l.c.addressee, l.c.title, l.c.issued_on,
-                    l.c.deadline)
+                    l.c.deadline, l.c.issuers)
              .join(l, l.c.id == lf.c.letter_id).where(l.c.deadline.is_not(None), l.c.deadline < on)
              .order_by(l.c.deadline))
     for row in connection.execute(query):
@@ -205,7 +205,7 @@ def _overdue(connection, life: Lifecycle, on: dt.date) -> list:
     index = {fp: n for n, fp in reversed(list(enumerate(life.fingerprints)))}
     return [{"fingerprint": fp, "finding": index[fp], "doc_number": row.doc_number, "letter_type": row.letter_type,
              "addressee": row.addressee, "title": row.title, "issued_on": row.issued_on.isoformat(),
-             "deadline": row.deadline.isoformat()} for fp, row in sorted(latest.items(), key=lambda kv: index[kv[0]])]
+             "deadline": row.deadline.isoformat(), "issuers": json.loads(row.issuers)} for fp, row in sorted(latest.items(), key=lambda kv: index[kv[0]])]
 
 
 def subject_seen(connection, subject: str) -> bool:

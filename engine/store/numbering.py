@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 
 from sqlalchemy import insert, select, update
@@ -52,7 +53,8 @@ def number_letters(connection, letters: list, by_source: dict, run_id: int, firs
         numbered.append(letter)
         letter_id = connection.execute(insert(schema.letters).values(
             run_id=run_id, letter_type=letter.letter_type, addressee=letter.addressee, title=letter.title,
-            doc_number=letter.doc_number, identity=identity, issued_on=letter.issue_date,
+            doc_number=letter.doc_number, issuers=json.dumps(letter.record.get("issuers", []), ensure_ascii=False),
+            identity=identity, issued_on=letter.issue_date,
             deadline=deadline_of(letter, config)).returning(schema.letters.c.id)).scalar_one()
         if fingerprints:
             connection.execute(insert(schema.letter_findings),

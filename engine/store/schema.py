@@ -80,6 +80,7 @@ letters = Table(
     Column("addressee", Text, nullable=False),
     Column("title", Text, nullable=False),
     Column("doc_number", Text, nullable=False),
+    Column("issuers", Text, nullable=False),  # JSON: the issuing authorities as the documents name them
     Column("identity", String(64), nullable=False),
     Column("issued_on", Date, nullable=False),
     Column("deadline", Date),

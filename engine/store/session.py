@@ -34,17 +34,37 @@ class RunSession:
         return self._transaction.__exit__(*exc_info)
 
     def split(self, findings) -> tuple[list, list]:
-        """(findings for the letters, Unsent for each waived one with its reason)."""
+        """(findings for the ordinary letters, Unsent for each waived one with its reason); violations past the
+        deadline of a 限期整改通知书 go into the 逾期未整改通知书 instead (follow_ups)."""
         from engine.letters import Unsent
         life = self.lifecycle
-        kept, unsent = [], []
-        for f, waiver in zip(findings, life.waivers):
+        kept, unsent, followed = [], [], self._followed()
+        for f, fp, waiver in zip(findings, life.fingerprints, life.waivers):
             if waiver:
                 unsent.append(Unsent(f, f"已豁免：{waiver['reason']}（依据：{waiver['basis']}；批准：{waiver['by']}；"
                                         f"有效至 {waiver['until']}）"))
-            else:
+            elif not (fp in followed and f.status == "violation"):
                 kept.append(f)
         return kept, unsent
+
+    def _followed(self) -> dict:
+        from engine.overdue_letter import FOLLOWS
+        return {o["fingerprint"]: o for o in self.lifecycle.overdue if o["letter_type"] in FOLLOWS}
+
+    def follow_ups(self, findings, ctx) -> list:
+        """A 逾期未整改通知书 for each earlier notice whose violations this run finds after its deadline (numbered
+        from the register by `number`)."""
+        from engine.overdue_letter import overdue_notice
+        followed, by_notice = self._followed(), {}
+        for f, fp, waiver in zip(findings, self.lifecycle.fingerprints, self.lifecycle.waivers):
+            if fp in followed and f.status == "violation" and not waiver:
+                earlier = followed[fp]
+                by_notice.setdefault(earlier["doc_number"], (earlier, []))[1].append(f)
+        letters = []
+        for earlier, violations in by_notice.values():
+            prefix = ctx.authorities[earlier["issuers"][0]]["prefix"]
+            letters.append(overdue_notice(ctx, earlier, violations, f"{prefix}〔{ctx.issue_date.year}〕1号", self.as_of))
+        return letters
 
     def number(self, letters: list, config: dict) -> list:
         """The planned letters with their 文号 from the register (recorded with their findings and deadlines)."""

@@ -89,6 +89,7 @@ def upgrade():
         sa.Column("addressee", sa.Text, nullable=False),
         sa.Column("title", sa.Text, nullable=False),
         sa.Column("doc_number", sa.Text, nullable=False),
+        sa.Column("issuers", sa.Text, nullable=False),
         sa.Column("identity", sa.String(64), nullable=False),
         sa.Column("issued_on", sa.Date, nullable=False),
         sa.Column("deadline", sa.Date))
