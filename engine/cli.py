@@ -212,8 +212,8 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         _stream(FORMATS[fmt], result.report, output)
     if fmt != "table" or output not in (None, "-"):
         _accounting_note(result.report)
-    store_cli.report_lifecycle(run)
     _after_run(result, rejects)
+    store_cli.report_lifecycle(run)
     code = _exit_code(result.report, result.failed, fail_on)
     sys.exit(EXIT_INVALID if strict and result.report.rejected else code)
 
@@ -361,8 +361,8 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
         written.append(path)
     write_manifest(out, written, _letters_manifest(result.report, issue_date, first_number, planned))
     _accounting_note(result.report)
-    store_cli.report_lifecycle(run)
     _after_run(result, rejects)
+    store_cli.report_lifecycle(run)
     sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
 
 

@@ -67,10 +67,10 @@ OPTIONS = {
     "config_path": "覆盖默认设置的 YAML 文件（通知书：templates/letters.yaml；assess：templates/assessment.yaml）。",
     "letter_config_path": "覆盖 templates/letters.yaml 的通知书设置（预警通报 early_warning）。",
     "out_file": "输出文件（默认：<类型>_template.<格式>）。",
-    "db": "案卷库：SQLite 文件路径或 postgresql://用户@主机/库名（默认：环境变量 ECOCHECK_DB，否则为用户数据目录下的 "
+    "db": "案卷库：数据库文件的路径，或 postgresql://用户@主机/库名（默认：环境变量 ECOCHECK_DB，否则为用户数据目录下的 "
           "ecocheck/runs.sqlite）。",
-    "no_db": "本次运行不记入案卷库（没有新发现/持续/已整改等状态，文号不经登记簿，按 --first-number 编号）。",
-    "demo_db": "把示例运行记入这个案卷库（SQLite 文件或 postgresql://…）；不给出时示例记录不进入任何案卷库。",
+    "no_db": "本次运行不记入案卷库：没有新发现、持续、已整改等状态，文号按起始序号编排，不经登记簿。",
+    "demo_db": "把示例运行记入这个案卷库（数据库文件的路径，或 postgresql://…）；不给出时示例记录不进入任何案卷库。",
     "reason": "豁免理由（如过渡期、待更换）。",
     "basis": "豁免所依据的文件或决定（如文号）。",
     "granted_by": "批准豁免的机关或人员。",

@@ -308,3 +308,22 @@ def test_violations_past_the_deadline_get_the_follow_up_the_config_defines(store
     assert "该通知书已告知：“逾期未整改或者整改不符合要求的，" in text and "依照有关法律、法规的规定处理。”" in text
     for word in ("罚款", "处罚", "吊销", "停产"):
         assert word not in text
+
+
+def test_a_store_that_cannot_be_opened_is_an_error_line(tmp_path):
+    table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")])
+    proc = cli_run("check", table, "--db", "postgresql://ecocheck@127.0.0.1:1/none")
+    assert proc.returncode == 3 and proc.stderr.startswith("错误：postgresql://ecocheck@127.0.0.1:1/none：案卷库无法读写")
+    assert "--no-db" in proc.stderr
+    proc = cli_run("check", table, "--db", "mysql://x/y")
+    assert proc.returncode == 3 and "不支持的数据库地址" in proc.stderr
+
+
+def test_the_store_is_migrated_once_and_opens_again(store_location):
+    from sqlalchemy import text
+    for _ in range(2):
+        store = open_store(store_location)
+        with store.reading() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+            assert connection.execute(select(func.count()).select_from(schema.store_lock)).scalar_one() == 1
+        store.close()

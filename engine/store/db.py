@@ -17,6 +17,7 @@ from engine.store import schema
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_WAIT_SECONDS = 60  # a second run waits this long for the first one's transaction
+_CURRENT: set = set()  # stores this process has brought to the newest migration
 
 
 class StoreError(EcocheckError):
@@ -87,9 +88,11 @@ class Store:
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         try:
             self.engine = _sqlite_engine(url) if self.dialect == "sqlite" else create_engine(url)
-            with self.engine.connect() as connection:
-                migrate(connection)
-                connection.commit()
+            if url not in _CURRENT:
+                with self.engine.connect() as connection:
+                    migrate(connection)
+                    connection.commit()
+                _CURRENT.add(url)
         except SQLAlchemyError as exc:
             raise self.error(exc) from None
 
