@@ -89,11 +89,13 @@ def _report_failures(failed):
         click.echo(_error_line(error), err=True)
 
 
-def _exit_code(report, failed, fail_on: str) -> int:
+def _exit_code(report, failed, fail_on: str, statuses: set | None = None) -> int:
+    """`statuses`: those that count (the run store leaves waived findings out); default every finding's."""
     if failed:
         return EXIT_INVALID
     counted = getattr(report.findings, "statuses", None)  # (a FindingStore counts them without reading them back)
-    statuses = set(counted()) if counted is not None else {f.status for f in report.findings}
+    if statuses is None:
+        statuses = set(counted()) if counted is not None else {f.status for f in report.findings}
     if fail_on == "violation" and "violation" in statuses:
         return EXIT_FINDINGS
     if fail_on == "indeterminate" and statuses & {"violation", "indeterminate"}:
@@ -214,7 +216,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         _accounting_note(result.report)
     _after_run(result, rejects)
     store_cli.report_lifecycle(run)
-    code = _exit_code(result.report, result.failed, fail_on)
+    code = _exit_code(result.report, result.failed, fail_on, store_cli.unwaived_statuses(run))
     sys.exit(EXIT_INVALID if strict and result.report.rejected else code)
 
 

@@ -47,6 +47,13 @@ def record(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, seen:
         return run
 
 
+def unwaived_statuses(run) -> set | None:
+    """The statuses of the run's findings that no waiver covers (for --fail-on); None without a store."""
+    if run is None or not any(run.lifecycle.waivers):
+        return None
+    return {f.status for f, waiver in zip(run.report.findings, run.lifecycle.waivers) if not waiver}
+
+
 def report_lifecycle(run) -> None:
     """The count line (and the fixed and overdue items) of a recorded run, on stderr."""
     if run is None:
@@ -56,12 +63,14 @@ def report_lifecycle(run) -> None:
     c = life.counts()
     t = for_terminal
     total = len(life.states)
+    open_ = total - c["waived"]
     click.echo(tr(f"案卷（第 {life.run_id} 次运行，{t(shown(run.store.location))}）：发现事项 {total} = 新发现 {c['new']} + "
-                  f"持续 {c['persisting']} + 复发 {c['reopened']}；其中已豁免 {c['waived']}（单列，未列入通知书）；"
-                  f"已整改 {c['fixed']}；逾期未整改 {c['overdue']}",
+                  f"持续 {c['persisting']} + 复发 {c['reopened']} = 未豁免 {open_} + 已豁免 {c['waived']}（已豁免的单列，"
+                  f"不列入通知书，不计入 --fail-on）；已整改 {c['fixed']}；逾期未整改 {c['overdue']}",
                   f"store (run {life.run_id}, {t(shown(run.store.location))}): findings {total} = new {c['new']} + "
-                  f"persisting {c['persisting']} + reopened {c['reopened']}; waived {c['waived']} (counted apart, in "
-                  f"no letter); fixed {c['fixed']}; overdue {c['overdue']}"), err=True)
+                  f"persisting {c['persisting']} + reopened {c['reopened']} = not waived {open_} + waived {c['waived']} "
+                  f"(waived ones counted apart, in no letter, not counted for --fail-on); fixed {c['fixed']}; "
+                  f"overdue {c['overdue']}"), err=True)
     for item in life.fixed:
         click.echo(tr(f"  已整改 {t(item['rule_id'])} {t(item['subject_id'])}（{t(item['region'])}）",
                       f"  fixed {t(item['rule_id'])} {t(item['subject_id'])} ({t(item['region'])})"), err=True)

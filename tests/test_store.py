@@ -264,7 +264,10 @@ def test_waivers(store_location, tmp_path):
     waived = [(f["subject"]["id"], e["waiver"]["reason"]) for f, e in zip(data["findings"], data["lifecycle"]["findings"])
               if e["waiver"]]
     assert waived == [("GL-1", "更换锅炉过渡期")]  # reported, not dropped
-    assert "其中已豁免 1" in said
+    assert "= 未豁免 1 + 已豁免 1" in said
+    alone = cli_run("check", boilers(tmp_path / "b.csv", [("甲热力公司", "GL-1", "70")]), "--as-of", "2022-06-29",
+                    "--db", store_location)
+    assert alone.returncode == 0 and "[违反·持续·已豁免]" in alone.stdout  # shown, not counted for --fail-on
     out = tmp_path / "letters"
     proc = cli_run("letters", table, "--out", out, "--as-of", "2022-06-29", "--db", store_location)
     worklog = (out / "检查记录.html").read_text(encoding="utf-8")
@@ -272,7 +275,7 @@ def test_waivers(store_location, tmp_path):
     letter_text = "".join(p.read_text(encoding="utf-8") for p in out.glob("facility_rectification_*.html"))
     assert "GL-2" in letter_text and "GL-1" not in letter_text
     data, said = check(store_location, table, as_of="2022-06-30")  # expired on its date
-    assert not any(e["waiver"] for e in data["lifecycle"]["findings"]) and "其中已豁免 0" in said
+    assert not any(e["waiver"] for e in data["lifecycle"]["findings"]) and "= 未豁免 2 + 已豁免 0" in said
 
 
 # ------------------------------------------------------------------------------------------- deadlines
