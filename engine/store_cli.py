@@ -104,7 +104,8 @@ def register(cli, ruleset_of, date_option) -> None:
         from engine.findings import STATUS_ZH, LIFECYCLE_ZH
         for r in rows:
             waived = tr("，已豁免", ", waived") if r["waiver_id"] else ""
-            where = f"{for_terminal(r['file'])} 第{r['row']}行" if r["file"] else tr("本次未发现", "not found")
+            where = (tr(f"{for_terminal(r['file'])} 第{r['row']}行", f"{for_terminal(r['file'])} row {r['row']}")
+                     if r["file"] else tr("本次未发现", "not found"))
             click.echo(tr(f"第 {r['run_id']} 次运行（截至 {r['as_of']}）{LIFECYCLE_ZH[r['state']]}{waived} "
                           f"{for_terminal(r['rule_id'])} {STATUS_ZH.get(r['status'], r['status'])} "
                           f"{for_terminal(r['subject_id'])}（{where}）",

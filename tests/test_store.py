@@ -330,3 +330,14 @@ def test_the_store_is_migrated_once_and_opens_again(store_location):
             assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
             assert connection.execute(select(func.count()).select_from(schema.store_lock)).scalar_one() == 1
         store.close()
+
+
+def test_without_postgresql_the_tests_say_how_to_get_it(monkeypatch):
+    import pgserver
+    monkeypatch.setattr(pgserver, "binaries", lambda: None)
+    server = pgserver.Server()
+    try:
+        with pytest.raises(RuntimeError, match="make postgres.*ECOCHECK_TEST_NO_POSTGRES=1"):
+            server.start()
+    finally:
+        server.stop()
