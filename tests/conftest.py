@@ -129,12 +129,15 @@ def postgres_server():
     if os.environ.get(OPT_OUT, "").strip() in ("1", "yes", "true"):
         yield None
         return
-    server = Server()
+    server = None
     try:
+        server = Server()
         server.start()
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        server.stop()
-        pytest.fail(f"PostgreSQL for the store tests could not be started: {exc}", pytrace=False)
+    except (RuntimeError, OSError, LookupError, subprocess.SubprocessError) as exc:
+        if server is not None:
+            server.stop()
+        pytest.fail(f"PostgreSQL for the store tests could not be started: {exc} (run `make postgres` as root; "
+                    f"ECOCHECK_TEST_NO_POSTGRES=1 leaves PostgreSQL out)", pytrace=False)
     yield server
     server.stop()
 

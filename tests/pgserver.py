@@ -37,9 +37,14 @@ class Server:
         self.folder = Path(tempfile.mkdtemp(prefix="ecocheck-pg-"))
         self.port = _free_port()
         self.as_user: list = []
-        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root: as the postgres user Debian's package makes
             self.as_user = ["runuser", "-u", "postgres", "--"]
-            shutil.chown(self.folder, "postgres")
+            try:
+                shutil.chown(self.folder, "postgres")
+            except LookupError:
+                shutil.rmtree(self.folder, ignore_errors=True)
+                raise RuntimeError("running as root and there is no postgres user: install Debian's postgresql "
+                                   "(`make postgres`)") from None
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
 
