@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install fonts postgres demo test bench bench-hostile bench-documents bench-letters clean
+.PHONY: install fonts postgres demo test bench bench-hostile bench-documents bench-letters annexes provisions wheel clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Error: ecocheck needs Python 3.11 or 3.12 (durable-rules does not import on 3.13). Install one, or run: make PYTHON=/path/to/python3.12" >&2; exit 2; fi
@@ -60,5 +60,17 @@ bench-documents: $(STAMP) fonts
 bench-letters: $(STAMP) fonts
 	$(BIN)/python benchmarks/bench_letters.py
 
+# Build-time tools (tools/): regenerate data under rules/ from the source texts; tests check their outputs are current.
+annexes: $(STAMP)
+	$(BIN)/python tools/annexes.py
+
+provisions: $(STAMP)
+	$(BIN)/python tools/provisions.py
+
+# The wheel (rules, schemas, samples and templates inside the package), into dist/.
+wheel: $(STAMP)
+	rm -rf build  # a file removed from rules/ must not linger in the wheel
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache build dist

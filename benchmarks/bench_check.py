@@ -74,8 +74,8 @@ KINDS = {"boiler": boilers, "coal_sample": coal_samples}
 FLOOR = "import sys, time, pandas as pd; t = time.perf_counter(); pd.read_csv(sys.argv[1]); print(time.perf_counter() - t)"
 
 
-def timed(command: list[str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB, stdout) of one child process."""
+def timed(command: list[str]) -> tuple[float, float, str, float]:
+    """(wall seconds, peak RSS MiB, stdout, CPU seconds: user + system, all threads) of one child process."""
     start = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     out = child.stdout.read().decode()
@@ -84,13 +84,13 @@ def timed(command: list[str]) -> tuple[float, float, str]:
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} exited {child.returncode}")
-    return seconds, usage.ru_maxrss / 1024, out
+    return seconds, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
 
 
-def check(path: Path, out: Path, engine: str) -> tuple[float, float]:
-    seconds, peak, _ = timed([sys.executable, "-m", "engine.cli", "check", str(path), "--as-of", AS_OF, "--format",
+def check(path: Path, out: Path, engine: str) -> tuple[float, float, float]:
+    seconds, peak, _, cpu = timed([sys.executable, "-m", "engine.cli", "check", str(path), "--as-of", AS_OF, "--format",
                               "json", "--output", str(out), "--fail-on", "none", "--engine", engine])
-    return seconds, peak
+    return seconds, peak, cpu
 
 
 def _count(path: Path) -> int:
@@ -107,8 +107,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the best is shown")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; times are wall seconds of a fresh process "
-          f"(best of {args.repeat}); peak = that process's max RSS")
-    print(f"{'kind':<12}{'rows':>9}{'CSV MiB':>9}{'floor s':>9}{'column s':>10}{'rows/s':>10}{'peak MiB':>9}"
+          f"(best of {args.repeat}); cpu s = its user + system CPU seconds (all threads: a figure that other\n"
+          f"load on the machine changes less than the wall time); peak = its max RSS; load average at the start "
+          f"{os.getloadavg()[0]:.1f}")
+    print(f"{'kind':<12}{'rows':>9}{'CSV MiB':>9}{'floor s':>9}{'column s':>10}{'cpu s':>7}{'rows/s':>10}{'peak MiB':>9}"
           f"{'RSS/CSV':>8}{'×floor':>7}{'durable s':>10}{'durable rows/s':>15}{'speed-up':>9}{'findings':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         warm = Path(tmp) / "warm.csv"  # one run before the table: the rule-set cache holds the parsed rules
@@ -121,17 +123,17 @@ def main() -> None:
                 mib = path.stat().st_size / (1 << 20)
                 floor = min(float(timed([sys.executable, "-c", FLOOR, str(path)])[2]) for _ in range(args.repeat))
                 runs = [check(path, Path(tmp) / "column.json", "column") for _ in range(args.repeat)]
-                seconds, peak = min(runs)
+                seconds, peak, cpu = min(runs)
                 findings = _count(Path(tmp) / "column.json")  # streamed: this process stays small (a child's
                 durable = ""                                     # peak RSS counts the parent's at fork)
                 if size in args.durable_sizes:
-                    d_seconds, _ = min(check(path, Path(tmp) / "durable.json", "durable") for _ in range(args.repeat))
+                    d_seconds, _, _ = min(check(path, Path(tmp) / "durable.json", "durable") for _ in range(args.repeat))
                     same = filecmp.cmp(Path(tmp) / "durable.json", Path(tmp) / "column.json", shallow=False)
                     durable = (f"{d_seconds:>10.2f}{size / d_seconds:>15.0f}{d_seconds / seconds:>8.1f}×"
                                + ("" if same else " (JSON differs!)"))
                 else:
                     durable = f"{'—':>10}{'—':>15}{'—':>9}"
-                print(f"{kind:<12}{size:>9}{mib:>9.1f}{floor:>9.2f}{seconds:>10.2f}{size / seconds:>10.0f}{peak:>9.0f}"
+                print(f"{kind:<12}{size:>9}{mib:>9.1f}{floor:>9.2f}{seconds:>10.2f}{cpu:>7.2f}{size / seconds:>10.0f}{peak:>9.0f}"
                       f"{peak / mib:>8.1f}{seconds / floor:>7.1f}{durable}{findings:>9}", flush=True)
                 path.unlink()
 

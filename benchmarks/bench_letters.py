@@ -13,7 +13,8 @@ from pathlib import Path
 
 from engine.letter_builders import Context
 from engine.letter_config import load_authorities, load_letter_config
-from engine.letters import plan_letters, write_letters
+from engine.letter_plan import plan_letters
+from engine.letters import write_letters
 from engine.runner import check, load_rules
 
 AS_OF = dt.date(2022, 1, 1)

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import annual_targets as A
+from engine import resources
 from engine.errors import ConfigError
 from engine.lang import tr
 from engine.safe_text import for_document
 from engine.yamlio import load_yaml
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "templates" / "assessment.yaml"
+DEFAULT_CONFIG = resources.templates_dir() / "assessment.yaml"
 EXCEEDED, MET, BASIC, MISSED = "超额完成", "完成", "基本完成", "未完成"
 NUMBER_KEYS = {"grades": ("exceeded_min", "met_min", "basic_min"),
                "warning.cap": ("yellow_above", "red_above"), "warning.reduction": ("yellow_below", "red_below")}

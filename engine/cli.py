@@ -302,7 +302,6 @@ def _letters_manifest(report, issue_date: dt.date, first_number: int, planned: l
 
 
 SELF_REPORT_SAMPLE = "金昌某冶炼有限公司"
-SAMPLE_PARAMS = Path(__file__).resolve().parent.parent / "inputs" / "samples" / "params"
 out_dir_option = click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
                               help="A new or empty folder (or one an earlier run wrote, with --overwrite).")
 letter_formats_option = click.option("--format", "fmts", type=click.Choice(["html", "md", "docx", "pdf"]),
@@ -416,11 +415,11 @@ def demo(out_dir, as_of, issued_on, demo_db):
     """The whole job on the bundled sample records: findings (table, JSON, CSV), letters (HTML, Markdown, DOCX,
     PDF), a self-assessment report and the regulator's overview (overview.html, overview.xlsx)."""
     from engine.outdir import prepare, write_manifest
-    from engine.runner import check as run_check, sample_paths
+    from engine.runner import DEFAULT_SAMPLES, check as run_check, sample_paths
     ruleset = _ruleset(None, None)
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     out = prepare(Path(out_dir), overwrite=True)  # the demo's folder is the demo's own
-    annual = _annual(ruleset, SAMPLE_PARAMS, "linear")  # sample issued annual targets (示例 documents)
+    annual = _annual(ruleset, DEFAULT_SAMPLES / "params", "linear")  # sample issued annual targets (示例 documents)
     seen = set()
     result = run_check(sample_paths(), ruleset, date, keep_results=True, annual=annual, seen=seen)
     report = result.report

@@ -19,7 +19,6 @@ OPERATOR_SYNONYMS = O.SYNONYMS
 LOGIC = tuple(O.LOGIC)
 ARITHMETIC = ("add", "sub", "mul", "div")
 PRECISION = 6  # decimal places of rule literals, parameter cells and computed limits (never of input values)
-SYMBOL = O.SYMBOLS
 
 
 class ConditionError(ValueError):
@@ -341,7 +340,9 @@ def _compare_json(field: str, op: str, right: Any) -> dict:
     return {field: right} if form == "" else {form: {field: right}}
 
 
-def _and(parts: list) -> dict:
+def all_of(parts: list) -> dict:
+    """durable_rules JSON matching when every one of `parts` matches (empty parts left out)."""
+    parts = [p for p in parts if p]
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
@@ -356,15 +357,15 @@ def compile_durable(cond, truth: bool) -> dict:
             return compile_durable(cond.items[0], not truth)
         parts = [compile_durable(item, truth) for item in cond.items]
         conjunction = (cond.op == "all") == truth
-        return _and(parts) if conjunction else _or(parts)
+        return all_of(parts) if conjunction else _or(parts)
     if isinstance(cond, Presence):
         op = O.OPS["present" if cond.present else "absent"]
         return {(op.durable if truth else O.OPS[op.negation].durable): {cond.field: 1}}
     if isinstance(cond, Member):
         inside = truth != cond.negate
         tests = [_compare_json(cond.field, "eq" if inside else "ne", v) for v in cond.values]
-        return _and([_exists(cond.field), _or(tests) if inside else _and(tests)])
+        return all_of([_exists(cond.field), _or(tests) if inside else all_of(tests)])
     op = cond.op if truth else O.OPS[cond.op].negation
     if isinstance(cond, SlotCompare):
-        return _and([_exists(cond.field), _exists(cond.slot), _compare_json(cond.field, op, {"$m": cond.slot})])
-    return _and([_exists(cond.field), _compare_json(cond.field, op, cond.operand.value)])
+        return all_of([_exists(cond.field), _exists(cond.slot), _compare_json(cond.field, op, {"$m": cond.slot})])
+    return all_of([_exists(cond.field), _compare_json(cond.field, op, cond.operand.value)])

@@ -114,12 +114,12 @@ class Evaluation:
             # condition is a $nex (seen here: `absent` as a rule's only test never returned from assert_fact).
             record = [{"t": "record"}]
             applies_t = [C.compile_durable(comp.applies, True)] if comp.applies is not None else []
-            definition[f"r{n}_v"] = {"all": [{"m": _and(record + applies_t + [C.compile_durable(comp.when, True)])}],
+            definition[f"r{n}_v"] = {"all": [{"m": C.all_of(record + applies_t + [C.compile_durable(comp.when, True)])}],
                                      "run": self._action(rid, VIOLATION)}
-            definition[f"r{n}_c"] = {"all": [{"m": _and(record + applies_t + [C.compile_durable(comp.when, False)])}],
+            definition[f"r{n}_c"] = {"all": [{"m": C.all_of(record + applies_t + [C.compile_durable(comp.when, False)])}],
                                      "run": self._action(rid, COMPLIANT)}
             if comp.applies is not None:
-                definition[f"r{n}_n"] = {"all": [{"m": _and(record + [C.compile_durable(comp.applies, False)])}],
+                definition[f"r{n}_n"] = {"all": [{"m": C.all_of(record + [C.compile_durable(comp.applies, False)])}],
                                          "run": self._action(rid, NOT_APPLICABLE)}
         return definition
 
@@ -130,14 +130,14 @@ class Evaluation:
             applies_t = [C.compile_durable(comp.applies, True)] if comp.applies is not None else []
             # The join term goes first: durable_rules 2.0.28 ignores a join placed after a nested $and/$or group
             # (seen here: every record then joined every measure). _settle_chains re-checks every joined pair.
-            record = _and([{join["by"]: {"x": "key"}}, {"t": "record"}, {"$ex": {join["by"]: 1}}] + applies_t)
-            definition[f"r{n}_v"] = {"all": [{"x": _and([{"t": "measure"}, {"measure": join["measure"]}])},
+            record = C.all_of([{join["by"]: {"x": "key"}}, {"t": "record"}, {"$ex": {join["by"]: 1}}] + applies_t)
+            definition[f"r{n}_v"] = {"all": [{"x": C.all_of([{"t": "measure"}, {"measure": join["measure"]}])},
                                              {"m": record}],
                                      "run": self._action(rid, VIOLATION)}
-            in_scope = _and([{"t": "record"}, {"$ex": {join["by"]: 1}}] + applies_t)
+            in_scope = C.all_of([{"t": "record"}, {"$ex": {join["by"]: 1}}] + applies_t)
             definition[f"r{n}_a"] = {"all": [{"m": in_scope}], "run": self._action(rid, APPLICABLE)}
             if comp.applies is not None:
-                definition[f"r{n}_n"] = {"all": [{"m": _and([{"t": "record"},
+                definition[f"r{n}_n"] = {"all": [{"m": C.all_of([{"t": "record"},
                                                              C.compile_durable(comp.applies, False)])}],
                                          "run": self._action(rid, NOT_APPLICABLE)}
         return definition
@@ -252,11 +252,6 @@ def _shards(rules: list) -> list[list]:
     if current:
         shards.append(current)
     return shards
-
-
-def _and(parts: list) -> dict:
-    parts = [p for p in parts if p]
-    return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
 def run(rules, records: list, params: Parameters, as_of: dt.date, measures=(), engine: str = "column") -> Outcome:

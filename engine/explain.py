@@ -6,14 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 
 from engine import conditions as C
 from engine import operators as O
 from engine.evaluate import COMPLIANT, INDETERMINATE, VIOLATION, Outcome
-from engine.findings import GAP, Check, Citation, Finding, Result, Source, Subject
-
-OP_WORDS = O.SYMBOLS
-
+from engine.findingjson import Layout, check_list, field_maps, nested
+from engine.findings import Check, Citation, Finding, Result, Source, Subject
+from engine.states import GAP
 
 
 def indeterminate_message(missing) -> str:
@@ -91,7 +91,7 @@ def _summary(checks: list[Check]) -> str:
         elif check.breached:
             unit = check.unit if check.unit not in ("", None) else ""
             gap = f"（差 {display(abs(check.gap))}{unit}）" if check.gap not in (None, 0) else ""
-            parts.append(f"{check.label} {check.observed}{unit} {OP_WORDS.get(check.op, check.op)} "
+            parts.append(f"{check.label} {check.observed}{unit} {O.SYMBOLS.get(check.op, check.op)} "
                          f"{check.limit}{unit}{gap}")
     return "；".join(parts)
 
@@ -191,6 +191,30 @@ def _value_key(value):
     return None if value is None else (type(value), repr(value) if isinstance(value, float) else value)
 
 
+class _CheckParts:
+    """One Check and what a finding takes from it: its plain dict, its part of the summary, of Finding.observed and
+    of Finding.limit (so that a finding is put together from its checks' parts, each made once)."""
+
+    __slots__ = ("check", "plain", "summary", "field", "observed", "limit", "json", "observed_json", "limit_json")
+
+    def __init__(self, check: Check):
+        from engine.findings import plain
+        self.check, self.plain, self.summary = check, plain(check), _summary([check])
+        self.field, self.observed = check.field, check.observed
+        self.limit = next(iter(Finding.limit.fget(_Checks((check,))).values()), None)
+        self.json = orjson.dumps(self.plain, option=orjson.OPT_INDENT_2, default=str).replace(b"\n", b"\n    ")
+        key = orjson.dumps(self.field) + b": "  # its entries of Finding.observed and Finding.limit, as JSON text
+        self.observed_json = key + nested(self.observed).replace(b"\n", b"\n  ")
+        self.limit_json = None if self.limit is None else key + orjson.dumps(self.limit)
+
+
+class _Checks:
+    __slots__ = ("checks",)
+
+    def __init__(self, checks):
+        self.checks = checks
+
+
 class BatchExplainer:
     """What build_batch keeps between the batches of one run: the checks of each distinct value a rule's condition
     reads, and the missing-value texts of each distinct combination of absent fields (owned by the run, no global
@@ -201,12 +225,12 @@ class BatchExplainer:
     def __init__(self, documents):
         self.documents = documents
         self.checks: dict = {}
-        self.explained: dict = {}
         self.missing: dict = {}
         self.templates: dict = {}
+        self.layouts: dict = {}
 
     def trim(self) -> None:
-        for cache in (self.checks, self.explained, self.missing):
+        for cache in (self.checks, self.missing):
             if len(cache) > self.LIMIT:
                 cache.clear()
 
@@ -224,6 +248,13 @@ class BatchExplainer:
                          derived_from=(), measures=(), lapsed=(), force=rule.force, binds=rule.binds,
                          same_duty=rule.same_duty)
             self.templates[(rule.id, status)] = found
+        return found
+
+    def layout(self, rule, status: str) -> Layout:
+        """The pre-written JSON pieces of the findings of `rule` and `status`."""
+        found = self.layouts.get((rule.id, status))
+        if found is None:
+            found = self.layouts[(rule.id, status)] = Layout(self.template(rule, status))
         return found
 
 
@@ -251,7 +282,6 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
 
     A record's identity is made by records.identity; each check (and missing-value text) once per distinct value
     (and limit) in the run."""
-    import orjson
 
     from engine.columnar import STATES
     from engine.findings import Finding, plain
@@ -292,8 +322,8 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
         for slot, _, inverse in rule_limits:
             slot_index[(rule_id, slot)] = None if inverse is None else inverse[unique_rows].tolist()
     problems, file = batch.problems, batch.file
-    observed_of, limit_of = Finding.observed.fget, Finding.limit.fget
-    local: dict = {}  # (rule_id, leaf, code, limit index) -> Check, for this batch
+    unique = {rule_id: len({leaf.field for leaf in leaves[rule_id]}) == len(leaves[rule_id]) for rule_id in rule_ids}
+    local: dict = {}  # (rule_id, leaf, code, limit index) -> _CheckParts, for this batch
 
     texts, statuses, samples, sampled = [], [], [], set()
     current, sources = -1, {}
@@ -305,22 +335,24 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
         if at != current:
             current, subjects = at, {}
             source = {"file": file, "row": file_rows[at]}  # (Source's fields)
+            source_text = nested(source)
         subject = subjects.get(rule.binds)
         if subject is None:
             recipient_of = str(values.get("manufacturer") or "") if rule.binds == "manufacturer" else recipient
-            subject = subjects[rule.binds] = {"kind": schema.kind, "id": shown_id, "name": name, "region": region,
-                                              "recipient": recipient_of}  # (Subject's fields, in order)
+            subject = {"kind": schema.kind, "id": shown_id, "name": name, "region": region,
+                       "recipient": recipient_of}  # (Subject's fields, in order)
+            subject = subjects[rule.binds] = (subject, nested(subject))
         status = (VIOLATION if rule.is_binding else GAP) if was_violated else INDETERMINATE
         position = int(unique_rows[at])
-        checks = []
+        parts = []
         for n, leaf in enumerate(leaves[rule_id]):
             code = row_codes[leaf.field][at] if leaf.field in row_codes else -1
             limit_at = None
             if isinstance(leaf, C.SlotCompare):
                 table = slot_index[(rule_id, leaf.slot)]
                 limit_at = 0 if table is None else table[at]
-            check = local.get((rule_id, n, code, limit_at))
-            if check is None:  # once per distinct value (and limit) in the batch, and in the run
+            part = local.get((rule_id, n, code, limit_at))
+            if part is None:  # once per distinct value (and limit) in the batch, and in the run
                 observed = values.get(leaf.field)
                 row_slots = {}
                 if limit_at is not None:
@@ -328,21 +360,13 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
                     if limit is not None:
                         row_slots[leaf.slot] = limit
                 key = (rule_id, n, _value_key(observed), _value_key(row_slots.get(leaf.slot)) if row_slots else None)
-                check = explainer.checks.get(key)
-                if check is None:
+                part = explainer.checks.get(key)
+                if part is None:
                     known = {leaf.field: observed} if observed is not None else {}
-                    check = explainer.checks[key] = _check(leaf, schema.fields[leaf.field], observed, row_slots,
-                                                           {**known, **row_slots})
-                local[(rule_id, n, code, limit_at)] = check
-            checks.append(check)
-        checks = tuple(checks)
-        explained = explainer.explained.get(checks)
-        if explained is None:
-            holder = _Values({})
-            holder.checks = checks
-            explained = explainer.explained[checks] = (_summary(checks), observed_of(holder), limit_of(holder),
-                                                       plain(checks))
-        summary, observed_map, limit_map, plain_checks = explained
+                    part = explainer.checks[key] = _CheckParts(
+                        _check(leaf, schema.fields[leaf.field], observed, row_slots, {**known, **row_slots}))
+                local[(rule_id, n, code, limit_at)] = part
+            parts.append(part)
         missing = ()
         if status == INDETERMINATE:
             row_problems = tuple(problems[n].get(position) if n in problems else None for n in needed[rule_id])
@@ -354,19 +378,19 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
                 missing = explainer.missing[missing_key] = tuple(_missing(rule, record, schema))
             message = indeterminate_message(missing)
         else:
-            message = rule.message.format(name=name, id=shown_id, region=region, checks=summary)
-        data = explainer.template(rule, status).copy()
-        data.update(subject=subject, source=source, message=message, checks=plain_checks, missing=missing,
-                    period=values.get("year"), observed=observed_map, limit=limit_map)
-        texts.append(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str))
+            message = rule.message.format(name=name, id=shown_id, region=region,
+                                          checks="；".join([part.summary for part in parts if part.summary]))
+        texts.append(explainer.layout(rule, status).text((
+            subject[1], source_text, orjson.dumps(message), check_list([part.json for part in parts]),
+            nested(missing) if missing else b"[]", nested(values.get("year")), *field_maps(parts, unique[rule_id]))))
         statuses.append(status)
         if (rule_id, status) not in sampled:  # the Finding itself, for the store to check the text against
             sampled.add((rule_id, status))
             template = explainer.template(rule, status)
             samples.append((len(texts) - 1, Finding(
-                rule_id=rule.id, title=rule.title, status=status, severity=rule.severity, subject=Subject(**subject),
+                rule_id=rule.id, title=rule.title, status=status, severity=rule.severity, subject=Subject(**subject[0]),
                 source=Source(**source), citation=_citation(rule, explainer.documents), message=message,
-                checks=checks, missing=missing, required_actions=rule.required_actions if template["required_actions"]
+                checks=tuple(part.check for part in parts), missing=missing, required_actions=rule.required_actions if template["required_actions"]
                 else (), consequences=rule.consequences if template["consequences"] else (), acting=rule.acting,
                 letter=template["letter"], interpretation=rule.interpretation, force=rule.force, binds=rule.binds,
                 period=values.get("year"), same_duty=rule.same_duty)))

@@ -12,10 +12,8 @@ import orjson
 from engine.lang import current, tr
 from engine.operators import SYMBOLS
 from engine.safe_text import for_document, for_terminal
+from engine.states import STATUSES
 
-GAP = "gap"  # a record short of a target or aspirational provision: reported as a gap (差距), never a violation
-STATUSES = ("violation", "gap", "indeterminate", "compliant", "not_applicable")
-FINDING_STATUSES = ("violation", "gap", "indeterminate")
 STATUS_ZH = {"violation": "违反", "gap": "未达目标（差距）", "indeterminate": "无法判定", "compliant": "符合",
              "not_applicable": "不适用"}
 FORCE_ZH = {"binding": "约束性", "target": "目标类", "aspirational": "倡导类"}
@@ -65,9 +63,6 @@ class Check:
     breached: bool | None = None
 
 
-LIMIT_WORDS = SYMBOLS
-
-
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One (rule, record) result that needs attention: a violation or an indeterminate."""
@@ -103,7 +98,7 @@ class Finding:
     @property
     def limit(self) -> dict:
         """Field -> the limit it breached, e.g. {'efficiency_pct': '< 80%'}."""
-        return {c.field: f"{LIMIT_WORDS.get(c.op, c.op)} {c.limit}{c.unit}" for c in self.checks if c.breached}
+        return {c.field: f"{SYMBOLS.get(c.op, c.op)} {c.limit}{c.unit}" for c in self.checks if c.breached}
 
     def to_dict(self) -> dict:
         data = plain(self)

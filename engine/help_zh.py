@@ -22,20 +22,42 @@ COMMANDS = {
     "rules validate": "校验规则文件；错误指明文件、规则和字段。",
     "rules test": "用每条规则自带的示例运行规则引擎。",
     "history": "某一对象在案卷库中的记录：历次运行中关于它的每一发现事项及其状态（新发现、持续、复发、已整改、已豁免）。"
-               "对象写记录中的编号（锅炉编号、统一社会信用代码、市州/年度）或单位名称。\n\n\b\n例：\n"
-               "  ecocheck history GL-2021-001\n  ecocheck history 白银某化工有限公司 --format json",
+               "对象写记录中的编号（锅炉编号、统一社会信用代码、市州/年度）或单位名称。",
     "diff": "比较案卷库中的两次运行（默认最近两次）：新增、消失和仍在的发现事项（按对象、规则和期间识别，"
-            "与文件和行号无关）。\n\n\b\n例：\n  ecocheck diff\n  ecocheck diff 3 5 --format json",
+            "与文件和行号无关）。",
     "waive": "登记豁免：某对象在某规则下的发现事项，在有效期内报告为“已豁免”并写明理由，单独计数，不列入通知书，"
-             "但不删除。规则须在规则集中，对象须在案卷库已有的运行中出现过；到 --until 当日起不再适用。\n\n\b\n例：\n"
-             "  ecocheck waive GL-2010-033 BOILER-003 --reason 锅炉更换过渡期 \\\n"
-             "    --basis 甘市监函〔2022〕5号 --by 特种设备安全监察处 --until 2022-12-31",
+             "但不删除。规则须在规则集中，对象须在案卷库已有的运行中出现过；到 --until 当日起不再适用。",
     "waivers": "列出案卷库中的全部豁免：对象、规则、有效期、理由、依据和批准人。",
     "db": "案卷库本身：导出为 JSON 以便归档。",
     "db export": "把案卷库的全部内容（运行、输入文件及其 sha256、发现事项及其状态、案件、通知书、文号登记、豁免）"
-                 "写成一个 JSON 文件。\n\n\b\n例：\n  ecocheck db export --output 案卷库_2022.json\n"
-                 "  ecocheck db export --db postgresql://ecocheck@库服务器/ecocheck",
+                 "写成一个 JSON 文件。",
     "rules coverage": "两份文件的每一条款、项和附件及其每一条款句（rules/provisions/）：检验它的规则及其法律效力，或未设规则的原因。",
+}
+
+# Example command lines shown under each command's help (示例： in Chinese, Example: in English).
+EXAMPLES = {
+    "cli": ["ecocheck check inputs/samples/boilers.csv --as-of 2021-12-31", "ecocheck --lang en rules list"],
+    "check": ["ecocheck check 锅炉能效测试.xlsx --as-of 2021-12-31",
+              "ecocheck check records/*.csv --format json --output findings.json",
+              "ecocheck check 锅炉.csv --rejects 拒收.csv --strict"],
+    "letters": ["ecocheck letters records/*.csv --out 通知书 --format docx --format pdf --issued-on 2022-01-10"],
+    "assess": ["ecocheck assess prefectures.csv quarters.csv --params targets/ --out 考核 --format pdf"],
+    "demo": ["ecocheck demo --out out/demo"],
+    "template": ["ecocheck template 锅炉 --format xlsx --out 锅炉能效测试.xlsx",
+                 "ecocheck template annual_targets --format xlsx --out targets/annual_targets.xlsx"],
+    "rules": ["ecocheck rules list", "ecocheck rules validate my-rules/"],
+    "rules list": ["ecocheck rules list --as-of 2020-12-31"],
+    "rules show": ["ecocheck rules show BOILER-001"],
+    "rules validate": ["ecocheck rules validate my-rules/ --schemas my-schemas/"],
+    "rules test": ["ecocheck rules test BOILER-001 COAL-001 --engine durable"],
+    "rules coverage": ["ecocheck rules coverage --format md --output COVERAGE.md"],
+    "history": ["ecocheck history GL-2021-001", "ecocheck history 白银某化工有限公司 --format json"],
+    "diff": ["ecocheck diff", "ecocheck diff 3 5 --format json"],
+    "waive": ["ecocheck waive GL-2010-033 BOILER-003 --reason 锅炉更换过渡期 --basis 甘市监函〔2022〕5号 "
+              "--by 特种设备安全监察处 --until 2022-12-31"],
+    "waivers": ["ecocheck waivers --db postgresql://ecocheck@db.example/ecocheck"],
+    "db": ["ecocheck db export --output 案卷库.json"],
+    "db export": ["ecocheck db export --output 案卷库_2022.json", "ecocheck db export --db runs.sqlite"],
 }
 
 OPTIONS = {
@@ -103,6 +125,8 @@ def localise(group: click.Group) -> None:
 
     def visit(command: click.Command, path: str) -> None:
         swap(command, "help", COMMANDS.get(path))
+        if EXAMPLES.get(path):  # a \b paragraph: click prints it as it is written
+            command.help += "\n\n\b\n" + tr("示例：", "Example:") + "".join(f"\n  {e}" for e in EXAMPLES[path])
         command.short_help = None
         swap(command, "options_metavar", "[选项]")
         if isinstance(command, click.Group):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-VIOLATION, COMPLIANT, NOT_APPLICABLE, INDETERMINATE = "violation", "compliant", "not_applicable", "indeterminate"
+from engine.states import COMPLIANT, NOT_APPLICABLE, VIOLATION
+
 PERIOD_FIELD = "year"  # the assessment year of a record, where its kind has one
 LIFT_FIELD = "measures_lifted_on"  # a date in the record from which the measures it derived no longer hold
 

@@ -16,7 +16,8 @@ from engine.findings import STATUS_ZH
 from engine.letter_builders import Context
 from engine.letter_config import load_authorities
 from engine.letter_text import cn_date
-from engine.letters import REGIONAL_MEASURES, _render, make_environment, plan_letters
+from engine.letter_plan import REGIONAL_MEASURES, plan_letters
+from engine.letters import _render, make_environment
 from engine.paths import ensure_inside
 from engine.workbook import Sheet
 
@@ -61,7 +62,7 @@ class Overview:
 
 
 def planned_letters(findings, ruleset, config: dict, issue_date: dt.date, authorities: dict | None = None) -> list:
-    """The letters the findings call for, as `ecocheck letters` plans them (engine.letters.plan_letters)."""
+    """The letters the findings call for, as `ecocheck letters` plans them (engine.letter_plan.plan_letters)."""
     ctx = Context(config=config, authorities=authorities or load_authorities(), documents=ruleset.documents,
                   schemas=ruleset.schemas, measures=ruleset.measures, issue_date=issue_date)
     letters, _unsent = plan_letters(findings, ctx)

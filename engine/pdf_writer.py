@@ -7,12 +7,12 @@ import math
 from pathlib import Path
 from typing import Iterable
 
-from engine import gbt9704 as g
+from engine import gbt9704 as g, resources
 from engine.lang import tr
 from engine.officialdoc import FindingItem, Heading, OfficialDocument, Paragraph, Table, display_width, numbered
 from engine.safe_text import for_document
 
-TEMPLATE = Path(__file__).resolve().parent / "typst" / "notice.typ"
+TEMPLATE = resources.typst_dir() / "notice.typ"
 MARK_MAX_PT = 42.0          # 初号: the largest 发文机关标志
 MARK_FILL = 0.92            # share of the text block's width a long 发文机关标志 may take
 REDLINE_PT = 1.5

@@ -10,14 +10,14 @@ from typing import Iterator
 
 import pandas as pd
 
-from engine.errors import InputError, UsageError
+from engine.errors import InputError
 from engine.findings import Rejection, Source
 from engine.lang import tr
 from engine.normalise import (Regions, ValueProblem, plain_number, quoted, checked_number, is_blank, is_missing, parse_value,
                               read_number)
 from engine.reader import (ArrowChunk, Conflict, EmptyRecord, Nested, NotARecord, RawTable, Unsaved, read_tables,
                            sha256_of)
-from engine.schemas import Schema, normalise_header, split_unit
+from engine.schemas import Schema, kind_named, normalise_header, split_unit
 from engine.units import UnitProblem, factor, is_known_unit, looks_like_unit, unit_of_cell
 
 NOTE_PREFIXES = ("注", "说明", "备注", "填表说明", "资料来源", "数据来源", "note")
@@ -596,9 +596,8 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
 
     path = Path(path)
     shown = str(path)
-    if kind is not None and kind not in schemas:
-        raise UsageError(tr(f"没有“{kind}”这种记录类型", f"unknown kind '{kind}'"),
-                         fix=tr("可用的记录类型：" + "、".join(schemas), "kinds: " + ", ".join(schemas)))
+    if kind is not None:
+        kind = kind_named(schemas, kind)
     tables = read_tables(path, shown)
     if sheet is not None:
         chosen = [t for t in tables if t.name == sheet]

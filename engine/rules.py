@@ -1,29 +1,29 @@
-"""Load and validate rule YAML files into frozen Rule objects (strict keys, unique ids, closed operator list)."""
+"""Rule YAML files into frozen Rule objects, and the rule set as a whole (unique ids, measures, same_duty, joins);
+the checks of the parts are engine/rule_checker.py and engine/legal_force.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine import conditions as C
-from engine import operators as O
-from engine.articles import Document, load_documents, squash
+from engine.articles import Document, load_documents
 from engine.errors import RuleError, UsageError
 from engine.lang import tr
+from engine.legal_force import deadline, legal
+from engine.letter_schema import RULE_LETTERS
 from engine.params import Parameters, load_parameters
-from engine.schemas import Schema, load_schemas
+from engine.rule_checker import Checker, date_value, string_list, text_pair
+from engine.schemas import load_schemas, no_such_kind
+from engine.states import STATUSES
 from engine.yamlio import load_yaml
 
 SEVERITIES = ("critical", "major", "minor")
-LETTERS = ("facility_rectification", "prefecture_assessment", "project_suspension", "none")
-FORCES = ("binding", "target", "aspirational")
-PARTIES = ("unit", "manufacturer", "prefecture_government", "approval_authority", "province", "government", "sector")
-BINDING_PARTIES = ("unit", "manufacturer", "prefecture_government", "approval_authority")
-EXPECTABLE = ("violation", "gap", "compliant", "indeterminate", "not_applicable")
+LETTERS = (*RULE_LETTERS, "none")  # what a rule's finding.letter may be
+EXPECTABLE = STATUSES  # what an example may expect
 RULE_KEYS = {"id", "title", "severity", "source", "subject", "in_force", "interpretation", "requires",
              "when", "finding", "examples", "notes", "force", "binds", "acting", "deadline", "same_duty"}
 FINDING_KEYS = {"message", "required_actions", "consequences", "lead_departments", "letter", "derives", "derive_by"}
@@ -128,116 +128,7 @@ class RuleSet:
                          fix=tr("用 `ecocheck rules list` 查看全部规则", "see `ecocheck rules list`"))
 
 
-class _Checker:
-    """Validation context for one rule file: raises RuleError naming file, rule and field."""
-
-    def __init__(self, path: Path, rule_id: str, schemas, params, documents):
-        self.path, self.rule_id = str(path), rule_id
-        self.schemas, self.params, self.documents = schemas, params, documents
-
-    def fail(self, message: str, field: str = "", fix: str = ""):
-        raise RuleError(message, file=self.path, rule=self.rule_id, field=field or None, fix=fix or None)
-
-    def condition(self, raw, path: str, schema: Schema):
-        try:
-            cond = C.parse_condition(raw, path)
-        except C.ConditionError as exc:
-            self.fail(str(exc), exc.path, exc.fix)
-        return self._typed(cond, path, schema)
-
-    def _field(self, name: str, path: str, schema: Schema):
-        if name not in schema.fields:
-            hint = C._closest(name, schema.fields)
-            self.fail(tr(f"“{name}”不是 {schema.kind} 的字段{hint}",
-                         f"'{name}' is not a field of {schema.kind}{hint}"), path,
-                      tr(f"{schema.kind} 的字段：", f"fields of {schema.kind}: ") + ", ".join(schema.fields))
-        return schema.fields[name]
-
-    def _literal(self, value, spec, path: str):
-        """A literal as the domain value of its field's type (dates stay dates; each executor converts)."""
-        if spec.type in ("number", "integer"):
-            number = C.to_number(value)
-            if number is None:
-                self.fail(tr(f"“{value}”不是数值", f"'{value}' is not a number"), path)
-            return C.rounded(number)
-        if spec.type == "date":
-            day = O.as_date(value)
-            if day is None:
-                self.fail(tr(f"“{value}”不是日期（应为 YYYY-MM-DD）", f"'{value}' is not a date (YYYY-MM-DD)"), path)
-            return day
-        if spec.type == "bool":
-            if not isinstance(value, bool):
-                self.fail(tr(f"“{value}”不是 true 或 false", f"'{value}' is not true or false"), path)
-            return value
-        if spec.type == "enum" and str(value) not in spec.values:
-            hint = C._closest(value, spec.values)
-            self.fail(tr(f"“{value}”不是 {spec.name} 的可选值{hint}", f"'{value}' is not a value of {spec.name}{hint}"), path,
-                      tr("可选值：", "values: ") + ", ".join(spec.values))
-        return str(value)
-
-    def _operand(self, operand, path: str, schema: Schema):
-        for name in C.operand_fields(operand):
-            self._field(name, path, schema)
-        for ref in C.operand_params(operand):
-            if ref.table not in self.params.tables:
-                hint = C._closest(ref.table, self.params.tables)
-                self.fail(tr(f"没有参数表“{ref.table}”{hint}", f"no parameter table '{ref.table}'{hint}"), path)
-            table = self.params.tables[ref.table]
-            if ref.column not in table.columns:
-                hint = C._closest(ref.column, table.columns)
-                self.fail(tr(f"参数表“{ref.table}”没有列“{ref.column}”{hint}",
-                             f"table '{ref.table}' has no column '{ref.column}'{hint}"),
-                          path, tr("列：", "columns: ") + ", ".join(table.columns))
-            if ref.key is not None and ref.key not in table.rows:
-                hint = C._closest(ref.key, table.rows)
-                self.fail(tr(f"参数表“{ref.table}”没有行“{ref.key}”{hint}",
-                             f"table '{ref.table}' has no row '{ref.key}'{hint}"),
-                          path)
-
-    def _typed(self, cond, path: str, schema: Schema):
-        if isinstance(cond, C.Logic):
-            return C.Logic(cond.op, tuple(self._typed(item, f"{path}.{cond.op}[{i}]", schema)
-                                          for i, item in enumerate(cond.items)))
-        spec = self._field(cond.field, path, schema)
-        if isinstance(cond, C.Presence):
-            return cond
-        if isinstance(cond, C.Member):
-            return C.Member(cond.field, tuple(self._literal(v, spec, path) for v in cond.values), cond.negate)
-        if isinstance(cond.operand, C.Literal):
-            return C.Compare(cond.field, cond.op, C.Literal(self._literal(cond.operand.value, spec, path)))
-        if spec.type not in ("number", "integer"):
-            self.fail(tr(f"与计算值比较要用数值字段；“{cond.field}”是 {spec.type}",
-                         f"computed comparisons need a number field; '{cond.field}' is {spec.type}"), path)
-        self._operand(cond.operand, path, schema)
-        return cond
-
-
-def _text(value, default: str = "") -> tuple[str, str]:
-    if isinstance(value, dict):
-        return str(value.get("zh", default)), str(value.get("en", ""))
-    return (str(value), "") if value is not None else (default, "")
-
-
-def _date(value, checker: _Checker, field: str):
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        checker.fail(tr(f"“{value}”不是日期（应为 YYYY-MM-DD）", f"'{value}' is not a date (YYYY-MM-DD)"), field)
-
-
-def _strings(value, checker: _Checker, field: str) -> tuple:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
-        checker.fail(tr("应是文字的列表", "must be a list of texts"), field)
-    return tuple(str(v) for v in value)
-
-
-def _quoted(raw, checker: _Checker, field: str, document: Document, article: str) -> tuple:
+def _quoted(raw, checker: Checker, field: str, document: Document, article: str) -> tuple:
     """Actions or consequences, each {text, quote, article?} with the quote verbatim in the article."""
     if raw is None:
         return ()
@@ -274,96 +165,8 @@ def _quoted(raw, checker: _Checker, field: str, document: Document, article: str
     return tuple(items)
 
 
-_DEADLINE_PATTERNS = (
-    (re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日(?:起|以后|开始)"), "day"),
-    (re.compile(r"自(\d{4})年(\d{1,2})月(\d{1,2})日"), "day"),
-    (re.compile(r"[“”\"]?十三五[“”\"]?(?:期间|末)"), "p2020"),
-    (re.compile(r"[“”\"]?十二五[“”\"]?(?:期间|末)"), "p2015"),
-    (re.compile(r"(\d{4})年(?:底|末)"), "year_end"),
-    (re.compile(r"到(\d{4})年"), "year_end"),
-    (re.compile(r"(\d{4})年"), "year_end"),
-)
-
-
-def deadline_reading(phrase: str) -> tuple[str, dt.date] | None:
-    """The convention's reading of a date phrase (rules/README.md): its kind and the day the duty takes effect."""
-    for pattern, kind in _DEADLINE_PATTERNS:
-        match = pattern.search(phrase)
-        if not match:
-            continue
-        if kind == "day":
-            year, month, day = (int(g) for g in match.groups())
-            return kind, dt.date(year, month, day)
-        if kind == "p2020":
-            return "period_end", dt.date(2021, 1, 1)
-        if kind == "p2015":
-            return "period_end", dt.date(2016, 1, 1)
-        return kind, dt.date(int(match.group(1)) + 1, 1, 1)
-    return None
-
-
-def _deadline(raw, checker: _Checker, document: Document, article: str, quote: str, start):
-    if raw is None:
-        return "", None
-    if not isinstance(raw, dict) or set(raw) - {"phrase", "effective"} or "phrase" not in raw:
-        checker.fail(tr("deadline 写成 {phrase: <原文中的时间用语>, effective: YYYY-MM-DD}",
-                        "deadline is {phrase: <date words of the text>, effective: YYYY-MM-DD}"), "deadline")
-    phrase = str(raw["phrase"])
-    if squash(phrase) not in squash(quote) and not document.has_quote(article, phrase):
-        checker.fail(tr(f"时间用语“{phrase}”不在引文或条文中", f"the phrase '{phrase}' is not in the quote or the article"),
-                     "deadline.phrase")
-    reading = deadline_reading(phrase)
-    if reading is None:
-        checker.fail(tr(f"“{phrase}”不是期限约定能解读的时间用语", f"'{phrase}' is not a date phrase the convention reads"),
-                     "deadline.phrase", tr("见 rules/README.md 中的期限约定",
-                                           "see the deadline convention in rules/README.md"))
-    effective = _date(raw.get("effective"), checker, "deadline.effective")
-    if effective != reading[1]:
-        checker.fail(tr(f"按期限约定，“{phrase}”自 {reading[1]} 起生效，不是 {effective}",
-                        f"'{phrase}' takes effect on {reading[1]} by the convention, not {effective}"),
-                     "deadline.effective", tr("见 rules/README.md 中的期限约定",
-                                              "see the deadline convention in rules/README.md"))
-    if start != effective:
-        checker.fail(tr(f"in_force.from 是 {start}，而期限“{phrase}”自 {effective} 起生效",
-                        f"in_force.from is {start}, but the deadline '{phrase}' takes effect on {effective}"),
-                     "in_force.from",
-                     tr(f"把 in_force.from 设为 {effective}", f"set in_force.from: {effective}"))
-    return phrase, effective
-
-
-def _legal(raw: dict, checker: _Checker, document: Document, article: str, also: tuple):
-    """force, binds and acting: what the provision is, whom it binds and who acts on it."""
-    force, binds = raw.get("force"), raw.get("binds")
-    if force not in FORCES:
-        checker.fail(tr(f"force“{force}”不是 {', '.join(FORCES)} 之一",
-                        f"force '{force}' is not one of {', '.join(FORCES)}"),
-                     "force", tr("binding：记录主体自身的义务；target：地区、行业或平均指标；aspirational：争取、力争、鼓励",
-                                 "binding: a duty of the record's own subject; target: a regional, sector or average "
-                                 "indicator; aspirational: 争取, 力争, 鼓励"))
-    if binds not in PARTIES:
-        hint = C._closest(str(binds), PARTIES)
-        checker.fail(tr(f"binds“{binds}”不是 {', '.join(PARTIES)} 之一{hint}",
-                        f"binds '{binds}' is not one of {', '.join(PARTIES)}{hint}"), "binds")
-    if force == "binding" and binds not in BINDING_PARTIES:
-        checker.fail(tr(f"binding 规则约束的是 {', '.join(BINDING_PARTIES)} 之一，不是“{binds}”",
-                        f"a binding rule binds one of {', '.join(BINDING_PARTIES)}, not '{binds}'"), "binds",
-                     tr("全省、行业或政府的任务是目标（target），不是记录主体的义务",
-                        "a province, sector or government task is a target, not a duty of the record's subject"))
-    acting = _strings(raw.get("acting"), checker, "acting")
-    if not acting:
-        checker.fail(tr("规则要写明负责实施的机关", "a rule names the authorities that act on it"), "acting",
-                     tr("按条文的写法列出，如 [省发展改革委]", "list them as the article names them, e.g. [省发展改革委]"))
-    labels = (article, *also)
-    for name in acting:
-        if not any(document.has_quote(label, name) for label in labels):
-            checker.fail(tr(f"“{name}”未见于 {' 或 '.join(labels)}", f"'{name}' is not named in {' or '.join(labels)}"),
-                         "acting", tr("机关名称按条文（或 also 所列条文）的写法写",
-                                      "name an authority as the article (or an `also` article) writes it"))
-    return force, binds, acting
-
-
-def _message(raw, checker: _Checker) -> str:
-    text, _ = _text(raw, "{checks}")
+def _message(raw, checker: Checker) -> str:
+    text, _ = text_pair(raw, "{checks}")
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as exc:
@@ -376,7 +179,7 @@ def _message(raw, checker: _Checker) -> str:
     return text
 
 
-def _examples(raw, checker: _Checker, chain: bool, force: str = "binding") -> tuple:
+def _examples(raw, checker: Checker, chain: bool, force: str = "binding") -> tuple:
     if not isinstance(raw, list) or not raw:
         checker.fail(tr("规则需要示例", "a rule needs examples"), "examples",
                      tr("添加 expect 为 violation、compliant、indeterminate 的示例",
@@ -398,12 +201,12 @@ def _examples(raw, checker: _Checker, chain: bool, force: str = "binding") -> tu
                 checker.fail(tr("context 的每一项写成 {kind: …, record: {…}}", "a context entry is {kind: …, record: {…}}"),
                              f"{where}.context[{n}]")
             if item["kind"] not in checker.schemas:
-                checker.fail(tr(f"没有“{item['kind']}”这种记录类型", f"unknown kind '{item['kind']}'"),
-                             f"{where}.context[{n}].kind")
+                message, fix = no_such_kind(item["kind"], checker.schemas)
+                checker.fail(message, f"{where}.context[{n}].kind", fix)
             context.append((str(item["kind"]), dict(item["record"])))
         examples.append(Example(name=str(entry.get("name", f"example {i + 1}")), record=dict(entry["record"]),
                                 expect=entry["expect"], context=tuple(context),
-                                as_of=_date(entry.get("as_of"), checker, f"{where}.as_of")))
+                                as_of=date_value(entry.get("as_of"), checker, f"{where}.as_of")))
     expected = {e.expect for e in examples}
     short, wrong = ("violation", "gap") if force == "binding" else ("gap", "violation")
     if wrong in expected:
@@ -423,7 +226,7 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
     if not isinstance(raw, dict):
         raise RuleError(tr("规则文件应是映射（键: 值）", "a rule file must be a mapping"), file=str(path))
     rule_id = str(raw.get("id", ""))
-    c = _Checker(path, rule_id or path.stem, schemas, params, documents)
+    c = Checker(path, rule_id or path.stem, schemas, params, documents)
     if rule_id != path.stem:
         c.fail(tr(f"id“{rule_id}”与文件名“{path.stem}”不符", f"id '{rule_id}' does not match the file name '{path.stem}'"),
                "id", tr("文件以规则编号命名", "the file is named after its id"))
@@ -433,7 +236,7 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
         hint = C._closest(word, RULE_KEYS)
         c.fail(tr(f"未知的键“{word}”{hint}", f"unknown key '{word}'{hint}"), word,
                tr("可用的键：", "keys: ") + ", ".join(sorted(RULE_KEYS)))
-    title, title_en = _text(raw.get("title"))
+    title, title_en = text_pair(raw.get("title"))
     if not title:
         c.fail(tr("规则需要标题", "a rule needs a title"), "title")
     severity = raw.get("severity")
@@ -459,7 +262,7 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
     if not quote or not document.has_quote(article, quote):
         c.fail(tr(f"引文不在 {article} 的原文中", f"the quote is not in the text of {article}"), "source.quote",
                tr("从条文中原样抄录（空格不计）", "copy the words exactly from the article (spaces do not matter)"))
-    also = _strings(source.get("also"), c, "source.also")
+    also = string_list(source.get("also"), c, "source.also")
     for label in also:
         if label not in document.units():
             hint = C._closest(label, document.units())
@@ -473,9 +276,8 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
     subject = raw.get("subject") or {}
     kind = subject.get("kind")
     if kind not in schemas:
-        hint = C._closest(kind or '', schemas)
-        c.fail(tr(f"没有“{kind}”这种记录类型{hint}", f"unknown record kind '{kind}'{hint}"), "subject.kind",
-               tr("可用的记录类型：", "kinds: ") + ", ".join(schemas))
+        message, fix = no_such_kind(kind, schemas)
+        c.fail(message, "subject.kind", fix)
     schema = schemas[kind]
     unknown = set(subject) - {"kind", "applies", "joins"}
     if unknown:
@@ -495,10 +297,10 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
                "when")
 
     in_force = raw.get("in_force") or {}
-    start, until = _date(in_force.get("from"), c, "in_force.from"), _date(in_force.get("until"), c, "in_force.until")
+    start, until = date_value(in_force.get("from"), c, "in_force.from"), date_value(in_force.get("until"), c, "in_force.until")
     if start and until and until < start:
         c.fail(tr("in_force.until 早于 in_force.from", "in_force.until is before in_force.from"), "in_force")
-    requires = _strings(raw.get("requires"), c, "requires")
+    requires = string_list(raw.get("requires"), c, "requires")
     for name in requires:
         c._field(name, "requires", schema)
 
@@ -513,18 +315,18 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
         c.fail(tr(f"letter“{letter}”不是 {', '.join(LETTERS)} 之一",
                   f"letter '{letter}' is not one of {', '.join(LETTERS)}"),
                "finding.letter")
-    interpretation, _ = _text(raw.get("interpretation"))
+    interpretation, _ = text_pair(raw.get("interpretation"))
     derive_by = str(finding.get("derive_by") or schema.region_field)
     c._field(derive_by, "finding.derive_by", schema)
-    force, binds, acting = _legal(raw, c, document, article, also)
+    force, binds, acting = legal(raw, c, document, article, also)
     if "lead_departments" in finding:
         c.fail(tr("lead_departments 已由规则的 `acting` 代替", "lead_departments is replaced by the rule's `acting`"),
                "finding.lead_departments", tr("在 `acting` 下列出条文所写的机关",
                                               "list the authorities the article names under `acting`"))
-    phrase, effective = _deadline(raw.get("deadline"), c, document, article, quote, start)
+    phrase, effective = deadline(raw.get("deadline"), c, document, article, quote, start)
     actions = _quoted(finding.get("required_actions"), c, "finding.required_actions", document, article)
     consequences = _quoted(finding.get("consequences"), c, "finding.consequences", document, article)
-    derives = _strings(finding.get("derives"), c, "finding.derives")
+    derives = string_list(finding.get("derives"), c, "finding.derives")
     if force != "binding":
         if letter != "none":
             c.fail(tr(f"{force} 规则不进入任何通知书（letter: none），不是“{letter}”",
@@ -543,7 +345,7 @@ def load_rule(path: Path, schemas: dict, params: Parameters, documents: dict) ->
         letter=letter, derives=derives, derive_by=derive_by,
         examples=_examples(raw.get("examples"), c, joins is not None, force), path=str(path),
         force=force, binds=binds, deadline_phrase=phrase, deadline_effective=effective,
-        same_duty=_strings(raw.get("same_duty"), c, "same_duty"),
+        same_duty=string_list(raw.get("same_duty"), c, "same_duty"),
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from engine import __version__, annual_targets, columnar, evaluate, explain
+from engine import __version__, annual_targets, columnar, evaluate, explain, resources
 from engine.batch import RecordBatch
 from engine.errors import InputError, os_problem
 from engine.lang import tr
@@ -20,10 +20,9 @@ from engine.duplicates import Duplicates
 from engine.records import stream_file
 from engine.rules import RuleSet, load_ruleset
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RULES = PROJECT_ROOT / "rules"
-DEFAULT_SCHEMAS = PROJECT_ROOT / "inputs" / "schemas"
-DEFAULT_SAMPLES = PROJECT_ROOT / "inputs" / "samples"
+DEFAULT_RULES = resources.rules_dir()
+DEFAULT_SCHEMAS = resources.schemas_dir()
+DEFAULT_SAMPLES = resources.samples_dir()
 ENGINE_BATCH = 5_000  # records per engine session: durable_rules keeps ~8 KB per fact until the session ends
 
 

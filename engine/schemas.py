@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import unicodedata
@@ -46,9 +47,6 @@ class Schema:
     fields: dict
     path: str = ""
     id_extra: tuple = ()  # fields appended to the id for display (e.g. the year of a prefecture record)
-
-    def required_fields(self) -> list[str]:
-        return [name for name, spec in self.fields.items() if spec.required]
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -142,6 +140,16 @@ def load_schemas(directory: Path) -> dict[str, Schema]:
     return schemas
 
 
+def no_such_kind(name, schemas: dict) -> tuple[str, str]:
+    """The message and the fix for a record kind that is none of `schemas`: the closest kind, and all of them."""
+    match = difflib.get_close_matches(str(name), list(schemas), n=1)
+    hint = tr(f"（是否应为“{match[0]}”？）", f" (did you mean '{match[0]}'?)") if match else ""
+    names = "、".join(f"{(s.title or {}).get('zh', k) if isinstance(s.title, dict) else k}（{k}）"
+                     for k, s in schemas.items())
+    return (tr(f"没有“{name}”这种记录类型{hint}", f"unknown record kind '{name}'{hint}"),
+            tr("可用的记录类型：", "kinds: ") + names)
+
+
 def kind_named(schemas: dict, name: str) -> str:
     """A record kind from its key or its Chinese name (锅炉, 建设项目 …); UsageError naming the kinds otherwise."""
     from engine.errors import UsageError
@@ -152,6 +160,5 @@ def kind_named(schemas: dict, name: str) -> str:
         titles = schema.title.values() if isinstance(schema.title, dict) else [schema.title]
         if any(normalise_header(str(t)) == wanted for t in titles):
             return kind
-    names = "、".join(f"{(s.title or {}).get('zh', k) if isinstance(s.title, dict) else k}（{k}）"
-                     for k, s in schemas.items())
-    raise UsageError(tr(f"没有“{name}”这种记录类型", f"unknown kind '{name}'"), fix=tr("可用的记录类型：", "kinds: ") + names)
+    message, fix = no_such_kind(name, schemas)
+    raise UsageError(message, fix=fix)

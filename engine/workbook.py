@@ -12,7 +12,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from engine.findings import FINDING_STATUSES, FORCE_ZH, SCOPE_ZH, STATUS_ZH, STATUSES, Finding, Report, guard_formula
+from engine.findings import FORCE_ZH, SCOPE_ZH, STATUS_ZH, Finding, Report, guard_formula
+from engine.states import FINDING_STATUSES, STATUSES
 from engine.letter_text import article_label, bare_title, gap_text, with_unit
 from engine.safe_text import document_lines, for_document
 

@@ -14,6 +14,30 @@ MAX_DEPTH = 40
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key, line: int, first: int):
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line, self.first = key, line, first
+
+
+class _UniqueKeyLoader(SAFE_LOADER):
+    """The safe loader, refusing a key given twice in one mapping (at any depth): YAML would keep the last silently."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
+            seen = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    if (type(key), key) in seen:  # typed: 1 and true are different keys
+                        raise _DuplicateKey(key, key_node.start_mark.line + 1, seen[type(key), key] + 1)
+                    seen[type(key), key] = key_node.start_mark.line
+                except TypeError:  # an unhashable key: the constructor below says so
+                    continue
+        return super().construct_mapping(node, deep)
+
+
 def _depth(value, level: int = 0) -> int:
     if level > MAX_DEPTH:
         return level
@@ -53,7 +77,13 @@ def load_yaml(path: Path, error_class):
     try:
         if "&" in text:  # an anchor: refuse aliases, which can expand a small file a billionfold (a "YAML bomb")
             _refuse_aliases(text, path, error_class)
-        data = yaml.load(text, Loader=SAFE_LOADER)  # the safe loader, in C when libyaml is there
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # the safe loader, in C when libyaml is there
+    except _DuplicateKey as exc:
+        raise error_class(tr(f"第{exc.line}行的键“{exc.key}”重复（第{exc.first}行已有）：YAML 只会保留后一个，前一个被悄悄丢掉",
+                             f"key '{exc.key}' at line {exc.line} repeats the one at line {exc.first}: YAML would "
+                             f"keep only the last and drop the first silently"), file=str(path),
+                          fix=tr(f"删去其中一个，或把两处合并为一个“{exc.key}”",
+                                 f"delete one of them, or merge the two into one '{exc.key}'")) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]  # (PyYAML's own words, in English)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from engine.letter_builders import Context
 from engine.letter_config import load_authorities, load_letter_config
-from engine.letters import plan_letters, render_letters
+from engine.letter_plan import plan_letters
+from engine.letters import render_letters
 from engine.runner import check
 
 ISSUE = dt.date(2026, 11, 21)

@@ -8,6 +8,7 @@ Commands run in a subprocess (`python -m engine.cli …` from the repository roo
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 import re
@@ -401,6 +402,69 @@ def test_bad_severity(rules_copy):
     path = rules_copy / "boilers" / "BOILER-003.yaml"
     edit(path, "severity: minor", "severity: high")
     assert_rule_error(validate(rules_copy), path, "字段“severity”", "severity“high”不是 critical, major, minor 之一")
+
+
+LIMIT = "  value: {param: provision_thresholds.value, key: new_coal_boiler_efficiency_min_pct}\n"
+WHEN = "when:\n  field: efficiency_pct\n  op: lt\n" + LIMIT
+
+
+@pytest.mark.parametrize("old,new", [
+    (LIMIT, "  value: 80\n"),  # block style
+    (LIMIT, "  value: 80  # 新生产燃煤锅炉 80%\n"),  # a trailing comment
+    (WHEN, "when: {field: efficiency_pct, op: lt, value: 80}\n"),  # flow style
+    (WHEN, "when:\n  any:\n    - {field: efficiency_pct, op: lt, value: 79.5}\n    - {field: efficiency_pct, op: absent}\n"),
+])
+def test_a_number_copied_into_a_condition_is_refused(rules_copy, old, new):
+    path = rules_copy / "boilers" / "BOILER-001.yaml"
+    edit(path, old, new)
+    assert_rule_error(validate(rules_copy), path, "规则 BOILER-001", "字段“when", ".value”",
+                      "写在规则里的数字", "限值不抄进规则", "rules/parameters/", "value: {param: 表.列, key: 行键}")
+
+
+def test_a_number_in_an_applicability_filter_is_no_limit(rules_copy):
+    path = rules_copy / "boilers" / "BOILER-001.yaml"
+    edit(path, "      - {field: fuel, op: eq, value: coal}\n",
+         "      - {field: fuel, op: eq, value: coal}\n      - {field: efficiency_pct, op: ge, value: 0}\n")
+    assert validate(rules_copy).returncode == 0
+
+
+@pytest.mark.parametrize("old,new,line,key", [
+    ("severity: major\n", "severity: major\nseverity: critical\n", 5, "severity"),  # appended at the top level
+    ("  op: lt\n", "  op: lt\n  op: le\n", None, "op"),  # inside a condition
+    ("{field: fuel, op: eq, value: coal}", "{field: fuel, op: eq, value: coal, value: gas}", None, "value"),  # flow
+])
+def test_a_key_given_twice_is_refused(rules_copy, old, new, line, key):
+    path = rules_copy / "boilers" / "BOILER-001.yaml"
+    edit(path, old, new)
+    proc = validate(rules_copy)
+    assert_rule_error(proc, path, f"的键“{key}”重复", "行已有", "处理办法：删去其中一个")
+    if line is not None:
+        assert f"第{line + 1}行的键“severity”重复（第{line}行已有）" in proc.stderr
+
+
+def test_a_rule_is_out_of_force_after_its_until_date(rules_copy):
+    path = rules_copy / "boilers" / "BOILER-001.yaml"
+    edit(path, "in_force: {from: 2021-01-01}", "in_force: {from: 2021-01-01, until: 2021-06-30}")
+    listed = {day: run("rules", "list", "--rules", rules_copy, "--schemas", SCHEMAS, "--as-of", day).stdout
+              for day in ("2021-06-30", "2021-07-01")}
+    assert "BOILER-001" in listed["2021-06-30"] and "BOILER-001" not in listed["2021-07-01"]
+    assert "BOILER-002" in listed["2021-07-01"]
+
+
+def test_a_dated_parameter_table_gives_the_value_in_force_on_a_date(tmp_path):
+    from engine.errors import ParameterError
+    from engine.params import load_table
+    (tmp_path / "caps.yaml").write_text("source: {document: energy-plan}\nkey: region\ndated_by: since\n"
+                                        "columns: {cap: {unit: 万吨}}\n", encoding="utf-8")
+    csv_path = tmp_path / "caps.csv"
+    csv_path.write_text("region,since,cap\n兰州,2016-01-01,10\n兰州,2018-01-01,8\n", encoding="utf-8")
+    table = load_table(csv_path)
+    assert table.value("cap", "兰州", dt.date(2015, 12, 31)) is None  # none in force yet
+    assert table.value("cap", "兰州", dt.date(2017, 6, 1)) == 10
+    assert table.value("cap", "兰州", dt.date(2018, 1, 1)) == 8
+    csv_path.write_text("region,since,cap\n兰州,2016-13-01,10\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match="不是日期"):
+        load_table(csv_path)
 
 
 def test_validate_a_directory_that_does_not_exist(tmp_path):

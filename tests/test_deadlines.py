@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from engine.rules import deadline_reading
+from engine.legal_force import deadline_reading
 
 DATE_PHRASE = re.compile(r"到\d{4}年|\d{4}年(?:底|末)|\d{4}年\d{1,2}月\d{1,2}日起|[“”\"]?十[二三]五[“”\"]?(?:期间|末)")
 

@@ -40,3 +40,43 @@ def test_help_is_shown_in_chinese(capsys, args):
     for param in command.params:
         if isinstance(param, click.Option) and param.help and param.name != "version":
             assert param.help[:8] in shown.replace("\n", "").replace(" ", "") or param.help[:8] in shown
+
+
+def _example_target(words):
+    """The command an example line runs and the options it gives (checked against the command's own options)."""
+    assert words[0] == "ecocheck", words
+    command, given, rest = cli, [], words[1:]
+    while rest:
+        word = rest.pop(0)
+        if word.startswith("--"):
+            given.append((command, word))
+            if word == "--lang":
+                rest.pop(0)
+        elif isinstance(command, click.Group) and word in command.commands:
+            command = command.commands[word]
+    return command, given
+
+
+def test_every_command_has_examples_that_use_its_own_options():
+    import shlex
+
+    from engine.help_zh import EXAMPLES
+    for path, command in _commands(cli):
+        assert EXAMPLES.get(path), f"no example for '{path}'"
+        for line in EXAMPLES[path]:
+            target, given = _example_target(shlex.split(line))
+            if path != "cli":  # the command itself, or for a group one of its commands
+                assert target is command or target in getattr(command, "commands", {}).values(), (path, line)
+            for owner, option in given:
+                assert any(option in p.opts for p in owner.params), f"{line}: {option} is no option of {owner.name}"
+
+
+@pytest.mark.parametrize("lang,heading", [("zh", "示例："), ("en", "Example:")])
+def test_help_shows_the_examples(capsys, lang, heading):
+    from engine.help_zh import EXAMPLES
+    try:
+        main(["--lang", lang, "letters", "--help"])
+    except SystemExit as exc:
+        assert exc.code in (0, None)
+    shown = capsys.readouterr().out
+    assert f"{heading}\n    {EXAMPLES['letters'][0]}\n" in shown  # kept on one line, not rewrapped

@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import copy_core_rules
 from engine.cli import main
-from engine.rules import BINDING_PARTIES, FORCES, PARTIES
+from engine.legal_force import BINDING_PARTIES, FORCES, PARTIES
 
 
 class _Run:

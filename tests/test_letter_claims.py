@@ -137,7 +137,7 @@ def test_metro_aspiration_is_no_violation_and_in_no_letter(ruleset):
     gaps = [f for f in findings if f.rule_id == "CLIM-029"]
     assert gaps and gaps[0].status == "gap"
     from letterkit import context
-    from engine.letters import plan_letters
+    from engine.letter_plan import plan_letters
     letters, unsent = plan_letters(findings, context(ruleset))
     assert not any("CLIM-029" in str(x.record) for x in letters)
     assert any(u.finding.rule_id == "CLIM-029" for u in unsent)

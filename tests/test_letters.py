@@ -178,8 +178,13 @@ def test_user_settings_override_and_keep_the_defaults(tmp_path):
     ("facility_rectification:\n  colour: red\n", "facility_rectification.colour"),
     ("facility_rectification:\n  issuing_authority: 兰州市节能监察中心\n", "facility_rectification"),
     ("seal_text: 12\n", "seal_text"),
+    ("facility_rectification:\n  by_kind:\n    boiler:\n      deadline_days: 三十\n",
+     "facility_rectification.by_kind.boiler.deadline_days"),
+    ("facility_rectification:\n  by_kind:\n    boiler:\n      by_kind: {}\n", "facility_rectification.by_kind.boiler.by_kind"),
+    ("restriction_notice:\n  by_measure: [hold_high_energy_projects]\n", "restriction_notice.by_measure"),
 ])
 def test_bad_settings_name_the_file_and_key(tmp_path, text, key):
     with pytest.raises(ConfigError) as info:
         load_letter_config(write_config(tmp_path, text))
     assert key in str(info.value) and "letters.yaml" in str(info.value)
+    assert str(info.value).startswith(str(tmp_path)) and "处理办法：" in str(info.value)  # the file, and the fix

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from engine import overview as O
-from engine.letters import load_letter_config
+from engine.letter_config import load_letter_config
 from engine.runner import check, sample_paths
 
 AS_OF = dt.date(2026, 12, 1)

@@ -36,7 +36,7 @@ class RunSession:
     def split(self, findings) -> tuple[list, list]:
         """(findings for the ordinary letters, Unsent for each waived one with its reason); violations past the
         deadline of a 限期整改通知书 go into the 逾期未整改通知书 instead (follow_ups)."""
-        from engine.letters import Unsent
+        from engine.letter_plan import Unsent
         life = self.lifecycle
         kept, unsent, followed = [], [], self._followed()
         for f, fp, waiver in zip(findings, life.fingerprints, life.waivers):

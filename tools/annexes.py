@@ -1,4 +1,4 @@
-"""Parse the annex tables (附件1–6) of the 2017 Gansu energy plan text into parameter tables."""
+"""Build-time tool: parse the annex tables (附件1–6) of the 2017 Gansu energy plan text into rules/parameters/ (make annexes)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import yaml
 
 __all__ = ["extract_annexes", "write_tables", "main", "INDICATOR_IDS"]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = REPO_ROOT / "rules" / "sources" / "energy_plan_2017.txt"
 DEFAULT_OUT_DIR = REPO_ROOT / "rules" / "parameters"
 DOCUMENT_ID = "energy-plan"
@@ -526,7 +526,7 @@ def _parse_indicators(spec: _Spec, block: _Block) -> tuple[pd.DataFrame, dict]:
 
     col_meta = {
         "indicator": {"label": None, "unit": None,
-                      "description": "stable ASCII id assigned in engine.annexes.INDICATOR_IDS"},
+                      "description": "stable ASCII id assigned in tools/annexes.py INDICATOR_IDS"},
         "sector": {"label": None, "unit": None,
                    "description": "section line of the table: "
                                   + "、".join(f"{k} ({v})" for k, v in SECTOR_EN.items())},
@@ -622,7 +622,7 @@ def write_tables(tables: dict[str, tuple[pd.DataFrame, dict]], out_dir: Path) ->
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 2:
-        print("usage: python -m engine.annexes [SOURCE_TXT [OUT_DIR]]", file=sys.stderr)
+        print("usage: python tools/annexes.py [SOURCE_TXT [OUT_DIR]]", file=sys.stderr)
         return 2
     source = Path(args[0]) if args else DEFAULT_SOURCE
     out_dir = Path(args[1]) if len(args) > 1 else DEFAULT_OUT_DIR
