@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install fonts demo test bench bench-hostile bench-documents bench-letters annexes provisions wheel clean
+.PHONY: install fonts postgres demo test bench bench-hostile bench-documents bench-letters annexes provisions wheel clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Error: ecocheck needs Python 3.11 or 3.12 (durable-rules does not import on 3.13). Install one, or run: make PYTHON=/path/to/python3.12" >&2; exit 2; fi
@@ -28,12 +28,24 @@ fonts:
 		echo "Error: the PDF writer needs the Debian packages $(DEBIAN_PACKAGES). Run as root: apt-get install $(DEBIAN_PACKAGES)" >&2; exit 2; \
 	fi
 
+# The store tests run on SQLite and on a real PostgreSQL, which they start themselves (initdb, pg_ctl) from Debian's
+# server binaries.
+postgres:
+	@if [ "$${ECOCHECK_TEST_NO_POSTGRES:-}" = 1 ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		command -v initdb >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing postgresql from Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	else \
+		echo "Error: the store tests need PostgreSQL's server (initdb, pg_ctl). Run as root: apt-get install postgresql (or set ECOCHECK_TEST_NO_POSTGRES=1 to leave it out)" >&2; exit 2; \
+	fi
+
 install: $(STAMP) fonts
 
 demo: $(STAMP) fonts
 	$(BIN)/ecocheck demo --out out/demo
 
-test: $(STAMP) fonts
+test: $(STAMP) fonts postgres
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -14,6 +14,7 @@ from engine.lang import LANGUAGES, current, set_language, tr
 from engine.schemas import kind_named
 from engine.report_writers import format_accounting, rejects_csv, write_csv, write_json, write_table
 from engine.safe_text import for_terminal
+from engine import store_cli
 
 FORMATS = {"table": write_table, "json": write_json, "csv": write_csv}
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
@@ -94,11 +95,13 @@ def _report_failures(failed):
         click.echo(_error_line(error), err=True)
 
 
-def _exit_code(report, failed, fail_on: str) -> int:
+def _exit_code(report, failed, fail_on: str, statuses: set | None = None) -> int:
+    """`statuses`: those that count (the run store leaves waived findings out); default every finding's."""
     if failed:
         return EXIT_INVALID
     counted = getattr(report.findings, "statuses", None)  # (a FindingStore counts them without reading them back)
-    statuses = set(counted()) if counted is not None else {f.status for f in report.findings}
+    if statuses is None:
+        statuses = set(counted()) if counted is not None else {f.status for f in report.findings}
     if fail_on == "violation" and "violation" in statuses:
         return EXIT_FINDINGS
     if fail_on == "indeterminate" and statuses & {"violation", "indeterminate"}:
@@ -189,8 +192,9 @@ def cli():
 @click.option("--report", "report_kind", type=click.Choice(["self"]), default=None,
               help="self: write the self-assessment report (自查报告) of each unit in the records to --output "
                    "(.html or .md) instead of the findings.")
+@store_cli.store_options
 def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results,
-          params_dir, annual_method, engine, report_kind):
+          params_dir, annual_method, engine, report_kind, db, no_db):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
     if fmt == "xlsx" and output in (None, "-"):
         raise UsageError(tr("--format xlsx 写出的是工作簿，请用 --output 文件名.xlsx 指定文件",
@@ -200,8 +204,9 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     if report_kind == "self" and Path(output or "-").suffix.lower() not in (".html", ".md"):
         raise UsageError(tr("--report self 写出的是一份文件", "--report self writes a document"),
                          fix=tr("用 --output 给出以 .html 或 .md 结尾的文件名", "give --output FILE ending in .html or .md"))
+    seen = None if no_db else set()  # (kind, id) of every record read: the store tells fixed from not checked
     result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
-                  annual=_annual(ruleset, params_dir, annual_method), engine=engine)
+                  annual=_annual(ruleset, params_dir, annual_method), engine=engine, seen=seen)
     if report_kind == "self":
         written = _write_self_reports(result.report, ruleset, date, Path(output))
         click.echo(tr(f"已写入 {written} 个单位的自查报告：{for_terminal(output)}",
@@ -209,6 +214,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         _accounting_note(result.report)
         _after_run(result, rejects)
         sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
+    run = store_cli.record(db, no_db, result.report, ruleset, "check", date, seen)  # the run and its findings' states
     if fmt == "xlsx":
         _save_workbook(result.report, Path(output))
     else:
@@ -216,7 +222,8 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     if fmt != "table" or output not in (None, "-"):
         _accounting_note(result.report)
     _after_run(result, rejects)
-    code = _exit_code(result.report, result.failed, fail_on)
+    store_cli.report_lifecycle(run)
+    code = _exit_code(result.report, result.failed, fail_on, store_cli.unwaived_statuses(run))
     sys.exit(EXIT_INVALID if strict and result.report.rejected else code)
 
 
@@ -230,14 +237,14 @@ def _save_workbook(report, path: Path):
     _wrote(path)
 
 
-def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None, engine="column"):
+def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None, engine="column", seen=None):
     from engine.runner import check as run_check
     if kind is not None:
         kind = kind_named(ruleset.schemas, kind)
     from engine.progress import Progress
     with Progress() as progress:  # on a terminal, after a few seconds: rows read and checked so far
         return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results,
-                         annual=annual, engine=engine, progress=progress.update)
+                         annual=annual, engine=engine, progress=progress.update, seen=seen)
 
 
 def _annual(ruleset, params_dir, method: str):
@@ -267,14 +274,19 @@ def _write_self_reports(report, ruleset, as_of: dt.date, path: Path, units=None)
 
 
 def _write_all_letters(report, ruleset, out: Path, fmts: list, config_path, issue_date: dt.date, first_number: int,
-                       folders: dict | None = None) -> tuple[list, list]:
-    """Plan the letters once and write them in every format; return (paths written, letters)."""
+                       folders: dict | None = None, run=None) -> tuple[list, list]:
+    """Plan the letters once and write them in every format; return (paths written, letters). `run`: the run's
+    store session (engine.store.session): waived findings stay out, numbers come from its 文号 register."""
     from engine.letter_builders import Context
     from engine.letters import load_authorities, load_letter_config, plan_letters, write_letters
     config = load_letter_config(Path(config_path) if config_path else None)
     ctx = Context(config=config, authorities=load_authorities(), documents=ruleset.documents,
                   schemas=ruleset.schemas, measures=ruleset.measures, issue_date=issue_date)
-    planned, unsent = plan_letters(report.findings, ctx, first_number)
+    findings, waived = run.split(report.findings) if run else (report.findings, [])
+    planned, unsent = plan_letters(findings, ctx, first_number)
+    unsent += waived
+    if run:  # numbers from the register; the 逾期未整改通知书 of violations past an earlier notice's deadline
+        planned = run.number(planned + run.follow_ups(report.findings, ctx), config)
     written = []
     for fmt in fmts:
         folder = out / folders[fmt] if folders else (out if len(fmts) == 1 else out / fmt)
@@ -336,8 +348,9 @@ def _write_overview(result, ruleset, out: Path, date: dt.date, letters: list) ->
 @rejects_option
 @params_option
 @method_option
+@store_cli.store_options
 def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, first_number, overwrite, fmts,
-            config_path, sheet, strict, rejects, params_dir, annual_method):
+            config_path, sheet, strict, rejects, params_dir, annual_method, db, no_db):
     """Write the letters the findings call for, an index, the working record (检查记录), the regulator's overview
     (overview.html, overview.xlsx) and a manifest of what was written."""
     from engine.outdir import prepare, write_manifest
@@ -345,15 +358,19 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     annual = _annual(ruleset, params_dir, annual_method)
     out = prepare(Path(out_dir), overwrite)
-    result = _run(paths, ruleset, date, kind, sheet, annual=annual)
-    written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
-                                          config_path, issue_date, first_number)
+    seen = None if no_db else set()
+    result = _run(paths, ruleset, date, kind, sheet, annual=annual, seen=seen)
+    with store_cli.session(db, no_db, result.report, ruleset, "letters", date, issue_date, first_number,
+                           seen) as run:
+        written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
+                                              config_path, issue_date, first_number, run=run)
     for path in _write_overview(result, ruleset, out, date, planned):
         _wrote(path, err=False)
         written.append(path)
     write_manifest(out, written, _letters_manifest(result.report, issue_date, first_number, planned))
     _accounting_note(result.report)
     _after_run(result, rejects)
+    store_cli.report_lifecycle(run)
     sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
 
 
@@ -398,7 +415,10 @@ def assess(paths, out_dir, rules_dir, schemas_dir, params_dir, annual_method, co
 @click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False))
 @as_of_option
 @issued_on_option
-def demo(out_dir, as_of, issued_on):
+@click.option("--db", "demo_db", default=None, metavar="PATH|URL",
+              help="Record the demo run in this run store (SQLite file or postgresql://…); without it the sample "
+                   "records stay out of every store.")
+def demo(out_dir, as_of, issued_on, demo_db):
     """The whole job on the bundled sample records: findings (table, JSON, CSV), letters (HTML, Markdown, DOCX,
     PDF), a self-assessment report and the regulator's overview (overview.html, overview.xlsx)."""
     from engine.outdir import prepare, write_manifest
@@ -407,13 +427,16 @@ def demo(out_dir, as_of, issued_on):
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     out = prepare(Path(out_dir), overwrite=True)  # the demo's folder is the demo's own
     annual = _annual(ruleset, DEFAULT_SAMPLES / "params", "linear")  # sample issued annual targets (示例 documents)
-    result = run_check(sample_paths(), ruleset, date, keep_results=True, annual=annual)
+    seen = set()
+    result = run_check(sample_paths(), ruleset, date, keep_results=True, annual=annual, seen=seen)
     report = result.report
     _stream(write_table, report, None)
     _stream(write_json, report, str(out / "findings.json"))
     _stream(write_csv, report, str(out / "findings.csv"))
     folders = {"html": "letters", "md": "letters-md", "docx": "letters-docx", "pdf": "letters-pdf"}
-    written, planned = _write_all_letters(report, ruleset, out, list(folders), None, issue_date, 1, folders)
+    with store_cli.session(demo_db, demo_db is None, report, ruleset, "demo", date, issue_date, 1, seen) as run:
+        written, planned = _write_all_letters(report, ruleset, out, list(folders), None, issue_date, 1, folders, run)
+    store_cli.report_lifecycle(run)
     written += [out / "findings.json", out / "findings.csv"]
     for fmt in ("html", "md"):  # an enterprise checking itself: the sample key energy-using unit
         _write_self_reports(report, ruleset, date, out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}", {SELF_REPORT_SAMPLE})
@@ -575,6 +598,9 @@ def rules_coverage(fmt, output, rules_dir, schemas_dir):
                err=True)
     for line in coverage.summary_lines(rows, provisions):
         click.echo(line, err=True)
+
+
+store_cli.register(cli, _ruleset, _date_option)  # history, diff, waive, waivers, db export
 
 
 def main(argv=None):

@@ -15,6 +15,7 @@ STATUS_ZH = {"violation": "违反", "gap": "未达目标（差距）", "indeterm
              "not_applicable": "不适用"}
 FORCE_ZH = {"binding": "约束性", "target": "目标类", "aspirational": "倡导类"}
 SCOPE_ZH = {"row": "整行未评估", "value": "该值未采用，其余字段已评估"}  # a rejection's scope, as a person reads it
+LIFECYCLE_ZH = {"new": "新发现", "persisting": "持续", "reopened": "复发", "fixed": "已整改"}  # across runs (engine.store)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,7 @@ class Report:
     duplicates: list = field(default_factory=list)
     results: list | None = None  # every Result, only when asked for (a large run would not fit otherwise)
     kind_titles: dict = field(default_factory=dict)  # record kind -> its Chinese name, for the terminal
+    lifecycle: dict | None = None  # the run store's view of the findings (engine.store.lifecycle.Lifecycle.to_dict)
 
     def summary(self) -> dict:
         summary = {status: self.counts.get(status, 0) for status in STATUSES}
@@ -191,4 +193,3 @@ def finding_json_bytes(finding: Finding) -> bytes:
     data["observed"] = finding.observed
     data["limit"] = finding.limit
     return orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str)
-

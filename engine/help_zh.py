@@ -21,6 +21,16 @@ COMMANDS = {
     "rules show": "显示一条规则的全文（规则文件原样）及其法律效力、义务人、实施机关和期限解读。",
     "rules validate": "校验规则文件；错误指明文件、规则和字段。",
     "rules test": "用每条规则自带的示例运行规则引擎。",
+    "history": "某一对象在案卷库中的记录：历次运行中关于它的每一发现事项及其状态（新发现、持续、复发、已整改、已豁免）。"
+               "对象写记录中的编号（锅炉编号、统一社会信用代码、市州/年度）或单位名称。",
+    "diff": "比较案卷库中的两次运行（默认最近两次）：新增、消失和仍在的发现事项（按对象、规则和期间识别，"
+            "与文件和行号无关）。",
+    "waive": "登记豁免：某对象在某规则下的发现事项，在有效期内报告为“已豁免”并写明理由，单独计数，不列入通知书，"
+             "但不删除。规则须在规则集中，对象须在案卷库已有的运行中出现过；到 --until 当日起不再适用。",
+    "waivers": "列出案卷库中的全部豁免：对象、规则、有效期、理由、依据和批准人。",
+    "db": "案卷库本身：导出为 JSON 以便归档。",
+    "db export": "把案卷库的全部内容（运行、输入文件及其 sha256、发现事项及其状态、案件、通知书、文号登记、豁免）"
+                 "写成一个 JSON 文件。",
     "rules coverage": "两份文件的每一条款、项和附件及其每一条款句（rules/provisions/）：检验它的规则及其法律效力，或未设规则的原因。",
 }
 
@@ -41,6 +51,13 @@ EXAMPLES = {
     "rules validate": ["ecocheck rules validate my-rules/ --schemas my-schemas/"],
     "rules test": ["ecocheck rules test BOILER-001 COAL-001 --engine durable"],
     "rules coverage": ["ecocheck rules coverage --format md --output COVERAGE.md"],
+    "history": ["ecocheck history GL-2021-001", "ecocheck history 白银某化工有限公司 --format json"],
+    "diff": ["ecocheck diff", "ecocheck diff 3 5 --format json"],
+    "waive": ["ecocheck waive GL-2010-033 BOILER-003 --reason 锅炉更换过渡期 --basis 甘市监函〔2022〕5号 "
+              "--by 特种设备安全监察处 --until 2022-12-31"],
+    "waivers": ["ecocheck waivers --db postgresql://ecocheck@db.example/ecocheck"],
+    "db": ["ecocheck db export --output 案卷库.json"],
+    "db export": ["ecocheck db export --output 案卷库_2022.json", "ecocheck db export --db runs.sqlite"],
 }
 
 OPTIONS = {
@@ -73,6 +90,14 @@ OPTIONS = {
     "config_path": "覆盖默认设置的 YAML 文件（通知书：templates/letters.yaml；assess：templates/assessment.yaml）。",
     "letter_config_path": "覆盖 templates/letters.yaml 的通知书设置（预警通报 early_warning）。",
     "out_file": "输出文件（默认：<类型>_template.<格式>）。",
+    "db": "案卷库：数据库文件的路径，或 postgresql://用户@主机/库名（默认：环境变量 ECOCHECK_DB，否则为用户数据目录下的 "
+          "ecocheck/runs.sqlite）。",
+    "no_db": "本次运行不记入案卷库：没有新发现、持续、已整改等状态，文号按起始序号编排，不经登记簿。",
+    "demo_db": "把示例运行记入这个案卷库（数据库文件的路径，或 postgresql://…）；不给出时示例记录不进入任何案卷库。",
+    "reason": "豁免理由（如过渡期、待更换）。",
+    "basis": "豁免所依据的文件或决定（如文号）。",
+    "granted_by": "批准豁免的机关或人员。",
+    "until": "豁免有效至该日（不含当日：该日及以后的运行不再豁免）。",
 }
 
 
@@ -81,7 +106,8 @@ METAVARS = {
     "paths": "路径...", "rule_ids": "规则编号...", "rule_id": "规则编号", "directory": "目录", "kind": "类型",
     "rules_dir": "目录", "schemas_dir": "目录", "params_dir": "目录", "out_dir": "目录", "config_path": "文件",
     "letter_config_path": "文件", "output": "文件|-", "rejects": "文件", "sheet": "工作表", "issued_on": "日期",
-    "out_file": "文件", "first_number": "整数",
+    "out_file": "文件", "first_number": "整数", "subject": "对象", "run_a": "运行A", "run_b": "运行B",
+    "reason": "文字", "basis": "文字", "granted_by": "机关或人员", "until": "日期", "db": "路径|地址", "demo_db": "路径|地址",
 }
 PATH_NAMES = {"file": "文件", "directory": "目录", "path": "路径"}  # click.Path's name, in its messages
 

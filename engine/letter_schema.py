@@ -72,6 +72,7 @@ class LetterConfig:
                                                  "deadline_days", "copy_to", from_rules=True)
     early_warning: LetterSettings = _letter("label", "title", "addressee", "issuing_authority", "requirements",
                                             "copy_to")
+    overdue_notice: LetterSettings = _letter("label", "title", "deadline_days", "requirements", "copy_to")  # run store
 
 
 @dataclass(frozen=True)

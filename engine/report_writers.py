@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from engine.findings import SCOPE_ZH, STATUS_ZH, Finding, Report, finding_json_bytes
+from engine.findings import LIFECYCLE_ZH, SCOPE_ZH, STATUS_ZH, Finding, Report, finding_json_bytes
 from engine.lang import current, tr
 from engine.safe_text import for_document, for_terminal
 
@@ -54,6 +54,8 @@ def write_json(report: Report, out) -> None:
               ',\n"duplicates": ' + _dump(report.duplicates))
     if report.results is not None:
         out.write(',\n"results": ' + _dump([asdict(r) for r in report.results]))
+    if report.lifecycle is not None:
+        out.write(',\n"lifecycle": ' + _dump(report.lifecycle))
     out.write("\n}\n")
 
 
@@ -122,15 +124,16 @@ def write_table(report: Report, out) -> None:
     t = for_terminal
     chinese = current() != "en"
     any_finding = False
-    for f in report.findings:
+    states = _state_marks(report.lifecycle, chinese)
+    for n, f in enumerate(report.findings):
         any_finding = True
         if chinese:
-            mark = {"violation": "违反", "gap": "差距"}.get(f.status, "无法判定")
+            mark = {"violation": "违反", "gap": "差距"}.get(f.status, "无法判定") + (states[n] if states else "")
             kind = report.kind_titles.get(f.subject.kind, f.subject.kind)
             out.write(f"[{mark}] {t(f.rule_id)} {t(kind)}：{t(f.subject.id)} {t(f.subject.name)}"
                       f"（{t(f.source.file)} 第{f.source.row}行）\n")
         else:
-            mark = {"violation": "violation", "gap": "gap"}.get(f.status, "indeterminate")
+            mark = {"violation": "violation", "gap": "gap"}.get(f.status, "indeterminate") + (states[n] if states else "")
             out.write(f"[{mark}] {t(f.rule_id)} {t(f.subject.kind)}:{t(f.subject.id)} {t(f.subject.name)} "
                       f"({t(f.source.file)} row {f.source.row})\n")
         out.write(f"    {t(f.message)}\n")
@@ -144,6 +147,18 @@ def write_table(report: Report, out) -> None:
     summary = report.summary().items()
     out.write(tr("结果：" + "，".join(f"{SUMMARY_ZH.get(k, k)} {v}" for k, v in summary),
                  "results: " + ", ".join(f"{k} {v}" for k, v in summary)) + "\n")
+
+
+def _state_marks(lifecycle: dict | None, chinese: bool) -> list:
+    """Per finding, its state across runs (and a waiver) as the terminal shows it after the status: ·持续 …"""
+    if not lifecycle:
+        return []
+    marks = []
+    for entry in lifecycle["findings"]:
+        state = LIFECYCLE_ZH[entry["state"]] if chinese else entry["state"]
+        waived = tr("·已豁免", ", waived") if entry.get("waiver") else ""
+        marks.append(("·" if chinese else ", ") + state + waived)
+    return marks
 
 
 def to_table(report: Report) -> str:

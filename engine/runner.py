@@ -139,7 +139,8 @@ def manifest(ruleset: RuleSet, as_of: dt.date, tables: list, failed: list[InputE
 
 
 def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None = None, sheet: str | None = None,
-          keep_results: bool = False, annual=None, engine: str = "column", progress=None) -> RunResult:
+          keep_results: bool = False, annual=None, engine: str = "column", progress=None,
+          seen: set | None = None) -> RunResult:
     """Stream every file through the engine (a file that cannot be read is reported, the others go on).
 
     Records of kinds in consequence chains are held and evaluated together at the end; all others are evaluated
@@ -147,7 +148,9 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
     rules as column masks) or "durable" (every rule in durable_rules, the reference).
 
     `annual` (engine.annual_targets.Settings) says where the annual targets of 2016–2019 prefecture records come
-    from: the issued table, else derived by its method (default: no issued table, linear)."""
+    from: the issued table, else derived by its method (default: no issued table, linear).
+
+    `seen`, when given, receives (kind, id) of every record evaluated (the run store tells fixed from unchecked)."""
     regions = regions_of(ruleset)
     together = chained_kinds(ruleset.rules)
     table_order: dict = {}
@@ -174,6 +177,8 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
                 if progress is not None:
                     progress(len(records) + sum(1 for r in rejections if r.scope == "row"))
                 _see_ids(duplicates, records, ruleset.schemas[table.kind])
+                if seen is not None:
+                    seen |= subject_ids(records, ruleset.schemas[table.kind])
                 if table.kind in together:
                     held.extend(records)
                 else:
@@ -211,6 +216,15 @@ def _see_ids(duplicates: Duplicates, records, schema) -> None:
             return
     for record in records:
         duplicates.see(record)
+
+
+def subject_ids(records, schema) -> set:
+    """(kind, id as shown) of every record of a batch or list (a batch's ids from its id column, without building
+    Records)."""
+    if isinstance(records, RecordBatch) and not schema.id_extra:
+        column = records.column(schema.id_field)
+        return {(records.kind, str(column.uniques[code])) for code in set(column.codes[column.codes >= 0].tolist())}
+    return {(record.kind, str(record.id)) for record in records}
 
 
 def sample_paths(directory: Path | None = None) -> list[Path]:

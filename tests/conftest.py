@@ -114,3 +114,43 @@ def cli_run(*args, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     assert "Traceback" not in stderr, stderr
     assert "Traceback" not in stdout, stdout
     return subprocess.CompletedProcess(list(args), code, stdout, stderr)
+
+
+# ----------------------------------------------------------------------------------------- the run store
+# No test writes to the user's real store: `check` and `letters` record runs by default, into ECOCHECK_DB.
+if "ecocheck-test-store-" not in os.environ.get("ECOCHECK_DB", ""):  # (conftest may be imported twice)
+    os.environ["ECOCHECK_DB"] = str(Path(tempfile.mkdtemp(prefix="ecocheck-test-store-")) / "runs.sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server of the test session (one per xdist worker), or None when ECOCHECK_TEST_NO_POSTGRES=1."""
+    from pgserver import OPT_OUT, Server
+    if os.environ.get(OPT_OUT, "").strip() in ("1", "yes", "true"):
+        yield None
+        return
+    server = None
+    try:
+        server = Server()
+        server.start()
+    except (RuntimeError, OSError, LookupError, subprocess.SubprocessError) as exc:
+        if server is not None:
+            server.stop()
+        pytest.fail(f"PostgreSQL for the store tests could not be started: {exc} (run `make postgres` as root; "
+                    f"ECOCHECK_TEST_NO_POSTGRES=1 leaves PostgreSQL out)", pytrace=False)
+    yield server
+    server.stop()
+
+
+_DATABASES = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request, tmp_path):
+    """An empty run store: an SQLite file, or a new database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "runs.sqlite")
+    server = request.getfixturevalue("postgres_server")
+    if server is None:
+        pytest.skip("ECOCHECK_TEST_NO_POSTGRES is set: PostgreSQL left out on purpose")
+    return server.create_database(f"ecocheck_test_{os.getpid()}_{next(_DATABASES)}")

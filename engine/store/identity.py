@@ -1,0 +1,38 @@
+"""Who a finding is about, as a fingerprint that outlives files and rows: subject, rule and period."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1 << 16)
+def key(text) -> str:
+    """Text without width, spacing, case or invisible-character differences (ＧＬ－１ is gl-1)."""
+    text = str(text or "")
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    if not text.isprintable():
+        text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
+    return "".join(text.split()).lower()
+
+
+def subject_key(subject) -> str:
+    """The subject's identity: its kind and id (a facility id, a unit's credit code, a prefecture and year)."""
+    return f"{subject.kind}:{key(subject.id)}"
+
+
+def fingerprint(finding) -> str:
+    """The identity of a finding across runs: subject kind and id, its unit and the bound party (the unit, or the
+    maker of a new boiler), the prefecture, the rule and the period; not the file or row, not the values."""
+    s = finding.subject
+    parts = (s.kind, key(s.id), key(s.name), key(s.recipient), key(s.region), finding.rule_id,
+             "" if finding.period is None else str(finding.period))
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def letter_identity(letter, fingerprints) -> str:
+    """A letter's identity in the 文号 register: type, addressee and the set of findings it is about."""
+    parts = [letter.letter_type, key(letter.addressee), *sorted(set(fingerprints))]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()

@@ -1,0 +1,343 @@
+"""The run store on SQLite and on a real PostgreSQL: lifecycle of findings across runs, the 文号 register, waivers,
+deadlines, export, and safety (a run killed half way, two runs at once)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.store import open_store, schema
+from tests.conftest import ROOT, cli_run
+
+SAMPLES = ROOT / "inputs" / "samples"
+BOILERS = "使用单位,锅炉编号,市州,燃料种类,测试类型,制造单位,出厂日期,测试日期,额定蒸发量（t/h）,热效率（%）,是否在集中供热供气管网覆盖范围内,是否在城市建成区\n"
+
+
+def boilers(path: Path, rows: list) -> Path:
+    """A table of new boilers tested on acceptance, of one maker: rows of (unit, boiler id, efficiency); below 80 %
+    a violation of BOILER-001, a 限期整改通知书 to the maker."""
+    lines = [f"{unit},{bid},兰州市,燃煤,验收,太原某锅炉制造有限公司,2021-03-15,2021-10-20,20,{eff},否,是\n"
+             for unit, bid, eff in rows]
+    path.write_text(BOILERS + "".join(lines), encoding="utf-8")
+    return path
+
+
+def check(db, *paths, as_of="2021-12-31", extra=()):
+    proc = cli_run("check", *paths, "--as-of", as_of, "--format", "json", "--db", db, *extra)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout), proc.stderr
+
+
+def states(data) -> dict:
+    """(rule, subject id) -> state, for the findings of a run's JSON."""
+    return {(f["rule_id"], f["subject"]["id"]): e["state"]
+            for f, e in zip(data["findings"], data["lifecycle"]["findings"])}
+
+
+def count(db, table) -> int:
+    store = open_store(db)
+    with store.reading() as connection:
+        return connection.execute(select(func.count()).select_from(schema.metadata.tables[table])).scalar_one()
+
+
+# ------------------------------------------------------------------------------------------- acceptance
+
+def test_the_samples_twice_then_one_row_fixed(store_location, tmp_path):
+    """The issue's acceptance: the second run's findings persist with the same 文号; a fixed row shows as fixed and
+    only its letter gets a new number."""
+    samples = tmp_path / "samples"
+    shutil.copytree(SAMPLES, samples)
+    paths = sorted(str(p) for p in samples.iterdir() if p.is_file())
+
+    def letters(n):
+        out = tmp_path / f"out{n}"
+        proc = cli_run("letters", *paths, "--params", samples / "params", "--out", out, "--as-of", "2021-12-31",
+                       "--issued-on", "2022-01-10", "--db", store_location)
+        assert proc.returncode == 0, proc.stderr
+        manifest = json.loads((out / "ecocheck-manifest.json").read_text(encoding="utf-8"))
+        numbers = {(x["type"], x["addressee"], x["title"], x["doc_number"].split("〔")[0]): x["doc_number"]
+                   for x in manifest["letters"]}
+        assert len(numbers) == len(manifest["letters"])
+        return numbers, proc.stderr
+
+    first, said = letters(1)
+    assert "新发现 203 + 持续 0" in said
+    second, said = letters(2)
+    assert "新发现 0 + 持续 203 + 复发 0" in said and "已整改 0" in said
+    assert second == first  # every unchanged letter keeps its 文号
+    assert len(set(first.values())) == len(first)
+
+    table = samples / "boilers.csv"  # GL-2021-001 mended; a new boiler of another maker fails
+    text = table.read_text(encoding="utf-8").replace(",20,78.6,", ",20,86.0,")
+    table.write_text(text + "兰州某热力有限公司,GL-2021-005,兰州市,燃煤,验收,西安某锅炉有限公司,2021-03-15,2021-10-20,20,"
+                            "78.0,否,是\n", encoding="utf-8")
+    third, said = letters(3)
+    assert "新发现 1 + 持续 202" in said and "已整改 1" in said and "已整改 BOILER-001 GL-2021-001" in said
+    gone = ("facility_rectification", "太原某锅炉制造有限公司", "限期整改通知书", "甘市监")  # its one finding mended
+    added = ("facility_rectification", "西安某锅炉有限公司", "限期整改通知书", "甘市监")
+    assert set(third) == set(first) - {gone} | {added}
+    assert all(third[k] == first[k] for k in third if k != added)  # the others keep their numbers
+    assert third[added] not in first.values()  # a new number, never one issued before
+    last = max(int(n.split("〕")[1][:-1]) for n in first.values() if n.startswith("甘市监"))
+    assert third[added] == f"甘市监〔2022〕{last + 1}号"
+    history = json.loads(cli_run("history", "GL-2021-001", "--db", store_location, "--format", "json").stdout)
+    assert [(h["run_id"], h["state"]) for h in history if h["rule_id"] == "BOILER-001"] == \
+        [(1, "new"), (2, "persisting"), (3, "fixed")]
+
+
+# ------------------------------------------------------------------------------------------- lifecycle
+
+def test_new_persisting_fixed_reopened(store_location, tmp_path):
+    bad = [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "71")]
+    data, said = check(store_location, boilers(tmp_path / "a.csv", bad))
+    assert set(states(data).values()) == {"new"} and data["lifecycle"]["counts"]["new"] == len(data["findings"])
+    # the same boilers in another file, other rows: the same findings (a fingerprint has no file or row)
+    data, _ = check(store_location, boilers(tmp_path / "b.csv", [("x", "GL-0", "90"), *bad[::-1]]))
+    assert set(states(data).values()) == {"persisting"}
+    # GL-1 mended: fixed; GL-2 still bad
+    data, said = check(store_location, boilers(tmp_path / "c.csv", [("甲热力公司", "GL-1", "90"), bad[1]]))
+    assert ("BOILER-001", "GL-1") not in states(data) and data["lifecycle"]["counts"]["fixed"] >= 1
+    assert {f["subject_id"] for f in data["lifecycle"]["fixed"]} == {"GL-1"}
+    # GL-1 bad again: reopened
+    data, _ = check(store_location, boilers(tmp_path / "d.csv", bad))
+    assert {s for (r, sid), s in states(data).items() if sid == "GL-1"} == {"reopened"}
+    assert {s for (r, sid), s in states(data).items() if sid == "GL-2"} == {"persisting"}
+
+
+def test_the_same_boiler_id_of_another_unit_is_another_finding(store_location, tmp_path):
+    check(store_location, boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")]))
+    data, _ = check(store_location, boilers(tmp_path / "b.csv", [("甲热力公司", "GL-1", "70"),
+                                                                 ("乙热力公司", "ＧＬ－１", "70")]))
+    by_unit = {f["subject"]["name"]: e["state"] for f, e in zip(data["findings"], data["lifecycle"]["findings"])}
+    assert by_unit == {"甲热力公司": "persisting", "乙热力公司": "new"}
+
+
+def test_a_table_of_another_kind_fixes_nothing(store_location, tmp_path):
+    check(store_location, boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")]))
+    data, _ = check(store_location, SAMPLES / "vehicles.csv")
+    assert data["lifecycle"]["counts"]["fixed"] == 0
+
+
+def test_a_run_of_some_units_fixes_nothing_of_the_others(store_location, tmp_path):
+    check(store_location, boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "70")]))
+    data, _ = check(store_location, boilers(tmp_path / "b.csv", [("乙热力公司", "GL-2", "70")]))
+    assert data["lifecycle"]["fixed"] == []  # GL-1 was not checked: still open
+    data, _ = check(store_location, boilers(tmp_path / "c.csv", [("甲热力公司", "GL-1", "70")]))
+    assert set(states(data).values()) == {"persisting"}
+
+
+def test_terminal_shows_each_state_and_the_count_line(tmp_path):
+    db = str(tmp_path / "runs.sqlite")
+    table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")])
+    cli_run("check", table, "--db", db)
+    proc = cli_run("check", table, "--db", db)
+    assert "[违反·持续] BOILER-" in proc.stdout
+    assert "案卷（第 2 次运行" in proc.stderr and "新发现 0 + 持续" in proc.stderr
+
+
+def test_no_db_records_nothing(tmp_path):
+    db = str(tmp_path / "runs.sqlite")
+    proc = cli_run("check", boilers(tmp_path / "a.csv", [("甲", "GL-1", "70")]), "--no-db", "--db", db)
+    assert proc.returncode == 1 and "案卷" not in proc.stderr
+    assert not Path(db).exists()
+
+
+def test_runs_default_to_ecocheck_db_never_the_users_data_directory(tmp_path):
+    assert "ecocheck-test-store-" in os.environ["ECOCHECK_DB"]
+    before = count(os.environ["ECOCHECK_DB"], "runs")
+    cli_run("check", boilers(tmp_path / "a.csv", [("甲", "GL-1", "70")]))
+    assert count(os.environ["ECOCHECK_DB"], "runs") == before + 1
+
+
+# ------------------------------------------------------------------------------------------- 文号 register
+
+def test_first_number_starts_the_register_and_never_moves_it_back(store_location, tmp_path):
+    table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")])
+
+    def numbers(n, *extra):
+        out = tmp_path / f"out{n}"
+        proc = cli_run("letters", table, "--out", out, "--as-of", "2021-12-31", "--issued-on", "2022-01-10",
+                       "--db", store_location, *extra)
+        assert proc.returncode == 0, proc.stderr
+        return [x["doc_number"] for x in json.loads((out / "ecocheck-manifest.json").read_text())["letters"]]
+
+    assert numbers(1, "--first-number", "40") == ["甘市监〔2022〕40号"]
+    assert numbers(2) == ["甘市监〔2022〕40号"]  # re-issued: the same number
+    boilers(table, [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "70")])
+    assert numbers(3) == ["甘市监〔2022〕41号"]  # the maker's letter now about two boilers: another letter
+
+
+CONCURRENT = """
+import datetime as dt, sys
+from engine.findings import Report
+from engine.letter_model import Letter
+from engine.store import open_store
+from engine.store.lifecycle import record_run
+from engine.store.numbering import number_letters
+
+store = open_store(sys.argv[1])
+for n in range(8):  # 8 runs, one letter each, each in its own transaction
+    letter = Letter(letter_type="facility_rectification", label="限期整改通知书", authorities=("甘肃省市场监督管理局",),
+                    doc_number="甘市监〔2022〕1号", title="限期整改通知书", addressee=f"{sys.argv[2]}{n}", blocks=(),
+                    issue_date=dt.date(2022, 1, 10))
+    with store.transaction() as connection:
+        run = record_run(connection, Report(manifest={}, findings=[], counts={}, rejected=[]), "letters",
+                         dt.date(2021, 12, 31), dt.date(2022, 1, 10), set())
+        number_letters(connection, [letter], {}, run.run_id, 1, {})
+"""
+
+
+def test_two_processes_at_once_never_take_the_same_number(store_location):
+    open_store(store_location).close()  # (created first: both then find the tables)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, store_location, who], env=env, cwd=ROOT,
+                              stderr=subprocess.PIPE, text=True) for who in ("甲", "乙")]
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    store = open_store(store_location)
+    with store.reading() as connection:
+        serials = [row.serial for row in connection.execute(select(schema.numbers.c.serial))]
+    assert sorted(serials) == list(range(1, 17))
+
+
+# ------------------------------------------------------------------------------------------- safety
+
+def test_a_run_killed_half_way_leaves_no_trace(store_location, tmp_path):
+    table = boilers(tmp_path / "a.csv", [(f"单位{n}", f"GL-{n}", "70") for n in range(30)])
+    check(store_location, table)  # run 1
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ECOCHECK_STORE_TEST_KILL_AFTER": "10"}
+    proc = subprocess.run([sys.executable, "-m", "engine.cli", "check", str(table), "--as-of", "2021-12-31",
+                           "--db", store_location], env=env, cwd=ROOT, capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    assert count(store_location, "runs") == 1
+    assert count(store_location, "findings") == count(store_location, "cases")  # run 1's only
+    data, said = check(store_location, table)
+    assert count(store_location, "runs") == 2 and set(states(data).values()) == {"persisting"}
+
+
+def test_export_writes_every_table(store_location, tmp_path):
+    check(store_location, boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")]))
+    out = tmp_path / "store.json"
+    proc = cli_run("db", "export", "--db", store_location, "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["format"] == "ecocheck-store" and len(data["runs"]) == 1
+    assert data["runs"][0]["as_of"] == "2021-12-31" and len(data["run_inputs"][0]["sha256"]) == 64
+    assert {f["subject_id"] for f in data["findings"]} == {"GL-1"}
+
+
+def test_diff_of_two_runs(store_location, tmp_path):
+    check(store_location, boilers(tmp_path / "a.csv", [("甲", "GL-1", "70"), ("乙", "GL-2", "70")]))
+    check(store_location, boilers(tmp_path / "b.csv", [("乙", "GL-2", "70"), ("丙", "GL-3", "70")]))
+    proc = cli_run("diff", "1", "2", "--db", store_location, "--format", "json")
+    data = json.loads(proc.stdout)
+    assert {r["subject_id"] for r in data["added"]} == {"GL-3"}
+    assert {r["subject_id"] for r in data["gone"]} == {"GL-1"}
+    assert {r["subject_id"] for r in data["kept"]} == {"GL-2"}
+    assert cli_run("diff", "1", "9", "--db", store_location).returncode == 2
+
+
+# ------------------------------------------------------------------------------------------- waivers
+
+def test_waivers(store_location, tmp_path):
+    table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "70")])
+    check(store_location, table)
+    refused = cli_run("waive", "GL-1", "NO-SUCH-RULE", "--reason", "r", "--basis", "b", "--by", "x", "--until",
+                      "2022-06-30", "--db", store_location)
+    assert refused.returncode == 3 and "不在规则集中" in refused.stderr
+    refused = cli_run("waive", "GL-404", "BOILER-003", "--reason", "r", "--basis", "b", "--by", "x", "--until",
+                      "2022-06-30", "--db", store_location)
+    assert refused.returncode == 3 and "没有关于“GL-404”" in refused.stderr
+    rule = next(f["rule_id"] for f in check(store_location, table)[0]["findings"] if f["subject"]["id"] == "GL-1")
+    proc = cli_run("waive", "GL-1", rule, "--reason", "更换锅炉过渡期", "--basis", "示例〔2022〕1号", "--by", "某处",
+                   "--until", "2022-06-30", "--db", store_location)
+    assert proc.returncode == 0, proc.stderr
+    data, said = check(store_location, table, as_of="2022-06-29")
+    waived = [(f["subject"]["id"], e["waiver"]["reason"]) for f, e in zip(data["findings"], data["lifecycle"]["findings"])
+              if e["waiver"]]
+    assert waived == [("GL-1", "更换锅炉过渡期")]  # reported, not dropped
+    assert "= 未豁免 1 + 已豁免 1" in said
+    alone = cli_run("check", boilers(tmp_path / "b.csv", [("甲热力公司", "GL-1", "70")]), "--as-of", "2022-06-29",
+                    "--db", store_location)
+    assert alone.returncode == 0 and "[违反·持续·已豁免]" in alone.stdout  # shown, not counted for --fail-on
+    out = tmp_path / "letters"
+    proc = cli_run("letters", table, "--out", out, "--as-of", "2022-06-29", "--db", store_location)
+    worklog = (out / "检查记录.html").read_text(encoding="utf-8")
+    assert "已豁免：更换锅炉过渡期" in worklog
+    letter_text = "".join(p.read_text(encoding="utf-8") for p in out.glob("facility_rectification_*.html"))
+    assert "GL-2" in letter_text and "GL-1" not in letter_text
+    data, said = check(store_location, table, as_of="2022-06-30")  # expired on its date
+    assert not any(e["waiver"] for e in data["lifecycle"]["findings"]) and "= 未豁免 2 + 已豁免 0" in said
+
+
+# ------------------------------------------------------------------------------------------- deadlines
+
+def test_a_notice_past_its_deadline_is_overdue(store_location, tmp_path):
+    table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")])
+    proc = cli_run("letters", table, "--out", tmp_path / "out", "--as-of", "2022-01-05", "--issued-on", "2022-01-10",
+                   "--db", store_location)
+    assert proc.returncode == 0, proc.stderr
+    data, said = check(store_location, table, as_of="2022-02-09")  # the deadline day: not yet overdue
+    assert data["lifecycle"]["overdue"] == []
+    data, said = check(store_location, table, as_of="2022-02-10")
+    (item,) = {(o["doc_number"], o["deadline"]) for o in data["lifecycle"]["overdue"]}
+    assert item == ("甘市监〔2022〕1号", "2022-02-09")  # issued 2022-01-10 + 30 days (templates/letters.yaml)
+    assert "逾期未整改 甘市监〔2022〕1号" in said
+
+
+def test_violations_past_the_deadline_get_the_follow_up_the_config_defines(store_location, tmp_path):
+    table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "70")])
+    cli_run("letters", table, "--out", tmp_path / "first", "--as-of", "2022-01-05", "--issued-on", "2022-01-10",
+            "--db", store_location)
+    boilers(table, [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "88")])  # GL-2 mended in time
+    out = tmp_path / "second"
+    proc = cli_run("letters", table, "--out", out, "--as-of", "2022-02-15", "--issued-on", "2022-02-20",
+                   "--db", store_location)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "ecocheck-manifest.json").read_text(encoding="utf-8"))
+    assert [(x["type"], x["doc_number"]) for x in manifest["letters"]] == [("overdue_notice", "甘市监〔2022〕2号")]
+    (page,) = out.glob("overdue_notice_*.html")
+    text = page.read_text(encoding="utf-8")
+    assert "甘市监〔2022〕1号" in text and "2022年2月9日前完成整改" in text and "GL-1" in text and "GL-2" not in text
+    # the earlier notice's own words on non-compliance, quoted; no sanction of the letter's own
+    assert "该通知书已告知：“逾期未整改或者整改不符合要求的，" in text and "依照有关法律、法规的规定处理。”" in text
+    for word in ("罚款", "处罚", "吊销", "停产"):
+        assert word not in text
+
+
+def test_a_store_that_cannot_be_opened_is_an_error_line(tmp_path):
+    table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")])
+    proc = cli_run("check", table, "--db", "postgresql://ecocheck@127.0.0.1:1/none")
+    assert proc.returncode == 3 and proc.stderr.startswith("错误：postgresql://ecocheck@127.0.0.1:1/none：案卷库无法读写")
+    assert "--no-db" in proc.stderr
+    proc = cli_run("check", table, "--db", "mysql://x/y")
+    assert proc.returncode == 3 and "不支持的数据库地址" in proc.stderr
+
+
+def test_the_store_is_migrated_once_and_opens_again(store_location):
+    from sqlalchemy import text
+    for _ in range(2):
+        store = open_store(store_location)
+        with store.reading() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+            assert connection.execute(select(func.count()).select_from(schema.store_lock)).scalar_one() == 1
+        store.close()
+
+
+def test_without_postgresql_the_tests_say_how_to_get_it(monkeypatch):
+    import pgserver
+    monkeypatch.setattr(pgserver, "binaries", lambda: None)
+    server = pgserver.Server()
+    try:
+        with pytest.raises(RuntimeError, match="make postgres.*ECOCHECK_TEST_NO_POSTGRES=1"):
+            server.start()
+    finally:
+        server.stop()
