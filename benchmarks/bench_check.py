@@ -24,7 +24,7 @@ REGIONS = ["兰州市", "嘉峪关市", "金昌市", "酒泉市", "张掖市", "
            "定西市", "陇南市", "甘南州", "临夏州"]
 VIOLATING, MISSING = 0.05, 0.02
 AS_OF = "2022-06-30"
-STORE = ["--no-db"]  # the engine alone; --store adds recording each run in a fresh SQLite run store
+STORE = ["--no-db"]  # the engine alone; --store adds recording each run in a SQLite run store
 
 
 def boilers(path: Path, rows: int, seed: int = 7) -> None:
@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument("--kinds", default="boiler,coal_sample")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the best is shown")
     parser.add_argument("--store", action="store_true",
-                        help="record each run in a run store (a new SQLite file per run) instead of --no-db")
+                        help="record each run in a run store (one SQLite file for the whole benchmark) instead of --no-db")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; times are wall seconds of a fresh process "
           f"(best of {args.repeat}); cpu s = its user + system CPU seconds (all threads: a figure that other\n"
