@@ -24,6 +24,7 @@ REGIONS = ["兰州市", "嘉峪关市", "金昌市", "酒泉市", "张掖市", "
            "定西市", "陇南市", "甘南州", "临夏州"]
 VIOLATING, MISSING = 0.05, 0.02
 AS_OF = "2022-06-30"
+STORE = ["--no-db"]  # the engine alone; --store adds recording each run in a SQLite run store
 
 
 def boilers(path: Path, rows: int, seed: int = 7) -> None:
@@ -89,7 +90,8 @@ def timed(command: list[str]) -> tuple[float, float, str, float]:
 
 def check(path: Path, out: Path, engine: str) -> tuple[float, float, float]:
     seconds, peak, _, cpu = timed([sys.executable, "-m", "engine.cli", "check", str(path), "--as-of", AS_OF, "--format",
-                              "json", "--output", str(out), "--fail-on", "none", "--engine", engine])
+                              "json", "--output", str(out), "--fail-on", "none", "--engine", engine,
+                                 *STORE])
     return seconds, peak, cpu
 
 
@@ -105,6 +107,8 @@ def main() -> None:
                         help="sizes at which --engine durable also runs (default 10000; it takes ~1 ms a record)")
     parser.add_argument("--kinds", default="boiler,coal_sample")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the best is shown")
+    parser.add_argument("--store", action="store_true",
+                        help="record each run in a run store (one SQLite file for the whole benchmark) instead of --no-db")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; times are wall seconds of a fresh process "
           f"(best of {args.repeat}); cpu s = its user + system CPU seconds (all threads: a figure that other\n"
@@ -113,6 +117,8 @@ def main() -> None:
     print(f"{'kind':<12}{'rows':>9}{'CSV MiB':>9}{'floor s':>9}{'column s':>10}{'cpu s':>7}{'rows/s':>10}{'peak MiB':>9}"
           f"{'RSS/CSV':>8}{'×floor':>7}{'durable s':>10}{'durable rows/s':>15}{'speed-up':>9}{'findings':>9}")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.store:
+            STORE[:] = ["--db", str(Path(tmp) / "runs.sqlite")]
         warm = Path(tmp) / "warm.csv"  # one run before the table: the rule-set cache holds the parsed rules
         boilers(warm, 10)              # (engine.rulecache; a changed rule file costs the next run ~1 s)
         check(warm, Path(tmp) / "warm.json", "column")

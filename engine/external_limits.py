@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 from pathlib import Path
 
 from engine import conditions as C
@@ -133,9 +134,10 @@ def apply(ruleset, values: dict):
     if not values or TABLE not in ruleset.params.tables:
         return ruleset
     params = confirm(ruleset.params, values)
-    mark = ",".join(f"{k}={v}" for k, v in sorted(values.items()))
+    mark = ",".join(f"{k}={v}" for k, v in sorted(values.items()))  # (a fixed length: the run store keeps it)
+    confirmed = hashlib.sha256(mark.encode("utf-8")).hexdigest()[:16]
     return dataclasses.replace(ruleset, params=params, rules=with_pending(ruleset.rules, params),
-                               fingerprint=f"{ruleset.fingerprint}+{mark}")
+                               fingerprint=f"{ruleset.fingerprint}+{confirmed}")
 
 
 def from_params_dir(ruleset, params_dir) -> object:

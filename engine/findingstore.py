@@ -74,6 +74,18 @@ class _Packed:
         return pa.decompress(self.blob, decompressed_size=self.size, codec="zstd", asbytes=True)
 
 
+class Headline:
+    """The fields of a finding's JSON the run store reads, as attributes (f.rule_id, f.subject.id, f.source.row …)."""
+
+    __slots__ = ("rule_id", "status", "message", "period", "subject", "source")
+
+    def __init__(self, data: dict):
+        from engine.findings import Source, Subject
+        self.rule_id, self.status, self.message, self.period = (data["rule_id"], data["status"], data["message"],
+                                                                data["period"])
+        self.subject, self.source = Subject(**data["subject"]), Source(**data["source"])
+
+
 class FindingStore(Sequence):
     """A read-only list of findings stored compressed (about a twentieth of their size as objects): as compressed
     pickles, or (`add_json`) as the compressed JSON text the JSON output writes, read back as Findings.
@@ -138,6 +150,16 @@ class FindingStore(Sequence):
             if is_json:
                 for text in blob.unpack().decode("utf-8").split(SEPARATOR):
                     yield finding_of(orjson.loads(text))
+            else:
+                yield from pickle.loads(blob.unpack())
+
+    def headlines(self) -> Iterator:
+        """Each finding's rule, status, message, period, subject and source, without the rest of the Finding being
+        rebuilt from its text (what the run store records: several times faster than iterating)."""
+        for _, _, _, blob, is_json in self._ordered():
+            if is_json:
+                for text in blob.unpack().split(SEPARATOR.encode()):
+                    yield Headline(orjson.loads(text))
             else:
                 yield from pickle.loads(blob.unpack())
 

@@ -56,6 +56,9 @@ def test_batch_findings_are_the_record_findings(tmp_path, ruleset, make):
     assert F.to_json(columns) == F.to_json(records)
     assert columns.findings.statuses() == {s: sum(f.status == s for f in records.findings)
                                           for s in {f.status for f in records.findings}}
+    fields = ("rule_id", "status", "message", "period", "subject", "source")  # what the run store reads
+    assert [tuple(getattr(h, n) for n in fields) for h in columns.findings.headlines()] == \
+        [tuple(getattr(f, n) for n in fields) for f in records.findings]
 
 
 def test_sample_findings_are_the_record_findings(ruleset, monkeypatch):

@@ -91,7 +91,8 @@ def record_run(connection, report, command: str, as_of: dt.date, issued_on: dt.d
     kill_after = int(os.environ.get(KILL_AFTER, "0") or 0)
     chunk = min(CHUNK, kill_after) if kill_after else CHUNK
     written = 0
-    for f in report.findings:
+    headlines = getattr(report.findings, "headlines", None)  # (a FindingStore: without rebuilding each Finding)
+    for f in headlines() if headlines is not None else report.findings:
         fp = fingerprint(f)
         state = found.get(fp)
         if state is None:
@@ -114,13 +115,15 @@ def record_run(connection, report, command: str, as_of: dt.date, issued_on: dt.d
             if kill_after and written >= kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
     _bulk_insert(connection, schema.findings, FINDING_COLUMNS, rows)
+    candidates = [c for fp, c in cases.items() if c.open and fp not in found and c.rule_id in rules_in_force]
     if subjects is None:
         read_kinds = {e.get("kind") for e in manifest.get("inputs", []) if e.get("evaluated")}
-        checked = lambda c: c.subject_kind in read_kinds  # noqa: E731
-    else:
+        fixed = [c for c in candidates if c.subject_kind in read_kinds]
+    elif candidates:  # (the ids read are normalised only when an open case may have been fixed)
         read = {f"{kind}:{key(record_id)}" for kind, record_id in subjects}
-        checked = lambda c: c.subject_key in read  # noqa: E731
-    fixed = [c for fp, c in cases.items() if c.open and fp not in found and checked(c) and c.rule_id in rules_in_force]
+        fixed = [c for c in candidates if c.subject_key in read]
+    else:
+        fixed = []
     if fixed:
         connection.execute(insert(schema.findings), [
             {"run_id": run_id, "fingerprint": c.fingerprint, "state": "fixed", "rule_id": c.rule_id,
