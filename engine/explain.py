@@ -20,6 +20,7 @@ def indeterminate_message(missing) -> str:
     """The message of an indeterminate finding: what is missing, or that the data are not enough."""
     return "无法判定：" + "；".join(missing or ["数据不足"])
 
+
 def display(value, spec=None) -> str:
     """A value as a person reads it in a letter or table (an enum value by its first Chinese spelling)."""
     if value is None:

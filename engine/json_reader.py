@@ -11,6 +11,7 @@ import pandas as pd
 
 from engine.errors import InputError
 from engine.lang import tr
+from engine.nesting import deeper_than
 from engine.reader import HEAD_ROWS, RawTable, _reason, sniff_encoding
 
 MAX_JSON_BYTES = 64 << 20
@@ -29,20 +30,6 @@ def _json_problem(exc: Exception) -> str:
         problem = next((zh for en, zh in JSON_PROBLEMS.items() if exc.msg.startswith(en)), exc.msg)
         return tr(f"第{exc.lineno}行第{exc.colno}列：{problem}", _reason(exc))
     return _reason(exc)
-
-
-def _depth(value) -> int:
-    stack, deepest = [(value, 0)], 0
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > MAX_JSON_DEPTH:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return deepest
 
 
 def read_json(path: Path, shown: str) -> RawTable:
@@ -64,7 +51,7 @@ def read_json(path: Path, shown: str) -> RawTable:
                          file=shown) from None
     except RecursionError:
         raise _too_deep(shown) from None
-    if _depth(parsed) > MAX_JSON_DEPTH:
+    if deeper_than(parsed, MAX_JSON_DEPTH):
         raise _too_deep(shown)
     if isinstance(parsed, dict) and isinstance(parsed.get("records"), list):
         parsed = parsed["records"]

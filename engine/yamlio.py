@@ -8,6 +8,7 @@ import yaml
 
 from engine.errors import os_problem
 from engine.lang import tr
+from engine.nesting import deeper_than
 
 MAX_YAML_BYTES = 1 << 20  # 1 MiB: a rule or config file is never larger
 MAX_DEPTH = 40
@@ -36,16 +37,6 @@ class _UniqueKeyLoader(SAFE_LOADER):
                 except TypeError:  # an unhashable key: the constructor below says so
                     continue
         return super().construct_mapping(node, deep)
-
-
-def _depth(value, level: int = 0) -> int:
-    if level > MAX_DEPTH:
-        return level
-    if isinstance(value, dict):
-        return max([_depth(v, level + 1) for v in value.values()] or [level])
-    if isinstance(value, list):
-        return max([_depth(v, level + 1) for v in value] or [level])
-    return level
 
 
 def _refuse_aliases(text: str, path: Path, error_class):
@@ -90,6 +81,6 @@ def load_yaml(path: Path, error_class):
         raise error_class(tr((f"第{mark.line + 1}行第{mark.column + 1}列" if mark else "") + f"YAML 格式有误：{problem}",
                              "invalid YAML" + (f" at line {mark.line + 1}, column {mark.column + 1}" if mark else "")
                              + f": {problem}"), file=str(path)) from None
-    if _depth(data) > MAX_DEPTH:
+    if deeper_than(data, MAX_DEPTH):
         raise error_class(tr(f"嵌套超过 {MAX_DEPTH} 层", f"nested more than {MAX_DEPTH} levels deep"), file=str(path))
     return data

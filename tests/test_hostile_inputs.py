@@ -327,3 +327,15 @@ def test_xlsx_workbook_is_still_read(tmp_path, ruleset):
     loaded = load(write_xlsx(tmp_path / "b.xlsx", {"锅炉": [BOILER_HEADER, boiler()]}), ruleset)
     assert only_record(loaded).values["efficiency_pct"] == 78.6
     assert isinstance(openpyxl.load_workbook(tmp_path / "b.xlsx").worksheets[0].title, str)
+
+
+def test_nesting_depth_is_measured_without_recursion():
+    """One measure of nesting for YAML rules and JSON records: past the limit at any branch, not before."""
+    from engine.nesting import deeper_than
+
+    value = []
+    for _ in range(100_000):  # deeper than Python's recursion limit
+        value = [value]
+    assert deeper_than(value, 50)
+    assert not deeper_than({"a": [1, {"b": 2}], "c": 3}, 3) and deeper_than({"a": [1, {"b": [2]}]}, 3)
+    assert not deeper_than([], 0) and deeper_than([[]], 0)
