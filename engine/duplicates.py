@@ -4,22 +4,30 @@ stay small."""
 from __future__ import annotations
 
 import bisect
-import re
 import unicodedata
 from array import array
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def _key(kind: str, record_id: str) -> str:
-    """The identity of a record: its kind and its id without width or spacing differences (ＧＬ－１ is GL-1) and
-    without invisible characters (a zero-width space or a control character does not make another boiler)."""
-    text = unicodedata.normalize("NFKC", record_id)
+@lru_cache(maxsize=1 << 16)
+def id_key(text) -> str:
+    """A record id without width, spacing or case differences (ＧＬ－１ is gl-1) and without invisible characters (a
+    zero-width space or a control character does not make another boiler); the run store's identity uses it too."""
+    text = str(text or "")
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
     if not text.isprintable():
         text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
-    return kind + "\x1f" + re.sub(r"\s+", "", text).lower()
+    return "".join(text.split()).lower()
+
+
+def _key(kind: str, record_id: str) -> str:
+    """The identity of a record: its kind and its id_key."""
+    return kind + "\x1f" + id_key(record_id)
 
 
 PRIME = np.uint64(0x100000001B3)  # FNV-1a, 64 bits

@@ -12,7 +12,7 @@ from engine import conditions as C
 from engine import operators as O
 from engine.evaluate import COMPLIANT, INDETERMINATE, VIOLATION, Outcome
 from engine.findingjson import Layout, check_list, field_maps, nested
-from engine.findings import Check, Citation, Finding, Result, Source, Subject
+from engine.findings import Check, Citation, Finding, Result, Source, Subject, breached_limit
 from engine.states import GAP
 
 
@@ -202,18 +202,11 @@ class _CheckParts:
         from engine.findings import plain
         self.check, self.plain, self.summary = check, plain(check), _summary([check])
         self.field, self.observed = check.field, check.observed
-        self.limit = next(iter(Finding.limit.fget(_Checks((check,))).values()), None)
+        self.limit = breached_limit(check) if check.breached else None
         self.json = orjson.dumps(self.plain, option=orjson.OPT_INDENT_2, default=str).replace(b"\n", b"\n    ")
         key = orjson.dumps(self.field) + b": "  # its entries of Finding.observed and Finding.limit, as JSON text
         self.observed_json = key + nested(self.observed).replace(b"\n", b"\n  ")
         self.limit_json = None if self.limit is None else key + orjson.dumps(self.limit)
-
-
-class _Checks:
-    __slots__ = ("checks",)
-
-    def __init__(self, checks):
-        self.checks = checks
 
 
 class BatchExplainer:

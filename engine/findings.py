@@ -61,6 +61,11 @@ class Check:
     breached: bool | None = None
 
 
+def breached_limit(check: Check) -> str:
+    """How a breached check shows its limit in Finding.limit, e.g. '< 80%'."""
+    return f"{SYMBOLS.get(check.op, check.op)} {check.limit}{check.unit}"
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One (rule, record) result that needs attention: a violation or an indeterminate."""
@@ -96,7 +101,7 @@ class Finding:
     @property
     def limit(self) -> dict:
         """Field -> the limit it breached, e.g. {'efficiency_pct': '< 80%'}."""
-        return {c.field: f"{SYMBOLS.get(c.op, c.op)} {c.limit}{c.unit}" for c in self.checks if c.breached}
+        return {c.field: breached_limit(c) for c in self.checks if c.breached}
 
     def to_dict(self) -> dict:
         data = plain(self)

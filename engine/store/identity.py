@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import unicodedata
-from functools import lru_cache
 
-
-@lru_cache(maxsize=1 << 16)
-def key(text) -> str:
-    """Text without width, spacing, case or invisible-character differences (ＧＬ－１ is gl-1)."""
-    text = str(text or "")
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-    if not text.isprintable():
-        text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
-    return "".join(text.split()).lower()
+from engine.duplicates import id_key as key  # (the same id normalisation as the duplicate check)
 
 
 def subject_key(subject) -> str:
