@@ -31,9 +31,16 @@ class ExampleOutcome:
 
 def example_records(ruleset: RuleSet, kind: str, mapping: dict, label: str, row: int, regions) -> list:
     """An example's field: value mapping read exactly as an input row would be."""
+    return mapping_records(ruleset, kind, [mapping], label, row, regions)
+
+
+def mapping_records(ruleset: RuleSet, kind: str, mappings: list, label: str, first_row: int, regions) -> list:
+    """field: value mappings read exactly as the rows of one input table would be (a field a mapping leaves out is a
+    blank cell); the n-th mapping's records are numbered first_row + n."""
     schema = ruleset.schemas[kind]
-    frame = pd.DataFrame([list(mapping.keys()), list(mapping.values())], dtype=object)
-    fields, unknown, _ = map_headers(list(mapping.keys()), schema)
+    names = list(dict.fromkeys(name for mapping in mappings for name in mapping))
+    frame = pd.DataFrame([names] + [[mapping.get(name) for name in names] for mapping in mappings], dtype=object)
+    fields, unknown, _ = map_headers(names, schema)
     if unknown:
         raise ValueError(tr(f"{kind} 没有这些字段：{unknown}", f"unknown field(s) {unknown} for {kind}"))
     plan = HeaderPlan(schema, 1, [Column(p, name, name) for p, name in fields.items()], [], [])
@@ -42,8 +49,8 @@ def example_records(ruleset: RuleSet, kind: str, mapping: dict, label: str, row:
     bad = [r for r in rejected if r.scope == "row"]
     if bad:
         raise ValueError(bad[0].reason)
-    for record in records:
-        record.source = Source(file=label, row=row)
+    for record in records:  # (rows_to_records numbers the header 1, the first mapping 2)
+        record.source = Source(file=label, row=first_row + record.source.row - 2)
     return records
 
 

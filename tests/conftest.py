@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.pop("ECOCHECK_LANG", None)  # the tests assert the default language, Chinese (a few set it themselves)
 
@@ -22,6 +23,18 @@ CORE_RULES = ("BOILER-001", "BOILER-002", "BOILER-003", "COAL-001", "PREF-001", 
 # before collection (modules load rules when imported), inherited by the CLI tests that run in a child process.
 # Entries are keyed by content, so runs of other branches can share the folder.
 os.environ.setdefault("ECOCHECK_CACHE_DIR", str(Path(tempfile.gettempdir()) / "ecocheck-test-rule-cache"))
+
+# Property tests are sized for CI; `--hypothesis-profile=long` runs ten times as many examples (README, Tests). The
+# profiles are registered here, before pytest applies the option; a test that sets its own size takes scaled(n).
+CI_EXAMPLES = 100
+settings.register_profile("ci", max_examples=CI_EXAMPLES, deadline=None)
+settings.register_profile("long", max_examples=CI_EXAMPLES * 10, deadline=None)
+settings.load_profile("ci")
+
+
+def scaled(examples: int) -> int:
+    """A property test's number of examples in CI, times ten under the `long` profile."""
+    return examples * settings().max_examples // CI_EXAMPLES
 
 
 def copy_core_rules(target: Path) -> Path:
@@ -114,6 +127,30 @@ def cli_run(*args, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     assert "Traceback" not in stderr, stderr
     assert "Traceback" not in stdout, stdout
     return subprocess.CompletedProcess(list(args), code, stdout, stderr)
+
+
+# ----------------------------------------------------------------------------------------- the demo, once
+DEMO_AS_OF = "2021-06-30"
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """`ecocheck demo --as-of DEMO_AS_OF` run once for the whole test session, in process: the test workers share
+    one output folder (the first to need it writes it under a file lock; the others wait and read). Tests only
+    read it. Returns (folder, the CompletedProcess with the demo's exit code and output)."""
+    import fcntl
+    import json
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out, done = shared / "demo", shared / "demo.json"
+    with open(shared / "demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            proc = cli_run("demo", "--out", out, "--as-of", DEMO_AS_OF)
+            done.write_text(json.dumps([proc.returncode, proc.stdout, proc.stderr]), encoding="utf-8")
+    code, stdout, stderr = json.loads(done.read_text(encoding="utf-8"))
+    return out, subprocess.CompletedProcess(["demo"], code, stdout, stderr)
 
 
 # ----------------------------------------------------------------------------------------- the run store

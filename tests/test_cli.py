@@ -461,7 +461,7 @@ def test_table_output_names_rule_record_file_and_row(core):
 
 @pytest.mark.parametrize("value", ["2021-13-01", "31/12/2021"])
 def test_invalid_as_of_is_a_usage_error(value, core):
-    proc = run_subprocess("check", BOILERS, "--as-of", value, *core)
+    proc = run("check", BOILERS, "--as-of", value, *core)
     assert proc.returncode == 2
     assert "--as-of" in proc.stderr and value in proc.stderr
     assert "2021-12-31、2021/12/31 或 2021年12月31日" in proc.stderr  # the forms the data accepts
@@ -505,7 +505,7 @@ def test_right_kind_is_accepted(core):
 
 def test_unrecognisable_headers_exit_3_naming_file_and_kinds(tmp_path, core):
     path = write_csv(tmp_path / "mystery.csv", "foo,bar,baz", "1,2,3")
-    proc = run_subprocess("check", path, "--as-of", AS_OF, *core)
+    proc = run("check", path, "--as-of", AS_OF, *core)
     assert proc.returncode == 3
     assert f"错误：{path}" in proc.stderr
     assert "foo、bar、baz" in proc.stderr
@@ -693,9 +693,8 @@ def test_letters_with_an_unreadable_input_exit_3(tmp_path, core):
     assert (tmp_path / "out" / "index.html").exists()
 
 
-def test_demo_writes_findings_and_letters(tmp_path):
-    out = tmp_path / "demo"
-    proc = run("demo", "--out", out)
+def test_demo_writes_findings_and_letters(demo_run):
+    out, proc = demo_run
     assert proc.returncode == 0, proc.stderr
     for name in ("findings.json", "findings.csv", "letters/index.html", "letters-md/index.md"):
         assert (out / name).is_file(), name

@@ -1,11 +1,8 @@
 """The demo: every record kind has sample records, and the whole job writes findings and every kind of letter."""
 
 import json
-import subprocess
-import sys
 
 from engine.runner import DEFAULT_SAMPLES, load_rules, sample_paths
-from tests.conftest import ROOT
 
 
 def test_samples_cover_every_record_kind():
@@ -20,10 +17,8 @@ def test_samples_cover_every_record_kind():
     assert kinds == set(ruleset.schemas)
 
 
-def test_demo_writes_findings_and_every_kind_of_letter(tmp_path):
-    out = tmp_path / "demo"
-    done = subprocess.run([sys.executable, "-m", "engine.cli", "demo", "--out", str(out), "--as-of", "2021-06-30"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+def test_demo_writes_findings_and_every_kind_of_letter(demo_run):
+    out, done = demo_run
     assert done.returncode == 0, done.stderr
     report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     for entry in report["manifest"]["inputs"]:

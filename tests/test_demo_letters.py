@@ -8,15 +8,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from engine.articles import squash
-from engine.cli import cli
 from engine.runner import check, sample_paths
 
 from letterkit import plan
+from tests.conftest import DEMO_AS_OF
 
-AS_OF = "2026-12-01"
+AS_OF = DEMO_AS_OF  # the session's one demo run (tests/conftest.py)
 CONSEQUENCE_WORDS = ("问责", "通报批评", "约谈", "缓批限批", "环评审批", "暂停审批", "社会信用记录", "督查")
 TERMS = {"GDP"}  # abbreviations that are the term in Chinese official writing (单位GDP能耗)
 MEASURE_WORDS = ("缓批限批", "环评审批", "暂停审批或核准")
@@ -64,10 +63,9 @@ def paragraphs(path: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(cli, ["demo", "--out", str(out), "--as-of", AS_OF])
-    assert result.exit_code == 0, result.output
+def demo(demo_run):
+    out, result = demo_run
+    assert result.returncode == 0, result.stderr
     return out
 
 

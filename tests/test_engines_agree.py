@@ -8,20 +8,22 @@ import datetime as dt
 import io
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.report_writers import write_json
 from engine.runner import check, sample_paths
-from tests.enginekit import (AS_OF_DATES, BATCH, CHAINS, RULESET, TALLY, assert_same, enough_records,  # noqa: F401
-                             rows_of, _records)
+from tests.conftest import scaled
+from tests.enginekit import (AS_OF, BATCH, CHAINS, EXAMPLES, RULESET, SETTINGS, TALLY,  # noqa: F401
+                             assert_same, enough_records, rows_of, _records)
 
 SINGLE = sorted(k for k in RULESET.schemas if k not in CHAINS and any(r.kind == k for r in RULESET.rules))
 
 
 @pytest.mark.parametrize("kind", SINGLE)
 def test_both_executors_give_the_same_state_for_generated_records(kind):
-    @given(st.lists(rows_of(kind), min_size=BATCH, max_size=BATCH), st.sampled_from(AS_OF_DATES))
+    @settings(max_examples=scaled(EXAMPLES), **SETTINGS)
+    @given(rows_of(kind, BATCH), AS_OF)
     def run(rows, as_of):
         records = _records(kind, rows)
         assert_same(records, as_of)

@@ -7,15 +7,16 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.enginekit import (AS_OF_DATES, BATCH, CHAIN_BATCH, CHAINS, EXAMPLES, TALLY, assert_same,  # noqa: F401
-                             enough_records, rows_of, _records)
+from tests.conftest import scaled
+from tests.enginekit import (AS_OF, BATCH, CHAIN_BATCH, CHAINS, EXAMPLES, SETTINGS, TALLY,  # noqa: F401
+                             assert_same, enough_records, rows_of, _records)
 
 
 def test_both_executors_agree_on_measures_and_chains():
     size = CHAIN_BATCH
 
-    @settings(max_examples=EXAMPLES["ci"] * BATCH // CHAIN_BATCH + 1)
-    @given(*[st.lists(rows_of(kind), min_size=size, max_size=size) for kind in CHAINS], st.sampled_from(AS_OF_DATES))
+    @settings(max_examples=scaled(EXAMPLES * BATCH // CHAIN_BATCH), **SETTINGS)
+    @given(*[rows_of(kind, size) for kind in CHAINS], AS_OF)
     def run(prefectures, units, projects, as_of):
         records = _records("prefecture_year", prefectures) + _records("key_energy_unit", units, 1000) + \
             _records("project", projects, 2000)

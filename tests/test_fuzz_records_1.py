@@ -12,6 +12,6 @@ def setting(ruleset):
     return setting_of(ruleset)
 
 
-@pytest.mark.parametrize("kind", sorted(SCHEMAS)[:7])
+@pytest.mark.parametrize("kind", sorted(SCHEMAS)[:len(SCHEMAS) // 2])
 def test_fuzzed_files(kind, setting):
     fuzz_kind(kind, setting)

@@ -2,15 +2,13 @@
 and counts that add up."""
 
 import datetime as dt
-import subprocess
-import sys
 
 import openpyxl
 import pytest
 
 from engine.runner import check, sample_paths
 from engine.workbook import SHEETS, write_workbook
-from tests.conftest import ROOT
+from tests.conftest import cli_run
 
 AS_OF = dt.date(2026, 12, 1)
 HEADER = "使用单位,锅炉编号,市州,燃料种类,测试类型,制造单位,出厂日期,测试日期,额定蒸发量（t/h）,热效率（%）,是否在集中供热供气管网覆盖范围内,是否在用"
@@ -122,8 +120,7 @@ def test_all_results_fill_every_state_per_rule(tmp_path, ruleset):
 
 
 def test_check_format_xlsx_needs_an_output_file(tmp_path):
-    run = lambda *a: subprocess.run([sys.executable, "-m", "engine.cli", "check", *a], cwd=ROOT,  # noqa: E731
-                                    capture_output=True, text=True, timeout=300)
+    run = lambda *a: cli_run("check", *a)  # noqa: E731
     proc = run("inputs/samples/boilers.csv", "--as-of", "2026-12-01", "--format", "xlsx")
     assert proc.returncode == 2 and "--output" in proc.stderr
     out = tmp_path / "f.xlsx"
