@@ -18,6 +18,7 @@ class FieldColumn:
     codes: np.ndarray
     uniques: list
     text: object = field(default=None, compare=False)  # the uniques as a pyarrow string array, where read as text
+    _forms: dict = field(default_factory=dict, compare=False, repr=False)  # representation and numeric, once each
 
     @classmethod
     def from_values(cls, values: Sequence) -> "FieldColumn":
@@ -39,8 +40,12 @@ class FieldColumn:
     @property
     def numeric(self) -> bool:
         """Whether the column's form is float64: every value a number, date or boolean (text stays objects)."""
-        present = [v for v in self.uniques if v is not None]
-        return bool(present) and all(isinstance(v, (int, float, dt.date)) for v in present)
+        found = self._forms.get("numeric")
+        if found is None:
+            present = [v for v in self.uniques if v is not None]
+            found = self._forms["numeric"] = bool(present) and all(isinstance(v, (int, float, dt.date))
+                                                                   for v in present)
+        return found
 
     def distinct_known(self) -> np.ndarray:
         """Which distinct values are values (a reader may keep a slot for a cell that gave none; no row uses it)."""
@@ -54,13 +59,34 @@ class FieldColumn:
         return None if code < 0 else self.uniques[code]
 
     def representation(self, numeric: bool | None = None) -> np.ndarray:
-        """The distinct values in the column form: float64 (dates as yyyymmdd, booleans as 1/0) or objects."""
-        if self.numeric if numeric is None else numeric:
-            return np.array([np.nan if v is None else float(O.engine_value(v)) for v in self.uniques],
-                            dtype=np.float64)
-        out = np.empty(len(self.uniques), dtype=object)
-        out[:] = self.uniques
+        """The distinct values in the column form: float64 (dates as yyyymmdd, booleans as 1/0) or objects. Made
+        once for each form (every rule that reads the field uses it); callers must not write into it."""
+        numeric = self.numeric if numeric is None else numeric
+        found = self._forms.get(numeric)
+        if found is not None:
+            return found
+        if numeric:
+            out = np.array([np.nan if v is None else _float_form(v) for v in self.uniques], dtype=np.float64)
+        else:
+            out = np.empty(len(self.uniques), dtype=object)
+            out[:] = self.uniques
+        out.flags.writeable = False
+        self._forms[numeric] = out
         return out
+
+
+_DATE_FORMS: dict = {}  # date -> yyyymmdd as float: the same dates recur in every batch of a file
+
+
+def _float_form(value) -> float:
+    if type(value) is not dt.date:
+        return float(O.engine_value(value))
+    found = _DATE_FORMS.get(value)
+    if found is None:
+        if len(_DATE_FORMS) > 100_000:  # (dates are few; a file of many distinct ones only loses the memo)
+            _DATE_FORMS.clear()
+        found = _DATE_FORMS[value] = float(O.engine_value(value))
+    return found
 
 
 @dataclass
