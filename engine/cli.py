@@ -389,9 +389,11 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
 @first_number_option
 @overwrite_option
 @letter_formats_option
+@store_cli.store_options
 def assess(paths, out_dir, rules_dir, schemas_dir, params_dir, annual_method, config_path, letter_config_path,
-           issued_on, first_number, overwrite, fmts):
-    """Annual assessment results (考核结果 xlsx/html), early warning (预警 table, 预警通报) and charts (SVG)."""
+           issued_on, first_number, overwrite, fmts, db, no_db):
+    """Annual assessment results (考核结果 xlsx/html), early warning (预警 table, 预警通报) and charts (SVG); the
+    预警通报's 文号 from the run store's register."""
     from engine import assessment
     from engine.letters import load_authorities, load_letter_config
     from engine.outdir import prepare, write_manifest
@@ -402,8 +404,12 @@ def assess(paths, out_dir, rules_dir, schemas_dir, params_dir, annual_method, co
     issue_date = _date_option(issued_on, "--issued-on")
     out = prepare(Path(out_dir), overwrite)
     records, tables = assessment.read_records(paths, ruleset)
-    written = assessment.write_outputs(records, ruleset, annual, config, out, letter_config, load_authorities(),
-                                       issue_date, list(dict.fromkeys(fmts)) or ["html"], first_number, tables)
+    manifest = assessment.run_manifest(ruleset, issue_date, tables, annual)
+    with store_cli.letters_session(db, no_db, manifest, "assess", issue_date, first_number) as run:
+        written = assessment.write_outputs(records, ruleset, annual, config, out, letter_config, load_authorities(),
+                                           issue_date, list(dict.fromkeys(fmts)) or ["html"], first_number, tables,
+                                           store_cli.numbering(run, letter_config))
+    store_cli.report_numbers(run)
     write_manifest(out, written, {"tool": "ecocheck", "tool_version": __version__, "annual_targets":
                                   annual.manifest_entry(), "issued_on": issue_date.isoformat()})
     click.echo(tr(f"已写入 {len(written)} 个文件（考核结果、预警、图表、预警通报）：{for_terminal(out)}",
@@ -434,21 +440,20 @@ def demo(out_dir, as_of, issued_on, demo_db):
     _stream(write_json, report, str(out / "findings.json"))
     _stream(write_csv, report, str(out / "findings.csv"))
     folders = {"html": "letters", "md": "letters-md", "docx": "letters-docx", "pdf": "letters-pdf"}
+    from engine import assessment
+    from engine.letters import load_authorities, load_letter_config, numbers_used
     with store_cli.session(demo_db, demo_db is None, report, ruleset, "demo", date, issue_date, 1, seen) as run:
         written, planned = _write_all_letters(report, ruleset, out, list(folders), None, issue_date, 1, folders, run)
+        records, tables = assessment.read_records(sample_paths(), ruleset)
+        next_number = max((last for _, last in numbers_used(planned).values()), default=0) + 1  # no 文号 used twice
+        written += assessment.write_outputs(records, ruleset, annual, assessment.load_config(), out / "assessment",
+                                            load_letter_config(), load_authorities(), issue_date, list(folders),
+                                            next_number, tables, store_cli.numbering(run, load_letter_config()))
     store_cli.report_lifecycle(run)
     written += [out / "findings.json", out / "findings.csv"]
     for fmt in ("html", "md"):  # an enterprise checking itself: the sample key energy-using unit
         _write_self_reports(report, ruleset, date, out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}", {SELF_REPORT_SAMPLE})
         written.append(out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}")
-    from engine import assessment
-    from engine.letters import load_authorities, load_letter_config
-    records, tables = assessment.read_records(sample_paths(), ruleset)
-    from engine.letters import numbers_used
-    next_number = max((last for _, last in numbers_used(planned).values()), default=0) + 1  # no 文号 used twice
-    written += assessment.write_outputs(records, ruleset, annual, assessment.load_config(), out / "assessment",
-                                        load_letter_config(), load_authorities(), issue_date, list(folders),
-                                        first_number=next_number, tables=tables)
     for path in _write_overview(result, ruleset, out, date, planned):
         click.echo(tr(f"总览：{for_terminal(path)}", f"overview: {for_terminal(path)}"))
         written.append(path)

@@ -41,6 +41,34 @@ def session(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, issu
     return RunSession(open_(db), report, command, as_of, in_force, issued_on, first_number, seen)
 
 
+def letters_session(db, no_db: bool, manifest: dict, command: str, issue_date: dt.date, first_number: int):
+    """The store session of a run whose letters rest on no rule finding (`assess`: the 预警通报): recorded with its
+    inputs and no findings (it reads no subject: fixes nothing), its letters numbered from the register."""
+    if no_db:
+        return nullcontext(None)
+    from engine.findings import Report
+    from engine.store.session import RunSession
+    report = Report(manifest=manifest, findings=[], counts={}, rejected=[])
+    return RunSession(open_(db), report, command, issue_date, set(), issue_date, first_number, set())
+
+
+def numbering(run, config: dict):
+    """letters → the letters with their 文号 from the run's register (None without a store)."""
+    return None if run is None else (lambda letters: run.number(letters, config))
+
+
+def report_numbers(run) -> None:
+    """The run and the 文号 it took from the register, on stderr."""
+    if run is None:
+        return
+    from engine.store.db import shown
+    numbers = "、".join(for_terminal(x.doc_number) for x in run.numbered) or tr("无", "none")
+    click.echo(tr(f"案卷（第 {run.lifecycle.run_id} 次运行，{for_terminal(shown(run.store.location))}）：文号取自文号登记簿："
+                  f"{numbers}",
+                  f"store (run {run.lifecycle.run_id}, {for_terminal(shown(run.store.location))}): numbers from the "
+                  f"register: {numbers}"), err=True)
+
+
 def record(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, seen: set | None = None):
     """Record a run that writes no letters (committed before its output is written); None with --no-db."""
     with session(db, no_db, report, ruleset, command, as_of, seen=seen) as run:

@@ -177,6 +177,36 @@ def test_first_number_starts_the_register_and_never_moves_it_back(store_location
     assert numbers(3) == ["甘市监〔2022〕41号"]  # the maker's letter now about two boilers: another letter
 
 
+def test_the_warning_notice_takes_its_number_from_the_register(store_location, tmp_path):
+    """预警通报 (assess): re-issued unchanged it keeps its 文号; changed figures make a new notice with the next number,
+    after the numbers a letters run took under the same prefix (甘发改环资)."""
+    periods = tmp_path / "periods.csv"
+    shutil.copy(SAMPLES / "prefecture_periods_2019.csv", periods)
+
+    def assess(n):
+        out = tmp_path / f"assess{n}"
+        proc = cli_run("assess", periods, "--out", out, "--format", "md", "--issued-on", "2020-01-20",
+                       "--db", store_location)
+        assert proc.returncode == 0, proc.stderr
+        (notice,) = (out / "预警通报-md").glob("early_warning_*.md")
+        (number,) = set(re.findall(r"甘发改环资〔2020〕\d+号", notice.read_text(encoding="utf-8")))
+        assert f"文号取自文号登记簿：{number}" in proc.stderr
+        return number
+
+    proc = cli_run("letters", SAMPLES / "prefectures_2020.csv", "--out", tmp_path / "letters", "--format", "md",
+                   "--as-of", "2021-06-30", "--issued-on", "2020-01-10", "--db", store_location)
+    assert proc.returncode == 0, proc.stderr
+    taken = {x["doc_number"] for x in json.loads((tmp_path / "letters" / "ecocheck-manifest.json").read_text(
+        encoding="utf-8"))["letters"] if x["doc_number"].startswith("甘发改环资")}
+    last = max(int(n.split("〕")[1][:-1]) for n in taken)
+    first = assess(1)
+    assert first == f"甘发改环资〔2020〕{last + 1}号"  # after the letters' numbers, never one of them
+    assert assess(2) == first  # the same notice re-issued
+    periods.write_text(periods.read_text(encoding="utf-8").replace("兰州市,2019,季度,4,是,2980,",
+                                                                  "兰州市,2019,季度,4,是,3100,"), encoding="utf-8")
+    assert assess(3) == f"甘发改环资〔2020〕{last + 2}号"  # a region's figures changed: another notice
+
+
 CONCURRENT = """
 import datetime as dt, sys
 from engine.findings import Report

@@ -19,6 +19,7 @@ class RunSession:
         self.as_of, self.issued_on, self.rules_in_force, self.first_number = as_of, issued_on, rules_in_force, first_number
         self.seen = seen
         self.lifecycle: Lifecycle | None = None
+        self.numbered: list = []  # every letter numbered from the register in this run
         self._transaction = None
         self.connection = None
 
@@ -68,5 +69,7 @@ class RunSession:
 
     def number(self, letters: list, config: dict) -> list:
         """The planned letters with their 文号 from the register (recorded with their findings and deadlines)."""
-        return number_letters(self.connection, letters, self.lifecycle.by_source, self.lifecycle.run_id,
-                              self.first_number, config)
+        numbered = number_letters(self.connection, letters, self.lifecycle.by_source, self.lifecycle.run_id,
+                                  self.first_number, config)
+        self.numbered += numbered
+        return numbered
