@@ -193,8 +193,9 @@ def cli():
               help="self: write the self-assessment report (自查报告) of each unit in the records to --output "
                    "(.html or .md) instead of the findings.")
 @store_cli.store_options
+@store_cli.waivers_option
 def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results,
-          params_dir, annual_method, engine, report_kind, db, no_db):
+          params_dir, annual_method, engine, report_kind, db, no_db, waivers_path):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
     if fmt == "xlsx" and output in (None, "-"):
         raise UsageError(tr("--format xlsx 写出的是工作簿，请用 --output 文件名.xlsx 指定文件",
@@ -204,6 +205,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     if report_kind == "self" and Path(output or "-").suffix.lower() not in (".html", ".md"):
         raise UsageError(tr("--report self 写出的是一份文件", "--report self writes a document"),
                          fix=tr("用 --output 给出以 .html 或 .md 结尾的文件名", "give --output FILE ending in .html or .md"))
+    waivers = store_cli.waiver_file(waivers_path, no_db, ruleset)
     seen = None if no_db else set()  # (kind, id) of every record read: the store tells fixed from not checked
     result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
                   annual=_annual(ruleset, params_dir, annual_method), engine=engine, seen=seen)
@@ -214,7 +216,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         _accounting_note(result.report)
         _after_run(result, rejects)
         sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
-    run = store_cli.record(db, no_db, result.report, ruleset, "check", date, seen)  # the run and its findings' states
+    run = store_cli.record(db, no_db, result.report, ruleset, "check", date, seen, waivers)  # the findings' states
     if fmt == "xlsx":
         _save_workbook(result.report, Path(output))
     else:
@@ -349,19 +351,21 @@ def _write_overview(result, ruleset, out: Path, date: dt.date, letters: list) ->
 @params_option
 @method_option
 @store_cli.store_options
+@store_cli.waivers_option
 def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, first_number, overwrite, fmts,
-            config_path, sheet, strict, rejects, params_dir, annual_method, db, no_db):
+            config_path, sheet, strict, rejects, params_dir, annual_method, db, no_db, waivers_path):
     """Write the letters the findings call for, an index, the working record (检查记录), the regulator's overview
     (overview.html, overview.xlsx) and a manifest of what was written."""
     from engine.outdir import prepare, write_manifest
     ruleset = _confirmed(_ruleset(rules_dir, schemas_dir), params_dir)
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     annual = _annual(ruleset, params_dir, annual_method)
+    waivers = store_cli.waiver_file(waivers_path, no_db, ruleset)
     out = prepare(Path(out_dir), overwrite)
     seen = None if no_db else set()
     result = _run(paths, ruleset, date, kind, sheet, annual=annual, seen=seen)
     with store_cli.session(db, no_db, result.report, ruleset, "letters", date, issue_date, first_number,
-                           seen) as run:
+                           seen, waivers) as run:
         written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
                                               config_path, issue_date, first_number, run=run)
     for path in _write_overview(result, ruleset, out, date, planned):

@@ -21,8 +21,29 @@ no_db_option = click.option("--no-db", "no_db", is_flag=True,
                             help="Do not record this run in the run store (no lifecycle, no 文号 register).")
 
 
+waivers_option = click.option("--waivers", "waivers_path", default=None, metavar="FILE",
+                              type=click.Path(dir_okay=False),
+                              help="A YAML waiver file kept with the records: entries of subject, rule, reason, basis, "
+                                   "by and until, applied to this run as `ecocheck waive` ones are and recorded with "
+                                   "the file and entry they came from (needs the run store).")
+
+
 def store_options(command):
     return db_option(no_db_option(command))
+
+
+def waiver_file(path, no_db: bool, ruleset):
+    """The checked waiver file of `--waivers` (None without one): read before the run, so a bad entry stops it early."""
+    if path is None:
+        return None
+    if no_db:
+        from engine.errors import UsageError
+        raise UsageError(tr("--waivers 需要案卷库（豁免记入案卷库并按案卷识别发现事项），不能与 --no-db 同用",
+                            "--waivers needs the run store (waivers are recorded there and matched to the findings "
+                            "it identifies): not with --no-db"), fix=tr("去掉 --no-db，或去掉 --waivers",
+                                                                      "drop --no-db or --waivers"))
+    from engine import waiver_file as wf
+    return wf.load(path, {r.id for r in ruleset.rules})
 
 
 def open_(db: str | None):
@@ -31,14 +52,14 @@ def open_(db: str | None):
 
 
 def session(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, issued_on=None, first_number: int = 1,
-            seen: set | None = None):
+            seen: set | None = None, waivers=None):
     """The run's store session (a context manager), or a null context with --no-db. `seen`: (kind, id) of every
-    record the run read."""
+    record the run read; `waivers`: the run's waiver file (`waiver_file`)."""
     if no_db:
         return nullcontext(None)
     from engine.store.session import RunSession
     in_force = {r.id for r in ruleset.rules if r.in_force(as_of)}
-    return RunSession(open_(db), report, command, as_of, in_force, issued_on, first_number, seen)
+    return RunSession(open_(db), report, command, as_of, in_force, issued_on, first_number, seen, waivers)
 
 
 def letters_session(db, no_db: bool, manifest: dict, command: str, issue_date: dt.date, first_number: int):
@@ -69,9 +90,9 @@ def report_numbers(run) -> None:
                   f"register: {numbers}"), err=True)
 
 
-def record(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, seen: set | None = None):
+def record(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, seen: set | None = None, waivers=None):
     """Record a run that writes no letters (committed before its output is written); None with --no-db."""
-    with session(db, no_db, report, ruleset, command, as_of, seen=seen) as run:
+    with session(db, no_db, report, ruleset, command, as_of, seen=seen, waivers=waivers) as run:
         return run
 
 
@@ -211,7 +232,8 @@ def register(cli, ruleset_of, date_option) -> None:
         with store.reading() as connection:
             for w in list_waivers(connection):
                 click.echo(f"{w.id} {for_terminal(w.subject)} {w.rule_id} {w.until.isoformat()} "
-                           f"{for_terminal(w.reason)}｜{for_terminal(w.basis)}｜{for_terminal(w.granted_by)}")
+                           f"{for_terminal(w.reason)}｜{for_terminal(w.basis)}｜{for_terminal(w.granted_by)}｜"
+                           f"{for_terminal(w.source or 'ecocheck waive')}")
 
     @cli.group("db")
     def db_group():

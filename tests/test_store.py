@@ -310,6 +310,85 @@ def test_waivers(store_location, tmp_path):
     assert not any(e["waiver"] for e in data["lifecycle"]["findings"]) and "= 未豁免 2 + 已豁免 0" in said
 
 
+WAIVER = "- subject: {subject}\n  rule: {rule}\n  reason: 更换锅炉过渡期\n  basis: 示例〔2022〕1号\n  by: 某处\n  until: {until}\n"
+
+
+def waiver_file(path: Path, *entries) -> Path:
+    """A waiver file of entries (subject, rule, until)."""
+    path.write_text("".join(WAIVER.format(subject=s, rule=r, until=u) for s, r, u in entries), encoding="utf-8")
+    return path
+
+
+def adds_up(said: str) -> tuple:
+    """(total, waived) of the count line, checked to add up both ways."""
+    m = re.search(r"发现事项 (\d+) = 新发现 (\d+) \+ 持续 (\d+) \+ 复发 (\d+) = 未豁免 (\d+) \+ 已豁免 (\d+)", said)
+    total, new, persisting, reopened, open_, waived = map(int, m.groups())
+    assert total == new + persisting + reopened == open_ + waived
+    return total, waived
+
+
+def test_a_waiver_file_waives_as_the_waive_command_does(store_location, tmp_path):
+    table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "70")])
+    waivers = waiver_file(tmp_path / "waivers.yaml", ("GL-1", "BOILER-001", "2022-06-30"))
+    # the first run of these records: the subject is in the records read, though no stored run has it yet
+    data, said = check(store_location, table, as_of="2022-06-29", extra=("--waivers", waivers))
+    assert [(f["subject"]["id"], e["waiver"]["reason"], e["waiver"]["source"])
+            for f, e in zip(data["findings"], data["lifecycle"]["findings"]) if e["waiver"]] == \
+        [("GL-1", "更换锅炉过渡期", f"{waivers}#1")]  # reported with its reason and where it came from
+    assert adds_up(said) == (2, 1)
+    out = tmp_path / "letters"
+    proc = cli_run("letters", table, "--out", out, "--as-of", "2022-06-29", "--db", store_location,
+                   "--waivers", waivers)
+    assert proc.returncode == 0, proc.stderr
+    assert "已豁免：更换锅炉过渡期" in (out / "检查记录.html").read_text(encoding="utf-8")
+    letter_text = "".join(p.read_text(encoding="utf-8") for p in out.glob("facility_rectification_*.html"))
+    assert "GL-2" in letter_text and "GL-1" not in letter_text
+    assert count(store_location, "waivers") == 1  # the same entry again: the same waiver, not a second one
+    data, said = check(store_location, table, as_of="2022-06-30", extra=("--waivers", waivers))  # expired on its date
+    assert not any(e["waiver"] for e in data["lifecycle"]["findings"]) and adds_up(said) == (2, 0)
+    _, said = check(store_location, table, as_of="2022-06-29")  # a file's waivers hold for the runs given the file
+    assert adds_up(said) == (2, 0)
+    listed = cli_run("waivers", "--db", store_location).stdout
+    assert f"GL-1 BOILER-001 2022-06-30 更换锅炉过渡期｜示例〔2022〕1号｜某处｜{waivers}#1" in listed
+
+
+def test_a_waiver_file_for_a_subject_nobody_found_is_refused(store_location, tmp_path):
+    table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")])
+    waivers = waiver_file(tmp_path / "w.yaml", ("GL-1", "BOILER-001", "2022-06-30"), ("GL-404", "BOILER-001", "2022-06-30"))
+    proc = cli_run("check", table, "--db", store_location, "--waivers", waivers)
+    assert proc.returncode == 3
+    assert proc.stderr.startswith(f"错误：文件 {waivers} 第 2 条 字段 subject：“GL-404”既不在本次检查的记录中")
+    assert count(store_location, "runs") == 0 and count(store_location, "waivers") == 0  # nothing recorded
+
+
+@pytest.mark.parametrize("text, entry, field, words", [
+    (WAIVER.format(subject="GL-1", rule="NO-SUCH-RULE", until="2022-06-30"), 1, "rule", "规则 NO-SUCH-RULE 不在规则集中"),
+    (WAIVER.format(subject="GL-1", rule="BOILER-001", until="2022-13-30"), 1, "until", "“2022-13-30”不是日期"),
+    (WAIVER.format(subject="GL-1", rule="BOILER-001", until="明年"), 1, "until", "“明年”不是日期"),
+    (WAIVER.format(subject="GL-1", rule="BOILER-001", until="2022-06-30")
+     + WAIVER.format(subject="ｇｌ－１", rule="BOILER-001", until="2023-06-30"), 2, "subject", "与第 1 条是同一对象、同一规则的重复豁免"),
+    (WAIVER.format(subject="GL-1", rule="BOILER-001", until="2022-06-30").replace("  by: 某处\n", ""), 1, "by", "缺失或为空"),
+    (WAIVER.format(subject="GL-1", rule="BOILER-001", until="2022-06-30").replace("reason: 更换锅炉过渡期", "reason: ''"),
+     1, "reason", "缺失或为空"),
+    (WAIVER.format(subject="GL-1", rule="BOILER-001", until="2022-06-30") + "  note: x\n", 1, "note", "不是豁免条目的字段"),
+    ("subject: GL-1\n", None, None, "应是豁免条目的列表"),
+])
+def test_a_bad_waiver_file_is_refused_before_the_run(tmp_path, text, entry, field, words):
+    db = tmp_path / "runs.sqlite"
+    path = tmp_path / "w.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = cli_run("check", boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")]), "--db", db, "--waivers", path)
+    where = f"文件 {path}" + (f" 第 {entry} 条 字段 {field}" if entry else "")
+    assert proc.returncode == 3 and proc.stderr.startswith(f"错误：{where}：") and words in proc.stderr, proc.stderr
+    assert "；请" in proc.stderr and not db.exists()  # refused before anything was run or recorded
+
+
+def test_a_waiver_file_needs_the_store(tmp_path):
+    path = waiver_file(tmp_path / "w.yaml", ("GL-1", "BOILER-001", "2022-06-30"))
+    proc = cli_run("check", boilers(tmp_path / "a.csv", [("甲", "GL-1", "70")]), "--no-db", "--waivers", path)
+    assert proc.returncode == 2 and "--waivers 需要案卷库" in proc.stderr
+
+
 # ------------------------------------------------------------------------------------------- deadlines
 
 def test_a_notice_past_its_deadline_is_overdue(store_location, tmp_path):
@@ -359,7 +438,7 @@ def test_the_store_is_migrated_once_and_opens_again(store_location):
     for _ in range(2):
         store = open_store(store_location)
         with store.reading() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
             assert connection.execute(select(func.count()).select_from(schema.store_lock)).scalar_one() == 1
         store.close()
 

@@ -9,7 +9,7 @@ import os
 import signal
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 
 from engine.store import schema
 from engine.store.db import now
@@ -60,16 +60,17 @@ class Lifecycle:
 
 def waiver_entry(row) -> dict:
     return {"id": row.id, "reason": row.reason, "basis": row.basis, "by": row.granted_by,
-            "until": row.until.isoformat()}
+            "until": row.until.isoformat(), "source": row.source or "ecocheck waive"}
 
 
 def record_run(connection, report, command: str, as_of: dt.date, issued_on: dt.date | None,
-               rules_in_force: set, subjects: set | None = None) -> Lifecycle:
+               rules_in_force: set, subjects: set | None = None, file_waivers: frozenset = frozenset()) -> Lifecycle:
     """Write the run and its findings; move every case to its new state. Call inside Store.transaction().
 
     A case open before and not found now is fixed only when this run read its subject (`subjects`: (kind, id) of every
     record read; without it, any record of the subject's kind) under a rule in force: a run of part of the units
-    fixes nothing of the others."""
+    fixes nothing of the others. The waivers that apply: those of `ecocheck waive` and of this run's waiver file (ids
+    `file_waivers`; a waiver file's entries apply to the runs given that file), until their date."""
     manifest = report.manifest
     run_id = connection.execute(insert(schema.runs).values(
         created_at=now(), command=command, tool_version=str(manifest.get("tool_version", "")),
@@ -82,8 +83,10 @@ def record_run(connection, report, command: str, as_of: dt.date, issued_on: dt.d
         connection.execute(insert(schema.run_inputs), inputs)
     cases = {row.fingerprint: row for row in connection.execute(select(schema.cases))}
     waivers = {}
-    for row in connection.execute(select(schema.waivers).where(schema.waivers.c.until > as_of)
-                                  .order_by(schema.waivers.c.id)):
+    w = schema.waivers.c
+    for row in connection.execute(select(schema.waivers).where(w.until > as_of, or_(w.source.is_(None),
+                                                                                    w.id.in_(sorted(file_waivers))))
+                                  .order_by(w.id)):
         waivers[(row.subject_key, row.rule_id)] = row
     life = Lifecycle(run_id)
     found: dict = {}  # fingerprint -> state in this run
