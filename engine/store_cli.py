@@ -59,7 +59,8 @@ def session(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, issu
         return nullcontext(None)
     from engine.store.session import RunSession
     in_force = {r.id for r in ruleset.rules if r.in_force(as_of)}
-    return RunSession(open_(db), report, command, as_of, in_force, issued_on, first_number, seen, waivers)
+    return RunSession(open_(db), report, command, as_of, in_force, issued_on, first_number, seen, waivers,
+                      lambda date: {r.id for r in ruleset.rules if r.in_force(date)})
 
 
 def letters_session(db, no_db: bool, manifest: dict, command: str, issue_date: dt.date, first_number: int):
@@ -249,6 +250,7 @@ def register(cli, ruleset_of, date_option) -> None:
         with store.reading() as connection:
             if output in (None, "-"):
                 counts = export(connection, sys.stdout)
+                sys.stdout.flush()
             else:
                 path = Path(output)
                 path.parent.mkdir(parents=True, exist_ok=True)

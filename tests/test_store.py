@@ -114,6 +114,44 @@ def test_new_persisting_fixed_reopened(store_location, tmp_path):
     assert {s for (r, sid), s in states(data).items() if sid == "GL-2"} == {"persisting"}
 
 
+def history_of(db, subject) -> list:
+    """(run, state) of a subject's BOILER-001 findings, in as-of order."""
+    rows = json.loads(cli_run("history", subject, "--db", db, "--format", "json").stdout)
+    return [(h["run_id"], h["state"]) for h in rows if h["rule_id"] == "BOILER-001"]
+
+
+def test_a_back_dated_run_is_compared_with_the_runs_before_it_by_as_of(store_location, tmp_path):
+    bad, mended = [("甲热力公司", "GL-1", "70")], [("甲热力公司", "GL-1", "90")]
+    data, _ = check(store_location, boilers(tmp_path / "a.csv", bad), as_of="2022-03-31")  # run 1
+    assert set(states(data).values()) == {"new"}
+    data, _ = check(store_location, boilers(tmp_path / "b.csv", bad), as_of="2022-01-31")  # run 2, back-dated
+    assert set(states(data).values()) == {"new"}  # nothing before January
+    assert history_of(store_location, "GL-1") == [(2, "new"), (1, "persisting")]  # March now follows January
+    data, _ = check(store_location, boilers(tmp_path / "c.csv", mended), as_of="2022-02-28")  # run 3, between
+    assert {f["subject_id"] for f in data["lifecycle"]["fixed"]} == {"GL-1"}  # open in January, mended in February
+    assert history_of(store_location, "GL-1") == [(2, "new"), (3, "fixed"), (1, "reopened")]
+    data, _ = check(store_location, boilers(tmp_path / "d.csv", bad), as_of="2022-04-30")  # run 4
+    assert set(states(data).values()) == {"persisting"}  # March, the latest before April, found it
+
+
+def test_a_back_dated_run_never_changes_where_a_case_stands_now(store_location, tmp_path):
+    check(store_location, boilers(tmp_path / "a.csv", [("甲热力公司", "GL-2", "70")]), as_of="2022-01-31")  # run 1
+    good = [("甲热力公司", "GL-2", "90"), ("乙热力公司", "GL-3", "90")]
+    data, _ = check(store_location, boilers(tmp_path / "b.csv", good), as_of="2022-03-31")  # run 2: GL-2 fixed
+    assert {f["subject_id"] for f in data["lifecycle"]["fixed"]} == {"GL-2"}
+    bad = [("甲热力公司", "GL-2", "70"), ("乙热力公司", "GL-3", "70")]
+    data, _ = check(store_location, boilers(tmp_path / "c.csv", bad), as_of="2022-02-28")  # run 3, back-dated
+    assert {sid: s for (_r, sid), s in states(data).items()} == {"GL-2": "persisting", "GL-3": "new"}
+    # March read GL-3 and did not find it: fixed there; both stay fixed, as the latest run says
+    assert history_of(store_location, "GL-3") == [(3, "new"), (2, "fixed")]
+    assert history_of(store_location, "GL-2") == [(1, "new"), (3, "persisting"), (2, "fixed")]
+    export = json.loads(cli_run("db", "export", "--db", store_location).stdout)
+    march = next(r for r in export["runs"] if r["id"] == 2)
+    assert json.loads(march["summary"])["states"]["fixed"] == 2  # its stored counts follow
+    data, _ = check(store_location, boilers(tmp_path / "d.csv", bad), as_of="2022-04-30")  # run 4
+    assert {sid: s for (_r, sid), s in states(data).items()} == {"GL-2": "reopened", "GL-3": "reopened"}
+
+
 def test_the_same_boiler_id_of_another_unit_is_another_finding(store_location, tmp_path):
     check(store_location, boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")]))
     data, _ = check(store_location, boilers(tmp_path / "b.csv", [("甲热力公司", "GL-1", "70"),

@@ -18,10 +18,10 @@ class RunSession:
 
     def __init__(self, store: Store, report, command: str, as_of: dt.date, rules_in_force: set,
                  issued_on: dt.date | None = None, first_number: int = 1, seen: set | None = None,
-                 waiver_file=None):
+                 waiver_file=None, in_force_on=None):
         self.store, self.report, self.command = store, report, command
         self.as_of, self.issued_on, self.rules_in_force, self.first_number = as_of, issued_on, rules_in_force, first_number
-        self.seen, self.waiver_file = seen, waiver_file
+        self.seen, self.waiver_file, self.in_force_on = seen, waiver_file, in_force_on
         self.lifecycle: Lifecycle | None = None
         self.numbered: list = []  # every letter numbered from the register in this run
         self._transaction = None
@@ -34,7 +34,7 @@ class RunSession:
             file_waivers = frozenset(record_file_waivers(self.connection, self.waiver_file, self._known())
                                      if self.waiver_file else ())
             self.lifecycle = record_run(self.connection, self.report, self.command, self.as_of, self.issued_on,
-                                        self.rules_in_force, self.seen, file_waivers)
+                                        self.rules_in_force, self.seen, file_waivers, self.in_force_on)
         except BaseException:
             self._transaction.__exit__(*sys.exc_info())
             raise
