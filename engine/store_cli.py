@@ -120,15 +120,26 @@ def report_lifecycle(run) -> None:
                   f"store (run {life.run_id}, {t(shown(run.store.location))}): findings {total} = new {c['new']} + "
                   f"persisting {c['persisting']} + reopened {c['reopened']} = not waived {open_} + waived {c['waived']} "
                   f"(waived ones counted apart, in no letter, not counted for --fail-on); fixed {c['fixed']}; "
-                  f"overdue {c['overdue']}"), err=True)
+                  f"overdue {c['overdue']}")
+               + (tr(f"；其他文书期限已过 {c['past_deadline']}（不出后续文书）",
+                     f"; other letters past their deadline {c['past_deadline']} (no follow-up document)")
+                  if c["past_deadline"] else ""), err=True)
     for item in life.fixed:
         click.echo(tr(f"  已整改 {t(item['rule_id'])} {t(item['subject_id'])}（{t(item['region'])}）",
                       f"  fixed {t(item['rule_id'])} {t(item['subject_id'])} ({t(item['region'])})"), err=True)
     for item in life.overdue:
-        click.echo(tr(f"  逾期未整改 {t(item['doc_number'])}《{t(item['title'])}》期限 {item['deadline']}："
-                      f"{t(item['addressee'])}",
-                      f"  overdue {t(item['doc_number'])} ({t(item['title'])}), deadline {item['deadline']}: "
-                      f"{t(item['addressee'])}"), err=True)
+        if item["follow_up"]:
+            click.echo(tr(f"  逾期未整改 {t(item['doc_number'])}《{t(item['title'])}》期限 {item['deadline']}："
+                          f"{t(item['addressee'])}",
+                          f"  overdue {t(item['doc_number'])} ({t(item['title'])}), deadline {item['deadline']}: "
+                          f"{t(item['addressee'])}"), err=True)
+            continue
+        click.echo(tr(f"  期限已过 {t(item['doc_number'])}《{t(item['title'])}》期限 {item['deadline']}："
+                      f"{t(item['addressee'])}（该文书要求的是报告或执行情况，是否已收到，案卷库无记录；两份文件未就逾期报告规定后果，"
+                      f"不出后续文书）",
+                      f"  past its deadline {t(item['doc_number'])} ({t(item['title'])}), deadline {item['deadline']}: "
+                      f"{t(item['addressee'])} (it asked for a report; the store does not know whether one came; the "
+                      f"documents attach nothing to a late one: no follow-up document)"), err=True)
 
 
 def register(cli, ruleset_of, date_option) -> None:

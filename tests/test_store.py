@@ -462,6 +462,26 @@ def test_violations_past_the_deadline_get_the_follow_up_the_config_defines(store
         assert word not in text
 
 
+def test_other_letters_past_their_deadline_are_listed_without_a_document(store_location, tmp_path):
+    """A 缓批限批 or 暂停环评审批 notice asks for a report by its deadline; the documents attach nothing to a late one: a
+    later run lists it as past its deadline, never as 逾期未整改, and writes no follow-up document."""
+    out = tmp_path / "out"
+    proc = cli_run("letters", SAMPLES / "prefectures_2020.csv", "--out", out, "--format", "md", "--as-of", "2021-06-30",
+                   "--issued-on", "2021-07-01", "--db", store_location)
+    assert proc.returncode == 0, proc.stderr
+    restrictions = {x["doc_number"] for x in json.loads((out / "ecocheck-manifest.json").read_text(encoding="utf-8"))
+                    ["letters"] if x["type"] == "restriction_notice"}
+    assert len(restrictions) == 2
+    data, said = check(store_location, SAMPLES / "prefectures_2020.csv", as_of="2021-09-30")
+    assert "逾期未整改 0；其他文书期限已过 2（不出后续文书）" in said
+    assert {n for n in restrictions if f"期限已过 {n}《" in said} == restrictions
+    overdue = data["lifecycle"]["overdue"]
+    assert {o["doc_number"] for o in overdue} == restrictions and not any(o["follow_up"] for o in overdue)
+    assert data["lifecycle"]["counts"]["overdue"] == 0 and data["lifecycle"]["counts"]["past_deadline"] == 2
+    for word in ("罚款", "处罚", "问责"):
+        assert word not in said
+
+
 def test_a_store_that_cannot_be_opened_is_an_error_line(tmp_path):
     table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")])
     proc = cli_run("check", table, "--db", "postgresql://ecocheck@127.0.0.1:1/none")

@@ -41,7 +41,8 @@ class Lifecycle:
             counts[state] += 1
         counts["fixed"] = len(self.fixed)
         counts["waived"] = sum(1 for w in self.waivers if w)
-        counts["overdue"] = len(self.overdue)
+        counts["overdue"] = sum(1 for o in self.overdue if o["follow_up"])  # past a deadline to rectify
+        counts["past_deadline"] = len(self.overdue) - counts["overdue"]  # past another type's deadline (a report)
         return counts
 
     def waived(self) -> set:
@@ -219,7 +220,9 @@ def _overdue(connection, life: Lifecycle, on: dt.date) -> list:
         if row.fingerprint in persisting:
             latest[row.fingerprint] = row
     index = {fp: n for n, fp in reversed(list(enumerate(life.fingerprints)))}
+    from engine.letter_schema import FOLLOWED_BY_OVERDUE_NOTICE
     return [{"fingerprint": fp, "finding": index[fp], "doc_number": row.doc_number, "letter_type": row.letter_type,
+             "follow_up": row.letter_type in FOLLOWED_BY_OVERDUE_NOTICE,
              "addressee": row.addressee, "title": row.title, "issued_on": row.issued_on.isoformat(),
              "deadline": row.deadline.isoformat(), "issuers": json.loads(row.issuers)} for fp, row in sorted(latest.items(), key=lambda kv: index[kv[0]])]
 
