@@ -205,6 +205,9 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     if report_kind == "self" and Path(output or "-").suffix.lower() not in (".html", ".md"):
         raise UsageError(tr("--report self 写出的是一份文件", "--report self writes a document"),
                          fix=tr("用 --output 给出以 .html 或 .md 结尾的文件名", "give --output FILE ending in .html or .md"))
+    if report_kind == "self" and waivers_path:
+        raise UsageError(tr("--report self 不记入案卷库，--waivers 对它不起作用", "--report self is not recorded in the run "
+                            "store: --waivers does nothing there"), fix=tr("去掉 --waivers", "drop --waivers"))
     waivers = store_cli.waiver_file(waivers_path, no_db, ruleset)
     seen = None if no_db else set()  # (kind, id) of every record read: the store tells fixed from not checked
     result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",

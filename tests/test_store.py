@@ -215,9 +215,11 @@ def test_first_number_starts_the_register_and_never_moves_it_back(store_location
     assert numbers(3) == ["甘市监〔2022〕41号"]  # the maker's letter now about two boilers: another letter
 
 
-def test_the_warning_notice_takes_its_number_from_the_register(store_location, tmp_path):
+def test_the_warning_notice_takes_its_number_from_the_register(store_location, tmp_path, monkeypatch):
     """预警通报 (assess): re-issued unchanged it keeps its 文号; changed figures make a new notice with the next number,
     after the numbers a letters run took under the same prefix (甘发改环资)."""
+    from engine import assessment_charts
+    monkeypatch.setattr(assessment_charts, "warning_grid_chart", lambda *_: None)  # (drawing it is most of the time)
     periods = tmp_path / "periods.csv"
     shutil.copy(SAMPLES / "prefecture_periods_2019.csv", periods)
 
@@ -423,8 +425,11 @@ def test_a_bad_waiver_file_is_refused_before_the_run(tmp_path, text, entry, fiel
 
 def test_a_waiver_file_needs_the_store(tmp_path):
     path = waiver_file(tmp_path / "w.yaml", ("GL-1", "BOILER-001", "2022-06-30"))
-    proc = cli_run("check", boilers(tmp_path / "a.csv", [("甲", "GL-1", "70")]), "--no-db", "--waivers", path)
+    table = boilers(tmp_path / "a.csv", [("甲", "GL-1", "70")])
+    proc = cli_run("check", table, "--no-db", "--waivers", path)
     assert proc.returncode == 2 and "--waivers 需要案卷库" in proc.stderr
+    proc = cli_run("check", table, "--report", "self", "--output", tmp_path / "r.md", "--waivers", path)
+    assert proc.returncode == 2 and "--waivers 对它不起作用" in proc.stderr
 
 
 # ------------------------------------------------------------------------------------------- deadlines
