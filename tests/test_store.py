@@ -506,6 +506,29 @@ def test_the_store_is_migrated_once_and_opens_again(store_location):
         store.close()
 
 
+def test_a_store_of_the_first_version_is_migrated_and_keeps_its_waivers(store_location):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+    from engine.store.db import MIGRATIONS, engine_url
+    engine = create_engine(engine_url(store_location))
+    with engine.connect() as connection:  # a store as the first version left it, with a waiver
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(text("INSERT INTO waivers (subject, subject_key, rule_id, reason, basis, granted_by, until, "
+                                "created_at) VALUES ('GL-1', 'gl-1', 'BOILER-001', 'r', 'b', 'x', '2030-01-01', 'now')"))
+        connection.commit()
+    engine.dispose()
+    store = open_store(store_location)
+    with store.reading() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        (row,) = connection.execute(select(schema.waivers)).all()
+        assert (row.subject, row.source) == ("GL-1", None)  # still a waiver of `ecocheck waive`, for every run
+    store.close()
+
+
 def test_without_postgresql_the_tests_say_how_to_get_it(monkeypatch):
     import pgserver
     monkeypatch.setattr(pgserver, "binaries", lambda: None)
