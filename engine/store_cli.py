@@ -124,6 +124,12 @@ def report_lifecycle(run) -> None:
                + (tr(f"；其他文书期限已过 {c['past_deadline']}（不出后续文书）",
                      f"; other letters past their deadline {c['past_deadline']} (no follow-up document)")
                   if c["past_deadline"] else ""), err=True)
+    if life.later_runs:
+        runs = "、".join(str(n) for n in life.restated) or tr("无", "none")
+        click.echo(tr(f"  本次截至日早于第 {'、'.join(str(n) for n in life.later_runs)} 次运行：按截至日与其前的运行比较；"
+                      f"其后运行中状态重新推定的：第 {runs} 次",
+                      f"  this run's as-of is earlier than run(s) {', '.join(str(n) for n in life.later_runs)}: compared "
+                      f"with the runs before it by as-of; later runs whose states were derived again: {runs}"), err=True)
     for item in life.fixed:
         click.echo(tr(f"  已整改 {t(item['rule_id'])} {t(item['subject_id'])}（{t(item['region'])}）",
                       f"  fixed {t(item['rule_id'])} {t(item['subject_id'])} ({t(item['region'])})"), err=True)

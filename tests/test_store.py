@@ -124,8 +124,10 @@ def test_a_back_dated_run_is_compared_with_the_runs_before_it_by_as_of(store_loc
     bad, mended = [("甲热力公司", "GL-1", "70")], [("甲热力公司", "GL-1", "90")]
     data, _ = check(store_location, boilers(tmp_path / "a.csv", bad), as_of="2022-03-31")  # run 1
     assert set(states(data).values()) == {"new"}
-    data, _ = check(store_location, boilers(tmp_path / "b.csv", bad), as_of="2022-01-31")  # run 2, back-dated
+    data, said = check(store_location, boilers(tmp_path / "b.csv", bad), as_of="2022-01-31")  # run 2, back-dated
     assert set(states(data).values()) == {"new"}  # nothing before January
+    assert (data["lifecycle"]["later_runs"], data["lifecycle"]["restated_runs"]) == ([1], [1])
+    assert "本次截至日早于第 1 次运行" in said
     assert history_of(store_location, "GL-1") == [(2, "new"), (1, "persisting")]  # March now follows January
     data, _ = check(store_location, boilers(tmp_path / "c.csv", mended), as_of="2022-02-28")  # run 3, between
     assert {f["subject_id"] for f in data["lifecycle"]["fixed"]} == {"GL-1"}  # open in January, mended in February

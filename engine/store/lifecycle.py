@@ -34,6 +34,8 @@ class Lifecycle:
     fixed: list = field(default_factory=list)  # cases open before and not found now: dicts
     overdue: list = field(default_factory=list)  # persisting findings of notices past their deadline: dicts
     by_source: dict = field(default_factory=dict)  # (rule_id, file, row) -> fingerprint
+    later_runs: list = field(default_factory=list)  # runs with a later as-of, recorded before this back-dated one
+    restated: list = field(default_factory=list)  # those of them whose states were derived again
 
     def counts(self) -> dict:
         counts = {state: 0 for state in STATES}
@@ -56,7 +58,8 @@ class Lifecycle:
         return {"run": self.run_id, "counts": self.counts(),
                 "findings": [{"fingerprint": fp, "state": st, "waiver": w}
                              for fp, st, w in zip(self.fingerprints, self.states, self.waivers)],
-                "fixed": self.fixed, "overdue": self.overdue}
+                "fixed": self.fixed, "overdue": self.overdue, "later_runs": self.later_runs,
+                "restated_runs": self.restated}
 
 
 def waiver_entry(row) -> dict:
@@ -149,7 +152,8 @@ def record_run(connection, report, command: str, as_of: dt.date, issued_on: dt.d
     _save_cases(connection, run_id, changes, cases)
     if later:
         touched = {fp: True for fp in found} | {c.fingerprint: False for c in fixed}
-        replay_after(connection, run_id, later, touched, in_force_on or (lambda _date: rules_in_force))
+        life.later_runs = [run.id for run in later]
+        life.restated = replay_after(connection, run_id, later, touched, in_force_on or (lambda _date: rules_in_force))
     life.overdue = _overdue(connection, life, issued_on or as_of)
     connection.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(summary=json.dumps(
         {"statuses": dict(report.counts), "states": life.counts()}, ensure_ascii=False)))

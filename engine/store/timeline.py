@@ -57,11 +57,11 @@ def open_before(connection, run_id: int, as_of) -> dict:
     return {row.fingerprint: row.state in OPEN_STATES for row in connection.execute(query)}
 
 
-def replay_after(connection, run_id: int, later: list, touched: dict, in_force_on) -> None:
+def replay_after(connection, run_id: int, later: list, touched: dict, in_force_on) -> list:
     """Derive again, run by run after this one, the states of the findings this run found or fixed (`touched`:
     fingerprint -> open after this run): found again → persisting / reopened; a fixed row after a case already closed is
     dropped; a later run that read the subject under a rule in force and did not find it gets its fixed row. The cases
-    then stand as the last run says (open or not, the latest status and message)."""
+    then stand as the last run says (open or not, the latest status and message). Returns the runs changed."""
     f = schema.findings.c
     order = {run.id: n for n, run in enumerate(later)}
     rows = defaultdict(lambda: defaultdict(list))  # fingerprint -> run id -> rows
@@ -88,9 +88,11 @@ def replay_after(connection, run_id: int, later: list, touched: dict, in_force_o
             if found:
                 state = "persisting" if is_open else ("new" if is_open is None else "reopened")
                 again = [{"row_id": x.id, "new_state": state} for x in found if x.state != state]
+                if again:
+                    restate += again
+                    changed.add(run.id)
                 is_open, last_run, latest = True, run.id, found[-1]
             elif here:  # a fixed row: still a change only when the case was open
-                again = []
                 if is_open:
                     is_open, last_run = False, run.id
                 else:
@@ -98,18 +100,12 @@ def replay_after(connection, run_id: int, later: list, touched: dict, in_force_o
                     changed.add(run.id)
             elif is_open and read[run.id] is not None and case.subject_key in read[run.id] \
                     and case.rule_id in in_force[run.id]:
-                again = []
                 added.append({"run_id": run.id, "fingerprint": fp, "state": "fixed", "rule_id": case.rule_id,
                               "subject_kind": case.subject_kind, "subject_id": case.subject_id,
                               "subject_name": case.recipient, "region": case.region, "period": case.period,
                               "status": case.status, "message": case.message, "file": None, "row": None,
                               "waiver_id": None})
                 is_open, last_run = False, run.id
-                changed.add(run.id)
-            else:
-                again = []
-            if again:
-                restate += again
                 changed.add(run.id)
         standing.append({"fp": fp, "is_open": 1 if is_open else 0, "last": last_run,
                          "latest_status": case.status if latest is None else latest.status,
@@ -128,6 +124,7 @@ def replay_after(connection, run_id: int, later: list, touched: dict, in_force_o
     for run in later:
         if run.id in changed:
             _restate_summary(connection, run)
+    return [run.id for run in later if run.id in changed]
 
 
 def _restate_summary(connection, run) -> None:
