@@ -136,6 +136,14 @@ def test_a_back_dated_run_is_compared_with_the_runs_before_it_by_as_of(store_loc
     assert set(states(data).values()) == {"persisting"}  # March, the latest before April, found it
 
 
+def test_the_subjects_a_run_read_are_kept_whatever_their_ids_hold():
+    from engine.store.timeline import pack_subjects, subject_pairs, unpack_subjects
+    read = {("boiler", "GL-1"), ("boiler", "a\nb"), ("boiler", "c\\n\\"), ("boiler", "d\x1fe"), ("vehicle", "")}
+    assert sorted(map(tuple, subject_pairs(pack_subjects(read)))) == sorted(read)
+    assert "boiler:gl-1" in unpack_subjects(pack_subjects({("boiler", "ＧＬ－１")}))  # compared as identity compares ids
+    assert pack_subjects(None) is None and unpack_subjects(None) is None  # not known: fixes nothing in a replay
+
+
 def test_a_back_dated_run_never_changes_where_a_case_stands_now(store_location, tmp_path):
     check(store_location, boilers(tmp_path / "a.csv", [("甲热力公司", "GL-2", "70")]), as_of="2022-01-31")  # run 1
     good = [("甲热力公司", "GL-2", "90"), ("乙热力公司", "GL-3", "90")]

@@ -4,6 +4,7 @@ before it by as-of, and the states of the runs after it are derived again; the c
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from collections import defaultdict
 
@@ -17,15 +18,29 @@ IN_CHUNK = 2_000  # fingerprints per IN (…) list
 
 
 def pack_subjects(subjects) -> bytes | None:
-    """The (kind, id) pairs a run read, compressed as written (normalised only when a back-dated run needs them)."""
+    """The (kind, id) pairs a run read, one a line and compressed (ids as written, a backslash or line break in one
+    escaped; normalised only when a back-dated run needs them)."""
     if subjects is None:
         return None
-    return zlib.compress("\n".join(f"{kind}\x1f{record_id}" for kind, record_id in subjects).encode("utf-8"), 1)
+    return zlib.compress("\n".join(_line(kind, str(record_id)) for kind, record_id in subjects).encode("utf-8"), 1)
+
+
+def _line(kind: str, record_id: str) -> str:
+    if "\\" in record_id or "\n" in record_id:
+        record_id = record_id.replace("\\", "\\\\").replace("\n", "\\n")
+    return f"{kind}\x1f{record_id}"
 
 
 def subject_pairs(blob: bytes) -> list:
     """[kind, id] of every record a run read, as `pack_subjects` wrote them."""
-    return [line.split("\x1f", 1) for line in zlib.decompress(blob).decode("utf-8").split("\n") if line]
+    pairs = []
+    for line in zlib.decompress(blob).decode("utf-8").split("\n"):
+        if line:
+            kind, _, record_id = line.partition("\x1f")
+            if "\\" in record_id:
+                record_id = re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], record_id)
+            pairs.append([kind, record_id])
+    return pairs
 
 
 def unpack_subjects(blob: bytes | None) -> set | None:
@@ -62,6 +77,8 @@ def replay_after(connection, run_id: int, later: list, touched: dict, in_force_o
     fingerprint -> open after this run): found again → persisting / reopened; a fixed row after a case already closed is
     dropped; a later run that read the subject under a rule in force and did not find it gets its fixed row. The cases
     then stand as the last run says (open or not, the latest status and message). Returns the runs changed."""
+    if not touched:
+        return []
     f = schema.findings.c
     order = {run.id: n for n, run in enumerate(later)}
     rows = defaultdict(lambda: defaultdict(list))  # fingerprint -> run id -> rows
@@ -76,8 +93,13 @@ def replay_after(connection, run_id: int, later: list, touched: dict, in_force_o
         part = fps[start:start + IN_CHUNK]
         cases.update({c.fingerprint: c for c in connection.execute(
             select(schema.cases).where(schema.cases.c.fingerprint.in_(part)))})
-    read = {run.id: unpack_subjects(run.subjects) for run in later}
-    in_force = {run.id: in_force_on(run.as_of) for run in later}
+    read, in_force = {}, {}  # (each later run's, when first needed)
+
+    def may_fix(run, case) -> bool:
+        if run.id not in read:
+            read[run.id], in_force[run.id] = unpack_subjects(run.subjects), in_force_on(run.as_of)
+        return read[run.id] is not None and case.subject_key in read[run.id] and case.rule_id in in_force[run.id]
+
     restate, dropped, added, standing, changed = [], [], [], [], set()
     for fp, is_open in touched.items():
         case = cases[fp]
@@ -98,8 +120,7 @@ def replay_after(connection, run_id: int, later: list, touched: dict, in_force_o
                 else:
                     dropped += [x.id for x in here]
                     changed.add(run.id)
-            elif is_open and read[run.id] is not None and case.subject_key in read[run.id] \
-                    and case.rule_id in in_force[run.id]:
+            elif is_open and may_fix(run, case):
                 added.append({"run_id": run.id, "fingerprint": fp, "state": "fixed", "rule_id": case.rule_id,
                               "subject_kind": case.subject_kind, "subject_id": case.subject_id,
                               "subject_name": case.recipient, "region": case.region, "period": case.period,
