@@ -422,7 +422,8 @@ def test_a_waiver_file_for_a_subject_nobody_found_is_refused(store_location, tmp
      1, "reason", "缺失或为空"),
     (WAIVER.format(subject="GL-1", rule="BOILER-001", until="2022-06-30") + "  note: x\n", 1, "note", "不是豁免条目的字段"),
     ("subject: GL-1\n", None, None, "应是豁免条目的列表"),
-])
+], ids=["unknown rule", "impossible date", "no date", "duplicate", "missing field", "empty field", "unknown field",
+        "not a list"])
 def test_a_bad_waiver_file_is_refused_before_the_run(tmp_path, text, entry, field, words):
     db = tmp_path / "runs.sqlite"
     path = tmp_path / "w.yaml"
