@@ -239,8 +239,10 @@ def read_records(paths, ruleset) -> tuple[list, list]:
 
 def write_outputs(records, ruleset, settings: A.Settings, config: dict, out: Path, letter_config: dict,
                   authorities: dict, issue_date, formats=("html", "md", "docx", "pdf"), first_number: int = 1,
-                  tables=()) -> list[Path]:
-    """考核结果 (xlsx, html), 预警 table (html), charts (svg) and the 预警通报 in every format; returns paths written."""
+                  tables=(), numbering=None) -> list[Path]:
+    """考核结果 (xlsx, html), 预警 table (html), charts (svg) and the 预警通报 in every format; returns paths written.
+    `numbering`: the run store's (letters → letters with their 文号 from the register); without it the 预警通报
+    takes `first_number`."""
     from engine import assessment_charts as charts, warning
     from engine import warning_letter
     from engine.letters import make_environment, write_letters
@@ -269,6 +271,8 @@ def write_outputs(records, ruleset, settings: A.Settings, config: dict, out: Pat
     letter = warning_letter.build(inside, letter_config, authorities, ruleset.documents, config["warning"],
                                   issue_date, number)
     if letter is not None:
+        if numbering is not None:
+            (letter,) = numbering([letter])
         for fmt in formats:
             written += write_letters([letter], [], run_manifest(ruleset, issue_date, tables, settings), letter_config,
                                      out / f"预警通报-{fmt}", fmt, issue_date)

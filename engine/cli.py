@@ -193,8 +193,9 @@ def cli():
               help="self: write the self-assessment report (自查报告) of each unit in the records to --output "
                    "(.html or .md) instead of the findings.")
 @store_cli.store_options
+@store_cli.waivers_option
 def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results,
-          params_dir, annual_method, engine, report_kind, db, no_db):
+          params_dir, annual_method, engine, report_kind, db, no_db, waivers_path):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
     if fmt == "xlsx" and output in (None, "-"):
         raise UsageError(tr("--format xlsx 写出的是工作簿，请用 --output 文件名.xlsx 指定文件",
@@ -204,6 +205,10 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     if report_kind == "self" and Path(output or "-").suffix.lower() not in (".html", ".md"):
         raise UsageError(tr("--report self 写出的是一份文件", "--report self writes a document"),
                          fix=tr("用 --output 给出以 .html 或 .md 结尾的文件名", "give --output FILE ending in .html or .md"))
+    if report_kind == "self" and waivers_path:
+        raise UsageError(tr("--report self 不记入案卷库，--waivers 对它不起作用", "--report self is not recorded in the run "
+                            "store: --waivers does nothing there"), fix=tr("去掉 --waivers", "drop --waivers"))
+    waivers = store_cli.waiver_file(waivers_path, no_db, ruleset)
     seen = None if no_db else set()  # (kind, id) of every record read: the store tells fixed from not checked
     result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
                   annual=_annual(ruleset, params_dir, annual_method), engine=engine, seen=seen)
@@ -214,7 +219,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         _accounting_note(result.report)
         _after_run(result, rejects)
         sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
-    run = store_cli.record(db, no_db, result.report, ruleset, "check", date, seen)  # the run and its findings' states
+    run = store_cli.record(db, no_db, result.report, ruleset, "check", date, seen, waivers)  # the findings' states
     if fmt == "xlsx":
         _save_workbook(result.report, Path(output))
     else:
@@ -349,19 +354,21 @@ def _write_overview(result, ruleset, out: Path, date: dt.date, letters: list) ->
 @params_option
 @method_option
 @store_cli.store_options
+@store_cli.waivers_option
 def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, first_number, overwrite, fmts,
-            config_path, sheet, strict, rejects, params_dir, annual_method, db, no_db):
+            config_path, sheet, strict, rejects, params_dir, annual_method, db, no_db, waivers_path):
     """Write the letters the findings call for, an index, the working record (检查记录), the regulator's overview
     (overview.html, overview.xlsx) and a manifest of what was written."""
     from engine.outdir import prepare, write_manifest
     ruleset = _confirmed(_ruleset(rules_dir, schemas_dir), params_dir)
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     annual = _annual(ruleset, params_dir, annual_method)
+    waivers = store_cli.waiver_file(waivers_path, no_db, ruleset)
     out = prepare(Path(out_dir), overwrite)
     seen = None if no_db else set()
     result = _run(paths, ruleset, date, kind, sheet, annual=annual, seen=seen)
     with store_cli.session(db, no_db, result.report, ruleset, "letters", date, issue_date, first_number,
-                           seen) as run:
+                           seen, waivers) as run:
         written, planned = _write_all_letters(result.report, ruleset, out, list(dict.fromkeys(fmts)) or ["html"],
                                               config_path, issue_date, first_number, run=run)
     for path in _write_overview(result, ruleset, out, date, planned):
@@ -389,9 +396,11 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
 @first_number_option
 @overwrite_option
 @letter_formats_option
+@store_cli.store_options
 def assess(paths, out_dir, rules_dir, schemas_dir, params_dir, annual_method, config_path, letter_config_path,
-           issued_on, first_number, overwrite, fmts):
-    """Annual assessment results (考核结果 xlsx/html), early warning (预警 table, 预警通报) and charts (SVG)."""
+           issued_on, first_number, overwrite, fmts, db, no_db):
+    """Annual assessment results (考核结果 xlsx/html), early warning (预警 table, 预警通报) and charts (SVG); the
+    预警通报's 文号 from the run store's register."""
     from engine import assessment
     from engine.letters import load_authorities, load_letter_config
     from engine.outdir import prepare, write_manifest
@@ -402,8 +411,12 @@ def assess(paths, out_dir, rules_dir, schemas_dir, params_dir, annual_method, co
     issue_date = _date_option(issued_on, "--issued-on")
     out = prepare(Path(out_dir), overwrite)
     records, tables = assessment.read_records(paths, ruleset)
-    written = assessment.write_outputs(records, ruleset, annual, config, out, letter_config, load_authorities(),
-                                       issue_date, list(dict.fromkeys(fmts)) or ["html"], first_number, tables)
+    manifest = assessment.run_manifest(ruleset, issue_date, tables, annual)
+    with store_cli.letters_session(db, no_db, manifest, "assess", issue_date, first_number) as run:
+        written = assessment.write_outputs(records, ruleset, annual, config, out, letter_config, load_authorities(),
+                                           issue_date, list(dict.fromkeys(fmts)) or ["html"], first_number, tables,
+                                           store_cli.numbering(run, letter_config))
+    store_cli.report_numbers(run)
     write_manifest(out, written, {"tool": "ecocheck", "tool_version": __version__, "annual_targets":
                                   annual.manifest_entry(), "issued_on": issue_date.isoformat()})
     click.echo(tr(f"已写入 {len(written)} 个文件（考核结果、预警、图表、预警通报）：{for_terminal(out)}",
@@ -434,21 +447,20 @@ def demo(out_dir, as_of, issued_on, demo_db):
     _stream(write_json, report, str(out / "findings.json"))
     _stream(write_csv, report, str(out / "findings.csv"))
     folders = {"html": "letters", "md": "letters-md", "docx": "letters-docx", "pdf": "letters-pdf"}
+    from engine import assessment
+    from engine.letters import load_authorities, load_letter_config, numbers_used
     with store_cli.session(demo_db, demo_db is None, report, ruleset, "demo", date, issue_date, 1, seen) as run:
         written, planned = _write_all_letters(report, ruleset, out, list(folders), None, issue_date, 1, folders, run)
+        records, tables = assessment.read_records(sample_paths(), ruleset)
+        next_number = max((last for _, last in numbers_used(planned).values()), default=0) + 1  # no 文号 used twice
+        written += assessment.write_outputs(records, ruleset, annual, assessment.load_config(), out / "assessment",
+                                            load_letter_config(), load_authorities(), issue_date, list(folders),
+                                            next_number, tables, store_cli.numbering(run, load_letter_config()))
     store_cli.report_lifecycle(run)
     written += [out / "findings.json", out / "findings.csv"]
     for fmt in ("html", "md"):  # an enterprise checking itself: the sample key energy-using unit
         _write_self_reports(report, ruleset, date, out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}", {SELF_REPORT_SAMPLE})
         written.append(out / f"自查报告_{SELF_REPORT_SAMPLE}.{fmt}")
-    from engine import assessment
-    from engine.letters import load_authorities, load_letter_config
-    records, tables = assessment.read_records(sample_paths(), ruleset)
-    from engine.letters import numbers_used
-    next_number = max((last for _, last in numbers_used(planned).values()), default=0) + 1  # no 文号 used twice
-    written += assessment.write_outputs(records, ruleset, annual, assessment.load_config(), out / "assessment",
-                                        load_letter_config(), load_authorities(), issue_date, list(folders),
-                                        first_number=next_number, tables=tables)
     for path in _write_overview(result, ruleset, out, date, planned):
         click.echo(tr(f"总览：{for_terminal(path)}", f"overview: {for_terminal(path)}"))
         written.append(path)

@@ -75,6 +75,12 @@ class LetterConfig:
     overdue_notice: LetterSettings = _letter("label", "title", "deadline_days", "requirements", "copy_to")  # run store
 
 
+# Letter types whose deadline is a deadline to rectify: a run after it that finds their violations again writes the
+# 逾期未整改通知书 (overdue_notice, engine/overdue_letter.py). The other types' deadlines are for a report (执行情况,
+# 有关情况) and the documents attach nothing to missing one: their passed deadlines are listed, with no document.
+FOLLOWED_BY_OVERDUE_NOTICE = ("facility_rectification", "overdue_notice")
+
+
 @dataclass(frozen=True)
 class Authority:
     """An issuing body of templates/authorities.yaml, keyed by its name as the documents write it."""

@@ -11,7 +11,7 @@ from engine.letter_config import settings_for
 from engine.letter_model import Letter, Paragraph
 from engine.letter_text import cn_date, sentence
 
-FOLLOWS = ("facility_rectification", "overdue_notice")  # the notices whose deadline a follow-up enforces
+from engine.letter_schema import FOLLOWED_BY_OVERDUE_NOTICE as FOLLOWS  # (the notices whose deadline is to rectify)
 
 
 def overdue_notice(ctx: Context, earlier: dict, violations: list, doc_number: str, checked_on: dt.date) -> Letter:

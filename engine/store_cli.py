@@ -21,8 +21,29 @@ no_db_option = click.option("--no-db", "no_db", is_flag=True,
                             help="Do not record this run in the run store (no lifecycle, no 文号 register).")
 
 
+waivers_option = click.option("--waivers", "waivers_path", default=None, metavar="FILE",
+                              type=click.Path(dir_okay=False),
+                              help="A YAML waiver file kept with the records: entries of subject, rule, reason, basis, "
+                                   "by and until, applied to this run as `ecocheck waive` ones are and recorded with "
+                                   "the file and entry they came from (needs the run store).")
+
+
 def store_options(command):
     return db_option(no_db_option(command))
+
+
+def waiver_file(path, no_db: bool, ruleset):
+    """The checked waiver file of `--waivers` (None without one): read before the run, so a bad entry stops it early."""
+    if path is None:
+        return None
+    if no_db:
+        from engine.errors import UsageError
+        raise UsageError(tr("--waivers 需要案卷库（豁免记入案卷库并按案卷识别发现事项），不能与 --no-db 同用",
+                            "--waivers needs the run store (waivers are recorded there and matched to the findings "
+                            "it identifies): not with --no-db"), fix=tr("去掉 --no-db，或去掉 --waivers",
+                                                                      "drop --no-db or --waivers"))
+    from engine import waiver_file as wf
+    return wf.load(path, {r.id for r in ruleset.rules})
 
 
 def open_(db: str | None):
@@ -31,19 +52,48 @@ def open_(db: str | None):
 
 
 def session(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, issued_on=None, first_number: int = 1,
-            seen: set | None = None):
+            seen: set | None = None, waivers=None):
     """The run's store session (a context manager), or a null context with --no-db. `seen`: (kind, id) of every
-    record the run read."""
+    record the run read; `waivers`: the run's waiver file (`waiver_file`)."""
     if no_db:
         return nullcontext(None)
     from engine.store.session import RunSession
     in_force = {r.id for r in ruleset.rules if r.in_force(as_of)}
-    return RunSession(open_(db), report, command, as_of, in_force, issued_on, first_number, seen)
+    return RunSession(open_(db), report, command, as_of, in_force, issued_on, first_number, seen, waivers,
+                      lambda date: {r.id for r in ruleset.rules if r.in_force(date)})
 
 
-def record(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, seen: set | None = None):
+def letters_session(db, no_db: bool, manifest: dict, command: str, issue_date: dt.date, first_number: int):
+    """The store session of a run whose letters rest on no rule finding (`assess`: the 预警通报): recorded with its
+    inputs and no findings (it reads no subject: fixes nothing), its letters numbered from the register."""
+    if no_db:
+        return nullcontext(None)
+    from engine.findings import Report
+    from engine.store.session import RunSession
+    report = Report(manifest=manifest, findings=[], counts={}, rejected=[])
+    return RunSession(open_(db), report, command, issue_date, set(), issue_date, first_number, set())
+
+
+def numbering(run, config: dict):
+    """letters → the letters with their 文号 from the run's register (None without a store)."""
+    return None if run is None else (lambda letters: run.number(letters, config))
+
+
+def report_numbers(run) -> None:
+    """The run and the 文号 it took from the register, on stderr."""
+    if run is None:
+        return
+    from engine.store.db import shown
+    numbers = "、".join(for_terminal(x.doc_number) for x in run.numbered) or tr("无", "none")
+    click.echo(tr(f"案卷（第 {run.lifecycle.run_id} 次运行，{for_terminal(shown(run.store.location))}）：文号取自文号登记簿："
+                  f"{numbers}",
+                  f"store (run {run.lifecycle.run_id}, {for_terminal(shown(run.store.location))}): numbers from the "
+                  f"register: {numbers}"), err=True)
+
+
+def record(db, no_db: bool, report, ruleset, command: str, as_of: dt.date, seen: set | None = None, waivers=None):
     """Record a run that writes no letters (committed before its output is written); None with --no-db."""
-    with session(db, no_db, report, ruleset, command, as_of, seen=seen) as run:
+    with session(db, no_db, report, ruleset, command, as_of, seen=seen, waivers=waivers) as run:
         return run
 
 
@@ -70,15 +120,32 @@ def report_lifecycle(run) -> None:
                   f"store (run {life.run_id}, {t(shown(run.store.location))}): findings {total} = new {c['new']} + "
                   f"persisting {c['persisting']} + reopened {c['reopened']} = not waived {open_} + waived {c['waived']} "
                   f"(waived ones counted apart, in no letter, not counted for --fail-on); fixed {c['fixed']}; "
-                  f"overdue {c['overdue']}"), err=True)
+                  f"overdue {c['overdue']}")
+               + (tr(f"；其他文书期限已过 {c['past_deadline']}（不出后续文书）",
+                     f"; other letters past their deadline {c['past_deadline']} (no follow-up document)")
+                  if c["past_deadline"] else ""), err=True)
+    if life.later_runs:
+        runs = "、".join(str(n) for n in life.restated) or tr("无", "none")
+        click.echo(tr(f"  本次截至日早于第 {'、'.join(str(n) for n in life.later_runs)} 次运行：按截至日与其前的运行比较；"
+                      f"其后运行中状态重新推定的：第 {runs} 次",
+                      f"  this run's as-of is earlier than run(s) {', '.join(str(n) for n in life.later_runs)}: compared "
+                      f"with the runs before it by as-of; later runs whose states were derived again: {runs}"), err=True)
     for item in life.fixed:
         click.echo(tr(f"  已整改 {t(item['rule_id'])} {t(item['subject_id'])}（{t(item['region'])}）",
                       f"  fixed {t(item['rule_id'])} {t(item['subject_id'])} ({t(item['region'])})"), err=True)
     for item in life.overdue:
-        click.echo(tr(f"  逾期未整改 {t(item['doc_number'])}《{t(item['title'])}》期限 {item['deadline']}："
-                      f"{t(item['addressee'])}",
-                      f"  overdue {t(item['doc_number'])} ({t(item['title'])}), deadline {item['deadline']}: "
-                      f"{t(item['addressee'])}"), err=True)
+        if item["follow_up"]:
+            click.echo(tr(f"  逾期未整改 {t(item['doc_number'])}《{t(item['title'])}》期限 {item['deadline']}："
+                          f"{t(item['addressee'])}",
+                          f"  overdue {t(item['doc_number'])} ({t(item['title'])}), deadline {item['deadline']}: "
+                          f"{t(item['addressee'])}"), err=True)
+            continue
+        click.echo(tr(f"  期限已过 {t(item['doc_number'])}《{t(item['title'])}》期限 {item['deadline']}："
+                      f"{t(item['addressee'])}（该文书要求的是报告或执行情况，是否已收到，案卷库无记录；两份文件未就逾期报告规定后果，"
+                      f"不出后续文书）",
+                      f"  past its deadline {t(item['doc_number'])} ({t(item['title'])}), deadline {item['deadline']}: "
+                      f"{t(item['addressee'])} (it asked for a report; the store does not know whether one came; the "
+                      f"documents attach nothing to a late one: no follow-up document)"), err=True)
 
 
 def register(cli, ruleset_of, date_option) -> None:
@@ -183,7 +250,8 @@ def register(cli, ruleset_of, date_option) -> None:
         with store.reading() as connection:
             for w in list_waivers(connection):
                 click.echo(f"{w.id} {for_terminal(w.subject)} {w.rule_id} {w.until.isoformat()} "
-                           f"{for_terminal(w.reason)}｜{for_terminal(w.basis)}｜{for_terminal(w.granted_by)}")
+                           f"{for_terminal(w.reason)}｜{for_terminal(w.basis)}｜{for_terminal(w.granted_by)}｜"
+                           f"{for_terminal(w.source or 'ecocheck waive')}")
 
     @cli.group("db")
     def db_group():
@@ -199,6 +267,7 @@ def register(cli, ruleset_of, date_option) -> None:
         with store.reading() as connection:
             if output in (None, "-"):
                 counts = export(connection, sys.stdout)
+                sys.stdout.flush()
             else:
                 path = Path(output)
                 path.parent.mkdir(parents=True, exist_ok=True)

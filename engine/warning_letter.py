@@ -13,6 +13,7 @@ from engine.letter_text import cn_date
 BASIS_QUOTE = "及时公布各地区、重点行业、重点单位节能减排目标完成情况，发布预警信息"
 ARTICLE = "十.（三十九）"
 ACTING = ("省发展改革委", "省环保厅", "省统计局")  # the 牵头单位 of 十.（三十九）
+ENTRY_RULE = "预警"  # the rule_id of a warning's working-record entry: a warning rests on no rule
 
 
 def latest_period(warnings: list) -> list:
@@ -96,6 +97,6 @@ def build(warnings: list, config: dict, authorities: dict, documents: dict, cuto
 
 def _entry(w) -> dict:
     """The working record of one warning (same shape as a finding's entry; a warning rests on no rule)."""
-    return {"rule_id": "预警", "status": W.LEVEL_ZH[w.level], "force": "—", "file": w.file, "row": w.row,
+    return {"rule_id": ENTRY_RULE, "status": W.LEVEL_ZH[w.level], "force": "—", "file": w.file, "row": w.row,
             "subject": f"prefecture_period:{w.prefecture}/{w.year}", "message": "；".join(W.table_rows([w])[0]),
             "interpretation": f"目标来源：{A.BASIS_ZH[w.basis]}（{w.source}）", "derived_from": []}

@@ -49,7 +49,15 @@ def _refuse_aliases(text: str, path: Path, error_class):
                               fix=tr("把值完整写出", "write the value out in full"))
 
 
-def load_yaml(path: Path, error_class):
+class TextDatesLoader(_UniqueKeyLoader):
+    """The same loader, keeping dates as written (text): the caller parses them and names a bad one itself."""
+
+    yaml_implicit_resolvers = {first: [(tag, regexp) for tag, regexp in resolvers
+                                       if tag != "tag:yaml.org,2002:timestamp"]
+                               for first, resolvers in _UniqueKeyLoader.yaml_implicit_resolvers.items()}
+
+
+def load_yaml(path: Path, error_class, loader=_UniqueKeyLoader):
     """Parse a YAML file with yaml.safe_load; every problem becomes `error_class` naming the file."""
     path = Path(path)
     try:
@@ -68,7 +76,7 @@ def load_yaml(path: Path, error_class):
     try:
         if "&" in text:  # an anchor: refuse aliases, which can expand a small file a billionfold (a "YAML bomb")
             _refuse_aliases(text, path, error_class)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # the safe loader, in C when libyaml is there
+        data = yaml.load(text, Loader=loader)  # the safe loader, in C when libyaml is there
     except _DuplicateKey as exc:
         raise error_class(tr(f"第{exc.line}行的键“{exc.key}”重复（第{exc.first}行已有）：YAML 只会保留后一个，前一个被悄悄丢掉",
                              f"key '{exc.key}' at line {exc.line} repeats the one at line {exc.first}: YAML would "

@@ -114,6 +114,54 @@ def test_new_persisting_fixed_reopened(store_location, tmp_path):
     assert {s for (r, sid), s in states(data).items() if sid == "GL-2"} == {"persisting"}
 
 
+def history_of(db, subject) -> list:
+    """(run, state) of a subject's BOILER-001 findings, in as-of order."""
+    rows = json.loads(cli_run("history", subject, "--db", db, "--format", "json").stdout)
+    return [(h["run_id"], h["state"]) for h in rows if h["rule_id"] == "BOILER-001"]
+
+
+def test_a_back_dated_run_is_compared_with_the_runs_before_it_by_as_of(store_location, tmp_path):
+    bad, mended = [("甲热力公司", "GL-1", "70")], [("甲热力公司", "GL-1", "90")]
+    data, _ = check(store_location, boilers(tmp_path / "a.csv", bad), as_of="2022-03-31")  # run 1
+    assert set(states(data).values()) == {"new"}
+    data, said = check(store_location, boilers(tmp_path / "b.csv", bad), as_of="2022-01-31")  # run 2, back-dated
+    assert set(states(data).values()) == {"new"}  # nothing before January
+    assert (data["lifecycle"]["later_runs"], data["lifecycle"]["restated_runs"]) == ([1], [1])
+    assert "本次截至日早于第 1 次运行" in said
+    assert history_of(store_location, "GL-1") == [(2, "new"), (1, "persisting")]  # March now follows January
+    data, _ = check(store_location, boilers(tmp_path / "c.csv", mended), as_of="2022-02-28")  # run 3, between
+    assert {f["subject_id"] for f in data["lifecycle"]["fixed"]} == {"GL-1"}  # open in January, mended in February
+    assert history_of(store_location, "GL-1") == [(2, "new"), (3, "fixed"), (1, "reopened")]
+    data, _ = check(store_location, boilers(tmp_path / "d.csv", bad), as_of="2022-04-30")  # run 4
+    assert set(states(data).values()) == {"persisting"}  # March, the latest before April, found it
+
+
+def test_the_subjects_a_run_read_are_kept_whatever_their_ids_hold():
+    from engine.store.timeline import pack_subjects, subject_pairs, unpack_subjects
+    read = {("boiler", "GL-1"), ("boiler", "a\nb"), ("boiler", "c\\n\\"), ("boiler", "d\x1fe"), ("vehicle", "")}
+    assert sorted(map(tuple, subject_pairs(pack_subjects(read)))) == sorted(read)
+    assert "boiler:gl-1" in unpack_subjects(pack_subjects({("boiler", "ＧＬ－１")}))  # compared as identity compares ids
+    assert pack_subjects(None) is None and unpack_subjects(None) is None  # not known: fixes nothing in a replay
+
+
+def test_a_back_dated_run_never_changes_where_a_case_stands_now(store_location, tmp_path):
+    check(store_location, boilers(tmp_path / "a.csv", [("甲热力公司", "GL-2", "70")]), as_of="2022-01-31")  # run 1
+    good = [("甲热力公司", "GL-2", "90"), ("乙热力公司", "GL-3", "90")]
+    data, _ = check(store_location, boilers(tmp_path / "b.csv", good), as_of="2022-03-31")  # run 2: GL-2 fixed
+    assert {f["subject_id"] for f in data["lifecycle"]["fixed"]} == {"GL-2"}
+    bad = [("甲热力公司", "GL-2", "70"), ("乙热力公司", "GL-3", "70")]
+    data, _ = check(store_location, boilers(tmp_path / "c.csv", bad), as_of="2022-02-28")  # run 3, back-dated
+    assert {sid: s for (_r, sid), s in states(data).items()} == {"GL-2": "persisting", "GL-3": "new"}
+    # March read GL-3 and did not find it: fixed there; both stay fixed, as the latest run says
+    assert history_of(store_location, "GL-3") == [(3, "new"), (2, "fixed")]
+    assert history_of(store_location, "GL-2") == [(1, "new"), (3, "persisting"), (2, "fixed")]
+    export = json.loads(cli_run("db", "export", "--db", store_location).stdout)
+    march = next(r for r in export["runs"] if r["id"] == 2)
+    assert json.loads(march["summary"])["states"]["fixed"] == 2  # its stored counts follow
+    data, _ = check(store_location, boilers(tmp_path / "d.csv", bad), as_of="2022-04-30")  # run 4
+    assert {sid: s for (_r, sid), s in states(data).items()} == {"GL-2": "reopened", "GL-3": "reopened"}
+
+
 def test_the_same_boiler_id_of_another_unit_is_another_finding(store_location, tmp_path):
     check(store_location, boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")]))
     data, _ = check(store_location, boilers(tmp_path / "b.csv", [("甲热力公司", "GL-1", "70"),
@@ -175,6 +223,38 @@ def test_first_number_starts_the_register_and_never_moves_it_back(store_location
     assert numbers(2) == ["甘市监〔2022〕40号"]  # re-issued: the same number
     boilers(table, [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "70")])
     assert numbers(3) == ["甘市监〔2022〕41号"]  # the maker's letter now about two boilers: another letter
+
+
+def test_the_warning_notice_takes_its_number_from_the_register(store_location, tmp_path, monkeypatch):
+    """预警通报 (assess): re-issued unchanged it keeps its 文号; changed figures make a new notice with the next number,
+    after the numbers a letters run took under the same prefix (甘发改环资)."""
+    from engine import assessment_charts
+    monkeypatch.setattr(assessment_charts, "warning_grid_chart", lambda *_: None)  # (drawing it is most of the time)
+    periods = tmp_path / "periods.csv"
+    shutil.copy(SAMPLES / "prefecture_periods_2019.csv", periods)
+
+    def assess(n):
+        out = tmp_path / f"assess{n}"
+        proc = cli_run("assess", periods, "--out", out, "--format", "md", "--issued-on", "2020-01-20",
+                       "--db", store_location)
+        assert proc.returncode == 0, proc.stderr
+        (notice,) = (out / "预警通报-md").glob("early_warning_*.md")
+        (number,) = set(re.findall(r"甘发改环资〔2020〕\d+号", notice.read_text(encoding="utf-8")))
+        assert f"文号取自文号登记簿：{number}" in proc.stderr
+        return number
+
+    proc = cli_run("letters", SAMPLES / "prefectures_2020.csv", "--out", tmp_path / "letters", "--format", "md",
+                   "--as-of", "2021-06-30", "--issued-on", "2020-01-10", "--db", store_location)
+    assert proc.returncode == 0, proc.stderr
+    taken = {x["doc_number"] for x in json.loads((tmp_path / "letters" / "ecocheck-manifest.json").read_text(
+        encoding="utf-8"))["letters"] if x["doc_number"].startswith("甘发改环资")}
+    last = max(int(n.split("〕")[1][:-1]) for n in taken)
+    first = assess(1)
+    assert first == f"甘发改环资〔2020〕{last + 1}号"  # after the letters' numbers, never one of them
+    assert assess(2) == first  # the same notice re-issued
+    periods.write_text(periods.read_text(encoding="utf-8").replace("兰州市,2019,季度,4,是,2980,",
+                                                                  "兰州市,2019,季度,4,是,3100,"), encoding="utf-8")
+    assert assess(3) == f"甘发改环资〔2020〕{last + 2}号"  # a region's figures changed: another notice
 
 
 CONCURRENT = """
@@ -280,6 +360,89 @@ def test_waivers(store_location, tmp_path):
     assert not any(e["waiver"] for e in data["lifecycle"]["findings"]) and "= 未豁免 2 + 已豁免 0" in said
 
 
+WAIVER = "- subject: {subject}\n  rule: {rule}\n  reason: 更换锅炉过渡期\n  basis: 示例〔2022〕1号\n  by: 某处\n  until: {until}\n"
+
+
+def waiver_file(path: Path, *entries) -> Path:
+    """A waiver file of entries (subject, rule, until)."""
+    path.write_text("".join(WAIVER.format(subject=s, rule=r, until=u) for s, r, u in entries), encoding="utf-8")
+    return path
+
+
+def adds_up(said: str) -> tuple:
+    """(total, waived) of the count line, checked to add up both ways."""
+    m = re.search(r"发现事项 (\d+) = 新发现 (\d+) \+ 持续 (\d+) \+ 复发 (\d+) = 未豁免 (\d+) \+ 已豁免 (\d+)", said)
+    total, new, persisting, reopened, open_, waived = map(int, m.groups())
+    assert total == new + persisting + reopened == open_ + waived
+    return total, waived
+
+
+def test_a_waiver_file_waives_as_the_waive_command_does(store_location, tmp_path):
+    table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "70")])
+    waivers = waiver_file(tmp_path / "waivers.yaml", ("GL-1", "BOILER-001", "2022-06-30"))
+    # the first run of these records: the subject is in the records read, though no stored run has it yet
+    data, said = check(store_location, table, as_of="2022-06-29", extra=("--waivers", waivers))
+    assert [(f["subject"]["id"], e["waiver"]["reason"], e["waiver"]["source"])
+            for f, e in zip(data["findings"], data["lifecycle"]["findings"]) if e["waiver"]] == \
+        [("GL-1", "更换锅炉过渡期", f"{waivers}#1")]  # reported with its reason and where it came from
+    assert adds_up(said) == (2, 1)
+    out = tmp_path / "letters"
+    proc = cli_run("letters", table, "--out", out, "--as-of", "2022-06-29", "--db", store_location,
+                   "--waivers", waivers)
+    assert proc.returncode == 0, proc.stderr
+    assert "已豁免：更换锅炉过渡期" in (out / "检查记录.html").read_text(encoding="utf-8")
+    letter_text = "".join(p.read_text(encoding="utf-8") for p in out.glob("facility_rectification_*.html"))
+    assert "GL-2" in letter_text and "GL-1" not in letter_text
+    assert count(store_location, "waivers") == 1  # the same entry again: the same waiver, not a second one
+    data, said = check(store_location, table, as_of="2022-06-30", extra=("--waivers", waivers))  # expired on its date
+    assert not any(e["waiver"] for e in data["lifecycle"]["findings"]) and adds_up(said) == (2, 0)
+    _, said = check(store_location, table, as_of="2022-06-29")  # a file's waivers hold for the runs given the file
+    assert adds_up(said) == (2, 0)
+    listed = cli_run("waivers", "--db", store_location).stdout
+    assert f"GL-1 BOILER-001 2022-06-30 更换锅炉过渡期｜示例〔2022〕1号｜某处｜{waivers}#1" in listed
+
+
+def test_a_waiver_file_for_a_subject_nobody_found_is_refused(store_location, tmp_path):
+    table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")])
+    waivers = waiver_file(tmp_path / "w.yaml", ("GL-1", "BOILER-001", "2022-06-30"), ("GL-404", "BOILER-001", "2022-06-30"))
+    proc = cli_run("check", table, "--db", store_location, "--waivers", waivers)
+    assert proc.returncode == 3
+    assert proc.stderr.startswith(f"错误：文件 {waivers} 第 2 条 字段 subject：“GL-404”既不在本次检查的记录中")
+    assert count(store_location, "runs") == 0 and count(store_location, "waivers") == 0  # nothing recorded
+
+
+@pytest.mark.parametrize("text, entry, field, words", [
+    (WAIVER.format(subject="GL-1", rule="NO-SUCH-RULE", until="2022-06-30"), 1, "rule", "规则 NO-SUCH-RULE 不在规则集中"),
+    (WAIVER.format(subject="GL-1", rule="BOILER-001", until="2022-13-30"), 1, "until", "“2022-13-30”不是日期"),
+    (WAIVER.format(subject="GL-1", rule="BOILER-001", until="明年"), 1, "until", "“明年”不是日期"),
+    (WAIVER.format(subject="GL-1", rule="BOILER-001", until="2022-06-30")
+     + WAIVER.format(subject="ｇｌ－１", rule="BOILER-001", until="2023-06-30"), 2, "subject", "与第 1 条是同一对象、同一规则的重复豁免"),
+    (WAIVER.format(subject="GL-1", rule="BOILER-001", until="2022-06-30").replace("  by: 某处\n", ""), 1, "by", "缺失或为空"),
+    (WAIVER.format(subject="GL-1", rule="BOILER-001", until="2022-06-30").replace("reason: 更换锅炉过渡期", "reason: ''"),
+     1, "reason", "缺失或为空"),
+    (WAIVER.format(subject="GL-1", rule="BOILER-001", until="2022-06-30") + "  note: x\n", 1, "note", "不是豁免条目的字段"),
+    ("subject: GL-1\n", None, None, "应是豁免条目的列表"),
+], ids=["unknown rule", "impossible date", "no date", "duplicate", "missing field", "empty field", "unknown field",
+        "not a list"])
+def test_a_bad_waiver_file_is_refused_before_the_run(tmp_path, text, entry, field, words):
+    db = tmp_path / "runs.sqlite"
+    path = tmp_path / "w.yaml"
+    path.write_text(text, encoding="utf-8")
+    proc = cli_run("check", boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")]), "--db", db, "--waivers", path)
+    where = f"文件 {path}" + (f" 第 {entry} 条 字段 {field}" if entry else "")
+    assert proc.returncode == 3 and proc.stderr.startswith(f"错误：{where}：") and words in proc.stderr, proc.stderr
+    assert "；请" in proc.stderr and not db.exists()  # refused before anything was run or recorded
+
+
+def test_a_waiver_file_needs_the_store(tmp_path):
+    path = waiver_file(tmp_path / "w.yaml", ("GL-1", "BOILER-001", "2022-06-30"))
+    table = boilers(tmp_path / "a.csv", [("甲", "GL-1", "70")])
+    proc = cli_run("check", table, "--no-db", "--waivers", path)
+    assert proc.returncode == 2 and "--waivers 需要案卷库" in proc.stderr
+    proc = cli_run("check", table, "--report", "self", "--output", tmp_path / "r.md", "--waivers", path)
+    assert proc.returncode == 2 and "--waivers 对它不起作用" in proc.stderr
+
+
 # ------------------------------------------------------------------------------------------- deadlines
 
 def test_a_notice_past_its_deadline_is_overdue(store_location, tmp_path):
@@ -315,6 +478,26 @@ def test_violations_past_the_deadline_get_the_follow_up_the_config_defines(store
         assert word not in text
 
 
+def test_other_letters_past_their_deadline_are_listed_without_a_document(store_location, tmp_path):
+    """A 缓批限批 or 暂停环评审批 notice asks for a report by its deadline; the documents attach nothing to a late one: a
+    later run lists it as past its deadline, never as 逾期未整改, and writes no follow-up document."""
+    out = tmp_path / "out"
+    proc = cli_run("letters", SAMPLES / "prefectures_2020.csv", "--out", out, "--format", "md", "--as-of", "2021-06-30",
+                   "--issued-on", "2021-07-01", "--db", store_location)
+    assert proc.returncode == 0, proc.stderr
+    restrictions = {x["doc_number"] for x in json.loads((out / "ecocheck-manifest.json").read_text(encoding="utf-8"))
+                    ["letters"] if x["type"] == "restriction_notice"}
+    assert len(restrictions) == 2
+    data, said = check(store_location, SAMPLES / "prefectures_2020.csv", as_of="2021-09-30")
+    assert "逾期未整改 0；其他文书期限已过 2（不出后续文书）" in said
+    assert {n for n in restrictions if f"期限已过 {n}《" in said} == restrictions
+    overdue = data["lifecycle"]["overdue"]
+    assert {o["doc_number"] for o in overdue} == restrictions and not any(o["follow_up"] for o in overdue)
+    assert data["lifecycle"]["counts"]["overdue"] == 0 and data["lifecycle"]["counts"]["past_deadline"] == 2
+    for word in ("罚款", "处罚", "问责"):
+        assert word not in said
+
+
 def test_a_store_that_cannot_be_opened_is_an_error_line(tmp_path):
     table = boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70")])
     proc = cli_run("check", table, "--db", "postgresql://ecocheck@127.0.0.1:1/none")
@@ -329,9 +512,32 @@ def test_the_store_is_migrated_once_and_opens_again(store_location):
     for _ in range(2):
         store = open_store(store_location)
         with store.reading() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
             assert connection.execute(select(func.count()).select_from(schema.store_lock)).scalar_one() == 1
         store.close()
+
+
+def test_a_store_of_the_first_version_is_migrated_and_keeps_its_waivers(store_location):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+    from engine.store.db import MIGRATIONS, engine_url
+    engine = create_engine(engine_url(store_location))
+    with engine.connect() as connection:  # a store as the first version left it, with a waiver
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(text("INSERT INTO waivers (subject, subject_key, rule_id, reason, basis, granted_by, until, "
+                                "created_at) VALUES ('GL-1', 'gl-1', 'BOILER-001', 'r', 'b', 'x', '2030-01-01', 'now')"))
+        connection.commit()
+    engine.dispose()
+    store = open_store(store_location)
+    with store.reading() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        (row,) = connection.execute(select(schema.waivers)).all()
+        assert (row.subject, row.source) == ("GL-1", None)  # still a waiver of `ecocheck waive`, for every run
+    store.close()
 
 
 def test_without_postgresql_the_tests_say_how_to_get_it(monkeypatch):

@@ -21,6 +21,13 @@ def fingerprint(finding) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
+def content_fingerprint(entry: dict) -> str:
+    """The identity of a letter's item that rests on no rule finding (a 预警通报's warning): its subject and its text
+    as the letter states it (level, figures), so a changed figure makes another letter."""
+    parts = ("content", entry.get("subject", ""), entry.get("message", ""))
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
 def letter_identity(letter, fingerprints) -> str:
     """A letter's identity in the 文号 register: type, addressee and the set of findings it is about."""
     parts = [letter.letter_type, key(letter.addressee), *sorted(set(fingerprints))]

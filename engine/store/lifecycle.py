@@ -9,13 +9,13 @@ import os
 import signal
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 
 from engine.store import schema
 from engine.store.db import now
 from engine.store.identity import fingerprint, key, subject_key
+from engine.store.timeline import OPEN_STATES, later_runs, open_before, pack_subjects, replay_after
 
-OPEN_STATES = ("new", "persisting", "reopened")
 STATES = (*OPEN_STATES, "fixed")
 STATE_ZH = {"new": "新发现", "persisting": "持续", "reopened": "复发", "fixed": "已整改", "waived": "已豁免",
             "overdue": "逾期未整改"}
@@ -34,6 +34,8 @@ class Lifecycle:
     fixed: list = field(default_factory=list)  # cases open before and not found now: dicts
     overdue: list = field(default_factory=list)  # persisting findings of notices past their deadline: dicts
     by_source: dict = field(default_factory=dict)  # (rule_id, file, row) -> fingerprint
+    later_runs: list = field(default_factory=list)  # runs with a later as-of, recorded before this back-dated one
+    restated: list = field(default_factory=list)  # those of them whose states were derived again
 
     def counts(self) -> dict:
         counts = {state: 0 for state in STATES}
@@ -41,7 +43,8 @@ class Lifecycle:
             counts[state] += 1
         counts["fixed"] = len(self.fixed)
         counts["waived"] = sum(1 for w in self.waivers if w)
-        counts["overdue"] = len(self.overdue)
+        counts["overdue"] = sum(1 for o in self.overdue if o["follow_up"])  # past a deadline to rectify
+        counts["past_deadline"] = len(self.overdue) - counts["overdue"]  # past another type's deadline (a report)
         return counts
 
     def waived(self) -> set:
@@ -55,35 +58,46 @@ class Lifecycle:
         return {"run": self.run_id, "counts": self.counts(),
                 "findings": [{"fingerprint": fp, "state": st, "waiver": w}
                              for fp, st, w in zip(self.fingerprints, self.states, self.waivers)],
-                "fixed": self.fixed, "overdue": self.overdue}
+                "fixed": self.fixed, "overdue": self.overdue, "later_runs": self.later_runs,
+                "restated_runs": self.restated}
 
 
 def waiver_entry(row) -> dict:
     return {"id": row.id, "reason": row.reason, "basis": row.basis, "by": row.granted_by,
-            "until": row.until.isoformat()}
+            "until": row.until.isoformat(), "source": row.source or "ecocheck waive"}
 
 
 def record_run(connection, report, command: str, as_of: dt.date, issued_on: dt.date | None,
-               rules_in_force: set, subjects: set | None = None) -> Lifecycle:
+               rules_in_force: set, subjects: set | None = None, file_waivers: frozenset = frozenset(),
+               in_force_on=None) -> Lifecycle:
     """Write the run and its findings; move every case to its new state. Call inside Store.transaction().
 
     A case open before and not found now is fixed only when this run read its subject (`subjects`: (kind, id) of every
     record read; without it, any record of the subject's kind) under a rule in force: a run of part of the units
-    fixes nothing of the others."""
+    fixes nothing of the others. The waivers that apply: those of `ecocheck waive` and of this run's waiver file (ids
+    `file_waivers`; a waiver file's entries apply to the runs given that file), until their date.
+
+    Runs follow their as-of (then the order they were recorded in): a run with an earlier as-of than a stored one is
+    compared with the runs before it by as-of, and the states of the runs after it are derived again (engine.store.
+    timeline; `in_force_on(date)`: the rules in force on a later run's as-of, default `rules_in_force`)."""
     manifest = report.manifest
     run_id = connection.execute(insert(schema.runs).values(
         created_at=now(), command=command, tool_version=str(manifest.get("tool_version", "")),
         rules_fingerprint=str(manifest.get("rules_fingerprint", "")), as_of=as_of, issued_on=issued_on,
-        summary="{}").returning(schema.runs.c.id)).scalar_one()
+        summary="{}", subjects=pack_subjects(subjects)).returning(schema.runs.c.id)).scalar_one()
     inputs = [{"run_id": run_id, "path": e.get("path", ""), "sha256": e.get("sha256"), "kind": e.get("kind"),
                "rows": e.get("rows"), "evaluated": e.get("evaluated"), "rejected": e.get("rejected")}
               for e in manifest.get("inputs", [])]
     if inputs:
         connection.execute(insert(schema.run_inputs), inputs)
     cases = {row.fingerprint: row for row in connection.execute(select(schema.cases))}
+    later = later_runs(connection, run_id, as_of)  # (none unless this run is back-dated)
+    was_open = open_before(connection, run_id, as_of) if later else {fp: bool(c.open) for fp, c in cases.items()}
     waivers = {}
-    for row in connection.execute(select(schema.waivers).where(schema.waivers.c.until > as_of)
-                                  .order_by(schema.waivers.c.id)):
+    w = schema.waivers.c
+    for row in connection.execute(select(schema.waivers).where(w.until > as_of, or_(w.source.is_(None),
+                                                                                    w.id.in_(sorted(file_waivers))))
+                                  .order_by(w.id)):
         waivers[(row.subject_key, row.rule_id)] = row
     life = Lifecycle(run_id)
     found: dict = {}  # fingerprint -> state in this run
@@ -96,8 +110,8 @@ def record_run(connection, report, command: str, as_of: dt.date, issued_on: dt.d
         fp = fingerprint(f)
         state = found.get(fp)
         if state is None:
-            case = cases.get(fp)
-            state = "new" if case is None else ("persisting" if case.open else "reopened")
+            before = was_open.get(fp)
+            state = "new" if before is None else ("persisting" if before else "reopened")
             found[fp] = state
             changes[fp] = f
         waiver = waivers.get((key(f.subject.id), f.rule_id)) or waivers.get((key(f.subject.recipient), f.rule_id))
@@ -115,7 +129,7 @@ def record_run(connection, report, command: str, as_of: dt.date, issued_on: dt.d
             if kill_after and written >= kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
     _bulk_insert(connection, schema.findings, FINDING_COLUMNS, rows)
-    candidates = [c for fp, c in cases.items() if c.open and fp not in found and c.rule_id in rules_in_force]
+    candidates = [c for fp, c in cases.items() if was_open.get(fp) and fp not in found and c.rule_id in rules_in_force]
     if subjects is None:
         read_kinds = {e.get("kind") for e in manifest.get("inputs", []) if e.get("evaluated")}
         fixed = [c for c in candidates if c.subject_kind in read_kinds]
@@ -136,6 +150,10 @@ def record_run(connection, report, command: str, as_of: dt.date, issued_on: dt.d
                    "subject_id": c.subject_id, "region": c.region, "period": c.period, "status": c.status,
                    "message": c.message} for c in fixed]
     _save_cases(connection, run_id, changes, cases)
+    if later:
+        touched = {fp: True for fp in found} | {c.fingerprint: False for c in fixed}
+        life.later_runs = [run.id for run in later]
+        life.restated = replay_after(connection, run_id, later, touched, in_force_on or (lambda _date: rules_in_force))
     life.overdue = _overdue(connection, life, issued_on or as_of)
     connection.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(summary=json.dumps(
         {"statuses": dict(report.counts), "states": life.counts()}, ensure_ascii=False)))
@@ -206,7 +224,9 @@ def _overdue(connection, life: Lifecycle, on: dt.date) -> list:
         if row.fingerprint in persisting:
             latest[row.fingerprint] = row
     index = {fp: n for n, fp in reversed(list(enumerate(life.fingerprints)))}
+    from engine.letter_schema import FOLLOWED_BY_OVERDUE_NOTICE
     return [{"fingerprint": fp, "finding": index[fp], "doc_number": row.doc_number, "letter_type": row.letter_type,
+             "follow_up": row.letter_type in FOLLOWED_BY_OVERDUE_NOTICE,
              "addressee": row.addressee, "title": row.title, "issued_on": row.issued_on.isoformat(),
              "deadline": row.deadline.isoformat(), "issuers": json.loads(row.issuers)} for fp, row in sorted(latest.items(), key=lambda kv: index[kv[0]])]
 

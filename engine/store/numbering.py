@@ -12,15 +12,23 @@ from sqlalchemy import insert, select, update
 
 from engine.letter_config import settings_for
 from engine.store import schema
-from engine.store.identity import letter_identity
+from engine.store.identity import content_fingerprint, letter_identity
 
 NUMBER = re.compile(r"^(.*)〔(\d{4})〕(\d+)号$")
 
 
 def letter_fingerprints(letter, by_source: dict) -> list:
-    """The fingerprints of the findings a letter is about (from its working record)."""
-    return [by_source[(e["rule_id"], e["file"], e["row"])] for e in letter.record.get("findings", [])
-            if (e["rule_id"], e["file"], e["row"]) in by_source]
+    """The fingerprints of the findings a letter is about (from its working record); a 预警通报's warnings, which rest
+    on no rule, by their subject and text."""
+    from engine.warning_letter import ENTRY_RULE
+    found = []
+    for e in letter.record.get("findings", []):
+        source = (e["rule_id"], e["file"], e["row"])
+        if source in by_source:
+            found.append(by_source[source])
+        elif e["rule_id"] == ENTRY_RULE:
+            found.append(content_fingerprint(e))
+    return found
 
 
 def deadline_of(letter, config: dict) -> dt.date | None:

@@ -14,6 +14,9 @@ from engine.store.identity import key
 def _plain(value):
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
+    if isinstance(value, bytes):  # (the one binary column: the subjects a run read, as [kind, id] pairs)
+        from engine.store.timeline import subject_pairs
+        return subject_pairs(value)
     return value
 
 
@@ -22,7 +25,7 @@ def _dict(row) -> dict:
 
 
 def history(connection, subject: str) -> list[dict]:
-    """Every stored finding about a subject (its id as shown, or its unit), oldest run first."""
+    """Every stored finding about a subject (its id as shown, or its unit), in as-of order (then recording order)."""
     wanted = key(subject)
     c, f, r = schema.cases.c, schema.findings.c, schema.runs.c
     fps = [row.fingerprint for row in connection.execute(select(c.fingerprint, c.subject_key, c.recipient))
@@ -31,7 +34,8 @@ def history(connection, subject: str) -> list[dict]:
         return []
     query = (select(f.run_id, r.as_of, r.created_at, f.fingerprint, f.state, f.rule_id, f.subject_kind, f.subject_id,
                     f.region, f.period, f.status, f.message, f.file, f.row, f.waiver_id)
-             .join(schema.runs, r.id == f.run_id).where(f.fingerprint.in_(fps)).order_by(f.run_id, f.rule_id, f.id))
+             .join(schema.runs, r.id == f.run_id).where(f.fingerprint.in_(fps))
+             .order_by(r.as_of, f.run_id, f.rule_id, f.id))
     return [_dict(row) for row in connection.execute(query)]
 
 
@@ -40,8 +44,10 @@ def run_exists(connection, run_id: int) -> bool:
 
 
 def latest_runs(connection, count: int = 2) -> list[int]:
-    rows = connection.execute(select(schema.runs.c.id).order_by(schema.runs.c.id.desc()).limit(count))
-    return sorted(row.id for row in rows)
+    """The last `count` runs in as-of order (then recording order), earliest first."""
+    r = schema.runs.c
+    rows = list(connection.execute(select(r.id).order_by(r.as_of.desc(), r.id.desc()).limit(count)))
+    return [row.id for row in reversed(rows)]
 
 
 def diff(connection, run_a: int, run_b: int) -> dict:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (Column, Date, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint)
+from sqlalchemy import (Column, Date, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+                        UniqueConstraint)
 
 metadata = MetaData()
 
@@ -19,6 +20,7 @@ runs = Table(
     Column("as_of", Date, nullable=False),
     Column("issued_on", Date),
     Column("summary", Text, nullable=False),  # JSON: counts by status and by lifecycle state
+    Column("subjects", LargeBinary),  # zlib of the sorted subject keys the run read (None: not known)
 )
 
 run_inputs = Table(
@@ -125,4 +127,6 @@ waivers = Table(
     Column("granted_by", Text, nullable=False),
     Column("until", Date, nullable=False),  # applies to runs as of a date before this one
     Column("created_at", String(32), nullable=False),
+    Column("source", Text),  # None: `ecocheck waive`; else the waiver file and entry, "FILE#N"
+    Column("source_sha256", String(64)),  # the waiver file's sha256 when recorded
 )

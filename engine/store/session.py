@@ -4,34 +4,53 @@ letters (with the reason), and the letters' 文号 from the register."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 from engine.store.db import Store
+from engine.store.identity import key
 from engine.store.lifecycle import Lifecycle, record_run
 from engine.store.numbering import number_letters
+from engine.store.waivers import record_file_waivers
 
 
 class RunSession:
     """Open with `with RunSession(store, …) as session:`; everything is committed when the block ends normally."""
 
     def __init__(self, store: Store, report, command: str, as_of: dt.date, rules_in_force: set,
-                 issued_on: dt.date | None = None, first_number: int = 1, seen: set | None = None):
+                 issued_on: dt.date | None = None, first_number: int = 1, seen: set | None = None,
+                 waiver_file=None, in_force_on=None):
         self.store, self.report, self.command = store, report, command
         self.as_of, self.issued_on, self.rules_in_force, self.first_number = as_of, issued_on, rules_in_force, first_number
-        self.seen = seen
+        self.seen, self.waiver_file, self.in_force_on = seen, waiver_file, in_force_on
         self.lifecycle: Lifecycle | None = None
+        self.numbered: list = []  # every letter numbered from the register in this run
         self._transaction = None
         self.connection = None
 
     def __enter__(self):
         self._transaction = self.store.transaction()
         self.connection = self._transaction.__enter__()
-        self.lifecycle = record_run(self.connection, self.report, self.command, self.as_of, self.issued_on,
-                                    self.rules_in_force, self.seen)
+        try:
+            file_waivers = frozenset(record_file_waivers(self.connection, self.waiver_file, self._known())
+                                     if self.waiver_file else ())
+            self.lifecycle = record_run(self.connection, self.report, self.command, self.as_of, self.issued_on,
+                                        self.rules_in_force, self.seen, file_waivers, self.in_force_on)
+        except BaseException:
+            self._transaction.__exit__(*sys.exc_info())
+            raise
         self.report.lifecycle = self.lifecycle.to_dict()
         return self
 
     def __exit__(self, *exc_info):
         return self._transaction.__exit__(*exc_info)
+
+    def _known(self) -> set:
+        """Keys of the subjects of this run: every record id read, and the id and unit of every finding."""
+        known = {key(record_id) for _kind, record_id in self.seen or ()}
+        headlines = getattr(self.report.findings, "headlines", None)
+        for f in headlines() if headlines is not None else self.report.findings:
+            known.update((key(f.subject.id), key(f.subject.recipient)))
+        return known
 
     def split(self, findings) -> tuple[list, list]:
         """(findings for the ordinary letters, Unsent for each waived one with its reason); violations past the
@@ -68,5 +87,7 @@ class RunSession:
 
     def number(self, letters: list, config: dict) -> list:
         """The planned letters with their 文号 from the register (recorded with their findings and deadlines)."""
-        return number_letters(self.connection, letters, self.lifecycle.by_source, self.lifecycle.run_id,
-                              self.first_number, config)
+        numbered = number_letters(self.connection, letters, self.lifecycle.by_source, self.lifecycle.run_id,
+                                  self.first_number, config)
+        self.numbered += numbered
+        return numbered

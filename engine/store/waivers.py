@@ -32,5 +32,29 @@ def add_waiver(connection, subject: str, rule_id: str, rule_ids: set, reason: st
         granted_by=granted_by, until=until, created_at=now()).returning(schema.waivers.c.id)).scalar_one()
 
 
+def record_file_waivers(connection, waiver_file, known: set) -> set:
+    """The ids of a waiver file's entries in the store (an entry recorded before, unchanged, keeps its row). An entry
+    whose subject is neither among `known` (the keys of this run's subjects) nor found by a stored run is refused."""
+    from engine.waiver_file import entry_error
+    w = schema.waivers.c
+    ids = set()
+    for entry in waiver_file.waivers:
+        if key(entry.subject) not in known and not subject_seen(connection, entry.subject):
+            raise entry_error(waiver_file.path, entry.entry, "subject",
+                              (f"“{entry.subject}”既不在本次检查的记录中，案卷库中也没有关于它的发现事项，不能豁免",
+                               f"'{entry.subject}' is neither in this run's records nor found by a stored run: nothing "
+                               f"to waive"),
+                              ("写记录中的编号或单位名称，并与含该对象的记录一起检查",
+                               "name it by its id or its unit as recorded and check it with its records"))
+        values = {"subject": entry.subject, "subject_key": key(entry.subject), "rule_id": entry.rule_id,
+                  "reason": entry.reason, "basis": entry.basis, "granted_by": entry.granted_by, "until": entry.until,
+                  "source": waiver_file.source(entry)}
+        found = connection.execute(select(w.id).where(*(getattr(w, k) == v for k, v in values.items()))
+                                   .order_by(w.id.desc())).first()
+        ids.add(found.id if found else connection.execute(insert(schema.waivers).values(
+            **values, source_sha256=waiver_file.sha256, created_at=now()).returning(w.id)).scalar_one())
+    return ids
+
+
 def list_waivers(connection) -> list:
     return list(connection.execute(select(schema.waivers).order_by(schema.waivers.c.id)))
