@@ -264,7 +264,8 @@ def _table(b: _Body, t: Table) -> None:
     total = _tw(g.BLOCK_W)
     cols = [round(total * fr) for fr in t.fractions]
     if t.caption:
-        b.para(b.run(t.caption, b.f.heiti, g.SMALL_PT), jc="center", first_chars=0, line=LINE)
+        b.para(b.run(t.caption, b.f.heiti, g.SMALL_PT), jc="center", first_chars=0, line=LINE,
+               extra="<w:keepNext/>")  # (on the page of the table's first row)
     cell_ppr = ('<w:pPr><w:snapToGrid w:val="0"/><w:spacing w:before="40" w:after="40" w:line="300" '
                 'w:lineRule="exact"/><w:jc w:val="{jc}"/></w:pPr>')
 

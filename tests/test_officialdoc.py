@@ -264,3 +264,36 @@ def test_pdf_signature_takes_the_closing_text_with_it(pdf_writer, findings):
     signed = [n for n, text in enumerate(pages) if re.search(r"2024年5月6日(?!印发)", text)]
     assert len(signed) == 1, signed
     assert "特此通知。" in pages[signed[0]], (signed, len(pages))
+
+
+def _heading_and_table(before: int):
+    """`before` paragraphs, then a heading, a captioned table and a paragraph."""
+    doc = rectification_notice()
+    body = tuple(Paragraph(f"第{n + 1}段：" + "根据有关规定对你单位的用能设备进行了节能监察。" * 2) for n in range(before)) + (
+        Heading(1, "预警等级"),
+        Table(("市州", "指标", "预警等级"), tuple((f"市{n}", "能源消费总量", "一级") for n in range(6)),
+              caption="节能目标完成进度预警表"),
+        Paragraph("特此通报。"))
+    return dataclasses.replace(doc, body=body, attachments=())
+
+
+def test_pdf_keeps_a_heading_and_a_table_caption_with_the_table(pdf_writer):
+    """A heading and a table's caption are on the page of the table's first row, wherever the page breaks.
+
+    Before the fix, a 预警通报 ended its first page with 一、预警等级 and the caption, the table on the next."""
+    broke = 0
+    for before in range(0, 13):
+        pdf = pdf_writer.render(_heading_and_table(before))
+        pages = [p.extract_text().replace(" ", "") for p in PdfReader(io.BytesIO(pdf)).pages]
+        page_of = {mark: next(n for n, text in enumerate(pages) if mark in text)
+                   for mark in ("预警等级", "节能目标完成进度预警表", "市0")}
+        assert len(set(page_of.values())) == 1, (before, page_of)
+        broke += page_of["市0"] > 0
+    assert broke, "no case put the table on a later page: the test shows nothing"
+
+
+def test_docx_keeps_a_table_caption_with_the_table():
+    d = _docx(_heading_and_table(3))
+    caption = next(p for p in d.paragraphs if p.text == "节能目标完成进度预警表")
+    heading = next(p for p in d.paragraphs if "预警等级" in p.text)
+    assert caption.paragraph_format.keep_with_next and heading.paragraph_format.keep_with_next
