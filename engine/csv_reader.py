@@ -47,14 +47,19 @@ def _file_blocks(path: Path):
 
 
 def sniff_delimiter(text: str) -> str:
+    """The delimiter of the first lines; "," unless another one separates two cells that hold text somewhere (in a
+    file of one column, a row of only ";" is a cell, not a blank row of a semicolon file)."""
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     if not lines:
         return ","
     try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+        found = csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
     except csv.Error:
         counts = {d: sum(line.count(d) for line in lines) for d in DELIMITERS}
-        return max(counts, key=counts.get) if max(counts.values()) else ","
+        found = max(counts, key=counts.get) if max(counts.values()) else ","
+    if found != "," and not any(sum(1 for cell in line.split(found) if cell.strip()) >= 2 for line in lines):
+        return ","
+    return found
 
 
 def read_csv(path: Path, shown: str) -> RawTable:

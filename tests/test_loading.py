@@ -217,6 +217,19 @@ def test_delimiters(tmp_path, ruleset, delimiter, note):
     assert not any("分隔" in n for n in table.notes) if note is None else note in table.notes
 
 
+@pytest.mark.parametrize("cell", [";", ";;", " ; "])  # (a row of only a TAB is blank: whitespace)
+def test_a_one_column_file_keeps_a_row_of_only_a_delimiter_character(tmp_path, ruleset, cell):
+    """A file of one column (样品编号) with a row holding only ";" (found by the fuzz test): no delimiter separates two
+    cells with text anywhere, so the file is read with commas and the row is a cell that is counted, not a blank row
+    of a semicolon file left out of the count."""
+    path = tmp_path / "c.csv"
+    path.write_bytes(f"样品编号\r\n{cell}\r\n".encode("utf-8"))
+    loaded = load(path, ruleset, kind="coal_sample")
+    table = loaded.tables[0]
+    assert table.rows == 1 and table.rows == table.evaluated + table.rejected
+    assert not any("分隔" in n for n in table.notes)
+
+
 def test_semicolon_file_with_thousand_separators(tmp_path, ruleset):
     rows = [PREF_HEADER, ["兰州市", "2020", "19.2", "2,950", "36,000", "6,700", "55,000", "66,000", "是"],
             ["天水市", "2020", "13.5", "310", "19,000", "2,500", "11,000", "17,500", "是"]]
