@@ -191,3 +191,17 @@ def store_location(request, tmp_path):
     if server is None:
         pytest.skip("ECOCHECK_TEST_NO_POSTGRES is set: PostgreSQL left out on purpose")
     return server.create_database(f"ecocheck_test_{os.getpid()}_{next(_DATABASES)}")
+
+
+# ----------------------------------------------------------------------------------------- order of the files
+# The two workers take whole files (--dist loadfile) in collection order; the longest files go first, so that the run
+# does not end with one worker alone on a long file (measured on 2 cores: the wheel's file, last alphabetically,
+# left one worker idle for its last 30 s).
+LONG_FIRST = ("test_engines_agree.py", "test_wheel.py", "test_store.py", "test_engines_agree_chains.py",
+              "test_cli.py", "test_lang.py", "test_fuzz_records_1.py", "test_fuzz_records_2.py",
+              "test_loading_property.py", "test_annual.py", "test_demo_letters.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: n for n, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # (stable: each file's own order kept)
