@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import orjson
@@ -269,10 +270,13 @@ class BatchFindings:
 _ABSENT = object()
 
 
-def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplainer) -> BatchFindings | None:
+PART = 2_000  # findings a BatchFindings holds at most: the text of a part is compressed before the next is made
+
+
+def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplainer) -> Iterator[BatchFindings]:
     """The findings of the violation and indeterminate rows of a batch the column executor evaluated (a
     columnar.BatchOutcome), exactly as `build` gives them for the same records, in (row, rule) order — built from the
-    batch's columns for those rows only, as the JSON text the output writes.
+    batch's columns for those rows only, as the JSON text the output writes, in parts of at most PART findings.
 
     A record's identity is made by records.identity; each check (and missing-value text) once per distinct value
     (and limit) in the run."""
@@ -290,7 +294,7 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
              for n, rule_id in enumerate(rule_ids)]
     found = [(rows, n) for rows, n in found if len(rows)]
     if not found:
-        return None
+        return
     positions = np.concatenate([rows for rows, _ in found])
     ranks = np.concatenate([np.full(len(rows), n) for rows, n in found])
     violated = np.concatenate([codes[rule_ids[n]][rows] == violation for rows, n in found])
@@ -319,9 +323,14 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
     unique = {rule_id: len({leaf.field for leaf in leaves[rule_id]}) == len(leaves[rule_id]) for rule_id in rule_ids}
     local: dict = {}  # (rule_id, leaf, code, limit index) -> _CheckParts, for this batch
 
-    texts, statuses, samples, sampled = [], [], [], set()
+    texts, statuses, samples, sampled, part_row = [], [], [], set(), None
     current = -1
     for at, rank, was_violated in zip(row_index.tolist(), ranks.tolist(), violated.tolist()):
+        if len(texts) == PART:
+            yield BatchFindings(texts, statuses, part_row, samples)
+            texts, statuses, samples, sampled = [], [], [], set()
+        if not texts:
+            part_row = file_rows[at]
         rule_id = rule_ids[rank]
         rule = by_id[rule_id]
         values = values_of[at]
@@ -388,7 +397,7 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
                 else (), consequences=rule.consequences if template["consequences"] else (), acting=rule.acting,
                 letter=template["letter"], interpretation=rule.interpretation, force=rule.force, binds=rule.binds,
                 period=values.get("year"), same_duty=rule.same_duty)))
-    return BatchFindings(texts, statuses, file_rows[0], samples)
+    yield BatchFindings(texts, statuses, part_row, samples)
 
 
 __all__ = ["build", "build_batch", "BatchExplainer", "BatchFindings", "display", "evidence", "COMPLIANT"]

@@ -91,11 +91,10 @@ class _Collector:
         if self.results is None and getattr(batch, "regions", None) is not None:  # read column-wise: findings too
             if self._explainer is None:
                 self._explainer = explain.BatchExplainer(self.ruleset.documents)
-            found = explain.build_batch(outcome, rules, batch, self.ruleset.schemas[batch.kind], batch.regions,
-                                        self._explainer)
-            if found is not None:
-                self.findings.add_json(found, (self.table_order.get(batch.file, len(self.table_order)),
-                                               found.first_row))
+            table = self.table_order.get(batch.file, len(self.table_order))
+            for part in explain.build_batch(outcome, rules, batch, self.ruleset.schemas[batch.kind], batch.regions,
+                                            self._explainer):
+                self.findings.add_json(part, (table, part.first_row))
             return
         partial = evaluate.Outcome(states=outcome.states(only_findings=self.results is None), measures=[], lapsed=[],
                                    slots=outcome.slots, slotted=outcome.slotted)

@@ -69,3 +69,18 @@ def test_sample_findings_are_the_record_findings(ruleset, monkeypatch):
     assert any(segment[4] for segment in columns.findings._segments)  # (kept as JSON text)
     assert list(columns.findings) == list(records.findings)
     assert F.to_json(columns) == F.to_json(records)
+
+
+def test_findings_in_parts_of_a_batch_come_out_in_order(tmp_path, ruleset, monkeypatch):
+    """A batch's findings are kept in parts of at most explain.PART (memory follows the part, not a batch in which
+    every row fails): with parts of 7 the findings, their order and the JSON are those built one by one."""
+    from engine import explain
+
+    path = tmp_path / "records.csv"
+    coal_samples(path, 3000)
+    monkeypatch.setattr(explain, "PART", 7)
+    columns, records = _both([path], ruleset)
+    segments = [s for s in columns.findings._segments if s[4]]
+    assert len(segments) > 10 and max(s[2] for s in segments) == 7
+    assert list(columns.findings) == list(records.findings)
+    assert F.to_json(columns) == F.to_json(records)
