@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -75,18 +76,14 @@ class FieldColumn:
         return out
 
 
-_DATE_FORMS: dict = {}  # date -> yyyymmdd as float: the same dates recur in every batch of a file
-
-
 def _float_form(value) -> float:
-    if type(value) is not dt.date:
-        return float(O.engine_value(value))
-    found = _DATE_FORMS.get(value)
-    if found is None:
-        if len(_DATE_FORMS) > 100_000:  # (dates are few; a file of many distinct ones only loses the memo)
-            _DATE_FORMS.clear()
-        found = _DATE_FORMS[value] = float(O.engine_value(value))
-    return found
+    return _date_form(value) if type(value) is dt.date else float(O.engine_value(value))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _date_form(value: dt.date) -> float:
+    """A date's yyyymmdd as a float, memoised (a pure function: the same dates recur in every batch of a file)."""
+    return float(O.date_key(value))
 
 
 @dataclass
