@@ -155,8 +155,11 @@ def demo_run(tmp_path_factory):
 
 # ----------------------------------------------------------------------------------------- the run store
 # No test writes to the user's real store: `check` and `letters` record runs by default, into ECOCHECK_DB.
-if "ecocheck-test-store-" not in os.environ.get("ECOCHECK_DB", ""):  # (conftest may be imported twice)
-    os.environ["ECOCHECK_DB"] = str(Path(tempfile.mkdtemp(prefix="ecocheck-test-store-")) / "runs.sqlite")
+# One store for each test worker: the workers inherit the controller's environment, and a test that counts the runs
+# of the store would count the other worker's runs too.
+_STORE_PREFIX = f"ecocheck-test-store-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-"
+if _STORE_PREFIX not in os.environ.get("ECOCHECK_DB", ""):  # (conftest may be imported twice)
+    os.environ["ECOCHECK_DB"] = str(Path(tempfile.mkdtemp(prefix=_STORE_PREFIX)) / "runs.sqlite")
 
 
 @pytest.fixture(scope="session")
