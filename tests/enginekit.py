@@ -13,7 +13,7 @@ import random
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 
 from engine import conditions as C

@@ -9,7 +9,6 @@ import io
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from engine.report_writers import write_json
 from engine.runner import check, sample_paths

@@ -5,7 +5,6 @@ longest test runs beside the others (pytest-xdist gives each file to one worker)
 from __future__ import annotations
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from tests.conftest import scaled
 from tests.enginekit import (AS_OF, BATCH, CHAIN_BATCH, CHAINS, EXAMPLES, SETTINGS, TALLY,  # noqa: F401
