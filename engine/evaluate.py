@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
 import durable.engine as durable
 import durable_rules_engine
 import numpy as np
+import orjson
 
 from engine import columnar
 from engine import conditions as C
@@ -79,26 +81,31 @@ class Evaluation:
         self.slotted: dict = {}
         self.seen = 0
         self._names = 0
+        self._handlers: dict = {}  # ruleset name -> rule name -> its action, called with the matched frame
 
     # ------------------------------------------------------------ rulesets
 
     def _register(self, definition: dict) -> str:
         self._names += 1
         name = f"rs{self._names}"
+        handlers = {rule: spec["run"] for rule, spec in definition.items()}  # (registration takes "run" out)
         try:
             self.host.set_rulesets({name: definition})
         except Exception as exc:  # durable raises plain Exception with an error code
             raise EngineError(tr(f"规则引擎拒绝了一组规则（{exc}）", f"the engine refused a ruleset ({exc})"),
                               fix=tr("运行 `ecocheck rules validate`；如果校验通过，这是程序缺陷，请报告",
                                      "run `ecocheck rules validate`; this is a bug if validation passes")) from None
+        self._handlers[name] = handlers
         return name
 
     def _action(self, rule_id: str, state: str, alias: str = "m"):
-        def run(c):
-            self.fired[(rule_id, int(getattr(c, alias)["ix"]))].append(state)
+        fired = self.fired
+
+        def run(frame):  # the matched facts by alias, as the engine gives them (_drain)
+            fired[(rule_id, int(frame[alias]["ix"]))].append(state)
         return run
 
-    def _seen(self, c):
+    def _seen(self, frame):
         self.seen += 1
 
     def _sink(self) -> dict:
@@ -161,19 +168,38 @@ class Evaluation:
         return fact
 
     def _assert(self, ruleset: str, fact: dict):
-        rules = self.host.get_ruleset(ruleset)
-        if "assert_fact" not in vars(rules):  # this ruleset's facts go through _fact_json (see there)
-            rules.assert_fact = lambda f, rules=rules: rules._handle_result(
-                durable_rules_engine.assert_fact(rules._handle, _fact_json(f)), f)
-        try:
-            self.host.assert_fact(ruleset, fact)
-        except durable.MessageNotHandledException:
+        handle = self.host.get_ruleset(ruleset)._handle
+        result = durable_rules_engine.assert_fact(handle, _fact_json(fact))
+        if result[0] == 1:  # the fact matched no rule
             if fact.get("t") == "record":  # the sink rule matches every record
                 raise EngineError(tr(f"记录事实 {fact['id']} 没有匹配任何规则（连兜底规则也没有）",
-                                     f"record fact {fact['id']} matched no rule, not even the sink")) from None
-        except durable.MessageObservedException:
+                                     f"record fact {fact['id']} matched no rule, not even the sink"))
+            return
+        if result[0] == 2:
             raise EngineError(tr(f"规则引擎在一次运行中两次见到事实编号 {fact['id']}",
-                                 f"the engine saw fact id {fact['id']} twice in one run")) from None
+                                 f"the engine saw fact id {fact['id']} twice in one run"))
+        self._drain(handle, 0 if result[0] == 3 else result[1], self._handlers[ruleset])
+
+    @staticmethod
+    def _drain(handle, state, handlers: dict):
+        """Run every action the fact started, one after the other, as durable.engine.Ruleset.do_actions does, less
+        its Python wrappers per action (a Closure, the session state written back, json; measured: the indicator
+        differential test 25 s → 12 s): the actions here read the matched facts and change no state, and an action
+        that fails raises an EngineError here instead of being stored in the state."""
+        started = durable_rules_engine.start_action_for_state(handle, state)
+        if not started:
+            return
+        text = started[1]
+        while text:
+            message = orjson.loads(text)
+            try:
+                for rule_name, frame in message.items():  # one action per message
+                    handlers[rule_name](frame)
+            except Exception as exc:
+                durable_rules_engine.abandon_action(handle, state)
+                raise EngineError(tr(f"规则动作在引擎内部失败：{exc!r}",
+                                     f"a rule action failed inside the engine: {exc!r}")) from exc
+            text = durable_rules_engine.complete_and_start_action(handle, state)
 
     def _check_state(self, ruleset: str):
         state = self.host.get_state(ruleset, "0")
@@ -204,6 +230,11 @@ class Evaluation:
 def _fact_json(fact: dict) -> str:
     """A fact as JSON that durable_rules 2.0.28 can parse: its parser rejects a number with an exponent but no
     decimal point (error 204 for 1e-06, which json.dumps writes for 0.000001), so such floats are written out."""
+    if not any(type(value) is float and ("e" in repr(value) or not math.isfinite(value)) for value in fact.values()):
+        try:  # (orjson writes nan as null: such a value goes the slow way, as json.dumps writes it)
+            return orjson.dumps(fact).decode()
+        except TypeError:  # e.g. an integer past 64 bits: written as below
+            pass
     parts = []
     for key, value in fact.items():
         if isinstance(value, float) and "e" in repr(value):

@@ -198,3 +198,43 @@ def test_a_tiny_value_written_with_an_exponent_reaches_the_durable_engine():
     for engine in ("durable", "column"):
         results, _ = evaluate_records(RULESET, records, AS_OF, engine=engine)
         assert {r.rule_id: r.status for r in results}["COAL-001"] == "compliant"
+
+
+def test_an_action_that_fails_inside_the_engine_stops_the_run_with_an_engine_error(monkeypatch):
+    # actions run in evaluate.Evaluation._drain (not durable's own dispatch, which stored the exception in the
+    # session state): the failure is raised at once, as an EngineError naming it
+    from engine.errors import EngineError
+
+    def failing(self, rule_id, state, alias="m"):
+        def run(frame):
+            raise ValueError(f"broken action of {rule_id}")
+        return run
+
+    monkeypatch.setattr(evaluate.Evaluation, "_action", failing)
+    records = records_of("coal_sample", [{"sample_id": "S", "seller": "x", "region": "定西", "ash_pct": 30,
+                                          "sulfur_pct": 0.5, "sampled_on": "2021-01-01"}])
+    try:
+        evaluate_records(RULESET, records, AS_OF, engine="durable")
+    except EngineError as exc:
+        assert "broken action of" in str(exc) and "规则动作在引擎内部失败" in str(exc)
+    else:
+        raise AssertionError("the failing action went unnoticed")
+
+
+def test_every_action_a_fact_starts_is_run_and_counted():
+    # one boiler fact starts an action for each of its kind's rules (and the sink): each (rule, record) gets one
+    # state from the engine, none left to the `indeterminate` default of _settle
+    records = records_of("boiler", [{"unit_name": "u", "boiler_id": f"GL{n}", "region": "兰州", "fuel": "coal",
+                                     "test_type": "acceptance", "manufactured_on": "2020-06-01",
+                                     "tested_on": "2021-01-01", "efficiency_pct": 70 + n, "capacity_t_h": 20, "in_network_area": False,
+                                     "in_use": True} for n in range(30)])
+    rules = [r for r in RULESET.rules if r.kind == "boiler" and r.joins is None and r.in_force(AS_OF)]
+    ev = evaluate.Evaluation(rules, RULESET.params, AS_OF)
+    ev.run_records(list(enumerate(records)), ev.rules, chain=False)
+    assert ev.seen == 30
+    fired = {key: states for key, states in ev.fired.items()}
+    column = evaluate.run(rules, records, RULESET.params, AS_OF, engine="column").states
+    decided = {key for key, state in column.items() if state != "indeterminate"}
+    assert set(fired) == decided and len(decided) > 30  # several rules decided for each boiler
+    # (a state can fire twice, once per matching $or branch; never two states)
+    assert {key: set(states) for key, states in fired.items()} == {key: {column[key]} for key in decided}
