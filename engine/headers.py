@@ -3,6 +3,7 @@ record kind and how each column becomes a field (HeaderPlan)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,7 +15,7 @@ from engine.lang import tr
 from engine.normalise import is_missing, quoted
 from engine.reader import RawTable
 from engine.schemas import Schema, normalise_header, split_unit
-from engine.units import UnitProblem, factor, is_known_unit, looks_like_unit, unit_of_cell
+from engine.units import UNITS, UnitProblem, factor, is_known_unit, looks_like_unit, unit_of_cell
 
 MAX_HEADER_CHARS = 100  # a header cell is a few words; a longer cell is a title or a note
 
@@ -69,19 +70,62 @@ def _header_field(text: str, index: dict) -> tuple[str | None, str]:
     return found
 
 
+_ID_KINDS: dict = {}
+
+
+def _id_kinds(schemas: list) -> dict:
+    """Header text (normalised) -> the kinds among `schemas` whose id field it names, built once per list of schema
+    objects."""
+    key = tuple(id(schema) for schema in schemas)
+    found = _ID_KINDS.get(key)
+    if found is not None and all(a is b for a, b in zip(found[0], schemas)):
+        return found[1]
+    kinds: dict = {}
+    for schema in schemas:
+        for text, name in _alias_index(schema).items():
+            if name == schema.id_field:
+                kinds.setdefault(text, set()).add(schema.kind)
+    if len(_ID_KINDS) > 64:
+        _ID_KINDS.clear()
+    _ID_KINDS[key] = (list(schemas), kinds)
+    return kinds
+
+
 def _match_header(text: str, index: dict) -> tuple[str | None, str]:
-    exact = index.get(normalise_header(text))
+    plain, stem, unit, cuts = _header_keys(text)
+    exact = index.get(plain)
     if exact:
         return exact, ""
-    stem, unit = split_unit(text)
     if unit:
-        return index.get(normalise_header(stem)), unit
-    plain = normalise_header(text)
-    for cut in range(len(plain) - 1, 0, -1):  # a unit written after the name: 热效率%, 热效率/%, 灰分 %
-        head, tail = plain[:cut].rstrip("/"), plain[cut:]
-        if head in index and is_known_unit(tail):
+        return index.get(stem), unit
+    for head, tail in cuts:  # a unit written after the name: 热效率%, 热效率/%, 灰分 %
+        if head in index:
             return index[head], tail
     return None, ""
+
+
+# A cell that names a known unit is at most this long: the longest spelling, m^2 for m2, brackets and 单位：
+_LONGEST_UNIT_CELL = max(len(spelling) for spelling in UNITS) + 1 + 2 + 3
+# ... and ends with the last character of a spelling (in any case; ² also as 2) or a closing bracket
+_UNIT_ENDINGS = {c for spelling in UNITS for c in (spelling[-1], spelling[-1].upper(), spelling[-1].lower())} | \
+    set(")]）】2")
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _header_keys(text: str) -> tuple[str, str, str, tuple]:
+    """What matching a header against any schema needs, worked out once per text: the text normalised; the stem and
+    the unit of a bracketed unit; else each (name, unit) split of the text whose end is a known unit, the
+    shortest unit first."""
+    plain = normalise_header(text)
+    stem, unit = split_unit(text)
+    if unit:
+        return plain, normalise_header(stem), unit, ()
+    if not plain or plain[-1] not in _UNIT_ENDINGS:  # (every split's unit ends where the text ends)
+        return plain, "", "", ()
+    first = max(1, len(plain) - _LONGEST_UNIT_CELL)
+    cuts = tuple((plain[:cut].rstrip("/"), plain[cut:]) for cut in range(len(plain) - 1, first - 1, -1)
+                 if is_known_unit(plain[cut:]))
+    return plain, "", "", cuts
 
 
 def _header_texts(headers: list, hidden: set) -> list:
@@ -182,10 +226,18 @@ def _evidence(headers: list, mapping: dict, schema: Schema) -> bool:
 def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> HeaderPlan:
     """Find the header row (title rows above it skipped), its kind and its columns."""
     candidates = [schemas[kind]] if kind else list(schemas.values())
+    id_kinds = _id_kinds(candidates)
     best, tie = None, False
     for row, height, headers in _candidates(table.head):
         texts = _header_texts(headers, table.hidden)
+        named = set()  # the kinds whose id column one of these headers may name (the others cannot be this table)
+        for _, text, _ in texts:
+            plain, stem, _, cuts = _header_keys(text)
+            for key in (plain, stem, *(head for head, _ in cuts)):
+                named |= id_kinds.get(key, set())
         for schema in candidates:
+            if schema.kind not in named:
+                continue
             mapping, unknown, units = map_headers(headers, schema, table.hidden, texts)
             if schema.id_field not in mapping.values() or (kind is None and not _evidence(headers, mapping, schema)):
                 continue

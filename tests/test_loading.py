@@ -799,6 +799,25 @@ def test_header_unit_converted(tmp_path, ruleset):
     assert loaded.rejected == []
 
 
+@pytest.mark.parametrize("written, factor", [
+    ("化学需氧量排放量万吨", "×10000"), ("化学需氧量排放量/万吨", "×10000"), ("化学需氧量排放量 万吨", "×10000"),
+    ("化学需氧量排放量KG", "×0.001"), ("化学需氧量排放量 (kg)", "×0.001"), ("化学需氧量排放量（千克）", "×0.001"),
+    ("化学需氧量排放量吨", None), ("化学需氧量排放量", None),
+])
+def test_a_unit_written_after_the_header_is_read_with_or_without_brackets(tmp_path, ruleset, written, factor):
+    # (header matching works out each header text's possible name/unit splits once, and only where the text ends as
+    # a unit can: engine.headers._header_keys)
+    header = list(PREF_HEADER)
+    header[4] = written
+    row = list(PREF_ROW)
+    row[4] = {"×10000": "3.6", "×0.001": "36000000", None: "36000"}[factor]
+    loaded = load(write_csv(tmp_path / "p.csv", [header, row]), ruleset)
+    assert only_record(loaded).values == PREF_VALUES
+    converted = [n for n in loaded.tables[0].notes if n.startswith("化学需氧量排放量：由")]
+    assert converted == ([] if factor is None else [converted[0]]) and (factor is None or factor in converted[0])
+    assert loaded.rejected == [] and loaded.tables[0].unknown_columns == []
+
+
 @pytest.mark.parametrize("unit, fragment", [
     ("亿千瓦时", "表头中的单位“亿千瓦时”ecocheck 不认识；该字段的单位是 万吨标准煤"),
     ("万吨", "表头中的单位“万吨”不能换算成 万吨标准煤"),
