@@ -37,6 +37,13 @@ def scaled(examples: int) -> int:
     return examples * settings().max_examples // CI_EXAMPLES
 
 
+def yaml_file(path: Path):
+    """A YAML file's data through libyaml's safe loader (the pure-Python yaml.safe_load is ten times slower, and the
+    tests read every rule file several times)."""
+    import yaml
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def copy_core_rules(target: Path) -> Path:
     """rules/ with its data folders and top-level files, and only the CORE_RULES rule files (so that tests of the
     headline rules do not change when more rules are added)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CORE_RULES, cli_run, copy_core_rules
+from tests.conftest import CORE_RULES, cli_run, copy_core_rules, yaml_file
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -33,7 +33,7 @@ RULES = ROOT / "rules"
 SCHEMAS = ROOT / "inputs" / "schemas"
 BOILERS = "inputs/samples/boilers.csv"
 AS_OF = "2021-12-31"
-KINDS = tuple(yaml.safe_load(p.read_text(encoding="utf-8"))["kind"] for p in sorted(SCHEMAS.glob("*.yaml")))
+KINDS = tuple(yaml_file(p)["kind"] for p in sorted(SCHEMAS.glob("*.yaml")))
 
 BOILER_HEADER = "使用单位,锅炉编号,市州,燃料种类,测试类型,出厂日期,测试日期,额定蒸发量（t/h）,热效率（%）"
 PREFECTURE_HEADER = "市州,年度,单位GDP能耗累计降幅（%）,能源消费总量（万吨标准煤）"
@@ -363,7 +363,7 @@ def test_quote_not_in_the_article(rules_copy):
 
 def test_missing_indeterminate_example(rules_copy):
     path = rules_copy / "coal" / "COAL-001.yaml"
-    rule = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rule = yaml_file(path)
     rule["examples"] = [e for e in rule["examples"] if e["expect"] != "indeterminate"]
     path.write_text(yaml.safe_dump(rule, allow_unicode=True, sort_keys=False), encoding="utf-8")
     assert_rule_error(validate(rules_copy), path, "规则 COAL-001", "字段“examples”",

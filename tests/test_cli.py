@@ -27,7 +27,7 @@ import yaml
 
 from engine import __version__
 from engine.rules import rule_files as engine_rule_files
-from tests.conftest import cli_run, copy_core_rules
+from tests.conftest import cli_run, copy_core_rules, yaml_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "inputs" / "samples"
@@ -93,7 +93,7 @@ def rule_files() -> list[Path]:
 
 
 def schemas() -> list[dict]:
-    return [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(SCHEMAS.glob("*.yaml"))]
+    return [yaml_file(p) for p in sorted(SCHEMAS.glob("*.yaml"))]
 
 
 def param_rows(table: str) -> list[dict]:
@@ -230,7 +230,7 @@ def test_every_finding_has_the_documented_fields(samples):
         assert f["message"]
         assert isinstance(f["required_actions"], list) and isinstance(f["consequences"], list)
         # The citation is the one written in the rule file.
-        rule = yaml.safe_load(documents[f["rule_id"]].read_text(encoding="utf-8"))
+        rule = yaml_file(documents[f["rule_id"]])
         assert (f["citation"]["document"], f["citation"]["article"], f["citation"]["quote"]) == \
             (rule["source"]["document"], rule["source"]["article"], rule["source"]["quote"])
         if f["status"] in ("violation", "gap"):  # quoted actions, each with the article it rests on
@@ -471,7 +471,7 @@ def test_as_of_before_2020_boiler_rules_not_in_force():
     day = dt.date(2019, 6, 1)
     in_force = []
     for p in rule_files():
-        rule = yaml.safe_load(p.read_text(encoding="utf-8"))
+        rule = yaml_file(p)
         window = rule.get("in_force") or {}
         start, until = window.get("from"), window.get("until")
         if (start is None or start <= day) and (until is None or day <= until):
@@ -555,7 +555,7 @@ def test_rules_list_shows_every_rule_with_its_article():
     files = rule_files()
     assert len(lines) == len(files) >= 9
     for path in files:
-        rule = yaml.safe_load(path.read_text(encoding="utf-8"))
+        rule = yaml_file(path)
         line = one([line for line in lines if line.split()[0] == rule["id"]])
         assert rule["source"]["article"] in line
         assert rule["severity"] in line
@@ -580,7 +580,7 @@ def test_rules_validate_ok():
 def test_rules_test_runs_the_examples_of_the_rules_named_through_either_engine():
     # (every example of every rule runs through both executors in test_rule_examples.py; not again here)
     named = ("PREF-002", "PROJ-001")
-    written = sum(len(yaml.safe_load(p.read_text(encoding="utf-8"))["examples"]) for p in rule_files()
+    written = sum(len(yaml_file(p)["examples"]) for p in rule_files()
                   if p.stem in named)
     for engine in ("column", "durable"):
         proc = run("rules", "test", *named, "--engine", engine)

@@ -6,16 +6,15 @@ import json
 import unicodedata
 
 import pytest
-import yaml
 
 from engine import coverage
 from engine.errors import RuleError
 from engine.runner import load_rules
-from tests.conftest import ROOT
+from tests.conftest import ROOT, yaml_file
 
 RULESET = load_rules()
 PROVISIONS = coverage.load_provisions(RULESET)
-RAW = {path.stem: yaml.safe_load(path.read_text(encoding="utf-8"))
+RAW = {path.stem: yaml_file(path)
        for path in sorted((ROOT / "rules" / "provisions").glob("*.yaml"))}
 
 

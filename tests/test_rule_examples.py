@@ -1,12 +1,11 @@
 """Every example written in every rule file gives its expected state through both executors (column and durable_rules)."""
 
 import pytest
-import yaml
 
 from engine.examples import run_example
 from engine.rules import rule_files
 from engine.runner import load_rules
-from tests.conftest import ROOT
+from tests.conftest import ROOT, yaml_file
 
 RULESET = load_rules()
 CASES = [(rule, example) for rule in RULESET.rules for example in rule.examples]
@@ -22,7 +21,7 @@ def test_example_gives_expected_state(rule, example, engine):
 def test_every_rule_file_is_loaded_with_all_its_examples():
     files = rule_files(ROOT / "rules")
     assert sorted(p.stem for p in files) == sorted(r.id for r in RULESET.rules)
-    written = sum(len(yaml.safe_load(p.read_text(encoding="utf-8"))["examples"]) for p in files)
+    written = sum(len(yaml_file(p)["examples"]) for p in files)
     assert written == len(CASES)
 
 
