@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 from collections import defaultdict
@@ -32,6 +33,33 @@ class _QuietHost(durable.Host):
 
     def _run(self):
         pass
+
+
+def _unused(c):
+    """The callable durable_rules wants for each rule at registration (actions run from Evaluation._drain)."""
+
+
+@dataclass
+class _Registered:
+    """A ruleset registered with the engine: its name, its compiled rules, and each rule's action (rule id, state,
+    alias), or None for the sink."""
+
+    name: str
+    compiled: list
+    actions: dict
+
+
+_HOST = None  # one engine host per process: the rulesets it holds are reused across runs (Evaluation._registered)
+_REGISTERED: dict = {}  # (chain, ids of the rules) -> (the rules, [_Registered])
+MAX_REGISTERED = 256
+_NAMES = itertools.count(1)
+
+
+def _host() -> "_QuietHost":
+    global _HOST
+    if _HOST is None:
+        _HOST = _QuietHost()
+    return _HOST
 
 
 @dataclass
@@ -74,29 +102,42 @@ class Evaluation:
         self.rules = [r for r in rules if r.in_force(as_of)]
         self.params, self.as_of = params, as_of
         self.lookup = _lookup_for(params, as_of)
-        self.host = _QuietHost()
+        self.host = _host()
         self.fired: dict = defaultdict(list)  # (rule_id, record index) -> [state, …]
         self.measures: list[Measure] = []
         self.slots: dict = {}
         self.slotted: dict = {}
         self.seen = 0
-        self._names = 0
         self._handlers: dict = {}  # ruleset name -> rule name -> its action, called with the matched frame
 
     # ------------------------------------------------------------ rulesets
 
-    def _register(self, definition: dict) -> str:
-        self._names += 1
-        name = f"rs{self._names}"
-        handlers = {rule: spec["run"] for rule, spec in definition.items()}  # (registration takes "run" out)
-        try:
-            self.host.set_rulesets({name: definition})
-        except Exception as exc:  # durable raises plain Exception with an error code
-            raise EngineError(tr(f"规则引擎拒绝了一组规则（{exc}）", f"the engine refused a ruleset ({exc})"),
-                              fix=tr("运行 `ecocheck rules validate`；如果校验通过，这是程序缺陷，请报告",
-                                     "run `ecocheck rules validate`; this is a bug if validation passes")) from None
-        self._handlers[name] = handlers
-        return name
+    def _registered(self, kind_rules: list, chain: bool) -> list[_Registered]:
+        """The rulesets of these rules, registered with the engine once per process (_REGISTERED) and reused by every
+        later run over the same rule objects: building and registering them cost more than small runs' facts."""
+        key = (chain, tuple(id(rule) for rule in kind_rules))
+        found = _REGISTERED.get(key)
+        if found is not None and all(a is b for a, b in zip(found[0], kind_rules)):
+            return found[1]
+        entries = []
+        for shard in _shards(kind_rules):
+            compiled = [_Compiled(rule, n) for n, rule in enumerate(shard)]
+            definition = self._chain_definition(compiled) if chain else self._plain_definition(compiled)
+            actions = {rule: spec.pop("run") for rule, spec in definition.items()}
+            for spec in definition.values():
+                spec["run"] = _unused  # (durable wants a callable; _drain runs the actions instead)
+            name = f"rs{next(_NAMES)}"
+            try:
+                self.host.set_rulesets({name: definition})
+            except Exception as exc:  # durable raises plain Exception with an error code
+                raise EngineError(tr(f"规则引擎拒绝了一组规则（{exc}）", f"the engine refused a ruleset ({exc})"),
+                                  fix=tr("运行 `ecocheck rules validate`；如果校验通过，这是程序缺陷，请报告",
+                                         "run `ecocheck rules validate`; this is a bug if validation passes")) from None
+            entries.append(_Registered(name, compiled, actions))
+        if len(_REGISTERED) >= MAX_REGISTERED:
+            _REGISTERED.clear()  # (the engine keeps what it registered: a bound on the rule sets a process keeps)
+        _REGISTERED[key] = (list(kind_rules), entries)
+        return entries
 
     def _action(self, rule_id: str, state: str, alias: str = "m"):
         fired = self.fired
@@ -108,13 +149,16 @@ class Evaluation:
     def _seen(self, frame):
         self.seen += 1
 
-    def _sink(self) -> dict:
+    @staticmethod
+    def _sink() -> dict:
         """A rule every record matches: no fact goes unhandled (durable_rules then crashes in delete_state
         when no fact of a session was stored), and the count proves every record reached the engine."""
-        return {"seen": {"all": [{"m": {"t": "record"}}], "run": self._seen}}
+        return {"seen": {"all": [{"m": {"t": "record"}}], "run": None}}
 
-    def _plain_definition(self, compiled: list[_Compiled]) -> dict:
-        definition = self._sink()
+    @classmethod
+    def _plain_definition(cls, compiled: list[_Compiled]) -> dict:
+        """The ruleset of single-record rules; each rule's "run" names its action: (rule id, state, alias)."""
+        definition = cls._sink()
         for n, comp in enumerate(compiled):
             rid = comp.rule.id
             # Every condition starts with a positive test: durable_rules 2.0.28 hangs on a rule whose whole
@@ -122,16 +166,18 @@ class Evaluation:
             record = [{"t": "record"}]
             applies_t = [C.compile_durable(comp.applies, True)] if comp.applies is not None else []
             definition[f"r{n}_v"] = {"all": [{"m": C.all_of(record + applies_t + [C.compile_durable(comp.when, True)])}],
-                                     "run": self._action(rid, VIOLATION)}
+                                     "run": (rid, VIOLATION, "m")}
             definition[f"r{n}_c"] = {"all": [{"m": C.all_of(record + applies_t + [C.compile_durable(comp.when, False)])}],
-                                     "run": self._action(rid, COMPLIANT)}
+                                     "run": (rid, COMPLIANT, "m")}
             if comp.applies is not None:
                 definition[f"r{n}_n"] = {"all": [{"m": C.all_of(record + [C.compile_durable(comp.applies, False)])}],
-                                         "run": self._action(rid, NOT_APPLICABLE)}
+                                         "run": (rid, NOT_APPLICABLE, "m")}
         return definition
 
-    def _chain_definition(self, compiled: list[_Compiled]) -> dict:
-        definition = self._sink()
+    @classmethod
+    def _chain_definition(cls, compiled: list[_Compiled]) -> dict:
+        """The ruleset of rules joined to measures; "run" as in _plain_definition."""
+        definition = cls._sink()
         for n, comp in enumerate(compiled):
             rid, join = comp.rule.id, comp.rule.joins
             applies_t = [C.compile_durable(comp.applies, True)] if comp.applies is not None else []
@@ -140,13 +186,13 @@ class Evaluation:
             record = C.all_of([{join["by"]: {"x": "key"}}, {"t": "record"}, {"$ex": {join["by"]: 1}}] + applies_t)
             definition[f"r{n}_v"] = {"all": [{"x": C.all_of([{"t": "measure"}, {"measure": join["measure"]}])},
                                              {"m": record}],
-                                     "run": self._action(rid, VIOLATION)}
+                                     "run": (rid, VIOLATION, "m")}
             in_scope = C.all_of([{"t": "record"}, {"$ex": {join["by"]: 1}}] + applies_t)
-            definition[f"r{n}_a"] = {"all": [{"m": in_scope}], "run": self._action(rid, APPLICABLE)}
+            definition[f"r{n}_a"] = {"all": [{"m": in_scope}], "run": (rid, APPLICABLE, "m")}
             if comp.applies is not None:
                 definition[f"r{n}_n"] = {"all": [{"m": C.all_of([{"t": "record"},
                                                              C.compile_durable(comp.applies, False)])}],
-                                         "run": self._action(rid, NOT_APPLICABLE)}
+                                         "run": (rid, NOT_APPLICABLE, "m")}
         return definition
 
     # ------------------------------------------------------------ facts
@@ -209,22 +255,30 @@ class Evaluation:
         self.host.delete_state(ruleset, "0")
 
     def run_records(self, records: list, kind_rules: list, chain: bool, measures=()):
-        for shard in _shards(kind_rules):
-            compiled = [_Compiled(rule, n) for n, rule in enumerate(shard)]
+        for entry in self._registered(kind_rules, chain):
+            name, compiled = entry.name, entry.compiled
             self.slotted.update({comp.rule.id: comp.when for comp in compiled})
-            definition = self._chain_definition(compiled) if chain else self._plain_definition(compiled)
-            name = self._register(definition)
-            if chain:  # measures first: a join must see them before the records it restricts
-                for n, measure in enumerate(measures):
-                    self._assert(name, {"id": f"m{n + 1}", "t": "measure", "measure": measure.measure,
-                                        "key": measure.key})
-            seen_before = self.seen
-            for index, record in records:
-                self._assert(name, self._fact(index, record, compiled))
-            if self.seen - seen_before != len(records):
-                raise EngineError(tr(f"送入 {len(records)} 条记录，引擎却只见到 {self.seen - seen_before} 条",
-                                     f"{len(records)} records asserted but the engine saw {self.seen - seen_before}"))
-            self._check_state(name)
+            self._handlers[name] = {rule: self._seen if spec is None else self._action(*spec)
+                                    for rule, spec in entry.actions.items()}
+            try:
+                if chain:  # measures first: a join must see them before the records it restricts
+                    for n, measure in enumerate(measures):
+                        self._assert(name, {"id": f"m{n + 1}", "t": "measure", "measure": measure.measure,
+                                            "key": measure.key})
+                seen_before = self.seen
+                for index, record in records:
+                    self._assert(name, self._fact(index, record, compiled))
+                if self.seen - seen_before != len(records):
+                    raise EngineError(tr(f"送入 {len(records)} 条记录，引擎却只见到 {self.seen - seen_before} 条",
+                                         f"{len(records)} records asserted but the engine saw "
+                                         f"{self.seen - seen_before}"))
+                self._check_state(name)
+            except BaseException:
+                try:  # the ruleset is reused by later runs: none of this run's facts may stay in it
+                    self.host.delete_state(name, "0")
+                except Exception:
+                    pass
+                raise
 
 
 def _fact_json(fact: dict) -> str:

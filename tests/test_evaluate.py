@@ -238,3 +238,38 @@ def test_every_action_a_fact_starts_is_run_and_counted():
     assert set(fired) == decided and len(decided) > 30  # several rules decided for each boiler
     # (a state can fire twice, once per matching $or branch; never two states)
     assert {key: set(states) for key, states in fired.items()} == {key: {column[key]} for key in decided}
+
+
+def test_rulesets_are_registered_once_and_a_failed_run_leaves_no_fact_behind(monkeypatch):
+    # the engine's rulesets are reused by later runs over the same rules (evaluate.Evaluation._registered): a run
+    # that fails half way must not leave its facts in them (the next run would see its ids twice, or its measures)
+    from engine.errors import EngineError
+    records = records_of("coal_sample", [{"sample_id": f"S{n}", "seller": "x", "region": "定西", "ash_pct": 10 + n,
+                                          "sulfur_pct": 0.5, "sampled_on": "2021-01-01"} for n in range(10)])
+    first, _ = evaluate_records(RULESET, records, AS_OF, engine="durable")
+    registered = dict(evaluate._REGISTERED)
+    calls = [0]
+    real = evaluate.Evaluation._action
+
+    def fails_later(self, rule_id, state, alias="m"):
+        action = real(self, rule_id, state, alias)
+
+        def run(frame):
+            calls[0] += 1
+            if calls[0] == 5:
+                raise ValueError("half way")
+            action(frame)
+        return run
+
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluate.Evaluation, "_action", fails_later)
+        try:
+            evaluate_records(RULESET, records, AS_OF, engine="durable")
+        except EngineError:
+            pass
+        else:
+            raise AssertionError("the failing action went unnoticed")
+    again, _ = evaluate_records(RULESET, records, AS_OF, engine="durable")
+    assert [(r.rule_id, r.subject.id, r.status) for r in again] == [(r.rule_id, r.subject.id, r.status) for r in first]
+    assert {key: [e.name for e in entries] for key, (_, entries) in evaluate._REGISTERED.items() if key in registered} \
+        == {key: [e.name for e in entries] for key, (_, entries) in registered.items()}  # the same rulesets reused
