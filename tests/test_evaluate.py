@@ -10,6 +10,7 @@ from engine import conditions as C
 from engine import evaluate
 from engine.examples import example_records
 from engine.runner import evaluate_records, load_rules, regions_of
+from tests.conftest import scaled
 
 RULESET = load_rules()
 REGIONS = regions_of(RULESET)
@@ -151,7 +152,7 @@ def _clean(row):
     return {k: v for k, v in row.items() if v is not None}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(boiler_rows, min_size=1, max_size=8), st.lists(prefecture_rows, min_size=1, max_size=6))
 def test_engine_agrees_with_the_reference_evaluation(boilers, prefectures):
     rows = [dict(_clean(r), boiler_id=f"B{n}") for n, r in enumerate(boilers)]

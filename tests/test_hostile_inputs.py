@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from engine.conditions import exact_float
 from engine.records import marks_only
 from engine.runner import evaluate_records
+from tests.conftest import scaled
 from tests.test_loading import (AS_OF, BOILER_HEADER, EFF, boiler, cli, load, only_record, value_rejections,
                                 with_id, write_csv, write_xlsx)
 
@@ -129,7 +130,7 @@ LONG_DECIMALS = st.builds(lambda whole, digits: Decimal(f"{whole}.{digits}"),
                           st.integers(min_value=0, max_value=10 ** 6), st.text("0123456789", min_size=1, max_size=30))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=scaled(500), deadline=None)
 @given(value=st.one_of(LONG_DECIMALS, SHORT_DECIMALS), limit=SHORT_DECIMALS)
 def test_exact_float_compares_as_the_written_decimal(value, limit):
     """For any written value and any limit of up to 15 significant digits, the float the reader stores is on the

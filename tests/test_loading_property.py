@@ -3,7 +3,8 @@ every non-blank row accounted for (rows == evaluated + rejected, records == eval
 engine.errors.EcocheckError — never anything else, and quickly.
 
 Files are written to a fresh temporary directory per example (tmp_path is function-scoped, which hypothesis
-does not reset between examples).
+does not reset between examples). Sizes are for CI (scaled: ten times as many examples under
+`--hypothesis-profile=long`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from engine.errors import EcocheckError
 from engine.normalise import is_blank
 from engine.records import load_file
 from engine.runner import load_rules, regions_of
+from tests.conftest import scaled
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -106,7 +108,7 @@ ROWS = st.lists(st.lists(CELL, min_size=9, max_size=9), min_size=0, max_size=12)
 
 # ------------------------------------------------------------------------------------------------ cells
 
-@settings(max_examples=120, **SETTINGS)
+@settings(max_examples=scaled(60), **SETTINGS)
 @given(rows=ROWS, encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]),
        delimiter=st.sampled_from([",", "\t"]))
 @example(rows=[["=cmd|' /C calc'!A0", "GL-1", "兰州", "燃煤", "验收", "2021-01-01", "", "", "0.853"]],
@@ -145,7 +147,7 @@ XLSX_CELL = st.one_of(
 )
 
 
-@settings(max_examples=80, **SETTINGS)
+@settings(max_examples=scaled(40), **SETTINGS)
 @given(rows=st.lists(st.lists(XLSX_CELL, min_size=9, max_size=9), min_size=0, max_size=10),
        percent=st.sets(st.integers(min_value=0, max_value=8), max_size=3),
        titles=st.integers(min_value=0, max_value=2))
@@ -178,7 +180,7 @@ def test_xlsx_cells(rows, percent, titles):
 HEADER_BYTES = (",".join(BOILER_HEADER) + "\r\n").encode("utf-8")
 
 
-@settings(max_examples=80, **SETTINGS)
+@settings(max_examples=scaled(80), **SETTINGS)
 @given(data=st.binary(max_size=600), with_header=st.booleans())
 @example(data=b"\x00\x00\x00", with_header=True)
 @example(data=b'"unclosed,quote\n', with_header=True)
@@ -190,7 +192,7 @@ def test_random_bytes_csv(data, with_header):
         load_or_error(path)
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=scaled(60), **SETTINGS)
 @given(data=st.binary(max_size=600))
 @example(data=b"[" * 5000)
 @example(data=b"[{\"\xe9\x94\x85\xe7\x82\x89\xe7\xbc\x96\xe5\x8f\xb7\": 1e999}]")
@@ -210,7 +212,7 @@ JSON_VALUE = st.recursive(
 )
 
 
-@settings(max_examples=80, **SETTINGS)
+@settings(max_examples=scaled(40), **SETTINGS)
 @given(records=st.one_of(
     st.lists(st.dictionaries(st.sampled_from(BOILER_HEADER + ["备注", ""]), JSON_VALUE, max_size=9), max_size=6),
     JSON_VALUE))
@@ -233,7 +235,7 @@ def _valid_xlsx() -> bytes:
 VALID_XLSX = _valid_xlsx()
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=scaled(60), **SETTINGS)
 @given(data=st.one_of(
     st.binary(max_size=600),
     st.builds(lambda cut: VALID_XLSX[:cut], st.integers(min_value=0, max_value=len(VALID_XLSX))),
@@ -279,7 +281,7 @@ def _rows_of(chunks, first: int) -> list:
     return out
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=scaled(30), **SETTINGS)
 @given(rows=st.one_of(st.just(10), st.integers(2, 11)).flatmap(lambda width: st.lists(st.one_of(  # 10: the header's
            st.lists(CLEAN_CELL, min_size=width, max_size=width),  # mostly rows of one width: cells without quotes
            st.lists(CLEAN_CELL, min_size=width, max_size=width),  # or line breaks
