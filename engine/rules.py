@@ -97,14 +97,18 @@ class Rule:
                (self.in_force_until is None or as_of <= self.in_force_until)
 
     def needed_fields(self) -> tuple:
-        """Every field the rule reads: without one of them the rule cannot decide."""
-        fields = set(self.requires)
-        for cond in (self.applies, self.when):
-            if cond is not None:
-                fields |= C.condition_fields(cond)
-        if self.joins:
-            fields.add(self.joins["by"])
-        return tuple(sorted(fields))
+        """Every field the rule reads: without one of them the rule cannot decide (worked out once per rule)."""
+        found = self.__dict__.get("_needed_fields")
+        if found is None:
+            fields = set(self.requires)
+            for cond in (self.applies, self.when):
+                if cond is not None:
+                    fields |= C.condition_fields(cond)
+            if self.joins:
+                fields.add(self.joins["by"])
+            found = tuple(sorted(fields))
+            object.__setattr__(self, "_needed_fields", found)  # (not a field: no part of equality, replace or repr)
+        return found
 
 
 @dataclass(frozen=True)
