@@ -45,10 +45,10 @@ UNIT_SUBJECTS = ("企业", "单位", "公共机构", "锅炉", "项目", "机组
                  "产品", "设备", "排放单位", "用能单位")
 
 
-
 def _yaml(text: str):
     """YAML text through libyaml's safe loader when it is there (the pure-Python one took 8 s for the rule files)."""
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
 
 def split_spans(text: str, annex: bool) -> list[str]:
     """Sentence spans of an article's text, verbatim, in order, without leading or trailing white space."""
