@@ -3,13 +3,13 @@ of changes, and an unreadable entry ignored."""
 
 import os
 import pickle
-import shutil
 
 import pytest
 
 from engine import rulecache
 from engine.rules import load_ruleset
 from engine.runner import DEFAULT_RULES, DEFAULT_SCHEMAS, load_rules
+from tests.conftest import copy_core_rules
 
 
 @pytest.fixture
@@ -18,6 +18,13 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("ECOCHECK_CACHE_DIR", str(folder))
     monkeypatch.delenv("ECOCHECK_CACHE", raising=False)
     return folder
+
+
+@pytest.fixture
+def core(tmp_path):
+    """A copy of the rules folder with the headline rules only: the tests of the cache's keys and entries load it
+    several times (the whole rule set is loaded by the first test)."""
+    return copy_core_rules(tmp_path / "core")
 
 
 def _counting(calls):
@@ -39,8 +46,8 @@ def test_cached_rule_set_equals_a_fresh_load(cache):
         assert loaded.params.fingerprint_parts() == fresh.params.fingerprint_parts()
 
 
-def test_a_changed_rule_file_is_loaded_again(cache, tmp_path):
-    rules = shutil.copytree(DEFAULT_RULES, tmp_path / "rules")
+def test_a_changed_rule_file_is_loaded_again(cache, core):
+    rules = core
     calls = []
     rulecache.cached(rules, DEFAULT_SCHEMAS, _counting(calls))
     rulecache.cached(rules, DEFAULT_SCHEMAS, _counting(calls))
@@ -56,30 +63,30 @@ def test_a_changed_rule_file_is_loaded_again(cache, tmp_path):
     assert len(calls) == 3
 
 
-def test_an_unreadable_entry_is_ignored_and_replaced(cache):
+def test_an_unreadable_entry_is_ignored_and_replaced(cache, core):
     calls = []
-    rulecache.cached(DEFAULT_RULES, DEFAULT_SCHEMAS, _counting(calls))
+    rulecache.cached(core, DEFAULT_SCHEMAS, _counting(calls))
     (entry,) = cache.glob("rules-*.pickle")
     entry.write_bytes(entry.read_bytes()[:1000])  # truncated
-    loaded = rulecache.cached(DEFAULT_RULES, DEFAULT_SCHEMAS, _counting(calls))
-    assert len(calls) == 2 and len(loaded.rules) > 100
+    loaded = rulecache.cached(core, DEFAULT_SCHEMAS, _counting(calls))
+    assert len(calls) == 2 and len(loaded.rules) == 9
     entry.write_bytes(pickle.dumps(("another key", "not a rule set")))
-    assert rulecache.cached(DEFAULT_RULES, DEFAULT_SCHEMAS, _counting(calls)).rules == loaded.rules
+    assert rulecache.cached(core, DEFAULT_SCHEMAS, _counting(calls)).rules == loaded.rules
     assert len(calls) == 3
 
 
-def test_cache_off(cache, monkeypatch):
+def test_cache_off(cache, core, monkeypatch):
     monkeypatch.setenv("ECOCHECK_CACHE", "0")
     calls = []
-    rulecache.cached(DEFAULT_RULES, DEFAULT_SCHEMAS, _counting(calls))
-    rulecache.cached(DEFAULT_RULES, DEFAULT_SCHEMAS, _counting(calls))
+    rulecache.cached(core, DEFAULT_SCHEMAS, _counting(calls))
+    rulecache.cached(core, DEFAULT_SCHEMAS, _counting(calls))
     assert len(calls) == 2 and not cache.exists()
 
 
-def test_an_invalid_rule_set_is_not_cached(cache, tmp_path):
+def test_an_invalid_rule_set_is_not_cached(cache, core):
     from engine.errors import RuleError
 
-    rules = shutil.copytree(DEFAULT_RULES, tmp_path / "rules")
+    rules = core
     rule = next(p for p in sorted(rules.glob("*/*.yaml")) if "BOILER-001" in p.name)
     rule.write_text("id: [", encoding="utf-8")
     for _ in range(2):
