@@ -3,6 +3,8 @@ prefecture, and a grid of warning levels by prefecture and quarter."""
 
 from __future__ import annotations
 
+import functools
+import io
 from pathlib import Path
 
 from engine import annual_targets as A
@@ -28,38 +30,57 @@ def _pyplot():
 def paths_chart(rows, params, settings, prefecture: str, region: str, out: Path) -> Path:
     """Energy consumption and cumulative intensity reduction of one prefecture: issued/derived target path (2015 → 2020)
     against the actual values of its records."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    years = list(range(A.BASE_YEAR, A.FINAL_YEAR + 1))
-    for ax, key in zip(axes, ("consumption", "intensity")):
+    years = tuple(range(A.BASE_YEAR, A.FINAL_YEAR + 1))
+    panels = []
+    for key in ("consumption", "intensity"):
         ind = A.INDICATORS[key]
         five = A.five_year(params, key, prefecture)
         if five is None:
-            ax.set_axis_off()
+            panels.append(None)
             continue
         base = five[0]
-        targets = [base] + [A.target_for(params, settings, prefecture, y, key).value for y in years[1:]]
-        ax.plot(years, targets, "--", color="#555", marker="o", label=f"目标路径（{A.METHOD_ZH[settings.method]}推算，下达的按下达值）")
+        targets = tuple([base] + [A.target_for(params, settings, prefecture, y, key).value for y in years[1:]])
         issued = [(y, A.target_for(params, settings, prefecture, y, key)) for y in years[1:]]
-        marked = [(y, t.value) for y, t in issued if t.basis == A.ISSUED]
+        marked = tuple((y, t.value) for y, t in issued if t.basis == A.ISSUED)
+        actual = tuple(sorted((r.year, r.actual) for r in rows if r.prefecture == prefecture and r.indicator == key
+                              and r.actual is not None))
+        panels.append((f"{region} {ind.zh}", ind.unit, targets, marked, ((A.BASE_YEAR, base),) + actual if actual
+                       else ()))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(_paths_svg(years, tuple(panels), A.METHOD_ZH[settings.method]), encoding="utf-8")
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _paths_svg(years: tuple, panels: tuple, method: str) -> str:
+    """The SVG of paths_chart from its data (each panel: title, unit, target path, issued targets, actual path; None
+    for a panel without targets); remembered, as runs in one process draw the same prefectures' charts again."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, panel in zip(axes, panels):
+        if panel is None:
+            ax.set_axis_off()
+            continue
+        title, unit, targets, marked, actual = panel
+        ax.plot(years, targets, "--", color="#555", marker="o", label=f"目标路径（{method}推算，下达的按下达值）")
         if marked:
             ax.plot([y for y, _ in marked], [v for _, v in marked], "s", color="#1565c0", label="省上下达的年度目标")
-        actual = sorted((r.year, r.actual) for r in rows if r.prefecture == prefecture and r.indicator == key
-                        and r.actual is not None)
-        start = [(A.BASE_YEAR, base)]
         if actual:
-            ax.plot([y for y, _ in start + actual], [v for _, v in start + actual], "-", color="#c8161d", marker="o",
-                    label="实际")
-        ax.set_title(f"{region} {ind.zh}")
-        ax.set_ylabel(ind.unit)
+            ax.plot([y for y, _ in actual], [v for _, v in actual], "-", color="#c8161d", marker="o", label="实际")
+        ax.set_title(title)
+        ax.set_ylabel(unit)
         ax.set_xticks(years)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="svg", metadata={"Date": None})
+    return _svg_text(fig, plt)
+
+
+def _svg_text(fig, plt) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
     plt.close(fig)
-    return out
+    return buffer.getvalue()
 
 
 def warning_grid_chart(warnings: list, out: Path) -> Path | None:
@@ -67,6 +88,15 @@ def warning_grid_chart(warnings: list, out: Path) -> Path | None:
     rows, columns, cells = W.grid(warnings)
     if not rows:
         return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(_grid_svg(tuple(rows), tuple(columns), tuple(sorted(cells.items(), key=str))), encoding="utf-8")
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _grid_svg(rows: tuple, columns: tuple, cells: tuple) -> str:
+    """The SVG of warning_grid_chart from its data; remembered as _paths_svg is."""
+    cells = dict(cells)
     plt = _pyplot()
     from matplotlib.patches import Patch, Rectangle
     fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(columns), 0.8 + 0.45 * len(rows)))
@@ -87,7 +117,4 @@ def warning_grid_chart(warnings: list, out: Path) -> Path | None:
               loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=7, frameon=False)
     ax.set_title("各市州节能目标完成进度预警（按季度）", fontsize=10)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="svg", metadata={"Date": None})
-    plt.close(fig)
-    return out
+    return _svg_text(fig, plt)

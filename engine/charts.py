@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 
@@ -45,6 +46,12 @@ def _svg(fig, plt, title: str) -> str:
 
 def violations_by_region(counts: list[tuple[str, int]], title: str = "各市州违反约束性条款事项数") -> str:
     """Horizontal bars: violations per prefecture, in the order given (top to bottom)."""
+    return _violations_svg(tuple(tuple(pair) for pair in counts), title)
+
+
+@functools.lru_cache(maxsize=16)
+def _violations_svg(counts: tuple, title: str) -> str:
+    """violations_by_region's SVG; remembered, as runs in one process draw the same chart again."""
     plt = _pyplot()
     names = [name for name, _ in counts][::-1]
     values = [value for _, value in counts][::-1]
@@ -61,6 +68,12 @@ def violations_by_region(counts: list[tuple[str, int]], title: str = "各市州�
 def target_vs_actual(rows: list[tuple[str, float | None, float | None]], unit: str,
                      title: str = "各市州2020年能源消费总量与附件1控制目标") -> str:
     """Paired bars per prefecture: the target (cap) and the actual value; a missing value is labelled 数据缺失."""
+    return _target_svg(tuple(tuple(row) for row in rows), unit, title)
+
+
+@functools.lru_cache(maxsize=16)
+def _target_svg(rows: tuple, unit: str, title: str) -> str:
+    """target_vs_actual's SVG; remembered as _violations_svg is."""
     plt = _pyplot()
     names = [r[0] for r in rows]
     positions = list(range(len(names)))

@@ -157,3 +157,24 @@ def test_autoescaped(ruleset, tmp_path):
     page = O.write_overview(built, tmp_path / "out")[0].read_text(encoding="utf-8")
     assert "<b>某单位</b>" not in page and "&lt;b&gt;某单位&lt;/b&gt;" in page
     assert "<script>" not in page
+
+
+def test_charts_are_remembered_by_their_data_only():
+    # the SVG of a chart is remembered per process (engine.charts, engine.assessment_charts): the same data gives the
+    # same text without drawing again; any other number, name or title gives a chart of its own
+    from engine import assessment_charts, charts
+    counts = [("兰州市", 3), ("天水市", 0)]
+    first = charts.violations_by_region(counts)
+    assert charts.violations_by_region(list(counts)) is first  # from memory: the very same text
+    other = charts.violations_by_region([("兰州市", 4), ("天水市", 0)])
+    assert other != first
+    assert charts.violations_by_region(counts, title="另一个标题") != first
+    rows = [("兰州市", 100.0, 120.0), ("天水市", 80.0, None)]
+    assert charts.target_vs_actual(rows, "万吨标准煤") is charts.target_vs_actual(list(rows), "万吨标准煤")
+    assert charts.target_vs_actual(rows, "万吨标准煤") != charts.target_vs_actual([rows[0]], "万吨标准煤")
+    years = (2015, 2016, 2017, 2018, 2019, 2020)
+    panel = ("兰州市 能源消费总量", "万吨标准煤", (1.0, 2.0, 3.0, 4.0, 5.0, 6.0), (), ((2015, 1.0), (2016, 2.5)))
+    svg = assessment_charts._paths_svg(years, (panel, None), "线性")
+    assert assessment_charts._paths_svg(years, (panel, None), "线性") is svg
+    changed = panel[:4] + (((2015, 1.0), (2016, 2.6)),)
+    assert assessment_charts._paths_svg(years, (changed, None), "线性") != svg
