@@ -45,8 +45,10 @@ install: $(STAMP) fonts
 demo: $(STAMP) fonts
 	$(BIN)/ecocheck demo --out out/demo
 
+# (bytecode is written even where the environment sets PYTHONDONTWRITEBYTECODE: each test worker, CLI child process
+# and the wheel's venv would otherwise compile every module, and pytest rewrite every test module, from source)
 test: $(STAMP) fonts postgres
-	$(BIN)/python -m pytest
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_check.py $(BENCH_ARGS)
