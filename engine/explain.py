@@ -268,6 +268,10 @@ class BatchFindings:
 
 
 _ABSENT = object()
+# The JSON text of a finding's Source and Subject around their values, as findingjson.nested writes the two dicts
+_SOURCE_FILE, _SOURCE_ROW, _CLOSE = b'{\n    "file": ', b',\n    "row": ', b"\n  }"
+_SUBJECT_KIND, _SUBJECT_ID, _SUBJECT_NAME = b'{\n    "kind": ', b',\n    "id": ', b',\n    "name": '
+_SUBJECT_REGION, _SUBJECT_RECIPIENT = b',\n    "region": ', b',\n    "recipient": '
 
 
 PART = 2_000  # findings a BatchFindings holds at most: the text of a part is compressed before the next is made
@@ -320,6 +324,9 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
         for slot, _, inverse in rule_limits:
             slot_index[(rule_id, slot)] = None if inverse is None else inverse[unique_rows].tolist()
     problems, file = batch.problems, batch.file
+    dumps = orjson.dumps
+    file_json, kind_json = dumps(file), dumps(schema.kind)
+    years: dict = {}  # a year's JSON text
     unique = {rule_id: len({leaf.field for leaf in leaves[rule_id]}) == len(leaves[rule_id]) for rule_id in rule_ids}
     local: dict = {}  # (rule_id, leaf, code, limit index) -> _CheckParts, for this batch
 
@@ -338,13 +345,15 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
         if at != current:
             current, subjects = at, {}
             source = {"file": file, "row": file_rows[at]}  # (Source's fields)
-            source_text = nested(source)
+            source_text = b"".join((_SOURCE_FILE, file_json, _SOURCE_ROW, b"%d" % file_rows[at], _CLOSE))
+            identity_json = b"".join((_SUBJECT_KIND, kind_json, _SUBJECT_ID, dumps(shown_id), _SUBJECT_NAME,
+                                      dumps(name), _SUBJECT_REGION, dumps(region), _SUBJECT_RECIPIENT))
         subject = subjects.get(rule.binds)
         if subject is None:
             recipient_of = str(values.get("manufacturer") or "") if rule.binds == "manufacturer" else recipient
             subject = {"kind": schema.kind, "id": shown_id, "name": name, "region": region,
                        "recipient": recipient_of}  # (Subject's fields, in order)
-            subject = subjects[rule.binds] = (subject, nested(subject))
+            subject = subjects[rule.binds] = (subject, identity_json + dumps(recipient_of) + _CLOSE)
         status = (VIOLATION if rule.is_binding else GAP) if was_violated else INDETERMINATE
         position = int(unique_rows[at])
         parts = []
@@ -374,25 +383,34 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
         if status == INDETERMINATE:
             row_problems = tuple(problems[n].get(position) if n in problems else None for n in needed[rule_id])
             missing_key = (rule_id, tuple(n in values for n in needed[rule_id]), row_problems)
-            missing = explainer.missing.get(missing_key)
-            if missing is None:
+            found_missing = explainer.missing.get(missing_key)
+            if found_missing is None:
                 record = _Values({n: values[n] for n in needed[rule_id] if n in values},
                                  {n: p for n, p in zip(needed[rule_id], row_problems) if p is not None})
-                missing = explainer.missing[missing_key] = tuple(_missing(rule, record, schema))
-            message = indeterminate_message(missing)
+                missing = tuple(_missing(rule, record, schema))
+                found_missing = explainer.missing[missing_key] = (
+                    missing, nested(missing) if missing else b"[]", orjson.dumps(indeterminate_message(missing)))
+            missing, missing_json, message_json = found_missing
+            message = None
         else:
             message = rule.message.format(name=name, id=shown_id, region=region,
                                           checks="；".join([part.summary for part in parts if part.summary]))
+            missing_json, message_json = b"[]", dumps(message)
+        year = values.get("year")
+        year_json = years.get(year)
+        if year_json is None:
+            year_json = years[year] = nested(year)
         texts.append(explainer.layout(rule, status).text((
-            subject[1], source_text, orjson.dumps(message), check_list([part.json for part in parts]),
-            nested(missing) if missing else b"[]", nested(values.get("year")), *field_maps(parts, unique[rule_id]))))
+            subject[1], source_text, message_json, check_list([part.json for part in parts]),
+            missing_json, year_json, *field_maps(parts, unique[rule_id]))))
         statuses.append(status)
         if (rule_id, status) not in sampled:  # the Finding itself, for the store to check the text against
             sampled.add((rule_id, status))
             template = explainer.template(rule, status)
             samples.append((len(texts) - 1, Finding(
                 rule_id=rule.id, title=rule.title, status=status, severity=rule.severity, subject=Subject(**subject[0]),
-                source=Source(**source), citation=_citation(rule, explainer.documents), message=message,
+                source=Source(**source), citation=_citation(rule, explainer.documents),
+                message=indeterminate_message(missing) if message is None else message,
                 checks=tuple(part.check for part in parts), missing=missing, required_actions=rule.required_actions if template["required_actions"]
                 else (), consequences=rule.consequences if template["consequences"] else (), acting=rule.acting,
                 letter=template["letter"], interpretation=rule.interpretation, force=rule.force, binds=rule.binds,
