@@ -47,8 +47,10 @@ def _file_blocks(path: Path):
 
 
 def sniff_delimiter(text: str) -> str:
-    """The delimiter of the first lines; "," unless another one separates two cells that hold text somewhere (in a
-    file of one column, a row of only ";" is a cell, not a blank row of a semicolon file)."""
+    """The delimiter of the first lines: the one that splits them into the most cells where csv's Sniffer finds
+    several equally likely (it then prefers ","; a tab-separated export of a header like 全硫St,d（%） and a cell like
+    1,234 has one comma and six tabs a line); "," unless another one separates two cells that hold text somewhere (in
+    a file of one column, a row of only ";" is a cell, not a blank row of a semicolon file)."""
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     if not lines:
         return ","
@@ -57,9 +59,19 @@ def sniff_delimiter(text: str) -> str:
     except csv.Error:
         counts = {d: sum(line.count(d) for line in lines) for d in DELIMITERS}
         found = max(counts, key=counts.get) if max(counts.values()) else ","
-    if found != "," and not any(sum(1 for cell in line.split(found) if cell.strip()) >= 2 for line in lines):
+    if found in DELIMITERS:
+        cells = {d: sum(len(row) for row in csv.reader(lines, delimiter=d)) for d in DELIMITERS}
+        most = max(DELIMITERS, key=lambda d: (cells[d], d == found))
+        if cells[most] > cells[found] and _splits_text(lines, most):
+            found = most
+    if found != "," and not _splits_text(lines, found):
         return ","
     return found
+
+
+def _splits_text(lines: list, delimiter: str) -> bool:
+    """Whether the delimiter separates two cells that hold text on some line."""
+    return any(sum(1 for cell in line.split(delimiter) if cell.strip()) >= 2 for line in lines)
 
 
 def read_csv(path: Path, shown: str) -> RawTable:
