@@ -18,7 +18,7 @@ the column executor or durable_rules, findings to JSON, CSV and the table) and m
 - for every rule whose violation is one comparison of a number with a literal limit, no compliant result on a row
   whose value, as written, breaks that limit.
 
-About 2,100 files a run (FILES, shared among the kinds: 81 files of each of 26 kinds); ten times as many with
+About 2,000 files a run (FILES, shared among the kinds: 77 files of each of 26 kinds, 2,002); ten times as many with
 `--hypothesis-profile=long`.
 """
 
@@ -50,7 +50,7 @@ from tests.conftest import ROOT, scaled
 
 SCHEMAS = load_schemas(ROOT / "inputs" / "schemas")
 AS_OF = dt.date(2021, 12, 31)
-FILES = 2_100  # a run, over all kinds (issue 13: at least 2,000)
+FILES = 2_000  # a run, over all kinds (issue 13: at least 2,000)
 EXAMPLES = -(-FILES // len(SCHEMAS))  # per kind
 MARKS = ["无", "—", "-", "/", "未检测", "n/a", "NULL", "暂无"]
 CONTROL = ["\x00", "\x1b[31m", "\r", "\x0b", "\u202e", "\u200b", "\ufeff", "\x85"]
@@ -64,6 +64,9 @@ CHARACTERS = [(40, 0x20, 0x7E), (20, 0x4E00, 0x9FFF), (6, 0xFF01, 0xFF5E), (4, 0
               (3, 0x2000, 0x206F), (2, 0x3000, 0x303F), (2, 0x0300, 0x036F), (8, 0xA0, 0xD7FF), (6, 0xE000, 0xFFFF),
               (7, 0x10000, 0x10FFFF)]
 _CHARACTER_WEIGHTS = list(itertools.accumulate(w for w, _, _ in CHARACTERS))
+
+
+_DELIMITERS = str.maketrans("", "", ",;\t")
 
 
 def text(r: random.Random, min_size: int = 0, max_size: int = 12) -> str:
@@ -300,9 +303,14 @@ def fuzz_kind(kind: str, setting) -> None:
         tables = result.report.manifest["inputs"]
         notes = [note for t in tables for note in t["notes"]]  # (in Chinese, the default language: tests/conftest.py)
         unit_row = any("读作各列的单位" in note for note in notes)
-        nonblank = len(rows) if path.suffix == ".json" else sum(1 for row in rows[1 if unit_row else 0:]
-                                                                if any(str(c).strip() for c in row))
-        assert sum(t["rows"] for t in tables) == nonblank
+        counted = rows[1 if unit_row else 0:]
+        nonblank = len(rows) if path.suffix == ".json" else sum(1 for row in counted if any(str(c).strip() for c in row))
+        # A CSV of one column has no delimiter to find: it is read as commas, so a row such as "\x85," (two blank
+        # cells) may be a blank row (engine.csv_reader.sniff_delimiter); such rows may be left out of the count.
+        either = sum(1 for row in counted if any(str(c).strip() for c in row) and
+                     not "".join(str(c) for c in row).translate(_DELIMITERS).strip()) \
+            if path.suffix == ".csv" and len(headers) == 1 else 0
+        assert nonblank - either <= sum(t["rows"] for t in tables) <= nonblank
         assert all(t["rows"] == t["evaluated"] + t["rejected"] for t in tables)
         converted = any("换算为" in note for note in notes)  # (a unit converted, or fractions read as %)
         if converted:
