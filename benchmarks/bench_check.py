@@ -2,7 +2,7 @@
 2% missing values), beside pandas.read_csv of the same file (the floor) and `--engine durable` (the reference path).
 
 Each run is a fresh child process timed by wall clock (Python start, imports and rule loading from the rule-set cache
-included), its peak RSS read from os.wait4. The durable path takes about 1 ms a record, so it runs only at the sizes in --durable-sizes;
+included), its peak RSS read from os.wait4. The durable path takes 0.1–0.25 ms a record, so it runs only at the sizes in --durable-sizes;
 the ratio is given where both ran."""
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--durable-sizes", type=lambda s: [int(x) for x in s.split(",") if x], default=[10_000],
-                        help="sizes at which --engine durable also runs (default 10000; it takes ~1 ms a record)")
+                        help="sizes at which --engine durable also runs (default 10000; it takes 0.1–0.25 ms a record)")
     parser.add_argument("--kinds", default="boiler,coal_sample")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the best is shown")
     parser.add_argument("--store", action="store_true",
