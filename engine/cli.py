@@ -618,7 +618,9 @@ store_cli.register(cli, _ruleset, _date_option)  # history, diff, waive, waivers
 def main(argv=None):
     """Entry point: run the CLI; an ecocheck error becomes `错误：…` (`Error: …` in English) and its exit code, never a
     traceback."""
+    from engine.arrowpool import use_returning_pool
     from engine.help_zh import localise, localise_click
+    use_returning_pool()  # (pyarrow is imported already: pandas keeps text in pyarrow strings)
     set_language(None)  # ECOCHECK_LANG, else Chinese, until --lang says otherwise
     localise(cli)
     localise_click()

@@ -1,0 +1,18 @@
+"""pyarrow's memory pool for a command-line run: jemalloc, giving freed memory back to the system at once."""
+
+from __future__ import annotations
+
+
+def use_returning_pool() -> str:
+    """Make jemalloc, with freed memory returned at once, pyarrow's default pool where this pyarrow build has it
+    (measured on 1M-row CSVs, `check --format json`: peak RSS 250–262 → 228–232 MiB for coal samples, 243–245 →
+    220–226 MiB for boilers, in the same time; the default pool, mimalloc, keeps what a batch freed). Elsewhere the
+    default stays. Returns the backend in use."""
+    import pyarrow as pa
+    try:
+        pool = pa.jemalloc_memory_pool()
+        pa.set_memory_pool(pool)
+        pa.jemalloc_set_decay_ms(0)
+    except (NotImplementedError, pa.ArrowNotImplementedError, AttributeError):
+        pass
+    return pa.default_memory_pool().backend_name
