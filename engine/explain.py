@@ -12,7 +12,7 @@ import orjson
 from engine import conditions as C
 from engine import operators as O
 from engine.evaluate import COMPLIANT, INDETERMINATE, VIOLATION, Outcome
-from engine.findingjson import Layout, check_list, field_maps, nested
+from engine.findingjson import CLOSE, Layout, check_list, field_maps, nested, source_text, subject_head
 from engine.findings import Check, Citation, Finding, Result, Source, Subject, breached_limit
 from engine.states import GAP
 
@@ -268,10 +268,6 @@ class BatchFindings:
 
 
 _ABSENT = object()
-# The JSON text of a finding's Source and Subject around their values, as findingjson.nested writes the two dicts
-_SOURCE_FILE, _SOURCE_ROW, _CLOSE = b'{\n    "file": ', b',\n    "row": ', b"\n  }"
-_SUBJECT_KIND, _SUBJECT_ID, _SUBJECT_NAME = b'{\n    "kind": ', b',\n    "id": ', b',\n    "name": '
-_SUBJECT_REGION, _SUBJECT_RECIPIENT = b',\n    "region": ', b',\n    "recipient": '
 
 
 PART = 2_000  # findings a BatchFindings holds at most: the text of a part is compressed before the next is made
@@ -345,15 +341,14 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
         if at != current:
             current, subjects = at, {}
             source = {"file": file, "row": file_rows[at]}  # (Source's fields)
-            source_text = b"".join((_SOURCE_FILE, file_json, _SOURCE_ROW, b"%d" % file_rows[at], _CLOSE))
-            identity_json = b"".join((_SUBJECT_KIND, kind_json, _SUBJECT_ID, dumps(shown_id), _SUBJECT_NAME,
-                                      dumps(name), _SUBJECT_REGION, dumps(region), _SUBJECT_RECIPIENT))
+            source_json = source_text(file_json, file_rows[at])
+            identity_json = subject_head(kind_json, dumps(shown_id), dumps(name), dumps(region))
         subject = subjects.get(rule.binds)
         if subject is None:
             recipient_of = str(values.get("manufacturer") or "") if rule.binds == "manufacturer" else recipient
             subject = {"kind": schema.kind, "id": shown_id, "name": name, "region": region,
                        "recipient": recipient_of}  # (Subject's fields, in order)
-            subject = subjects[rule.binds] = (subject, identity_json + dumps(recipient_of) + _CLOSE)
+            subject = subjects[rule.binds] = (subject, identity_json + dumps(recipient_of) + CLOSE)
         status = (VIOLATION if rule.is_binding else GAP) if was_violated else INDETERMINATE
         position = int(unique_rows[at])
         parts = []
@@ -401,7 +396,7 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
         if year_json is None:
             year_json = years[year] = nested(year)
         texts.append(explainer.layout(rule, status).text((
-            subject[1], source_text, message_json, check_list([part.json for part in parts]),
+            subject[1], source_json, message_json, check_list([part.json for part in parts]),
             missing_json, year_json, *field_maps(parts, unique[rule_id]))))
         statuses.append(status)
         if (rule_id, status) not in sampled:  # the Finding itself, for the store to check the text against

@@ -19,6 +19,23 @@ def nested(value) -> bytes:
     return text.replace(b"\n", b"\n  ") if b"\n" in text else text
 
 
+# A finding's Source and Subject as `nested` writes the two dicts, put together around their values' JSON (faster
+# than writing a dict for each finding)
+_SOURCE_FILE, _SOURCE_ROW, CLOSE = b'{\n    "file": ', b',\n    "row": ', b"\n  }"
+_SUBJECT = (b'{\n    "kind": ', b',\n    "id": ', b',\n    "name": ', b',\n    "region": ', b',\n    "recipient": ')
+
+
+def source_text(file_json: bytes, row: int) -> bytes:
+    """nested({"file": file, "row": row}) from the file's JSON."""
+    return b"".join((_SOURCE_FILE, file_json, _SOURCE_ROW, b"%d" % row, CLOSE))
+
+
+def subject_head(kind_json: bytes, id_json: bytes, name_json: bytes, region_json: bytes) -> bytes:
+    """nested(Subject's dict) up to its recipient's value: the recipient's JSON and CLOSE complete it."""
+    k, i, n, r, recipient = _SUBJECT
+    return b"".join((k, kind_json, i, id_json, n, name_json, r, region_json, recipient))
+
+
 class Layout:
     """The JSON text of the findings of one rule and status: the bytes between the per-record fields, written once
     from the rule's template (a dict in Finding's field order, the per-record fields still empty)."""

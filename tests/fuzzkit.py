@@ -45,6 +45,7 @@ from engine import conditions as C
 from engine import report_writers as F
 from engine.errors import InputError
 from engine.runner import check as run_check
+from engine.runner import load_rules
 from engine.schemas import load_schemas
 from tests.conftest import ROOT, scaled
 
@@ -201,7 +202,7 @@ def table(r: random.Random, kind, limits, regions):
 def generate(kind: str, seed: int, setting=None):
     """The fuzzed file of one seed, before it is written: (schema, fields, headers, rows, title, form, engine,
     small_chunk, draw_bool)."""
-    _, limits, _, regions = setting or setting_of(__import__("engine.runner").runner.load_rules())
+    _, limits, _, regions = setting or setting_of(load_rules())
     r = random.Random(seed)
     schema, fields, headers, rows, title = table(r, kind, limits, regions)
     form = r.choice(["csv"] * 5 + ["json"] * 2 + ["xlsx"])

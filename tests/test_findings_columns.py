@@ -84,3 +84,15 @@ def test_findings_in_parts_of_a_batch_come_out_in_order(tmp_path, ruleset, monke
     assert len(segments) > 10 and max(s[2] for s in segments) == 7
     assert list(columns.findings) == list(records.findings)
     assert F.to_json(columns) == F.to_json(records)
+
+
+def test_source_and_subject_text_are_what_nested_writes_for_their_dicts():
+    # (explain.build_batch writes them around their values' JSON instead of writing a dict for each finding)
+    import orjson
+
+    from engine.findingjson import CLOSE, nested, source_text, subject_head
+    for file, row in (("a.csv", 2), ('文件 "引号"\\\n.csv', 1_000_001)):
+        assert source_text(orjson.dumps(file), row) == nested({"file": file, "row": row})
+    subject = {"kind": "boiler", "id": "GL-1/2", "name": "兰州\u2028某\"单位\"", "region": "兰州市", "recipient": ""}
+    head = subject_head(*(orjson.dumps(subject[k]) for k in ("kind", "id", "name", "region")))
+    assert head + orjson.dumps(subject["recipient"]) + CLOSE == nested(subject)
