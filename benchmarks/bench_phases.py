@@ -1,5 +1,5 @@
 """Benchmark: CPU seconds of one `ecocheck check FILE --format json` run in this process, split into reading and typing
-(columnread.chunk_to_batch), the rules (columnar.evaluate_batch), the findings (explain.build_batch) and the rest.
+(columnread.chunk_to_batch), the rules (columnar.evaluate_batch), the findings (batchfindings.build_batch) and the rest.
 
 Usage: .venv/bin/python benchmarks/bench_phases.py FILE [--as-of YYYY-MM-DD]. Process CPU time (all threads), so
 pyarrow's parsing on the second core is counted in the phase that waits for it or in the rest."""
@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 
-from engine import cli, columnar, columnread, explain
+from engine import batchfindings, cli, columnar, columnread
 
 SPENT: dict = {}
 
@@ -56,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     _timed(columnread, "chunk_to_batch")
     _timed(columnar, "evaluate_batch")
-    _timed(explain, "build_batch", generator=True)
+    _timed(batchfindings, "build_batch", generator=True)
     with tempfile.TemporaryDirectory() as folder:
         started = time.process_time()
         try:

@@ -43,9 +43,14 @@ class FieldColumn:
         """Whether the column's form is float64: every value a number, date or boolean (text stays objects)."""
         found = self._forms.get("numeric")
         if found is None:
-            present = [v for v in self.uniques if v is not None]
-            found = self._forms["numeric"] = bool(present) and all(isinstance(v, (int, float, dt.date))
-                                                                   for v in present)
+            kinds = self._types() - {type(None)}
+            found = self._forms["numeric"] = bool(kinds) and all(issubclass(k, (int, float, dt.date)) for k in kinds)
+        return found
+
+    def _types(self) -> set:
+        found = self._forms.get("types")
+        if found is None:
+            found = self._forms["types"] = set(map(type, self.uniques))
         return found
 
     def distinct_known(self) -> np.ndarray:
@@ -66,7 +71,9 @@ class FieldColumn:
         found = self._forms.get(numeric)
         if found is not None:
             return found
-        if numeric:
+        if numeric and self._types() <= {float, int}:  # (plain numbers: converted by numpy at once, as float() does)
+            out = np.array(self.uniques, dtype=np.float64)
+        elif numeric:
             out = np.array([np.nan if v is None else _float_form(v) for v in self.uniques], dtype=np.float64)
         else:
             out = np.empty(len(self.uniques), dtype=object)

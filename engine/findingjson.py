@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 INDENT = orjson.OPT_INDENT_2
 VARIABLE = ("subject", "source", "message", "checks", "missing", "period", "observed", "limit")
@@ -25,15 +27,16 @@ _SOURCE_FILE, _SOURCE_ROW, CLOSE = b'{\n    "file": ', b',\n    "row": ', b"\n  
 _SUBJECT = (b'{\n    "kind": ', b',\n    "id": ', b',\n    "name": ', b',\n    "region": ', b',\n    "recipient": ')
 
 
-def source_text(file_json: bytes, row: int) -> bytes:
-    """nested({"file": file, "row": row}) from the file's JSON."""
-    return b"".join((_SOURCE_FILE, file_json, _SOURCE_ROW, b"%d" % row, CLOSE))
+def source_texts(file_json: bytes, rows: pa.Array) -> pa.Array:
+    """nested({"file": file, "row": row}) for each row number, from the file's JSON, as a binary array."""
+    return pc.binary_join_element_wise(_SOURCE_FILE + file_json + _SOURCE_ROW, rows.cast(pa.string()).cast(pa.binary()),
+                                       CLOSE, b"")
 
 
-def subject_head(kind_json: bytes, id_json: bytes, name_json: bytes, region_json: bytes) -> bytes:
-    """nested(Subject's dict) up to its recipient's value: the recipient's JSON and CLOSE complete it."""
+def subject_texts(kind_json: bytes, ids: pa.Array, names: pa.Array, regions: pa.Array, recipients: pa.Array) -> pa.Array:
+    """nested(Subject's dict) for each row, from binary arrays of its values' JSON."""
     k, i, n, r, recipient = _SUBJECT
-    return b"".join((k, kind_json, i, id_json, n, name_json, r, region_json, recipient))
+    return pc.binary_join_element_wise(k + kind_json + i, ids, n, names, r, regions, recipient, recipients, CLOSE, b"")
 
 
 class Layout:
@@ -53,30 +56,3 @@ class Layout:
             pieces.append(before)
         pieces.append(text)
         self.pieces = tuple(pieces)
-
-    def text(self, values: tuple) -> bytes:
-        """The finding's text from the already written JSON of its per-record fields, in VARIABLE's order."""
-        p = self.pieces
-        return b"".join((p[0], values[0], p[1], values[1], p[2], values[2], p[3], values[3], p[4], values[4],
-                         p[5], values[5], p[6], values[6], p[7], values[7], p[8]))
-
-
-def check_list(parts: list) -> bytes:
-    """The "checks" list from the checks' own texts (each written once, two levels in)."""
-    if not parts:
-        return b"[]"
-    return b"[\n    " + b",\n    ".join(parts) + b"\n  ]"
-
-
-def _object(entries: list) -> bytes:
-    return b"{\n    " + b",\n    ".join(entries) + b"\n  }" if entries else b"{}"
-
-
-def field_maps(parts: list, unique: bool) -> tuple[bytes, bytes]:
-    """Finding.observed and Finding.limit as JSON text from the checks' own entries; where two checks read the same
-    field (`unique` false) the dicts are made as Finding makes them (the last check of a field wins)."""
-    if unique:
-        return (_object([part.observed_json for part in parts]),
-                _object([part.limit_json for part in parts if part.limit_json is not None]))
-    return (nested({part.field: part.observed for part in parts}),
-            nested({part.field: part.limit for part in parts if part.limit is not None}))

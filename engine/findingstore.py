@@ -119,24 +119,22 @@ class FindingStore(Sequence):
         self._append(key, findings, _Packed(buffer.getvalue()), False)
 
     def add_json(self, found, key: tuple) -> None:
-        """A segment kept as its JSON text (explain.BatchFindings): what the JSON output writes, written by it
-        without a Finding being rebuilt. Each sample (the first finding of each rule and status) is checked: its
-        text must be what findings.finding_json_bytes gives and read back to the same Finding; a segment that fails
-        (a value of a type JSON would not give back) is kept as pickles instead."""
+        """A segment kept as its JSON text (batchfindings.BatchFindings): what the JSON output writes, written by it
+        without a Finding being rebuilt. Each sample (the first finding of each rule and status, built from its
+        Record) is checked: its text must be what findings.finding_json_bytes gives and read back to the same
+        Finding; a segment that fails is built again from its Records and kept as pickles instead."""
         from engine.findings import finding_json_bytes
 
         if not len(found):
             return
-        for index, finding in found.samples:
-            if found.texts[index] != finding_json_bytes(finding) or finding_of(orjson.loads(found.texts[index])) \
-                    != finding:
-                self.add([finding_of(orjson.loads(text)) for text in found.texts], key)
+        for _, finding, text in found.samples:
+            if text != finding_json_bytes(finding) or finding_of(orjson.loads(text)) != finding:
+                self.add(found.rebuild(), key)
                 return
-        self._segments.append((key, len(self._segments), len(found), _Packed(SEPARATOR.encode().join(
-            found.texts)), True))
+        self._segments.append((key, len(self._segments), len(found), _Packed(found.joined), True))
         self._count += len(found)
-        for status in found.statuses:
-            self._statuses[status] = self._statuses.get(status, 0) + 1
+        for status, count in found.statuses.items():
+            self._statuses[status] = self._statuses.get(status, 0) + count
         self._cache = None
 
     def _ordered(self):

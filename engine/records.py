@@ -91,7 +91,8 @@ def _note_row(cells: list, plan: HeaderPlan) -> str:
     return ""
 
 
-def _recipient(schema: Schema, values: dict, regions: Regions) -> str:
+def shown_recipient(schema: Schema, values: dict, regions: Regions) -> str:
+    """Who a finding about the row is addressed to, read from recipient_field(schema) only."""
     if schema.recipient_field == "region_government":
         region = values.get(schema.region_field)
         return regions.governments.get(region, str(region or ""))
@@ -310,15 +311,34 @@ def identity_fields(schema: Schema) -> set:
 
 def identity(schema: Schema, values: dict, regions: Regions) -> tuple[str, str, str, str, str]:
     """(shown id, name, region as shown, region key, recipient) of a row's values."""
-    record_id = values[schema.id_field]
     region = values.get(schema.region_field, "")
+    return (shown_id(schema, values), shown_name(schema, values, regions), shown_region(schema, values, regions),
+            str(region), shown_recipient(schema, values, regions))
+
+
+def shown_id(schema: Schema, values: dict) -> str:
+    """The id as shown: the id field's value, then the id_extra fields' values, joined by "/"."""
+    return "/".join([str(values[schema.id_field])] + [_shown(values[f], schema.fields[f]) for f in schema.id_extra
+                                                      if f in values])
+
+
+def shown_name(schema: Schema, values: dict, regions: Regions) -> str:
+    """The name as shown (a region by its official name), read from schema.name_field only."""
     name = values.get(schema.name_field, "")
     if schema.fields[schema.name_field].type == "region":
         name = regions.official.get(name, name)
-    shown_id = "/".join([str(record_id)] + [_shown(values[f], schema.fields[f]) for f in schema.id_extra
-                                            if f in values])
-    return (shown_id, str(name), regions.official.get(region, str(region)), str(region),
-            _recipient(schema, values, regions))
+    return str(name)
+
+
+def shown_region(schema: Schema, values: dict, regions: Regions) -> str:
+    """The region by its official name, read from schema.region_field only."""
+    region = values.get(schema.region_field, "")
+    return regions.official.get(region, str(region))
+
+
+def recipient_field(schema: Schema) -> str:
+    """The one field the recipient is read from (the region's for its government)."""
+    return schema.region_field if schema.recipient_field == "region_government" else schema.recipient_field
 
 
 # ---------------------------------------------------------------- files

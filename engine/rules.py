@@ -175,9 +175,16 @@ def _quoted(raw, checker: Checker, field: str, document: Document, article: str)
 def _message(raw, checker: Checker) -> str:
     text, _ = text_pair(raw, "{checks}")
     try:
-        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        parsed = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text)
+                  if name is not None]
     except ValueError as exc:
         checker.fail(tr(f"message 不是有效的模板（{exc}）", f"message is not a valid template ({exc})"), "finding.message")
+    names = {name for name, _, _ in parsed}
+    formatted = [name for name, spec, conversion in parsed if spec or conversion]
+    if formatted:  # (a message is wording: findings write each placeholder's text as it is)
+        checker.fail(tr(f"message 的占位符 {{{formatted[0]}}} 带了格式说明或转换",
+                        f"message placeholder {{{formatted[0]}}} has a format spec or conversion"),
+                     "finding.message", tr("占位符只写名称，如 {name}", "write the placeholder's name only, e.g. {name}"))
     unknown = names - MESSAGE_FIELDS
     if unknown:
         checker.fail(tr(f"message 用了未知的占位符 {sorted(unknown)}",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from engine import __version__, annual_targets, columnar, evaluate, explain, resources
+from engine import __version__, annual_targets, batchfindings, columnar, evaluate, explain, resources
 from engine.batch import RecordBatch
 from engine.errors import InputError, os_problem
 from engine.lang import tr
@@ -68,7 +68,7 @@ class _Collector:
         self.results = [] if keep_results else None
         self.table_order = table_order  # table path -> position in the run
         self._compiled: dict = {}  # kind -> its rules compiled for the column executor (once per run)
-        self._explainer = None  # the checks explained so far (explain.BatchExplainer, once per run)
+        self._explainer = None  # the checks explained so far (batchfindings.BatchExplainer, once per run)
 
     def add(self, records):
         if self.engine == "column" and isinstance(records, RecordBatch):
@@ -90,10 +90,10 @@ class _Collector:
         self.counts.update(outcome.counts({r.id: "violation" if r.is_binding else "gap" for r in rules}))
         if self.results is None and getattr(batch, "regions", None) is not None:  # read column-wise: findings too
             if self._explainer is None:
-                self._explainer = explain.BatchExplainer(self.ruleset.documents)
+                self._explainer = batchfindings.BatchExplainer(self.ruleset.documents)
             table = self.table_order.get(batch.file, len(self.table_order))
-            for part in explain.build_batch(outcome, rules, batch, self.ruleset.schemas[batch.kind], batch.regions,
-                                            self._explainer):
+            for part in batchfindings.build_batch(outcome, rules, batch, self.ruleset.schemas[batch.kind],
+                                                  batch.regions, self._explainer):
                 self.findings.add_json(part, (table, part.first_row))
             return
         partial = evaluate.Outcome(states=outcome.states(only_findings=self.results is None), measures=[], lapsed=[],

@@ -346,6 +346,14 @@ def test_unknown_field(rules_copy):
                       "boiler 的字段：")
 
 
+@pytest.mark.parametrize("placeholder", ["{name!r}", "{checks:>20}"])
+def test_message_placeholder_with_a_format(rules_copy, placeholder):
+    path = rules_copy / "boilers" / "BOILER-001.yaml"
+    edit(path, "热效率不达标：{checks}", f"热效率不达标：{placeholder}")
+    assert_rule_error(validate(rules_copy), path, "规则 BOILER-001", "finding.message", "带了格式说明或转换",
+                      "占位符只写名称，如 {name}")
+
+
 def test_article_that_does_not_exist(rules_copy):
     path = rules_copy / "boilers" / "BOILER-001.yaml"
     edit(path, "article: 三.（十三）", "article: 三.（九十）")

@@ -51,6 +51,7 @@ def test_batch_findings_are_the_record_findings(tmp_path, ruleset, make):
     paths = [path, _with_junk(path, 5)]
     columns, records = _both(paths, ruleset)
     assert len(columns.findings) > 100
+    assert all(segment[4] for segment in columns.findings._segments)  # every part kept as its text: none rebuilt
     assert any(f.status == "indeterminate" for f in columns.findings)
     assert list(columns.findings) == list(records.findings)
     assert F.to_json(columns) == F.to_json(records)
@@ -74,7 +75,7 @@ def test_sample_findings_are_the_record_findings(ruleset, monkeypatch):
 def test_findings_in_parts_of_a_batch_come_out_in_order(tmp_path, ruleset, monkeypatch):
     """A batch's findings are kept in parts of at most explain.PART (memory follows the part, not a batch in which
     every row fails): with parts of 7 the findings, their order and the JSON are those built one by one."""
-    from engine import explain
+    from engine import batchfindings as explain
 
     path = tmp_path / "records.csv"
     coal_samples(path, 3000)
@@ -86,13 +87,60 @@ def test_findings_in_parts_of_a_batch_come_out_in_order(tmp_path, ruleset, monke
     assert F.to_json(columns) == F.to_json(records)
 
 
-def test_source_and_subject_text_are_what_nested_writes_for_their_dicts():
-    # (explain.build_batch writes them around their values' JSON instead of writing a dict for each finding)
-    import orjson
+NEEDS_ESCAPE = ['"引号"', "反\\斜杠", "控制\x01符", "\u2028行"]
 
-    from engine.findingjson import CLOSE, nested, source_text, subject_head
-    for file, row in (("a.csv", 2), ('文件 "引号"\\\n.csv', 1_000_001)):
-        assert source_text(orjson.dumps(file), row) == nested({"file": file, "row": row})
-    subject = {"kind": "boiler", "id": "GL-1/2", "name": "兰州\u2028某\"单位\"", "region": "兰州市", "recipient": ""}
-    head = subject_head(*(orjson.dumps(subject[k]) for k in ("kind", "id", "name", "region")))
-    assert head + orjson.dumps(subject["recipient"]) + CLOSE == nested(subject)
+
+@pytest.mark.parametrize("make", [boilers, coal_samples])
+def test_names_and_ids_that_json_escapes_give_the_record_findings(tmp_path, ruleset, make):
+    """The identity columns are written column-wise where no value needs escaping, value by value where one does:
+    names, ids and recipients with quotes, backslashes and control characters come out as built one by one."""
+    path = tmp_path / "records.csv"
+    make(path, 1500)
+    rng = random.Random(3)
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    for row in rows[1:]:
+        if rng.random() < 0.2:
+            row[0] += rng.choice(NEEDS_ESCAPE)  # the unit (boilers), the sample id (coal samples)
+        if rng.random() < 0.2:
+            row[1] += rng.choice(NEEDS_ESCAPE)  # the boiler id, the seller
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    columns, records = _both([path], ruleset)
+    assert all(segment[4] for segment in columns.findings._segments)
+    assert any(any(mark in (f.subject.name + f.subject.id) for mark in NEEDS_ESCAPE) for f in columns.findings)
+    assert list(columns.findings) == list(records.findings)
+    assert F.to_json(columns) == F.to_json(records)
+
+
+def test_a_part_whose_text_differs_from_its_record_finding_is_rebuilt_from_the_records(tmp_path, ruleset, monkeypatch):
+    """Each part's first finding of each rule and status is built from its Record too: where the column-wise text
+    differs, the whole part is built one by one instead (its findings are right, if slower)."""
+    from engine import batchfindings
+
+    path = tmp_path / "records.csv"
+    coal_samples(path, 2000)
+    real = batchfindings._message
+
+    def wrong(template, row_text, summary):  # a fault in the column-wise message: an X before it
+        return real([b"X"] + list(template), row_text, summary)
+    monkeypatch.setattr(batchfindings, "_message", wrong)
+    columns, records = _both([path], ruleset)
+    assert any(not segment[4] for segment in columns.findings._segments)  # rebuilt, kept as pickles
+    assert list(columns.findings) == list(records.findings)
+    assert F.to_json(columns) == F.to_json(records)
+
+
+def test_source_and_subject_text_are_what_nested_writes_for_their_dicts():
+    # (batchfindings writes them around their values' JSON, a column at a time, instead of a dict for each finding)
+    import orjson
+    import pyarrow as pa
+
+    from engine.findingjson import nested, source_texts, subject_texts
+    for file, rows in (("a.csv", [2, 3]), ('文件 "引号"\\\n.csv', [1_000_001])):
+        assert source_texts(orjson.dumps(file), pa.array(rows)).to_pylist() == \
+            [nested({"file": file, "row": row}) for row in rows]
+    subjects = [{"kind": "boiler", "id": "GL-1/2", "name": "兰州\u2028某\"单位\"", "region": "兰州市", "recipient": ""},
+                {"kind": "boiler", "id": "", "name": "\\\t", "region": "", "recipient": "某\x00单位"}]
+    columns = [pa.array([orjson.dumps(s[k]) for s in subjects], pa.binary()) for k in ("id", "name", "region", "recipient")]
+    assert subject_texts(orjson.dumps("boiler"), *columns).to_pylist() == [nested(s) for s in subjects]

@@ -1,0 +1,445 @@
+"""Findings of a batch the column executor evaluated, built column-wise: each piece of their JSON text made once per
+distinct value, and the texts put together by pyarrow for all the findings of a rule and status at once."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine import conditions as C
+from engine import records as R
+from engine.evaluate import INDETERMINATE, VIOLATION, Outcome
+from engine.explain import _check, _citation, _missing, _summary, build, indeterminate_message
+from engine.findingjson import Layout, nested, source_texts, subject_texts
+from engine.findingstore import SEPARATOR
+from engine.states import GAP
+
+PART = 2_000  # findings a BatchFindings holds at most: the text of a part is compressed before the next is made
+
+_SEP = SEPARATOR.encode()
+_NEXT = b",\n    "  # between the entries of a list or object two levels in
+
+
+def _escaped(text: str) -> bytes:
+    """`text` as JSON string content, without its quotes (JSON escaping is per character, so escaped pieces join)."""
+    return orjson.dumps(text)[1:-1]
+
+
+class CheckParts:
+    """One Check and what a finding takes from it, each made once: its JSON, its entries of Finding.observed and
+    Finding.limit, and its part of the summary in a violation's message (escaped, None when it adds nothing)."""
+
+    __slots__ = ("check", "field", "observed", "limit", "json", "observed_json", "limit_json", "summary_json")
+
+    def __init__(self, check):
+        from engine.findings import breached_limit, plain
+        self.check, self.field, self.observed = check, check.field, check.observed
+        self.limit = breached_limit(check) if check.breached else None
+        self.json = orjson.dumps(plain(check), option=orjson.OPT_INDENT_2, default=str).replace(b"\n", b"\n    ")
+        key = orjson.dumps(self.field) + b": "
+        self.observed_json = key + nested(self.observed).replace(b"\n", b"\n  ")
+        self.limit_json = None if self.limit is None else key + orjson.dumps(self.limit)
+        summary = _summary([check])
+        self.summary_json = _escaped(summary) if summary else None
+
+
+class BatchExplainer:
+    """What build_batch keeps between the batches of one run: the checks of each distinct value a rule's condition
+    reads, the missing-value texts of each combination of absent fields, each rule's layouts (owned by the run, no
+    global state)."""
+
+    LIMIT = 20_000  # entries of each cache: past it, a cache is emptied (memory follows the findings' variety)
+
+    def __init__(self, documents):
+        self.documents = documents
+        self.checks: dict = {}
+        self.missing: dict = {}
+        self.layouts: dict = {}
+        self.messages: dict = {}
+
+    def trim(self) -> None:
+        for cache in (self.checks, self.missing):
+            if len(cache) > self.LIMIT:
+                cache.clear()
+
+    def layout(self, rule, status: str) -> Layout:
+        """The pre-written JSON pieces of the findings of `rule` and `status`."""
+        found = self.layouts.get((rule.id, status))
+        if found is None:
+            from engine.findings import FINDING_FIELDS, plain
+            template = dict.fromkeys(FINDING_FIELDS + ("observed", "limit"))  # in Finding's field order
+            template.update(rule_id=rule.id, title=rule.title, status=status, severity=rule.severity,
+                            citation=plain(_citation(rule, self.documents)),
+                            required_actions=plain(rule.required_actions) if status in (VIOLATION, GAP) else (),
+                            consequences=plain(rule.consequences) if status == VIOLATION else (), acting=rule.acting,
+                            letter=rule.letter if status != GAP else "none", interpretation=rule.interpretation,
+                            derived_from=(), measures=(), lapsed=(), force=rule.force, binds=rule.binds,
+                            same_duty=rule.same_duty)
+            found = self.layouts[(rule.id, status)] = Layout(template)
+        return found
+
+    def message(self, rule) -> list:
+        """A rule's message as its escaped literal texts and placeholder names, in order (rules.py allows only
+        {name} {id} {region} {checks}, without format spec or conversion)."""
+        found = self.messages.get(rule.id)
+        if found is None:
+            found = []
+            for literal, name, spec, conversion in string.Formatter().parse(rule.message):
+                if spec or conversion:
+                    raise ValueError(f"{rule.id}: message placeholder {{{name}}} has a format spec or conversion")
+                if literal:
+                    found.append(_escaped(literal))
+                if name is not None:
+                    found.append(name)
+            self.messages[rule.id] = found
+        return found
+
+
+@dataclass
+class BatchFindings:
+    """The findings of one part of a batch as their JSON texts (findings.finding_json_bytes) joined by SEPARATOR; for
+    the first finding of each rule and status the Finding built from its Record (the FindingStore checks the text
+    against it), and how to build them all from Records should a text not be what that Finding writes."""
+
+    joined: bytes
+    count: int
+    statuses: dict  # status -> number of findings
+    first_row: int
+    samples: list  # (index, Finding, its text)
+    rebuild: object  # () -> [Finding], built one by one from Records (explain.build)
+
+    def __len__(self) -> int:
+        return self.count
+
+    @property
+    def texts(self) -> list:
+        return self.joined.split(_SEP) if self.count else []
+
+
+class _Batch:
+    """One batch seen by build_batch: its codes, and the JSON of each distinct value of the identity fields."""
+
+    def __init__(self, batch, schema, regions, outcome):
+        self.batch, self.schema, self.regions, self.outcome = batch, schema, regions, outcome
+        self.file_json, self.kind_json = orjson.dumps(batch.file), orjson.dumps(schema.kind)
+        self._texts: dict = {}  # (what, code) -> (JSON, escaped)
+
+    def codes(self, name: str, rows: np.ndarray) -> np.ndarray:
+        column = self.batch.columns.get(name)
+        return np.full(len(rows), -1, dtype=np.int64) if column is None else column.codes[rows]
+
+    def value(self, name: str, code: int):
+        return self.batch.columns[name].uniques[code]
+
+    def coded(self, what: str, name: str, rows: np.ndarray, shown, dump=orjson.dumps,
+              plain: bool = False) -> tuple[pa.Array, pa.Array]:
+        """(JSON, escaped) of shown({name: value} or {}) for each row: made once per distinct value in the batch (the
+        escaped text is that of a JSON string: the JSON without its quotes). `plain`: shown gives a text value
+        itself, so a text column's values needing no escape are written column-wise."""
+        column = self.batch.columns.get(name)
+        if plain and column is not None and column.text is not None:
+            found = self._plain(column, rows, shown)
+            if found is not None:
+                return found
+        distinct, inverse = np.unique(self.codes(name, rows), return_inverse=True)
+        texts = []
+        for code in distinct.tolist():
+            found = self._texts.get((what, code))
+            if found is None:
+                text = shown({name: self.value(name, code)} if code >= 0 else {})
+                json = dump(text)
+                found = self._texts[(what, code)] = (json, json[1:-1])
+            texts.append(found)
+        index = pa.array(inverse)
+        return (pa.array([t[0] for t in texts], pa.binary()).take(index),
+                pa.array([t[1] for t in texts], pa.binary()).take(index))
+
+    @staticmethod
+    def _plain(column, rows: np.ndarray, shown):
+        """coded() of a text column whose shown value is the value: its text itself where no character needs
+        escaping in JSON (a quote, a backslash, a control character), shown({}) where a row has none; None when
+        some value needs escaping."""
+        codes = column.codes[rows]
+        texts = column.text.take(pa.array(codes, mask=codes < 0))
+        if pc.any(pc.match_substring_regex(texts, r'[\x00-\x1f"\\]')).as_py():
+            return None
+        escaped = texts.cast(pa.binary())
+        if texts.null_count:
+            escaped = pc.fill_null(escaped, _escaped(shown({})))
+        return pc.binary_join_element_wise(b'"', escaped, b'"', b""), escaped
+
+    def shown_ids(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
+        schema = self.schema
+        if not schema.id_extra:
+            return self.coded("id", schema.id_field, rows, lambda values: R.shown_id(schema, values), plain=True)
+        names = (schema.id_field, *schema.id_extra)
+        codes = [self.codes(name, rows).tolist() for name in names]
+        json = [orjson.dumps(R.shown_id(schema, {n: self.value(n, c) for n, c in zip(names, row) if c >= 0}))
+                for row in zip(*codes)]
+        return pa.array(json, pa.binary()), pa.array([j[1:-1] for j in json], pa.binary())
+
+
+def _order(outcome, rule_ids: list):
+    """(batch positions, rule ranks, violated) of every violation and indeterminate, by row and then rule id."""
+    from engine.columnar import STATES
+
+    violation, indeterminate = STATES.index(VIOLATION), STATES.index(INDETERMINATE)
+    found = [(np.flatnonzero((outcome.codes[rule_id] == violation) | (outcome.codes[rule_id] == indeterminate)), n)
+             for n, rule_id in enumerate(rule_ids)]
+    found = [(rows, n) for rows, n in found if len(rows)]
+    if not found:
+        return None
+    positions = np.concatenate([rows for rows, _ in found])
+    ranks = np.concatenate([np.full(len(rows), n) for rows, n in found])
+    violated = np.concatenate([outcome.codes[rule_ids[n]][rows] == violation for rows, n in found])
+    order = np.lexsort((ranks, positions))  # by row, then rule id (as `build` sorts them)
+    return positions[order], ranks[order], violated[order]
+
+
+def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplainer) -> Iterator[BatchFindings]:
+    """The findings of the violation and indeterminate rows of a batch the column executor evaluated (a
+    columnar.BatchOutcome), exactly as explain.build gives them for the same records, in (row, rule) order — as the
+    JSON text the output writes, in parts of at most PART findings, each put together column-wise."""
+    explainer.trim()
+    rule_ids = sorted(outcome.codes)
+    ordered = _order(outcome, rule_ids)
+    if ordered is None:
+        return
+    by_id = {rule.id: rule for rule in rules}
+    seen = _Batch(batch, schema, regions, outcome)
+    positions, ranks, violated = ordered
+    for start in range(0, len(positions), PART):
+        end = start + PART
+        yield _part(seen, [by_id[rule_id] for rule_id in rule_ids], positions[start:end], ranks[start:end],
+                    violated[start:end], explainer)
+
+
+def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> BatchFindings:
+    batch, schema, regions = seen.batch, seen.schema, seen.regions
+    unique_rows, at = np.unique(positions, return_inverse=True)
+    ids, id_text = seen.shown_ids(unique_rows)
+    names, name_text = seen.coded("name", schema.name_field, unique_rows,
+                                  lambda values: R.shown_name(schema, values, regions),
+                                  plain=schema.fields[schema.name_field].type != "region")
+    shown_regions, region_text = seen.coded("region", schema.region_field, unique_rows,
+                                            lambda values: R.shown_region(schema, values, regions))
+    recipients = {"unit": seen.coded("recipient", R.recipient_field(schema), unique_rows,
+                                     lambda values: R.shown_recipient(schema, values, regions),
+                                     plain=schema.recipient_field != "region_government")[0]}
+    sources = source_texts(seen.file_json, pa.array(batch.rows[unique_rows]))
+    years = seen.coded("year", "year", unique_rows, lambda values: values.get("year"), nested)
+    row_text = {"id": id_text, "name": name_text, "region": region_text}
+
+    binding = np.array([rule.is_binding for rule in ranked])[ranks]
+    status_codes = np.where(violated, np.where(binding, 0, 1), 2)  # violation, gap, indeterminate
+    groups = ranks * 3 + status_codes
+    texts, indices, statuses, samples = [], [], {}, []
+    for group in np.unique(groups).tolist():
+        index = np.flatnonzero(groups == group)
+        rule, status = ranked[group // 3], (VIOLATION, GAP, INDETERMINATE)[group % 3]
+        if rule.binds == "manufacturer" and "manufacturer" not in recipients:
+            recipients["manufacturer"] = seen.coded("manufacturer", "manufacturer", unique_rows,
+                                                    lambda values: str(values.get("manufacturer") or ""),
+                                                    plain=True)[0]
+        rows = pa.array(at[index])
+        subjects = subject_texts(seen.kind_json, ids.take(rows), names.take(rows), shown_regions.take(rows),
+                                 recipients.get(rule.binds, recipients["unit"]).take(rows))
+        checks, observed, limits, summary = _checks(seen, rule, unique_rows[at[index]], explainer)
+        if status == INDETERMINATE:
+            missing, message = _missing_texts(seen, rule, positions[index], explainer)
+        else:
+            missing = b"[]"
+            message = _message(explainer.message(rule), {key: value.take(rows) for key, value in row_text.items()},
+                               summary)
+        pieces = explainer.layout(rule, status).pieces
+        values = (subjects, sources.take(rows), message, checks, missing, years[0].take(rows), observed, limits)
+        joined = [pieces[0]]
+        for value, piece in zip(values, pieces[1:]):
+            joined += [value, piece]
+        texts.append(pc.binary_join_element_wise(*joined, b""))
+        indices.append(index)
+        statuses[status] = statuses.get(status, 0) + len(index)
+        samples.append((int(index[0]), rule, status))
+    order = np.argsort(np.concatenate(indices), kind="stable")
+    ordered = pa.concat_arrays(texts).take(pa.array(order)).to_pylist()
+    finding_of = _FindingsOf(seen, ranked, positions, ranks, violated, explainer.documents)
+    return BatchFindings(_SEP.join(ordered), len(ordered), statuses, int(batch.rows[positions[0]]),
+                         [(n, finding_of.one(n), ordered[n]) for n, _, _ in sorted(samples, key=lambda s: s[0])],
+                         finding_of.all)
+
+
+def _checks(seen: _Batch, rule, rows: np.ndarray, explainer):
+    """(checks, observed, limit, summary) for a rule's findings at batch positions `rows`: the checks' JSON list, the
+    Finding.observed and Finding.limit objects, and the escaped summary for the message (None without checks)."""
+    outcome = seen.outcome
+    leaves = tuple(C.walk(outcome.slotted[rule.id])) if outcome.slotted.get(rule.id) is not None else ()
+    if not leaves:
+        return b"[]", b"{}", b"{}", None
+    limits = outcome.limits.get(rule.id, ())
+    slot_of = {slot: n for n, (slot, _, _) in enumerate(limits)}
+    parts, inverses = [], []  # per leaf: its distinct CheckParts, and row -> index into them
+    for n, leaf in enumerate(leaves):
+        codes = seen.codes(leaf.field, rows)
+        if isinstance(leaf, C.SlotCompare):
+            _, computed, inverse = limits[slot_of[leaf.slot]]
+            limit_at = np.zeros(len(rows), dtype=np.int64) if inverse is None else np.asarray(inverse)[rows]
+            width = max(len(computed), 1)
+            keys = codes * width + limit_at  # (codes from -1: floor division gives them back)
+        else:
+            computed, keys, width = None, codes, 1
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        parts.append(_parts_of(seen, rule, n, leaf, distinct // width, distinct % width if computed is not None else None,
+                               computed, explainer))
+        inverses.append(pa.array(inverse))
+
+    def column(what: str, n: int, before: bytes = b"") -> pa.Array:
+        """Each row's `what` of its n-th leaf's CheckParts; with `before`, an optional entry: `before` and its text, or
+        empty where it has none (not null: pyarrow 26's null_handling="skip" drops the rows where all are null)."""
+        texts = [getattr(part, what) for part in parts[n]]
+        if before:
+            texts = [b"" if text is None else before + text for text in texts]
+        return pa.array(texts, pa.binary()).take(inverses[n])
+
+    def optional(what: str, separator: bytes) -> pa.Array:
+        """The optional entries of every leaf joined by separator (empty where there is none)."""
+        joined = pc.binary_join_element_wise(*[column(what, n, separator) for n in range(len(leaves))], b"")
+        # (as text: pyarrow 26's binary_slice fails on arrays with values shorter than the start)
+        return pc.utf8_slice_codeunits(joined.cast(pa.string()), len(separator.decode())).cast(pa.binary())
+
+    entries = [column("json", n) for n in range(len(leaves))]
+    checks = pc.binary_join_element_wise(b"[\n    ", *_between(entries, _NEXT), b"\n  ]", b"")
+    first_of_field = {}
+    for n, leaf in enumerate(leaves):  # two checks of one field observe the same value: one entry, where it came first
+        first_of_field.setdefault(leaf.field, n)
+    observed = pc.binary_join_element_wise(
+        b"{\n    ", *_between([column("observed_json", n) for n in first_of_field.values()], _NEXT), b"\n  }", b"")
+    if len(first_of_field) == len(leaves):
+        found = optional("limit_json", _NEXT)
+        limit = pc.if_else(pc.equal(found, b""), b"{}", pc.binary_join_element_wise(b"{\n    ", found, b"\n  }", b""))
+    else:  # made as Finding makes the dict: keys where first breached, the last breached check's limit
+        combos = list(zip(*[inverse.to_pylist() for inverse in inverses]))
+        limit = pa.array([nested({p.field: p.limit for p in (parts[n][i] for n, i in enumerate(combo))
+                                  if p.limit is not None}) for combo in combos], pa.binary())
+    summary = optional("summary_json", _escaped("；"))
+    return checks, observed, limit, summary
+
+
+def _between(items: list, separator: bytes) -> list:
+    """The items with the separator between each two."""
+    out = []
+    for item in items:
+        out += [separator, item] if out else [item]
+    return out
+
+
+def _parts_of(seen: _Batch, rule, n: int, leaf, codes: np.ndarray, limit_at, computed, explainer) -> list:
+    """The CheckParts of a rule's n-th leaf for each distinct value (code, -1: none) and computed limit (index into
+    computed; None for a literal limit): made once per distinct value and limit in the run."""
+    uniques = seen.batch.columns[leaf.field].uniques if leaf.field in seen.batch.columns else []
+    observed = [uniques[code] if code >= 0 else None for code in codes.tolist()]
+    limits = [None] * len(observed) if computed is None else [computed[at] for at in limit_at.tolist()]
+    keys = [(rule.id, n, type(value), _shown_key(value), type(limit), _shown_key(limit))
+            for value, limit in zip(observed, limits)]
+    cache = explainer.checks
+    found = [cache.get(key) for key in keys]
+    spec = seen.schema.fields[leaf.field]
+    for at, part in enumerate(found):
+        if part is None:
+            value, limit = observed[at], limits[at]
+            slots = {leaf.slot: limit} if limit is not None else {}
+            known = {leaf.field: value} if value is not None else {}
+            found[at] = cache[keys[at]] = CheckParts(_check(leaf, spec, value, slots, {**known, **slots}))
+    return found
+
+
+def _shown_key(value):
+    """A value as part of a cache key beside its type: 0.0 and -0.0 apart (they are shown differently)."""
+    return repr(value) if type(value) is float and value == 0 else value
+
+
+def _message(template: list, row_text: dict, summary) -> pa.Array:
+    """A violation's message as JSON text, from the rule's template and each row's escaped name, id and region."""
+    pieces = [b'"']
+    for item in template:
+        if isinstance(item, bytes):
+            pieces.append(item)
+        elif item == "checks":
+            pieces.append(b"" if summary is None else summary)
+        else:
+            pieces.append(row_text[item])
+    pieces.append(b'"')
+    return pc.binary_join_element_wise(*pieces, b"")
+
+
+class _Rows:
+    """A rule's needed fields of one row, present or not, standing in for its Record in explain._missing."""
+
+    __slots__ = ("values", "problems")
+
+    def __init__(self, values: dict, problems: dict):
+        self.values, self.problems = values, problems
+
+
+def _missing_texts(seen: _Batch, rule, positions: np.ndarray, explainer) -> tuple[pa.Array, pa.Array]:
+    """(missing, message) JSON of an indeterminate rule's rows: made once per combination of absent fields and
+    reasons they could not be read."""
+    needed = rule.needed_fields()
+    problems = seen.batch.problems
+    present = [(seen.codes(name, positions) >= 0).tolist() for name in needed]
+    reasons = [[problems[name].get(p) for p in positions.tolist()] if name in problems else [None] * len(positions)
+               for name in needed]
+    missing_json, message_json = [], []
+    for key in zip(zip(*present), zip(*reasons)) if needed else [((), ())] * len(positions):
+        found = explainer.missing.get((rule.id, key))
+        if found is None:
+            has, why = key
+            row = _Rows({name: True for name, there in zip(needed, has) if there},
+                        {name: reason for name, reason in zip(needed, why) if reason is not None})
+            missing = tuple(_missing(rule, row, seen.schema))
+            found = explainer.missing[(rule.id, key)] = (nested(missing) if missing else b"[]",
+                                                         orjson.dumps(indeterminate_message(missing)))
+        missing_json.append(found[0])
+        message_json.append(found[1])
+    return pa.array(missing_json, pa.binary()), pa.array(message_json, pa.binary())
+
+
+class _FindingsOf:
+    """The findings of a part built one by one from Records, as explain.build gives them (for the samples the
+    FindingStore checks, and in full should a text differ)."""
+
+    def __init__(self, seen: _Batch, ranked: list, positions, ranks, violated, documents):
+        self.seen, self.ranked, self.documents = seen, ranked, documents
+        self.positions, self.ranks, self.violated = positions, ranks, violated
+
+    def _build(self, entries: list) -> list:
+        outcome, schema = self.seen.outcome, self.seen.schema
+        rows = sorted({int(self.positions[n]) for n in entries})
+        index = {position: n for n, position in enumerate(rows)}
+        states, slots, rules = {}, {}, {}
+        for n in entries:
+            rule, position = self.ranked[int(self.ranks[n])], int(self.positions[n])
+            states[(rule.id, index[position])] = VIOLATION if self.violated[n] else INDETERMINATE
+            computed = {slot: outcome.limit(rule.id, k, position) for k, (slot, _, _) in
+                        enumerate(outcome.limits.get(rule.id, ()))}
+            computed = {slot: value for slot, value in computed.items() if value is not None}
+            if computed:
+                slots[(rule.id, index[position])] = computed
+            rules[rule.id] = rule
+        partial = Outcome(states=states, measures=[], lapsed=[], slots=slots, slotted=outcome.slotted)
+        return build(partial, list(rules.values()), [self.seen.batch[p] for p in rows], {schema.kind: schema},
+                     self.documents)[1]
+
+    def one(self, n: int):
+        return self._build([n])[0]
+
+    def all(self) -> list:
+        return self._build(list(range(len(self.positions))))
+
+
+__all__ = ["build_batch", "BatchExplainer", "BatchFindings", "CheckParts", "PART"]
