@@ -73,6 +73,8 @@ class FieldColumn:
             return found
         if numeric and self._types() <= {float, int}:  # (plain numbers: converted by numpy at once, as float() does)
             out = np.array(self.uniques, dtype=np.float64)
+        elif numeric and self._types() == {dt.date}:  # (dates: the memoised form, mapped without a Python step)
+            out = np.array(list(map(_date_form, self.uniques)), dtype=np.float64)
         elif numeric:
             out = np.array([np.nan if v is None else _float_form(v) for v in self.uniques], dtype=np.float64)
         else:

@@ -16,7 +16,7 @@ from engine import conditions as C
 from engine import records as R
 from engine.evaluate import INDETERMINATE, VIOLATION, Outcome
 from engine.explain import _check, _citation, _missing, _summary, build, indeterminate_message
-from engine.findingjson import Layout, nested, source_texts, subject_texts
+from engine.findingjson import VARIABLE, Layout, nested, source_texts, subject_texts
 from engine.findingstore import SEPARATOR
 from engine.states import GAP
 
@@ -229,49 +229,79 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
                                   plain=schema.fields[schema.name_field].type != "region")
     shown_regions, region_text = seen.coded("region", schema.region_field, unique_rows,
                                             lambda values: R.shown_region(schema, values, regions))
-    recipients = {"unit": seen.coded("recipient", R.recipient_field(schema), unique_rows,
-                                     lambda values: R.shown_recipient(schema, values, regions),
-                                     plain=schema.recipient_field != "region_government")[0]}
+    unit_recipients = seen.coded("recipient", R.recipient_field(schema), unique_rows,
+                                 lambda values: R.shown_recipient(schema, values, regions),
+                                 plain=schema.recipient_field != "region_government")[0]
     sources = source_texts(seen.file_json, pa.array(batch.rows[unique_rows]))
     years = seen.coded("year", "year", unique_rows, lambda values: values.get("year"), nested)
     row_text = {"id": id_text, "name": name_text, "region": region_text}
 
     binding = np.array([rule.is_binding for rule in ranked])[ranks]
     status_codes = np.where(violated, np.where(binding, 0, 1), 2)  # violation, gap, indeterminate
-    groups = ranks * 3 + status_codes
-    texts, indices, statuses, samples = [], [], {}, []
-    for group in np.unique(groups).tolist():
-        index = np.flatnonzero(groups == group)
-        rule, status = ranked[group // 3], (VIOLATION, GAP, INDETERMINATE)[group % 3]
-        if rule.binds == "manufacturer" and "manufacturer" not in recipients:
-            recipients["manufacturer"] = seen.coded("manufacturer", "manufacturer", unique_rows,
-                                                    lambda values: str(values.get("manufacturer") or ""),
-                                                    plain=True)[0]
-        rows = pa.array(at[index])
-        subjects = subject_texts(seen.kind_json, ids.take(rows), names.take(rows), shown_regions.take(rows),
-                                 recipients.get(rule.binds, recipients["unit"]).take(rows))
-        checks, observed, limits, summary = _checks(seen, rule, unique_rows[at[index]], explainer)
-        if status == INDETERMINATE:
-            missing, message = _missing_texts(seen, rule, positions[index], explainer)
+    groups, firsts, group_of = np.unique(ranks * 3 + status_codes, return_index=True, return_inverse=True)
+    statuses: dict = {}
+    for group, count in zip(groups.tolist(), np.bincount(group_of).tolist()):
+        statuses[STATUSES[group % 3]] = statuses.get(STATUSES[group % 3], 0) + count
+
+    # Each entry's subject (as its rule binds), source and period, taken from those of its row
+    binds = sorted({ranked[rank].binds for rank in np.unique(ranks).tolist()})
+    subjects = []
+    for bound in binds:
+        if bound == "manufacturer":
+            recipient = seen.coded("manufacturer", "manufacturer", unique_rows,
+                                   lambda values: str(values.get("manufacturer") or ""), plain=True)[0]
         else:
-            missing = b"[]"
-            message = _message(explainer.message(rule), {key: value.take(rows) for key, value in row_text.items()},
-                               summary)
-        pieces = explainer.layout(rule, status).pieces
-        values = (subjects, sources.take(rows), message, checks, missing, years[0].take(rows), observed, limits)
-        joined = [pieces[0]]
-        for value, piece in zip(values, pieces[1:]):
-            joined += [value, piece]
-        texts.append(pc.binary_join_element_wise(*joined, b""))
+            recipient = unit_recipients
+        subjects.append(subject_texts(seen.kind_json, ids, names, shown_regions, recipient))
+    bound_at = np.array([binds.index(rule.binds) if rule.binds in binds else 0 for rule in ranked])[ranks]
+    entries = pa.array(at)
+    per_entry = {"subject": pa.concat_arrays(subjects).take(pa.array(at + bound_at * len(unique_rows))),
+                 "source": sources.take(entries), "period": years[0].take(entries)}
+
+    # Each entry's checks, message, missing values, observed values and limits, made a rule at a time
+    made: dict = {name: [] for name in ("message", "checks", "missing", "observed", "limit")}
+    indices = []
+    for rank in np.unique(ranks).tolist():
+        index = np.flatnonzero(ranks == rank)
+        rule = ranked[rank]
+        rows = pa.array(at[index])
+        checks, observed, limits, summary = _checks(seen, rule, unique_rows[at[index]], explainer)
+        message = _message(explainer.message(rule), {key: value.take(rows) for key, value in row_text.items()},
+                           summary, len(index))
+        missing = _repeat(b"[]", len(index))
+        undecided = status_codes[index] == 2
+        if undecided.any():
+            missing_json, message_json = _missing_texts(seen, rule, positions[index], undecided, explainer)
+            mask = pa.array(undecided)
+            missing, message = pc.if_else(mask, missing_json, missing), pc.if_else(mask, message_json, message)
+        for name, value in (("message", message), ("checks", checks), ("missing", missing), ("observed", observed),
+                            ("limit", limits)):
+            made[name].append(value if isinstance(value, pa.Array) else _repeat(value, len(index)))
         indices.append(index)
-        statuses[status] = statuses.get(status, 0) + len(index)
-        samples.append((int(index[0]), rule, status))
-    order = np.argsort(np.concatenate(indices), kind="stable")
-    ordered = pa.concat_arrays(texts).take(pa.array(order)).to_pylist()
+    order = pa.array(np.argsort(np.concatenate(indices), kind="stable"))
+    per_entry.update({name: pa.concat_arrays(arrays).take(order) for name, arrays in made.items()})
+
+    # The texts: each entry's values between the pieces of its rule and status's layout
+    layouts = [explainer.layout(ranked[group // 3], STATUSES[group % 3]) for group in groups.tolist()]
+    kinds = pa.array(group_of)
+    pieces = [pa.array([layout.pieces[n] for layout in layouts], pa.binary()).take(kinds)
+              for n in range(len(VARIABLE) + 1)]
+    joined = [pieces[0]]
+    for n, name in enumerate(VARIABLE, start=1):
+        joined += [per_entry[name], pieces[n]]
+    ordered = pc.binary_join_element_wise(*joined, b"").to_pylist()
     finding_of = _FindingsOf(seen, ranked, positions, ranks, violated, explainer.documents)
+    sampled = sorted(firsts.tolist())
     return BatchFindings(_SEP.join(ordered), len(ordered), statuses, int(batch.rows[positions[0]]),
-                         [(n, finding_of.one(n), ordered[n]) for n, _, _ in sorted(samples, key=lambda s: s[0])],
+                         [(n, finding, ordered[n]) for n, finding in zip(sampled, finding_of.some(sampled))],
                          finding_of.all)
+
+
+STATUSES = (VIOLATION, GAP, INDETERMINATE)
+
+
+def _repeat(text: bytes, size: int) -> pa.Array:
+    return pa.repeat(pa.scalar(text, pa.binary()), size)
 
 
 def _checks(seen: _Batch, rule, rows: np.ndarray, explainer):
@@ -363,7 +393,7 @@ def _shown_key(value):
     return repr(value) if type(value) is float and value == 0 else value
 
 
-def _message(template: list, row_text: dict, summary) -> pa.Array:
+def _message(template: list, row_text: dict, summary, size: int) -> pa.Array:
     """A violation's message as JSON text, from the rule's template and each row's escaped name, id and region."""
     pieces = [b'"']
     for item in template:
@@ -374,6 +404,8 @@ def _message(template: list, row_text: dict, summary) -> pa.Array:
         else:
             pieces.append(row_text[item])
     pieces.append(b'"')
+    if not any(isinstance(piece, pa.Array) for piece in pieces):
+        return _repeat(b"".join(pieces), size)
     return pc.binary_join_element_wise(*pieces, b"")
 
 
@@ -386,16 +418,19 @@ class _Rows:
         self.values, self.problems = values, problems
 
 
-def _missing_texts(seen: _Batch, rule, positions: np.ndarray, explainer) -> tuple[pa.Array, pa.Array]:
-    """(missing, message) JSON of an indeterminate rule's rows: made once per combination of absent fields and
-    reasons they could not be read."""
+def _missing_texts(seen: _Batch, rule, positions: np.ndarray, undecided: np.ndarray,
+                   explainer) -> tuple[pa.Array, pa.Array]:
+    """(missing, message) JSON of a rule's rows, for the indeterminate ones (`undecided`; null for the others): made
+    once per combination of absent fields and reasons they could not be read."""
     needed = rule.needed_fields()
     problems = seen.batch.problems
+    positions = positions[undecided]
     present = [(seen.codes(name, positions) >= 0).tolist() for name in needed]
     reasons = [[problems[name].get(p) for p in positions.tolist()] if name in problems else [None] * len(positions)
                for name in needed]
-    missing_json, message_json = [], []
-    for key in zip(zip(*present), zip(*reasons)) if needed else [((), ())] * len(positions):
+    missing_json, message_json = [None] * len(undecided), [None] * len(undecided)
+    keys = zip(zip(*present), zip(*reasons)) if needed else [((), ())] * len(positions)
+    for at, key in zip(np.flatnonzero(undecided).tolist(), keys):
         found = explainer.missing.get((rule.id, key))
         if found is None:
             has, why = key
@@ -404,8 +439,7 @@ def _missing_texts(seen: _Batch, rule, positions: np.ndarray, explainer) -> tupl
             missing = tuple(_missing(rule, row, seen.schema))
             found = explainer.missing[(rule.id, key)] = (nested(missing) if missing else b"[]",
                                                          orjson.dumps(indeterminate_message(missing)))
-        missing_json.append(found[0])
-        message_json.append(found[1])
+        missing_json[at], message_json[at] = found
     return pa.array(missing_json, pa.binary()), pa.array(message_json, pa.binary())
 
 
@@ -435,8 +469,9 @@ class _FindingsOf:
         return build(partial, list(rules.values()), [self.seen.batch[p] for p in rows], {schema.kind: schema},
                      self.documents)[1]
 
-    def one(self, n: int):
-        return self._build([n])[0]
+    def some(self, entries: list) -> list:
+        """The findings of these entries (indices into the part, in order), built together."""
+        return self._build(entries)
 
     def all(self) -> list:
         return self._build(list(range(len(self.positions))))

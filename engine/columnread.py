@@ -7,6 +7,11 @@ thousand parses and some array indexing. Free text (ids, names) is stripped colu
 
 from __future__ import annotations
 
+import functools
+import itertools
+import operator
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -104,20 +109,23 @@ class _Cells:
 
 
 def _starts_lower(texts, prefixes) -> np.ndarray:
-    """text.lower().startswith(prefixes) for each text, column-wise. An ASCII prefix is compared with the text's first
-    characters in ASCII lower case (no other character lower-cases to an ASCII letter but İ and K, which are not in
-    the prefixes); a caseless prefix (Chinese) with the text as it is."""
-    flags = np.zeros(len(texts), dtype=bool)
+    """text.lower().startswith(prefixes) for each text, column-wise, in one regular expression. An ASCII prefix is
+    matched case-insensitively (RE2's case folding: no character but İ, K and ſ folds to an ASCII letter, and those
+    fold to i, k and s, which are not in the prefixes); a caseless prefix (Chinese) as it is."""
+    return pc.match_substring_regex(texts, _prefix_pattern(tuple(prefixes))).to_numpy(zero_copy_only=False)
+
+
+@functools.lru_cache(maxsize=8)
+def _prefix_pattern(prefixes: tuple) -> str:
+    alternatives = []
     for prefix in prefixes:
         if prefix.isascii():
-            assert not set(prefix) & set("ik"), prefix
-            head = pc.ascii_lower(pc.utf8_slice_codeunits(texts, 0, len(prefix)))
-            found = pc.equal(head, prefix)
+            assert not set(prefix.lower()) & set("iks"), prefix
+            alternatives.append(f"(?i:{re.escape(prefix)})")
         else:
             assert prefix.lower() == prefix.upper() == prefix, prefix
-            found = pc.starts_with(texts, prefix)
-        flags |= found.to_numpy(zero_copy_only=False)
-    return flags
+            alternatives.append(re.escape(prefix))
+    return "^(?:" + "|".join(alternatives) + ")"
 
 
 def _arrow_text(column: pd.Series):
@@ -171,19 +179,22 @@ PARSED_CELLS = 100_000  # distinct cells of a column kept read for the table's l
 def _typed_column(cells: _Cells, column, spec, regions, fraction, parsed: dict) -> tuple[list, list]:
     """Values and problems per distinct cell, as parse_value gives them; `parsed` keeps them for the next chunks of
     the table (the fraction decision, the column and its unit are the table's)."""
-    values, problems = [], []
-    for raw in cells.uniques:
-        found = parsed.get(raw)
-        if found is None:
-            try:
-                found = (_cell_value(raw, column, spec, regions, fraction), None)
-            except ValueProblem as exc:
-                found = (None, None if is_missing(raw) else str(exc))
-            if len(parsed) < PARSED_CELLS:
-                parsed[raw] = found
-        values.append(found[0])
-        problems.append(found[1])
-    return values, problems
+    uniques = cells.uniques
+    found = list(map(parsed.get, uniques))  # (the cells read in earlier chunks: no Python step each)
+    if None in found:
+        for n, (raw, known) in enumerate(zip(uniques, found)):
+            if known is None:
+                try:
+                    known = (_cell_value(raw, column, spec, regions, fraction), None)
+                except ValueProblem as exc:
+                    known = (None, None if is_missing(raw) else str(exc))
+                if len(parsed) < PARSED_CELLS:
+                    parsed[raw] = known
+                found[n] = known
+    if not found:
+        return [], []
+    values, problems = zip(*found)
+    return list(values), list(problems)
 
 
 def _text_columns(data) -> list | None:
@@ -194,6 +205,11 @@ def _text_columns(data) -> list | None:
         return None
     columns = [_arrow_text(data.iloc[:, p]) for p in range(data.shape[1])]
     return None if any(c is None for c in columns) else columns
+
+
+def _given(values: list) -> np.ndarray:
+    """Which of the values are not None (map over operator.is_not: no Python step per value)."""
+    return np.array(list(map(operator.is_not, values, itertools.repeat(None))), dtype=bool)
 
 
 def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
@@ -252,16 +268,18 @@ def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
             continue
         if spec.type == "string" and not column.problem:
             values, problems = _text_column(raw)
+            known = ~raw.missing_flags()  # (_text_column's None: the missing marks)
         else:
             values, problems = _typed_column(raw, column, spec, regions, fractions.get(column.position),
                                              plan.parsed.setdefault(column.position, {}))
-        columns[column.field] = (raw, values, problems)
+            known = _given(values)
+        columns[column.field] = (raw, values, problems, known)
 
     id_field = schema.id_field
     id_ok = np.zeros(size, dtype=bool)
     if id_field in columns:
-        raw, values, _ = columns[id_field]
-        id_ok = np.append(np.array([v is not None for v in values], dtype=bool), False)[raw.codes]
+        raw, _, _, known = columns[id_field]
+        id_ok = np.append(known, False)[raw.codes]
     keep = candidates & id_ok
 
     # Rejections in the order the row reader gives them: by row; in a row, its values (column order), then the row.
@@ -269,9 +287,9 @@ def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
     flagged = marks_only | beyond | note | (candidates & ~id_ok)
     value_problem_rows = np.zeros(size, dtype=bool)
     problem_masks = {}
-    for name, (raw, values, problems) in columns.items():
-        if any(p is not None for p in problems):
-            mask = np.append(np.array([p is not None for p in problems], dtype=bool), False)[raw.codes] & candidates
+    for name, (raw, _, problems, _) in columns.items():
+        if problems.count(None) != len(problems):
+            mask = np.append(_given(problems), False)[raw.codes] & candidates
             problem_masks[name] = mask
             value_problem_rows |= mask
     for position in np.flatnonzero(flagged | value_problem_rows):
@@ -291,7 +309,7 @@ def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
         id_problem = None
         for column in plan.columns:
             if column.field in problem_masks and problem_masks[column.field][position]:
-                raw, _, problems = columns[column.field]
+                raw, _, problems, _ = columns[column.field]
                 code = raw.codes[position]
                 reason = problems[code]
                 if column.field == id_field:
@@ -309,9 +327,8 @@ def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
     field_columns, problems = {}, {}
     spec_types = {c.field: "string" for c in plan.columns
                   if schema.fields[c.field].type == "string" and not c.problem}
-    for name, (raw, values, value_problems) in columns.items():
+    for name, (raw, values, value_problems, known) in columns.items():
         codes = raw.codes[kept]
-        known = np.array([v is not None for v in values], dtype=bool)
         codes = np.where((codes >= 0) & np.append(known, False)[codes], codes, -1)
         text = raw.stripped_arrow if spec_types.get(name) == "string" else None  # (ids: duplicates read them)
         field_columns[name] = FieldColumn(codes, values, text)

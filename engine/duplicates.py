@@ -34,12 +34,17 @@ PRIME = np.uint64(0x100000001B3)  # FNV-1a, 64 bits
 OFFSET = np.uint64(0xCBF29CE484222325)
 
 
-def _hash_keys(keys) -> np.ndarray:
-    """64-bit hashes (FNV-1a over the UTF-8 bytes) of identity keys, a pyarrow string array, column-wise: one numpy
-    step per byte position over the keys still that long (equal hashes are told apart by the ids themselves)."""
+def _hash_keys(keys, prefix: str = "") -> np.ndarray:
+    """64-bit hashes (FNV-1a over the UTF-8 bytes) of prefix + each identity key, the keys a pyarrow string array,
+    column-wise: the prefix once, then one numpy step per byte position over the keys still that long (equal hashes
+    are told apart by the ids themselves)."""
     offsets, data = _buffers(keys)
     starts, lengths = offsets[:-1].astype(np.int64), np.diff(offsets).astype(np.int64)
-    hashes = np.full(len(keys), OFFSET, dtype=np.uint64)
+    start = OFFSET
+    with np.errstate(over="ignore"):
+        for byte in prefix.encode("utf-8"):
+            start = (start ^ np.uint64(byte)) * PRIME
+    hashes = np.full(len(keys), start, dtype=np.uint64)
     index = np.flatnonzero(lengths > 0)
     position, left = starts[index], lengths[index]
     with np.errstate(over="ignore"):
@@ -94,7 +99,7 @@ class Duplicates:
             for n in np.flatnonzero(~plain):
                 keys[n] = _key("", texts[n])[1:]
             keys = pa.array(keys, pa.string())
-        hashes = _hash_keys(pc.binary_join_element_wise(kind + "\x1f", keys, ""))
+        hashes = _hash_keys(keys, kind + "\x1f")
         self._starts.append(len(self._hashes))
         self._segment_files.append(file)
         self._segment_kinds.append(kind)

@@ -27,11 +27,22 @@ def test_repeats_are_reported_in_reading_order_with_their_first_place():
 
 
 def test_records_whose_hashes_collide_are_told_apart_by_their_ids(monkeypatch):
-    monkeypatch.setattr(dup_module, "_hash_keys", lambda keys: np.zeros(len(keys), dtype=np.int64))
+    monkeypatch.setattr(dup_module, "_hash_keys", lambda keys, prefix="": np.zeros(len(keys), dtype=np.int64))
     seen = Duplicates()
     for n, record_id in enumerate(["A", "B", "A", "C"], start=2):
         seen.see(record("boiler", record_id, "a.csv", n))
     assert seen.found == [{"kind": "boiler", "id": "A", "first": ["a.csv", 2], "again": ["a.csv", 4]}]
+
+
+def test_a_prefix_hashed_once_gives_the_hash_of_the_prefixed_keys():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = pa.array(["", "gl-1", "兰州", "x" * 40])
+    for prefix in ("", "boiler\x1f", "锅炉\x1f"):
+        joined = pc.binary_join_element_wise(prefix, keys, "")
+        assert dup_module._hash_keys(keys, prefix).tolist() == dup_module._hash_keys(joined).tolist()
+    assert len(set(dup_module._hash_keys(keys, "boiler\x1f").tolist())) == 4
 
 
 def test_ids_seen_column_wise_and_one_by_one_are_the_same_identities():

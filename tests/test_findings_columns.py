@@ -122,8 +122,8 @@ def test_a_part_whose_text_differs_from_its_record_finding_is_rebuilt_from_the_r
     coal_samples(path, 2000)
     real = batchfindings._message
 
-    def wrong(template, row_text, summary):  # a fault in the column-wise message: an X before it
-        return real([b"X"] + list(template), row_text, summary)
+    def wrong(template, row_text, summary, size):  # a fault in the column-wise message: an X before it
+        return real([b"X"] + list(template), row_text, summary, size)
     monkeypatch.setattr(batchfindings, "_message", wrong)
     columns, records = _both([path], ruleset)
     assert any(not segment[4] for segment in columns.findings._segments)  # rebuilt, kept as pickles

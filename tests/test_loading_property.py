@@ -375,3 +375,22 @@ def test_pyarrow_trims_the_characters_str_strip_strips():
     assert [c for c, t in zip(points, trimmed) if (t == "a") != c.isspace()] == []
     lowered = [c for c in points if c.lower()[:1].isascii() and c.lower()[:1].isalpha() and not c.isascii()]
     assert sorted(lowered) == ["\u0130", "\u212a"]  # İ and the Kelvin sign (columnread._starts_lower relies on it)
+
+
+def test_re2_case_folds_to_the_letters_of_the_note_prefixes_what_lower_gives():
+    """columnread._starts_lower matches ASCII note prefixes with RE2's (?i:…): for each of their letters, the
+    characters RE2 folds to it are the characters str.lower gives it for."""
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from engine.records import NOTE_PREFIXES
+
+    points = pa.array([chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF])
+    letters = sorted({c for prefix in NOTE_PREFIXES if prefix.isascii() for c in prefix.lower()})
+    assert letters
+    for letter in letters:
+        folded = pc.match_substring_regex(points, f"^(?i:{letter})$").to_numpy(zero_copy_only=False)
+        assert [c for c, m in zip(points.to_pylist(), folded) if m] == \
+            [c for c in points.to_pylist() if c.lower() == letter]

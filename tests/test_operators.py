@@ -73,3 +73,20 @@ def test_every_operator_has_its_wording():
         op = O.OPS[name]
         assert op.symbol or op.family == O.PRESENCE
         assert op.words or op.family == O.COMPARE
+
+
+def test_a_columns_float_form_is_each_values_float_form():
+    """FieldColumn.representation converts plain numbers and dates column-wise: the same floats as value by value."""
+    import datetime as dt
+
+    import numpy as np
+
+    from engine.batch import FieldColumn, _float_form
+
+    cases = [[1, 2.5, -0.0, 10**20, 79.999], [dt.date(2020, 1, 1), dt.date(1, 1, 1), dt.date(9999, 12, 31)],
+             [True, 3, 4.5], [dt.date(2021, 6, 30), dt.datetime(2021, 7, 1, 23, 0)]]
+    for values in cases:
+        column = FieldColumn.from_values(values)
+        expected = np.array([_float_form(v) for v in column.uniques], dtype=np.float64)
+        got = column.representation(True)
+        assert got.tolist() == expected.tolist() and np.signbit(got).tolist() == np.signbit(expected).tolist()
