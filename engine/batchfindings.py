@@ -107,7 +107,7 @@ class BatchFindings:
     the first finding of each rule and status the Finding built from its Record (the FindingStore checks the text
     against it), and how to build them all from Records should a text not be what that Finding writes."""
 
-    joined: bytes
+    joined: object  # bytes, or a pyarrow Buffer
     count: int
     statuses: dict  # status -> number of findings
     first_row: int
@@ -119,7 +119,7 @@ class BatchFindings:
 
     @property
     def texts(self) -> list:
-        return self.joined.split(_SEP) if self.count else []
+        return bytes(self.joined).split(_SEP) if self.count else []
 
 
 class _Batch:
@@ -289,12 +289,21 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
     joined = [pieces[0]]
     for n, name in enumerate(VARIABLE, start=1):
         joined += [per_entry[name], pieces[n]]
-    ordered = pc.binary_join_element_wise(*joined, b"").to_pylist()
+    joined[-1] = pc.binary_join_element_wise(joined[-1], _SEP, b"")  # each text and a separator, one buffer for all
+    texts = pc.binary_join_element_wise(*joined, b"")
     finding_of = _FindingsOf(seen, ranked, positions, ranks, violated, explainer.documents)
     sampled = sorted(firsts.tolist())
-    return BatchFindings(_SEP.join(ordered), len(ordered), statuses, int(batch.rows[positions[0]]),
-                         [(n, finding, ordered[n]) for n, finding in zip(sampled, finding_of.some(sampled))],
+    return BatchFindings(_joined(texts), len(texts), statuses, int(batch.rows[positions[0]]),
+                         [(n, finding, texts[n].as_py()[:-1]) for n, finding in zip(sampled, finding_of.some(sampled))],
                          finding_of.all)
+
+
+def _joined(texts: pa.Array) -> pa.Buffer:
+    """The texts (each ending in SEPARATOR) as they lie in the array's data buffer, the last separator left out:
+    the texts joined by SEPARATOR, without a Python bytes object for each (or a copy of them all)."""
+    _, offsets, data = texts.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
+    return data.slice(int(offsets[0]), int(offsets[-1] - offsets[0]) - len(_SEP))
 
 
 STATUSES = (VIOLATION, GAP, INDETERMINATE)

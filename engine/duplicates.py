@@ -1,4 +1,4 @@
-"""Record ids given more than once in a run, tracked in about 20 bytes a row and the id itself, so that large inputs
+"""Record ids given more than once in a run, tracked in 12 bytes a row and the ids compressed, so that large inputs
 stay small."""
 
 from __future__ import annotations
@@ -66,14 +66,66 @@ def _buffers(texts) -> tuple[np.ndarray, np.ndarray]:
     return offsets, data
 
 
+class _Ids:
+    """Texts kept in order, compressed (zstd) a block of about BLOCK bytes at a time, read back by their number."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self):
+        self._blocks: list = []  # (compressed texts, compressed int32 offsets, sizes)
+        self._firsts = array("q")  # each block's first text
+        self._count = 0  # texts in closed blocks
+        self._open, self._open_offsets = bytearray(), array("i", [0])
+        self._unpacked: dict = {}  # block -> (texts, offsets), the last few read
+
+    def extend(self, data: bytes, offsets: np.ndarray) -> None:
+        """Texts given as their bytes one after another and the offsets of each text's end (offsets[0] = 0)."""
+        base = len(self._open)
+        self._open += data
+        self._open_offsets.frombytes((offsets[1:].astype(np.int64) + base).astype(np.int32).tobytes())
+        if len(self._open) >= self.BLOCK:
+            self._close()
+
+    def _close(self) -> None:
+        count = len(self._open_offsets) - 1
+        if not count:
+            return
+        texts, offsets = bytes(self._open), self._open_offsets.tobytes()
+        self._blocks.append((pa.compress(texts, codec="zstd", asbytes=True),
+                             pa.compress(offsets, codec="zstd", asbytes=True), (len(texts), len(offsets))))
+        self._firsts.append(self._count)
+        self._count += count
+        self._open, self._open_offsets = bytearray(), array("i", [0])
+
+    def __getitem__(self, n: int) -> str:
+        if n >= self._count:
+            texts, offsets, n = self._open, self._open_offsets, n - self._count
+        else:
+            block = bisect.bisect_right(self._firsts, n) - 1
+            texts, offsets = self._block(block)
+            n -= self._firsts[block]
+        return bytes(texts[offsets[n]:offsets[n + 1]]).decode("utf-8")
+
+    def _block(self, block: int) -> tuple:
+        found = self._unpacked.get(block)
+        if found is None:
+            if len(self._unpacked) >= 4:
+                self._unpacked.clear()
+            texts, offsets, (text_size, offset_size) = self._blocks[block]
+            found = self._unpacked[block] = (
+                pa.decompress(texts, decompressed_size=text_size, codec="zstd", asbytes=True),
+                np.frombuffer(pa.decompress(offsets, decompressed_size=offset_size, codec="zstd", asbytes=True),
+                              dtype=np.int32))
+        return found
+
+
 class Duplicates:
     """Sees every record once; `found` lists each id seen again, with where it was first and where again."""
 
     def __init__(self):
         self._hashes = array("q")
         self._rows = array("i")  # (a row number fits in 32 bits)
-        self._offsets = array("q", [0])
-        self._ids = bytearray()
+        self._ids = _Ids()
         self._starts = array("q")  # each see_many call: its first record, its file and its kind (not per record)
         self._segment_files: list[str] = []
         self._segment_kinds: list[str] = []
@@ -106,12 +158,8 @@ class Duplicates:
         self._hashes.frombytes(hashes.astype(np.int64).tobytes())
         self._rows.frombytes(np.asarray(rows, dtype=np.int32).tobytes())
         offsets, data = _buffers(ids)
-        self._offsets.frombytes((offsets[1:].astype(np.int64) - offsets[0] + self._offsets[-1]).tobytes())
-        self._ids += data[offsets[0]:offsets[-1]].tobytes()
+        self._ids.extend(data[offsets[0]:offsets[-1]].tobytes(), offsets.astype(np.int64) - offsets[0])
         self._found = None
-
-    def _id(self, n: int) -> str:
-        return self._ids[self._offsets[n]:self._offsets[n + 1]].decode("utf-8")
 
     def _segment(self, n: int) -> int:
         return bisect.bisect_right(self._starts, n) - 1
@@ -133,19 +181,21 @@ class Duplicates:
         repeats = []
         same = np.flatnonzero(ordered[1:] == ordered[:-1])  # positions where a hash repeats the one before it
         starts = np.unique(np.concatenate([same[np.r_[True, same[1:] != same[:-1] + 1]]])) if len(same) else []
+        groups = []
         for start in starts:
             end = start + 1
             while end < len(order) and ordered[end] == ordered[start]:
                 end += 1
-            if end - start > 1:
-                first_by_key: dict = {}
-                for n in (int(i) for i in order[start:end]):  # equal hashes: compare the keys themselves
-                    key = _key(self._kind(n), self._id(n))
-                    if key in first_by_key:
-                        first = first_by_key[key]
-                        repeats.append((n, {"kind": self._kind(n), "id": self._id(n),
-                                            "first": self._place(first), "again": self._place(n)}))
-                    else:
-                        first_by_key[key] = n
+            groups.append([int(i) for i in order[start:end]])
+        ids = {n: self._ids[n] for n in sorted({n for group in groups for n in group})}  # (read block by block)
+        for group in groups:
+            first_by_key: dict = {}
+            for n in group:  # equal hashes: compare the keys themselves
+                key = _key(self._kind(n), ids[n])
+                if key in first_by_key:
+                    repeats.append((n, {"kind": self._kind(n), "id": ids[n],
+                                        "first": self._place(first_by_key[key]), "again": self._place(n)}))
+                else:
+                    first_by_key[key] = n
         self._found = [entry for _, entry in sorted(repeats, key=lambda item: item[0])]
         return self._found

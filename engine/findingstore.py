@@ -64,7 +64,8 @@ class _Packed:
 
     __slots__ = ("blob", "size")
 
-    def __init__(self, data: bytes):
+    def __init__(self, data):
+        """`data`: bytes, or a pyarrow Buffer."""
         self.blob, self.size = pa.compress(data, codec="zstd", asbytes=True), len(data)
 
     def __len__(self) -> int:

@@ -54,3 +54,30 @@ def test_ids_seen_column_wise_and_one_by_one_are_the_same_identities():
 
 def test_no_records_no_duplicates():
     assert Duplicates().found == []
+
+
+def test_ids_kept_in_compressed_blocks_read_back_in_and_across_blocks(monkeypatch):
+    import random
+
+    monkeypatch.setattr(dup_module._Ids, "BLOCK", 64)
+    rng = random.Random(5)
+    ids = ["".join(rng.choice("AB甲乙 -1") for _ in range(rng.randrange(0, 9))) for _ in range(400)]
+    seen = Duplicates()
+    for start in range(0, len(ids), 37):
+        part = ids[start:start + 37]
+        seen.see_many("boiler", part, f"{start}.csv", list(range(2, 2 + len(part))))
+    assert len(seen._ids._blocks) > 10
+    order = list(range(len(ids)))
+    rng.shuffle(order)
+    assert [seen._ids[n] for n in order] == [ids[n] for n in order]
+    first: dict = {}
+    expected = []
+    for n, record_id in enumerate(ids):
+        key = dup_module.id_key(record_id)
+        if key in first:
+            expected.append((record_id, first[key], n))
+        else:
+            first[key] = n
+    assert [(f["id"], f["first"], f["again"]) for f in seen.found] == \
+        [(i, [f"{a // 37 * 37}.csv", a % 37 + 2], [f"{b // 37 * 37}.csv", b % 37 + 2]) for i, a, b in expected]
+    assert len(expected) > 50
