@@ -345,7 +345,7 @@ def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
     batch = RecordBatch(schema.kind, field_columns, len(kept), record, problems)
     batch.rows = rows_kept
     batch.file = path
-    batch.regions = regions  # (findings are built from the columns: explain.build_batch)
+    batch.regions = regions  # (findings are built from the columns: batchfindings.build_batch)
     return batch, rejected
 
 

@@ -152,7 +152,7 @@ ARROW_CSV = True  # (tests switch it off to compare with pandas alone)
 ARROW_BLOCK = 4 << 20  # bytes pyarrow parses at a time (about 50,000 rows of 80 bytes)
 BLOCKS_PER_PIECE = 4  # parse blocks per piece, parsed on several threads; each block is one batch of rows. Measured on
 # 1M rows under load: 1 block (~50,000-row batches) took ~12% less CPU but peak RSS rose 257 → 287 MB (boilers) and
-# 260 → 342 MB (coal samples; 310 MB with findings compressed in parts, explain.PART); the RSS goal (3× the CSV) is
+# 260 → 342 MB (coal samples; 310 MB with findings compressed in parts, batchfindings.PART); the RSS goal (3× the CSV) is
 # the nearer one, so 4.
 ARROW_THREADS = True
 HEAD_BYTES = 1 << 20  # the rows above the data are looked for in this many bytes

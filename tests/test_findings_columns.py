@@ -1,4 +1,4 @@
-"""Findings built from a batch's columns (explain.build_batch, kept as JSON text in the FindingStore) are the findings
+"""Findings built from a batch's columns (batchfindings.build_batch, kept as JSON text in the FindingStore) are the findings
 explain.build gives for the same records one by one (the path taken when every result is kept)."""
 
 import csv
@@ -73,7 +73,7 @@ def test_sample_findings_are_the_record_findings(ruleset, monkeypatch):
 
 
 def test_findings_in_parts_of_a_batch_come_out_in_order(tmp_path, ruleset, monkeypatch):
-    """A batch's findings are kept in parts of at most explain.PART (memory follows the part, not a batch in which
+    """A batch's findings are kept in parts of at most batchfindings.PART (memory follows the part, not a batch in which
     every row fails): with parts of 7 the findings, their order and the JSON are those built one by one."""
     from engine import batchfindings as explain
 
