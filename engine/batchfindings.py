@@ -221,6 +221,7 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
 
 
 def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> BatchFindings:
+    """The findings of one part's entries (batch positions, rule ranks, violated; by row, then rule)."""
     batch, schema, regions = seen.batch, seen.schema, seen.regions
     unique_rows, at = np.unique(positions, return_inverse=True)
     ids, id_text = seen.shown_ids(unique_rows)
@@ -310,6 +311,7 @@ STATUSES = (VIOLATION, GAP, INDETERMINATE)
 
 
 def _repeat(text: bytes, size: int) -> pa.Array:
+    """The same text `size` times, as a binary array."""
     return pa.repeat(pa.scalar(text, pa.binary()), size)
 
 
