@@ -35,11 +35,11 @@ class CheckParts:
     """One Check and what a finding takes from it, each made once: its JSON, its entries of Finding.observed and
     Finding.limit, and its part of the summary in a violation's message (escaped, None when it adds nothing)."""
 
-    __slots__ = ("check", "field", "observed", "limit", "json", "observed_json", "limit_json", "summary_json")
+    __slots__ = ("field", "observed", "limit", "json", "observed_json", "limit_json", "summary_json")
 
     def __init__(self, check):
         from engine.findings import breached_limit, plain
-        self.check, self.field, self.observed = check, check.field, check.observed
+        self.field, self.observed = check.field, check.observed
         self.limit = breached_limit(check) if check.breached else None
         self.json = orjson.dumps(plain(check), option=orjson.OPT_INDENT_2, default=str).replace(b"\n", b"\n    ")
         key = orjson.dumps(self.field) + b": "
@@ -117,9 +117,6 @@ class BatchFindings:
     def __len__(self) -> int:
         return self.count
 
-    @property
-    def texts(self) -> list:
-        return bytes(self.joined).split(_SEP) if self.count else []
 
 
 class _Batch:
@@ -462,7 +459,8 @@ class _FindingsOf:
         self.seen, self.ranked, self.documents = seen, ranked, documents
         self.positions, self.ranks, self.violated = positions, ranks, violated
 
-    def _build(self, entries: list) -> list:
+    def some(self, entries: list) -> list:
+        """The findings of these entries (indices into the part, in order), built together."""
         outcome, schema = self.seen.outcome, self.seen.schema
         rows = sorted({int(self.positions[n]) for n in entries})
         index = {position: n for n, position in enumerate(rows)}
@@ -480,12 +478,8 @@ class _FindingsOf:
         return build(partial, list(rules.values()), [self.seen.batch[p] for p in rows], {schema.kind: schema},
                      self.documents)[1]
 
-    def some(self, entries: list) -> list:
-        """The findings of these entries (indices into the part, in order), built together."""
-        return self._build(entries)
-
     def all(self) -> list:
-        return self._build(list(range(len(self.positions))))
+        return self.some(list(range(len(self.positions))))
 
 
 __all__ = ["build_batch", "BatchExplainer", "BatchFindings", "CheckParts", "PART"]

@@ -93,10 +93,10 @@ def _note_row(cells: list, plan: HeaderPlan) -> str:
 
 def shown_recipient(schema: Schema, values: dict, regions: Regions) -> str:
     """Who a finding about the row is addressed to, read from recipient_field(schema) only."""
+    value = values.get(recipient_field(schema))
     if schema.recipient_field == "region_government":
-        region = values.get(schema.region_field)
-        return regions.governments.get(region, str(region or ""))
-    return str(values.get(schema.recipient_field) or "")
+        return regions.governments.get(value, str(value or ""))
+    return str(value or "")
 
 
 def _fraction_columns(plan: HeaderPlan, frame: pd.DataFrame) -> dict:
