@@ -30,33 +30,21 @@ SMALL_CHUNK = 64  # rows: a smaller chunk is read row by row (pandas' per-column
 SHORT = 8  # a missing-value mark, a total word (合计) or a note prefix is shorter than this once stripped
 
 
-class _Cells:
-    """One raw column of the chunk, dictionary-encoded: codes into its distinct cells (-1: no cell).
+class _Distinct:
+    """Distinct raw cells of one column (a pyarrow text array, no null) and what the reader makes of each: computed
+    column-wise (pyarrow compute) on their stripped text, each only when asked for; the per-value function (the same
+    the row reader calls) runs only on the short ones, the only cells it can flag."""
 
-    Flags over distinct cells are computed column-wise (pyarrow compute) on their stripped text; the per-value
-    function (the same the row reader calls) runs only on the short ones, the only cells it can flag."""
-
-    def __init__(self, column):
-        """`column`: a pyarrow array of text (dictionary-encoded or not; null: no cell)."""
-        if not pa.types.is_dictionary(column.type):
-            column = pc.dictionary_encode(column)
-        codes = column.indices.to_numpy(zero_copy_only=False)
-        if column.indices.null_count:
-            codes = np.where(column.indices.is_valid().to_numpy(zero_copy_only=False), codes, -1)
-        codes = codes.astype(np.int64)
-        dictionary = column.dictionary
-        used = np.zeros(len(dictionary), dtype=bool)
-        used[codes[codes >= 0]] = True
-        if not used.all():  # a slice of a larger block: keep only the cells this chunk holds
-            dictionary = dictionary.filter(pa.array(used))
-            remap = np.cumsum(used) - 1
-            codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
-        self.codes = codes
-        self.arrow = dictionary
-        self.stripped_arrow = pc.utf8_trim_whitespace(dictionary)  # (str.strip: the same characters, tested)
+    def __init__(self, arrow):
+        self.arrow = arrow
+        self.stripped_arrow = pc.utf8_trim_whitespace(arrow)  # (str.strip: the same characters, tested)
         self.lengths = pc.utf8_length(self.stripped_arrow).to_numpy(zero_copy_only=False)
         self.short = np.flatnonzero(self.lengths < SHORT)
-        self._uniques = self._stripped = self._missing = self._missing_flags = None
+        self._uniques = self._stripped = self._missing_flags = self._note_flags = None
+        self.texts = self.typed = None  # (values, problems, known) as _text_column and _typed_column give them
+
+    def __len__(self) -> int:
+        return len(self.arrow)
 
     @property
     def uniques(self) -> list:
@@ -93,19 +81,115 @@ class _Cells:
             self._missing_flags = self._short_flags(is_missing)
         return self._missing_flags
 
+    def note_flags(self) -> np.ndarray:
+        """Cells that may make a row a note (注：…) or a total (合计): the row reader decides those rows."""
+        if self._note_flags is None:
+            self._note_flags = _starts_lower(self.stripped_arrow, NOTE_PREFIXES) | self._short_flags(_total_word)
+        return self._note_flags
+
+    def extended(self, more: "_Distinct") -> "_Distinct":
+        """These cells, then `more` (other cells), with what was computed for these computed for `more` too (the
+        values of texts and typed are the caller's: _text_column, _typed_column)."""
+        out = _Distinct.__new__(_Distinct)
+        out.arrow = pa.concat_arrays([self.arrow, more.arrow])
+        out.stripped_arrow = pa.concat_arrays([self.stripped_arrow, more.stripped_arrow])
+        out.lengths = np.concatenate([self.lengths, more.lengths])
+        out.short = np.concatenate([self.short, more.short + len(self)])
+        out._uniques = None if self._uniques is None else self._uniques + more.uniques
+        out._stripped = None if self._stripped is None else self._stripped + more.stripped
+        out._missing_flags = (None if self._missing_flags is None else
+                              np.concatenate([self._missing_flags, more.missing_flags()]))
+        out._note_flags = None if self._note_flags is None else np.concatenate([self._note_flags, more.note_flags()])
+        out.texts, out.typed = self.texts, self.typed  # (lists only appended to; known arrays replaced)
+        return out
+
+
+def _distinct_cells(column) -> tuple[np.ndarray, object]:
+    """(codes, distinct cells) of a pyarrow text array, dictionary-encoded or not: codes[i] is row i's cell, -1 none."""
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    codes = column.indices.to_numpy(zero_copy_only=False)
+    if column.indices.null_count:
+        codes = np.where(column.indices.is_valid().to_numpy(zero_copy_only=False), codes, -1)
+    return codes.astype(np.int64), column.dictionary
+
+
+class _Cells:
+    """One raw column of the chunk: `codes` into its distinct cells (-1: no cell), those of the chunk or of the
+    whole table (_TableCells)."""
+
+    def __init__(self, codes: np.ndarray, distinct: _Distinct):
+        self.codes, self.distinct = codes, distinct
+
+    @classmethod
+    def of_chunk(cls, column) -> "_Cells":
+        """The chunk's own distinct cells (`column`: a pyarrow text array, dictionary-encoded or not)."""
+        codes, dictionary = _distinct_cells(column)
+        used = np.zeros(len(dictionary), dtype=bool)
+        used[codes[codes >= 0]] = True
+        if not used.all():  # a slice of a larger block: keep only the cells this chunk holds
+            dictionary = dictionary.filter(pa.array(used))
+            remap = np.cumsum(used) - 1
+            codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+        return cls(codes, _Distinct(dictionary))
+
+    arrow = property(lambda self: self.distinct.arrow)
+    stripped_arrow = property(lambda self: self.distinct.stripped_arrow)
+    short = property(lambda self: self.distinct.short)
+    uniques = property(lambda self: self.distinct.uniques)
+    stripped = property(lambda self: self.distinct.stripped)
+
+    def unique(self, code: int) -> str:
+        return self.distinct.unique(code)
+
+    def missing_flags(self) -> np.ndarray:
+        return self.distinct.missing_flags()
+
     def missing(self) -> np.ndarray:
-        if self._missing is None:
-            self._missing = np.append(self.missing_flags(), True)[self.codes]
-        return self._missing
+        return np.append(self.distinct.missing_flags(), True)[self.codes]
 
     def blank(self) -> np.ndarray:
         """Cells with no text at all (a row of only these is skipped, not counted)."""
-        return np.append(self.lengths == 0, True)[self.codes]
+        return np.append(self.distinct.lengths == 0, True)[self.codes]
 
     def note_flags(self) -> np.ndarray:
-        """Cells that may make a row a note (注：…) or a total (合计): the row reader decides those rows."""
-        flags = _starts_lower(self.stripped_arrow, NOTE_PREFIXES) | self._short_flags(_total_word)
-        return np.append(flags, False)[self.codes]
+        return np.append(self.distinct.note_flags(), False)[self.codes]
+
+
+class _TableCells:
+    """A column's distinct cells over a whole table, kept from chunk to chunk, so that a column of few distinct
+    values (regions, dates, units, percentages) has each cell stripped, flagged and parsed once per table, not once
+    per chunk. A column of many (ids, names) is read chunk by chunk: its first chunk holds more than MANY distinct
+    cells and more than half as many as rows, or the table's reach LIMIT."""
+
+    MANY = 1_000
+    LIMIT = 20_000
+
+    def __init__(self):
+        self.distinct: _Distinct | None = None
+        self.off = False  # read chunk by chunk from now on
+
+    def cells(self, column) -> _Cells:
+        if self.off:
+            return _Cells.of_chunk(column)
+        codes, dictionary = _distinct_cells(column)
+        if self.distinct is None:
+            if len(dictionary) > max(self.MANY, len(codes) // 2):
+                self.off = True
+                return _Cells.of_chunk(column)
+            self.distinct = _Distinct(dictionary)
+            return _Cells(codes, self.distinct)
+        where = pc.fill_null(pc.index_in(dictionary, value_set=self.distinct.arrow), -1).to_numpy(zero_copy_only=False)
+        new = where < 0
+        if new.any():
+            count = int(new.sum())
+            if len(self.distinct) + count > self.LIMIT or count > max(self.MANY, len(codes) // 2):
+                self.off, self.distinct = True, None
+                return _Cells.of_chunk(column)
+            where = where.astype(np.int64)
+            where[new] = np.arange(len(self.distinct), len(self.distinct) + count)
+            self.distinct = self.distinct.extended(_Distinct(dictionary.filter(pa.array(new))))
+        return _Cells(np.append(where.astype(np.int64), -1)[codes], self.distinct)
 
 
 def _starts_lower(texts, prefixes) -> np.ndarray:
@@ -164,37 +248,50 @@ assert not any(c.isdigit() for word in (*MISSING_TOKENS, *TOTAL_WORDS) for c in 
 
 
 def _text_column(cells: _Cells) -> tuple[list, list]:
-    """A free-text field (type string): values and problems per distinct cell, as parse_value gives them."""
-    values = list(cells.stripped)
-    flags = cells.missing_flags()
-    for n in cells.short:
-        if flags[n]:
-            values[n] = None
-    return values, [None] * len(values)
+    """A free-text field (type string): values and problems per distinct cell, as parse_value gives them (read once
+    per cell: the lists are kept with the cells and only appended to)."""
+    distinct = cells.distinct
+    values, problems = distinct.texts or ([], [])
+    start = len(values)
+    if start < len(distinct):
+        more = distinct.stripped[start:]
+        flags = distinct.missing_flags()
+        for n in distinct.short[distinct.short >= start]:
+            if flags[n]:
+                more[n - start] = None
+        values.extend(more)
+        problems.extend([None] * len(more))
+        distinct.texts = (values, problems)
+    return values, problems
 
 
 PARSED_CELLS = 100_000  # distinct cells of a column kept read for the table's later chunks (dates, numbers, names)
 
 
 def _typed_column(cells: _Cells, column, spec, regions, fraction, parsed: dict) -> tuple[list, list]:
-    """Values and problems per distinct cell, as parse_value gives them; `parsed` keeps them for the next chunks of
-    the table (the fraction decision, the column and its unit are the table's)."""
-    uniques = cells.uniques
-    found = list(map(parsed.get, uniques))  # (the cells read in earlier chunks: no Python step each)
-    if None in found:
-        for n, (raw, known) in enumerate(zip(uniques, found)):
-            if known is None:
-                try:
-                    known = (_cell_value(raw, column, spec, regions, fraction), None)
-                except ValueProblem as exc:
-                    known = (None, None if is_missing(raw) else str(exc))
-                if len(parsed) < PARSED_CELLS:
-                    parsed[raw] = known
-                found[n] = known
-    if not found:
-        return [], []
-    values, problems = zip(*found)
-    return list(values), list(problems)
+    """Values and problems per distinct cell, as parse_value gives them (read once per cell: the lists are kept with
+    the cells and only appended to); `parsed` keeps them for the next chunks of the table (the fraction decision, the
+    column and its unit are the table's) where its cells are not kept (_TableCells)."""
+    distinct = cells.distinct
+    values, problems = distinct.typed or ([], [])
+    start = len(values)
+    if start < len(distinct):
+        uniques = distinct.uniques[start:] if start else distinct.uniques
+        found = list(map(parsed.get, uniques))  # (the cells read in earlier chunks: no Python step each)
+        if None in found:
+            for n, (raw, known) in enumerate(zip(uniques, found)):
+                if known is None:
+                    try:
+                        known = (_cell_value(raw, column, spec, regions, fraction), None)
+                    except ValueProblem as exc:
+                        known = (None, None if is_missing(raw) else str(exc))
+                    if len(parsed) < PARSED_CELLS:
+                        parsed[raw] = known
+                    found[n] = known
+        values.extend(known[0] for known in found)
+        problems.extend(known[1] for known in found)
+        distinct.typed = (values, problems)
+    return values, problems
 
 
 def _text_columns(data) -> list | None:
@@ -231,7 +328,7 @@ def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
         return batch, rejected
     size = len(data)
     row_numbers = np.asarray(data.index, dtype=np.int64) + 1
-    cells = [_Cells(c) for c in columns]
+    cells = [plan.cells.setdefault(p, _TableCells()).cells(c) for p, c in enumerate(columns)]
     row_of = data.row if arrow else (lambda position: list(data.iloc[position]))
     missing = np.ones(size, dtype=bool)
     blank = np.ones(size, dtype=bool)
@@ -331,7 +428,7 @@ def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
         codes = raw.codes[kept]
         codes = np.where((codes >= 0) & np.append(known, False)[codes], codes, -1)
         text = raw.stripped_arrow if spec_types.get(name) == "string" else None  # (ids: duplicates read them)
-        field_columns[name] = FieldColumn(codes, values, text)
+        field_columns[name] = FieldColumn(codes, list(values), text)  # (a copy: the cells' lists grow)
         if name in problem_masks:
             rows = np.flatnonzero(problem_masks[name][kept])
             problems[name] = {int(p): value_problems[raw.codes[kept[p]]] for p in rows}

@@ -195,6 +195,7 @@ class HeaderPlan:
     width: int = 0  # columns of the header (0: unknown); a data row with cells beyond it is refused
     parsed: dict = field(default_factory=dict, compare=False, repr=False)  # column position -> {cell: (value,
     # problem)}: the table's distinct cells read once for all its chunks (engine.columnread)
+    cells: dict = field(default_factory=dict, compare=False, repr=False)  # column position -> columnread._TableCells
 
 
 def _lower_or_upper(parent: list, child: list) -> list:

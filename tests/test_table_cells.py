@@ -1,0 +1,140 @@
+"""Tests for engine.columnread._TableCells: a column's distinct cells kept from chunk to chunk of a table (each cell
+stripped, flagged and parsed once) give exactly what reading the table in one chunk gives, and what the row reader
+gives (the both_readers fixture compares every chunk); a column of many distinct cells is read chunk by chunk."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import engine.csv_reader
+from engine import columnread
+from engine.records import load_file
+from engine.runner import regions_of
+
+HEADER = ["使用单位", "锅炉编号", "市州", "燃料种类", "测试类型", "出厂日期", "测试日期", "额定蒸发量（t/h）", "热效率（%）",
+          "是否在集中供热供气管网覆盖范围内", "是否在用"]
+REGIONS = ["兰州市", "嘉峪关市", "金昌市"]
+
+
+@pytest.fixture(autouse=True)
+def _both_readers(both_readers):
+    yield
+
+
+def _rows() -> list:
+    """120 boiler rows whose later rows bring cells the first ones did not hold: new regions and dates, a region
+    spelt another way, a unit with spaces, full-width digits, 'no data' marks, a value that cannot be read, a note
+    row and a total row."""
+    rows = [HEADER]
+    for n in range(120):
+        region = REGIONS[n % 3] if n < 60 else ["酒泉市", "张掖", " 兰州市 ", "甘南州"][n % 4]
+        made = f"2019-{1 + n % 12:02d}-{1 + n // 12:02d}"
+        efficiency = f"{78 + n % 5}.{n % 10}"
+        if n >= 80:
+            efficiency = ["８５．５", " 81.0 ", "无", "待测", "—", "79.999"][n % 6]
+        rows.append([f"单位{n % 7}", f"GL-{n:04d}", region, "燃煤" if n % 4 else "燃气", "验收", made, "2022-03-01",
+                     "10" if n < 100 else "10t/h", efficiency, "否", "是"])
+    rows[95] = ["注：以上数据由各市州报送"] + [""] * 10
+    rows[110] = ["合计", "", "", "", "", "", "", "", "", "", ""]
+    return rows
+
+
+def _write(path: Path, rows: list) -> Path:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def _snapshot(loaded):
+    return ([(r.id, r.values, r.source.row, r.problems) for r in loaded.records], loaded.rejected,
+            [(t.rows, t.evaluated, t.rejected, t.notes) for t in loaded.tables])
+
+
+def _spy(monkeypatch) -> list:
+    """(table cells, kept cells after the chunk or None, read chunk by chunk) for each column of each chunk."""
+    seen = []
+    original = columnread._TableCells.cells
+
+    def cells(self, column):
+        found = original(self, column)
+        seen.append((self, None if self.distinct is None else len(self.distinct), self.off))
+        return found
+    monkeypatch.setattr(columnread._TableCells, "cells", cells)
+    return seen
+
+
+def test_cells_kept_across_chunks_give_what_one_chunk_gives(tmp_path, ruleset, monkeypatch):
+    path = _write(tmp_path / "boilers.csv", _rows())
+    regions = regions_of(ruleset)
+    whole = load_file(path, ruleset.schemas, regions)
+    assert whole.tables[0].evaluated > 100 and len(whole.rejected) >= 10  # (the surprises are read and rejected)
+    monkeypatch.setattr(engine.csv_reader, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(engine.csv_reader, "ARROW_BLOCK", 2048)  # pieces of ~20 rows: a dictionary each
+    seen = _spy(monkeypatch)
+    chunked = load_file(path, ruleset.schemas, regions)
+    assert _snapshot(chunked) == _snapshot(whole)
+    by_column: dict = {}
+    for table_cells, kept, off in seen:
+        by_column.setdefault(id(table_cells), []).append((kept, off))
+    assert len(by_column) == len(HEADER) and all(len(chunks) >= 10 for chunks in by_column.values())
+    grown = [chunks for chunks in by_column.values() if not chunks[-1][1] and chunks[-1][0] > chunks[0][0]]
+    assert len(grown) >= 4  # regions, dates, capacity, efficiency: cells added by later chunks to those kept
+
+
+def test_columns_of_many_cells_are_read_chunk_by_chunk(tmp_path, ruleset, monkeypatch):
+    path = _write(tmp_path / "boilers.csv", _rows())
+    regions = regions_of(ruleset)
+    whole = load_file(path, ruleset.schemas, regions)
+    monkeypatch.setattr(engine.csv_reader, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(engine.csv_reader, "ARROW_BLOCK", 2048)
+    monkeypatch.setattr(columnread._TableCells, "MANY", 6)
+    monkeypatch.setattr(columnread._TableCells, "LIMIT", 5)
+    seen = _spy(monkeypatch)
+    chunked = load_file(path, ruleset.schemas, regions)
+    assert _snapshot(chunked) == _snapshot(whole)
+    ends = {}
+    firsts = {}
+    for table_cells, kept, off in seen:
+        firsts.setdefault(id(table_cells), off)
+        ends[id(table_cells)] = off
+    assert sum(firsts.values()) >= 1  # ids, dates …: more distinct cells than MANY in the first chunk
+    assert sum(ends.values()) > sum(firsts.values())  # regions: over LIMIT in a later chunk, then chunk by chunk
+    assert not all(ends.values())  # fuel, test type … kept for the whole table
+
+
+def _read(table_cells, cells: list):
+    array = pa.array(cells, pa.string()).dictionary_encode()
+    found = table_cells.cells(array)
+    return [None if code < 0 else found.distinct.uniques[code] for code in found.codes], found
+
+
+def test_table_cells_map_each_chunk_onto_the_cells_kept():
+    table_cells = columnread._TableCells()
+    assert _read(table_cells, ["兰州市", "无", "兰州市", None])[0] == ["兰州市", "无", "兰州市", None]
+    assert table_cells.distinct.uniques == ["兰州市", "无"]
+    cells, found = _read(table_cells, [" 兰州市", "无", "合计", "兰州市", None])
+    assert cells == [" 兰州市", "无", "合计", "兰州市", None]
+    assert table_cells.distinct.uniques == ["兰州市", "无", " 兰州市", "合计"]  # only the new cells added, in order
+    assert found.missing().tolist() == [False, True, False, False, True]
+    assert found.note_flags().tolist() == [False, False, True, False, False]
+    assert found.blank().tolist() == [False, False, False, False, True]
+    assert table_cells.distinct.stripped == ["兰州市", "无", "兰州市", "合计"]
+    assert np.array_equal(table_cells.distinct.lengths, [3, 1, 3, 2])
+
+
+def test_flags_and_values_computed_before_cells_are_added_cover_the_new_cells():
+    table_cells = columnread._TableCells()
+    _, found = _read(table_cells, ["1", "—", "x"])
+    assert columnread._text_column(found) == (["1", None, "x"], [None] * 3)
+    _, found = _read(table_cells, ["y", "—", " 无 ", "注：说明"])
+    values, problems = columnread._text_column(found)
+    assert values == ["1", None, "x", "y", None, "注：说明"] and problems == [None] * 6
+    assert found.distinct.missing_flags().tolist() == [False, True, False, False, True, False]
+    assert found.note_flags().tolist() == [False, False, False, True]
