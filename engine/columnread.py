@@ -41,7 +41,8 @@ class _Distinct:
         self.lengths = pc.utf8_length(self.stripped_arrow).to_numpy(zero_copy_only=False)
         self.short = np.flatnonzero(self.lengths < SHORT)
         self._uniques = self._stripped = self._missing_flags = self._note_flags = None
-        self.texts = self.typed = None  # (values, problems, known) as _text_column and _typed_column give them
+        self.texts = self.typed = None  # (values, problems) as _text_column and _typed_column give them
+        self.shown = None  # (values, forms) of the batches' FieldColumns while no cell is added (_field_column)
 
     def __len__(self) -> int:
         return len(self.arrow)
@@ -100,7 +101,8 @@ class _Distinct:
         out._missing_flags = (None if self._missing_flags is None else
                               np.concatenate([self._missing_flags, more.missing_flags()]))
         out._note_flags = None if self._note_flags is None else np.concatenate([self._note_flags, more.note_flags()])
-        out.texts, out.typed = self.texts, self.typed  # (lists only appended to; known arrays replaced)
+        out.texts, out.typed = self.texts, self.typed  # (lists only appended to)
+        out.shown = None
         return out
 
 
@@ -111,7 +113,10 @@ def _distinct_cells(column) -> tuple[np.ndarray, object]:
     codes = column.indices.to_numpy(zero_copy_only=False)
     if column.indices.null_count:
         codes = np.where(column.indices.is_valid().to_numpy(zero_copy_only=False), codes, -1)
-    return codes.astype(np.int64), column.dictionary
+    dictionary = column.dictionary
+    if dictionary.type != pa.string():  # (pandas' text columns are large_string: the cells kept are all one type)
+        dictionary = dictionary.cast(pa.string())
+    return codes.astype(np.int64), dictionary
 
 
 class _Cells:
@@ -309,6 +314,16 @@ def _given(values: list) -> np.ndarray:
     return np.array(list(map(operator.is_not, values, itertools.repeat(None))), dtype=bool)
 
 
+def _field_column(cells: _Cells, codes: np.ndarray, values: list, text) -> FieldColumn:
+    """A batch's column: its values a copy of the cells' (their lists grow as later chunks add cells), the copy and
+    the forms made of it (FieldColumn.representation) shared by the batches read while no cell is added."""
+    distinct = cells.distinct
+    if distinct.shown is None or len(distinct.shown[0]) != len(values):
+        distinct.shown = (list(values), {})
+    shown, forms = distinct.shown
+    return FieldColumn(codes, shown, text, forms)
+
+
 def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
     """(RecordBatch, rejections) for the data rows of one chunk: a DataFrame (index = 0-based row in the file) or
     the ArrowChunk of pyarrow's CSV reader."""
@@ -428,7 +443,7 @@ def chunk_to_batch(frame, plan, regions, path: str, report, fractions: dict):
         codes = raw.codes[kept]
         codes = np.where((codes >= 0) & np.append(known, False)[codes], codes, -1)
         text = raw.stripped_arrow if spec_types.get(name) == "string" else None  # (ids: duplicates read them)
-        field_columns[name] = FieldColumn(codes, list(values), text)  # (a copy: the cells' lists grow)
+        field_columns[name] = _field_column(raw, codes, values, text)
         if name in problem_masks:
             rows = np.flatnonzero(problem_masks[name][kept])
             problems[name] = {int(p): value_problems[raw.codes[kept[p]]] for p in rows}

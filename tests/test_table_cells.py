@@ -138,3 +138,28 @@ def test_flags_and_values_computed_before_cells_are_added_cover_the_new_cells():
     assert values == ["1", None, "x", "y", None, "注：说明"] and problems == [None] * 6
     assert found.distinct.missing_flags().tolist() == [False, True, False, False, True, False]
     assert found.note_flags().tolist() == [False, False, False, True]
+
+
+def test_cells_of_pandas_chunks_and_of_pyarrow_chunks_are_kept_together():
+    """pandas' text columns reach the reader as large_string, pyarrow's as string: one table's chunks may be both."""
+    table_cells = columnread._TableCells()
+    first = table_cells.cells(pa.array(["a", "b"], pa.large_string()))
+    second = table_cells.cells(pa.array(["c", "a"], pa.string()).dictionary_encode())
+    assert first.codes.tolist() == [0, 1] and second.codes.tolist() == [2, 0]
+    assert table_cells.distinct.uniques == ["a", "b", "c"]
+
+
+def test_batches_share_values_and_forms_until_a_cell_is_added(tmp_path, ruleset, monkeypatch):
+    rows = [HEADER] + [[f"单位{n}", f"GL-{n}", "兰州市", "燃煤", "验收", "2019-01-01", "2022-03-01", "10",
+                        ["85.0", "86.0"][n % 2] if n < 40 else "87.5", "否", "是"] for n in range(60)]
+    path = _write(tmp_path / "boilers.csv", rows)
+    monkeypatch.setattr(engine.csv_reader, "ARROW_BLOCK", 1024)  # pieces of ~13 rows, a batch each
+    from engine.records import stream_file
+    batches = [records for _, records, _ in stream_file(path, ruleset.schemas, regions_of(ruleset))]
+    columns = [batch.columns["efficiency_pct"] for batch in batches]
+    assert len(batches) >= 4
+    assert columns[0].uniques == [85.0, 86.0]
+    assert columns[1].uniques is columns[0].uniques and columns[1]._forms is columns[0]._forms
+    assert columns[-1].uniques == [85.0, 86.0, 87.5] and columns[0].uniques == [85.0, 86.0]
+    assert [c.value(n) for c, batch in zip(columns, batches) for n in range(len(batch))] == \
+        [85.0, 86.0] * 20 + [87.5] * 20
