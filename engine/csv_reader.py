@@ -150,10 +150,11 @@ def read_csv(path: Path, shown: str) -> RawTable:
 # one) stops pyarrow: pandas reads the file on from that block's first row, so nothing is read differently.
 ARROW_CSV = True  # (tests switch it off to compare with pandas alone)
 ARROW_BLOCK = 4 << 20  # bytes pyarrow parses at a time (about 50,000 rows of 80 bytes)
-BLOCKS_PER_PIECE = 4  # parse blocks per piece, parsed on several threads; each block is one batch of rows. Measured on
-# 1M rows under load: 1 block (~50,000-row batches) took ~12% less CPU but peak RSS rose 257 → 287 MB (boilers) and
-# 260 → 342 MB (coal samples; 310 MB with findings compressed in parts, batchfindings.PART); the RSS goal (3× the CSV) is
-# the nearer one, so 4.
+BLOCKS_PER_PIECE = 1  # parse blocks per piece; each block is one batch of rows (about 50,000). Measured on 1M rows,
+# three runs of each alternated (2026-12-02, with a column's cells kept for the table, columnread._TableCells): 4 blocks
+# (~12,500-row batches) took 5.1–6.1 s (boilers) and 4.5–5.0 s (coal samples), 1 block 3.6–4.0 s and 4.2–4.3 s, for
+# peak RSS 206–212 → 225–229 MiB (boilers, within 3× the CSV) and 217–223 → 233–237 MiB (coal samples, over 3× either
+# way): the per-batch steps (findings parts, pyarrow calls) are paid a quarter as often.
 ARROW_THREADS = True
 HEAD_BYTES = 1 << 20  # the rows above the data are looked for in this many bytes
 
@@ -282,7 +283,7 @@ def _arrow_chunks(path: Path, delimiter: str, width: int, names: int, pandas_chu
     """The rows from `first` on, read by pyarrow in chunks of at most CHUNK_ROWS rows; from a row pyarrow cannot
     read as pandas does, pandas reads the rest.
 
-    The file is handed to pyarrow a piece at a time (about ARROW_BLOCK bytes, each parsed on several threads), the next
+    The file is handed to pyarrow a piece at a time (about ARROW_BLOCK bytes, in BLOCKS_PER_PIECE blocks), the next
     piece parsed while the rows of this one are checked: pyarrow's own streaming reader reads far ahead (60 MB and
     more held while the rules run)."""
     import pyarrow as pa
