@@ -36,8 +36,8 @@ OFFSET = np.uint64(0xCBF29CE484222325)
 
 def _hash_keys(keys, prefix: str = "") -> np.ndarray:
     """64-bit hashes (FNV-1a over the UTF-8 bytes) of prefix + each identity key, the keys a pyarrow string array,
-    column-wise: the prefix once, then one numpy step per byte position over the keys still that long (equal hashes
-    are told apart by the ids themselves)."""
+    column-wise: the prefix once, then the keys of each length as a matrix of their bytes, one numpy step per byte
+    position (equal hashes are told apart by the ids themselves)."""
     offsets, data = _buffers(keys)
     starts, lengths = offsets[:-1].astype(np.int64), np.diff(offsets).astype(np.int64)
     start = OFFSET
@@ -45,15 +45,21 @@ def _hash_keys(keys, prefix: str = "") -> np.ndarray:
         for byte in prefix.encode("utf-8"):
             start = (start ^ np.uint64(byte)) * PRIME
     hashes = np.full(len(keys), start, dtype=np.uint64)
-    index = np.flatnonzero(lengths > 0)
-    position, left = starts[index], lengths[index]
+    if not len(keys):
+        return hashes.view(np.int64)
     with np.errstate(over="ignore"):
-        while len(index):
-            hashes[index] = (hashes[index] ^ data[position]) * PRIME
-            position, left = position + 1, left - 1
-            more = left > 0
-            if not more.all():
-                index, position, left = index[more], position[more], left[more]
+        for length in np.flatnonzero(np.bincount(lengths)).tolist():
+            if not length:
+                continue
+            if lengths[0] == length and offsets[-1] - offsets[0] == length * len(keys):  # (all one length)
+                rows, matrix = slice(None), data[offsets[0]:offsets[-1]].reshape(len(keys), length)
+            else:
+                rows = np.flatnonzero(lengths == length)
+                matrix = data[starts[rows][:, None] + np.arange(length)]
+            found = hashes[rows]
+            for position in range(length):
+                found = (found ^ matrix[:, position]) * PRIME
+            hashes[rows] = found
     return hashes.view(np.int64)
 
 

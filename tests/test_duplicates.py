@@ -45,6 +45,27 @@ def test_a_prefix_hashed_once_gives_the_hash_of_the_prefixed_keys():
     assert len(set(dup_module._hash_keys(keys, "boiler\x1f").tolist())) == 4
 
 
+def _fnv1a(text: str) -> int:
+    """FNV-1a, 64 bits, over the UTF-8 bytes, one byte at a time (the reference for _hash_keys), as a signed int64."""
+    value = 0xCBF29CE484222325
+    for byte in text.encode("utf-8"):
+        value = ((value ^ byte) * 0x100000001B3) & (2 ** 64 - 1)
+    return value - 2 ** 64 if value >= 2 ** 63 else value
+
+
+def test_hashes_of_keys_of_one_length_and_of_many_are_fnv1a_of_each_key():
+    import random
+
+    import pyarrow as pa
+
+    rng = random.Random(5)
+    mixed = ["".join(rng.choice("ab-9甘肃") for _ in range(rng.randrange(0, 9))) for _ in range(300)]
+    same = [f"gl-{n:05d}" for n in range(300)]
+    for keys in (mixed, same, same[:1], []):
+        array = pa.array(["pad"] * 3 + keys + ["tail"]).slice(3, len(keys))  # (an array that starts at an offset)
+        assert dup_module._hash_keys(array, "boiler\x1f").tolist() == [_fnv1a("boiler\x1f" + k) for k in keys]
+
+
 def test_ids_seen_column_wise_and_one_by_one_are_the_same_identities():
     seen = Duplicates()
     seen.see_many("boiler", ["GL-1", "ＧＬ－２", "x"], "a.csv", [2, 3, 4])
