@@ -72,6 +72,12 @@ def _buffers(texts) -> tuple[np.ndarray, np.ndarray]:
     return offsets, data
 
 
+def _printable_ascii(texts) -> bool:
+    """Whether every byte of the texts is printable ASCII other than the space (! to ~), read off their data buffer."""
+    offsets, data = _buffers(texts)
+    return bool((np.subtract(data[offsets[0]:offsets[-1]], 0x21, dtype=np.uint8) <= 0x7E - 0x21).all())
+
+
 class _Ids:
     """Texts kept in order, compressed (zstd) a block of about BLOCK bytes at a time, read back by their number."""
 
@@ -149,9 +155,9 @@ class Duplicates:
             ids = pa.array([str(i) for i in ids], pa.string())
         elif ids.type != pa.string():  # (pandas' text columns are large_string)
             ids = ids.cast(pa.string())
-        plain = pc.match_substring_regex(ids, "^[!-~]*$").to_numpy(zero_copy_only=False)
         keys = pc.ascii_lower(ids)
-        if not plain.all():
+        if not _printable_ascii(ids):
+            plain = pc.match_substring_regex(ids, "^[!-~]*$").to_numpy(zero_copy_only=False)
             keys = keys.to_pylist()
             texts = ids.to_pylist()
             for n in np.flatnonzero(~plain):

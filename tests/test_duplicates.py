@@ -102,3 +102,16 @@ def test_ids_kept_in_compressed_blocks_read_back_in_and_across_blocks(monkeypatc
     assert [(f["id"], f["first"], f["again"]) for f in seen.found] == \
         [(i, [f"{a // 37 * 37}.csv", a % 37 + 2], [f"{b // 37 * 37}.csv", b % 37 + 2]) for i, a, b in expected]
     assert len(expected) > 50
+
+
+def test_a_batch_of_plain_ids_and_a_batch_with_one_id_that_is_not_are_keyed_alike():
+    import pyarrow as pa
+
+    seen = Duplicates()
+    seen.see_many("boiler", pa.array(["GL-1", "GL-2", "GL-3"]), "a.csv", [2, 3, 4])  # (every byte ! to ~)
+    seen.see_many("boiler", pa.array(["gl-1", "G L-2", "ＧＬ－３"]), "b.csv", [2, 3, 4])  # (through _key: no space, NFKC)
+    assert seen.found == [{"kind": "boiler", "id": "gl-1", "first": ["a.csv", 2], "again": ["b.csv", 2]},
+                          {"kind": "boiler", "id": "G L-2", "first": ["a.csv", 3], "again": ["b.csv", 3]},
+                          {"kind": "boiler", "id": "ＧＬ－３", "first": ["a.csv", 4], "again": ["b.csv", 4]}]
+    assert dup_module._printable_ascii(pa.array(["GL-1", "~!"])) and not dup_module._printable_ascii(pa.array(["a b"]))
+    assert not dup_module._printable_ascii(pa.array(["a\x7f"])) and not dup_module._printable_ascii(pa.array(["兰"]))
