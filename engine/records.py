@@ -3,6 +3,7 @@ row accounted for (evaluated or rejected with the reason); a file streamed in ch
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -357,7 +358,13 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
     shown = str(path)
     if kind is not None:
         kind = kind_named(schemas, kind)
-    tables = read_tables(path, shown)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # (the file's SHA-256 on another core while its text is read)
+        digest_of = pool.submit(sha256_of, path)
+        try:
+            tables = read_tables(path, shown)
+        except BaseException:
+            digest_of.cancel()
+            raise
     if sheet is not None:
         chosen = [t for t in tables if t.name == sheet]
         if not chosen:
@@ -365,7 +372,7 @@ def stream_file(path: Path, schemas: dict, regions: Regions, kind: str | None = 
                              fix=tr("这个文件的工作表：" + "、".join(t.name for t in tables),
                                     "sheets: " + ", ".join(t.name for t in tables)))
         tables = chosen
-    digest = sha256_of(path)
+    digest = digest_of.result()
     plans, errors, skipped = [], [], []
     for table in tables:
         where = f"{shown}[{table.name}]" if table.name and len(tables) > 1 else shown

@@ -192,6 +192,28 @@ def test_random_bytes_csv(data, with_header):
         load_or_error(path)
 
 
+UTF8_PIECES = st.sampled_from([b"a", "兰".encode(), "𝄞".encode(), "é".encode(), b"\xef\xbb\xbf",  # (valid)
+                                b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\x80", b"\xe5\x85", b"\xff"])
+
+
+@settings(max_examples=scaled(200), **SETTINGS)
+@given(data=st.one_of(st.binary(max_size=40), st.lists(UTF8_PIECES, max_size=12).map(b"".join)),
+       size=st.integers(min_value=1, max_value=7))
+@example(data="兰州".encode(), size=1)
+@example(data=b"\xf0\x9d\x84", size=3)  # (a character cut at the end of the file)
+def test_pyarrow_takes_as_utf8_what_python_decodes(data, size):
+    """reader._utf8_valid (pyarrow's check, block by block, a character cut between blocks checked whole) is
+    Python's strict UTF-8 decoder's verdict."""
+    from engine.reader import _utf8_valid
+
+    try:
+        data.decode("utf-8")
+        expected = True
+    except UnicodeDecodeError:
+        expected = False
+    assert _utf8_valid(lambda: (data[k:k + size] for k in range(0, len(data), size))) == expected
+
+
 @settings(max_examples=scaled(60), **SETTINGS)
 @given(data=st.binary(max_size=600))
 @example(data=b"[" * 5000)
