@@ -24,6 +24,21 @@ def _finding_json(finding: Finding) -> str:
     return finding_json_bytes(finding).decode("utf-8")
 
 
+def _write_behind(raw, blocks) -> None:
+    """Each block written on another thread while the next is unpacked (a file's write lets go of the GIL): at most
+    one block waiting, so memory stays at two blocks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for block in blocks:
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(raw.write, block)
+        if pending is not None:
+            pending.result()
+
+
 def write_json(report: Report, out) -> None:
     """The JSON document, written finding by finding (a large run never holds its whole text in memory)."""
     out.write('{\n"manifest": ' + _dump(report.manifest) + ',\n"summary": ' + _dump(report.summary()) +
@@ -34,14 +49,12 @@ def write_json(report: Report, out) -> None:
             else None
         if raw is not None:
             out.flush()
-        for n, block in enumerate(blocks()):
-            block = (b",\n" if n else b"\n") + block
-            if raw is not None:
-                raw.write(block)
-            else:
-                out.write(block.decode("utf-8"))
         if raw is not None:
+            _write_behind(raw, ((b",\n" if n else b"\n") + block for n, block in enumerate(blocks())))
             raw.flush()
+        else:
+            for n, block in enumerate(blocks()):
+                out.write(((b",\n" if n else b"\n") + block).decode("utf-8"))
     else:
         pending = []
         for n, finding in enumerate(report.findings):

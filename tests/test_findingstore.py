@@ -25,3 +25,32 @@ def test_segments_come_back_in_key_order_and_nothing_is_lost():
 def test_stored_findings_take_far_less_room_than_their_text():
     store = FindingStore([finding("a.csv", n) for n in range(2, 2002)])
     assert len(store) == 2000 and store.stored_bytes < 2000 * 100
+
+
+def test_json_written_behind_is_the_blocks_in_order_and_a_failed_write_is_raised():
+    import io
+
+    import orjson
+    import pytest
+
+    from engine import report_writers
+    from engine.findings import Report
+
+    store = FindingStore()
+    for n in range(2, 40):
+        store.add([finding("a.csv", n)], (0, n))
+    report = Report(manifest={}, findings=store, counts={}, rejected=[], duplicates=[])
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8")
+    report_writers.write_json(report, out)
+    out.flush()
+    assert [f["source"]["row"] for f in orjson.loads(raw.getvalue())["findings"]] == list(range(2, 40))
+
+    class Full(io.BytesIO):
+        def write(self, data):
+            if self.tell() > 100:
+                raise OSError(28, "No space left on device")
+            return super().write(data)
+
+    with pytest.raises(OSError, match="No space"):
+        report_writers.write_json(report, io.TextIOWrapper(Full(), encoding="utf-8"))
