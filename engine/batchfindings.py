@@ -62,11 +62,26 @@ class BatchExplainer:
         self.missing: dict = {}
         self.layouts: dict = {}
         self.messages: dict = {}
+        self.leaves: dict = {}  # (rule id, leaf number) -> _LeafTable of the column read last
 
     def trim(self) -> None:
         for cache in (self.checks, self.missing):
             if len(cache) > self.LIMIT:
                 cache.clear()
+
+    def leaf_table(self, rule, n: int, uniques: list, computed, rows: int):
+        """The _LeafTable of a rule's n-th leaf over a column's values (and the limits computed for the batch, for a
+        parameter's limit), kept while the batches share their values list (a column kept for the table:
+        columnread._field_column) and limits; None for a column whose values are many beside the rows asked for
+        (read chunk by chunk: each value looked up by its key in `checks`)."""
+        limits = None if computed is None else tuple((type(v), _shown_key(v)) for v in computed)
+        found = self.leaves.get((rule.id, n))
+        if found is not None and found.uniques is uniques and found.limits == limits:
+            return found
+        if (len(uniques) + 1) * max(len(computed or ()), 1) > 4 * rows + 1_000:
+            return None
+        found = self.leaves[(rule.id, n)] = _LeafTable(uniques, limits)
+        return found
 
     def layout(self, rule, status: str) -> Layout:
         """The pre-written JSON pieces of the findings of `rule` and `status`."""
@@ -98,6 +113,49 @@ class BatchExplainer:
                 if name is not None:
                     found.append(name)
             self.messages[rule.id] = found
+        return found
+
+
+class _LeafTable:
+    """The CheckParts of one rule's leaf for each value of a column's values list (by code; -1, no value, last) and
+    each limit computed for it, each made when a finding first needs it, and pyarrow arrays of their texts."""
+
+    def __init__(self, uniques: list, limits: tuple | None):
+        self.uniques, self.limits = uniques, limits  # (held: the table is the list's while the same list is read)
+        self.width = max(len(limits or ()), 1)
+        self.parts: list = [None] * ((len(uniques) + 1) * self.width)
+        self._arrays: dict = {}
+
+    def index(self, codes: np.ndarray, limit_at, make) -> np.ndarray:
+        """Each row's index into parts (its value's code, -1 last, then its limit), every part they name made
+        (`make(code, limit)`)."""
+        none = len(self.uniques)
+        index = np.where(codes >= 0, codes, none) * self.width
+        if limit_at is not None:
+            index = index + limit_at
+        parts = self.parts
+        new = [at for at in np.unique(index).tolist() if parts[at] is None]
+        for at in new:
+            code, limit = divmod(at, self.width)
+            parts[at] = make(code if code < none else -1, limit)
+        if new:
+            for (what, before), (texts, _) in self._arrays.items():  # (only the new parts' texts: no pass over all)
+                for at in new:
+                    text = getattr(parts[at], what)
+                    texts[at] = (b"" if text is None else before + text) if before else text
+                self._arrays[(what, before)] = (texts, None)
+        return index
+
+    def array(self, what: str, before: bytes) -> pa.Array:
+        """Each part's `what` by index, as _checks.column gives it (a part not made, which no row names: empty)."""
+        texts, found = self._arrays.get((what, before), (None, None))
+        if texts is None:
+            texts = [b"" if part is None else getattr(part, what) for part in self.parts]
+            if before:
+                texts = [b"" if text is None else before + text for text in texts]
+        if found is None:
+            found = pa.array(texts, pa.binary())
+            self._arrays[(what, before)] = (texts, found)
         return found
 
 
@@ -321,16 +379,27 @@ def _checks(seen: _Batch, rule, rows: np.ndarray, explainer):
         return b"[]", b"{}", b"{}", None
     limits = outcome.limits.get(rule.id, ())
     slot_of = {slot: n for n, (slot, _, _) in enumerate(limits)}
-    parts, inverses = [], []  # per leaf: its distinct CheckParts, and row -> index into them
+    parts, inverses = [], []  # per leaf: its distinct CheckParts (or a _LeafTable's), and row -> index into them
+    tables = {}  # leaf number -> _LeafTable
     for n, leaf in enumerate(leaves):
         codes = seen.codes(leaf.field, rows)
         if isinstance(leaf, C.SlotCompare):
             _, computed, inverse = limits[slot_of[leaf.slot]]
             limit_at = np.zeros(len(rows), dtype=np.int64) if inverse is None else np.asarray(inverse)[rows]
             width = max(len(computed), 1)
-            keys = codes * width + limit_at  # (codes from -1: floor division gives them back)
         else:
-            computed, keys, width = None, codes, 1
+            computed, limit_at, width = None, None, 1
+        column = seen.batch.columns.get(leaf.field)
+        table = None if column is None else explainer.leaf_table(rule, n, column.uniques, computed, len(rows))
+        if table is not None:
+            def make(code, at, n=n, leaf=leaf, computed=computed):
+                return _parts_of(seen, rule, n, leaf, np.array([code]), None if computed is None else np.array([at]),
+                                 computed, explainer)[0]
+            tables[n] = table
+            parts.append(table.parts)
+            inverses.append(pa.array(table.index(codes, limit_at, make)))
+            continue
+        keys = codes if computed is None else codes * width + limit_at  # (codes from -1: floor division gives them back)
         distinct, inverse = np.unique(keys, return_inverse=True)
         parts.append(_parts_of(seen, rule, n, leaf, distinct // width, distinct % width if computed is not None else None,
                                computed, explainer))
@@ -339,6 +408,8 @@ def _checks(seen: _Batch, rule, rows: np.ndarray, explainer):
     def column(what: str, n: int, before: bytes = b"") -> pa.Array:
         """Each row's `what` of its n-th leaf's CheckParts; with `before`, an optional entry: `before` and its text, or
         empty where it has none (not null: pyarrow 26's null_handling="skip" drops the rows where all are null)."""
+        if n in tables:
+            return tables[n].array(what, before).take(inverses[n])
         texts = [getattr(part, what) for part in parts[n]]
         if before:
             texts = [b"" if text is None else before + text for text in texts]

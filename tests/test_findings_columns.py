@@ -87,6 +87,38 @@ def test_findings_in_parts_of_a_batch_come_out_in_order(tmp_path, ruleset, monke
     assert F.to_json(columns) == F.to_json(records)
 
 
+@pytest.mark.parametrize("make", [boilers, coal_samples])
+def test_findings_of_many_batches_sharing_their_values_are_the_record_findings(tmp_path, ruleset, make, monkeypatch):
+    """A file read in many batches: the batches share their columns' values (columnread._TableCells), so each rule
+    leaf's checks are kept by value code from batch to batch (batchfindings._LeafTable), new values made as they
+    come; the findings are those built one by one."""
+    from engine import batchfindings, csv_reader
+
+    path = tmp_path / "records.csv"
+    make(path, 400)
+    with path.open(encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    at = next(n for n, name in enumerate(header) if "编号" in name)
+    with path.open("w", encoding="utf-8", newline="") as handle:  # the 400 rows eight times, each with its own id
+        csv.writer(handle).writerows([header] + [row[:at] + [f"{row[at]}-{k}"] + row[at + 1:]
+                                                 for k in range(8) for row in rows])
+    monkeypatch.setattr(csv_reader, "ARROW_BLOCK", 16 << 10)  # batches of ~250 rows (pyarrow's reader)
+    monkeypatch.setattr(csv_reader, "CHUNK_ROWS", 250)  # (pandas': the junk is quoted, "85,3")
+    used = []  # the table each leaf's checks of each part were taken from
+    original = batchfindings._LeafTable.index
+
+    def index(self, codes, limit_at, make):
+        used.append(id(self))
+        return original(self, codes, limit_at, make)
+    monkeypatch.setattr(batchfindings._LeafTable, "index", index)
+    columns, records = _both([_with_junk(path, 7)], ruleset)
+    parts = len({s[0] for s in columns.findings._segments})
+    assert parts > 8 and len(set(used)) < len(used) / 2  # (most parts' checks taken from a table kept from before)
+    assert all(segment[4] for segment in columns.findings._segments)  # every part kept as its text: none rebuilt
+    assert list(columns.findings) == list(records.findings)
+    assert F.to_json(columns) == F.to_json(records)
+
+
 NEEDS_ESCAPE = ['"引号"', "反\\斜杠", "控制\x01符", "\u2028行"]
 
 
