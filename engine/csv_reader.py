@@ -259,24 +259,27 @@ class ArrowChunk:
         return frame
 
 
-def _slices(path: Path, offset: int) -> Iterator[tuple[int, bytes]]:
-    """(offset, bytes) of the file from `offset` on, in pieces of about ARROW_BLOCK bytes that end at a line end."""
+def _slices(path: Path, offset: int) -> Iterator[tuple[int, memoryview]]:
+    """(offset, bytes) of the file from `offset` on, in pieces of about ARROW_BLOCK bytes that end at a line end (each
+    piece read into a buffer of its own after the part of a line the piece before left: no copy of the piece)."""
     with path.open("rb") as handle:
         handle.seek(offset)
         carry = b""
         while True:
-            block = handle.read(ARROW_BLOCK)
-            data = carry + block if carry else block
-            if not block:
-                if data:
+            buffer = bytearray(len(carry) + ARROW_BLOCK)
+            buffer[:len(carry)] = carry
+            read = handle.readinto(memoryview(buffer)[len(carry):])
+            data = memoryview(buffer)[:len(carry) + read]
+            if not read:
+                if len(data):
                     yield offset, data
                 return
-            cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1))  # (a \r at the end may have its \n next)
-            if cut < 0:
-                carry = data
+            cut = max(buffer.rfind(b"\n", 0, len(data)), buffer.rfind(b"\r", 0, len(data) - 1))  # (a \r at the end
+            if cut < 0:                                                                        # may have its \n next)
+                carry = bytes(data)
                 continue
             yield offset, data[:cut + 1]
-            offset, carry = offset + cut + 1, data[cut + 1:]
+            offset, carry = offset + cut + 1, bytes(data[cut + 1:])
 
 
 def _arrow_chunks(path: Path, delimiter: str, width: int, names: int, pandas_chunks, first: int = 0):
@@ -303,7 +306,7 @@ def _arrow_chunks(path: Path, delimiter: str, width: int, names: int, pandas_chu
 
     def parse(piece):
         at, data = piece
-        if at and data.startswith(codecs.BOM_UTF8):  # a row starting with U+FEFF: pyarrow would drop it as a BOM
+        if at and bytes(data[:3]) == codecs.BOM_UTF8:  # a row starting with U+FEFF: pyarrow would drop it as a BOM
             return None
         try:
             return pa_csv.read_csv(pa.py_buffer(data), **options)

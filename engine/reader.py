@@ -68,20 +68,36 @@ def _utf8_valid(blocks) -> bool:
 
     carry = b""
     for block in blocks():
-        data = carry + block if carry else block
-        cut = len(data)
-        for back in range(1, min(4, len(data)) + 1):  # the last character's first byte: a cut one waits for the rest
-            if data[-back] & 0xC0 != 0x80:
-                if data[-back] >= 0xC0:  # (a lead byte: it and the bytes after it are the last character)
-                    cut = len(data) - back
+        view = memoryview(block)
+        if carry:  # the character cut at the end of the block before: its first bytes and the rest of it here
+            rest = 0
+            while rest < min(3, len(view)) and view[rest] & 0xC0 == 0x80:
+                rest += 1
+            carry += bytes(view[:rest])
+            view = view[rest:]
+            if not len(view) and len(carry) < _utf8_length(carry[0]):  # (a block shorter than the character)
+                continue
+            if not _utf8_piece(pa, carry):
+                return False
+            carry = b""
+        cut = len(view)
+        for back in range(1, min(4, len(view)) + 1):  # the last character's first byte: a cut one waits for the rest
+            if view[-back] & 0xC0 != 0x80:
+                if view[-back] >= 0xC0:  # (a lead byte: it and the bytes after it are the last character)
+                    cut = len(view) - back
                 break
-        if not _utf8_piece(pa, data[:cut] if cut < len(data) else data):
+        if not _utf8_piece(pa, view[:cut]):
             return False
-        carry = data[cut:]
+        carry = bytes(view[cut:])
     return not carry or _utf8_piece(pa, carry)
 
 
-def _utf8_piece(pa, data: bytes) -> bool:
+def _utf8_length(lead: int) -> int:
+    """The bytes of a UTF-8 character by its first byte (1 for a byte no character starts with)."""
+    return 2 if 0xC0 <= lead < 0xE0 else 3 if 0xE0 <= lead < 0xF0 else 4 if 0xF0 <= lead < 0xF8 else 1
+
+
+def _utf8_piece(pa, data) -> bool:
     array = pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(struct.pack("<qq", 0, len(data))),
                                                          pa.py_buffer(data)])
     try:
