@@ -128,17 +128,17 @@ class _LeafTable:
 
     def index(self, codes: np.ndarray, limit_at, make) -> np.ndarray:
         """Each row's index into parts (its value's code, -1 last, then its limit), every part they name made
-        (`make(code, limit)`)."""
+        (`make(codes, limits)`: the parts of those not made yet, together)."""
         none = len(self.uniques)
         index = np.where(codes >= 0, codes, none) * self.width
         if limit_at is not None:
             index = index + limit_at
         parts = self.parts
         new = [at for at in np.unique(index).tolist() if parts[at] is None]
-        for at in new:
-            code, limit = divmod(at, self.width)
-            parts[at] = make(code if code < none else -1, limit)
         if new:
+            codes, limits = np.divmod(np.array(new, dtype=np.int64), self.width)
+            for at, part in zip(new, make(np.where(codes < none, codes, -1), limits)):
+                parts[at] = part
             for (what, before), (texts, _) in self._arrays.items():  # (only the new parts' texts: no pass over all)
                 for at in new:
                     text = getattr(parts[at], what)
@@ -392,9 +392,8 @@ def _checks(seen: _Batch, rule, rows: np.ndarray, explainer):
         column = seen.batch.columns.get(leaf.field)
         table = None if column is None else explainer.leaf_table(rule, n, column.uniques, computed, len(rows))
         if table is not None:
-            def make(code, at, n=n, leaf=leaf, computed=computed):
-                return _parts_of(seen, rule, n, leaf, np.array([code]), None if computed is None else np.array([at]),
-                                 computed, explainer)[0]
+            def make(codes, at, n=n, leaf=leaf, computed=computed):
+                return _parts_of(seen, rule, n, leaf, codes, None if computed is None else at, computed, explainer)
             tables[n] = table
             parts.append(table.parts)
             inverses.append(pa.array(table.index(codes, limit_at, make)))
