@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
@@ -409,10 +410,12 @@ def test_re2_case_folds_to_the_letters_of_the_note_prefixes_what_lower_gives():
 
     from engine.records import NOTE_PREFIXES
 
-    points = pa.array([chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF])
+    characters = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    points = pa.array(characters)
+    lowered = [c.lower() for c in characters]
     letters = sorted({c for prefix in NOTE_PREFIXES if prefix.isascii() for c in prefix.lower()})
     assert letters
     for letter in letters:
         folded = pc.match_substring_regex(points, f"^(?i:{letter})$").to_numpy(zero_copy_only=False)
-        assert [c for c, m in zip(points.to_pylist(), folded) if m] == \
-            [c for c in points.to_pylist() if c.lower() == letter]
+        assert [characters[n] for n in np.flatnonzero(folded)] == \
+            [c for c, low in zip(characters, lowered) if low == letter]
