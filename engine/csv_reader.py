@@ -296,8 +296,6 @@ def _arrow_chunks(path: Path, delimiter: str, width: int, names: int, pandas_chu
     columns = [f"c{p}" for p in range(width)]
     text = pa.dictionary(pa.int32(), pa.string())
     options = dict(
-        read_options=pa_csv.ReadOptions(column_names=columns, block_size=max(ARROW_BLOCK // BLOCKS_PER_PIECE, 1 << 10),
-                                        use_threads=ARROW_THREADS),
         parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
                                           escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
         convert_options=pa_csv.ConvertOptions(column_types={c: text for c in columns}, strings_can_be_null=False,
@@ -308,8 +306,12 @@ def _arrow_chunks(path: Path, delimiter: str, width: int, names: int, pandas_chu
         at, data = piece
         if at and bytes(data[:3]) == codecs.BOM_UTF8:  # a row starting with U+FEFF: pyarrow would drop it as a BOM
             return None
+        # (blocks of the piece's own size: a block size of ARROW_BLOCK would leave the few bytes of the line the piece
+        # before left over for a block, and a batch, of one row)
+        block = max(-(-len(data) // BLOCKS_PER_PIECE) + ARROW_BLOCK // 64, 1 << 10)
         try:
-            return pa_csv.read_csv(pa.py_buffer(data), **options)
+            return pa_csv.read_csv(pa.py_buffer(data), **options, read_options=pa_csv.ReadOptions(
+                column_names=columns, block_size=block, use_threads=ARROW_THREADS))
         except (pa.ArrowInvalid, OSError):  # a row of another width (or longer than a block)
             return None
 

@@ -163,3 +163,17 @@ def test_batches_share_values_and_forms_until_a_cell_is_added(tmp_path, ruleset,
     assert columns[-1].uniques == [85.0, 86.0, 87.5] and columns[0].uniques == [85.0, 86.0]
     assert [c.value(n) for c, batch in zip(columns, batches) for n in range(len(batch))] == \
         [85.0, 86.0] * 20 + [87.5] * 20
+
+
+def test_each_piece_of_the_file_is_one_batch(tmp_path, ruleset, monkeypatch):
+    """A piece of the file is the line the piece before left and ARROW_BLOCK bytes: parsed as one block, so that no
+    batch of a row or two is left over (each would take the row-by-row path and a findings part of its own)."""
+    from engine.records import stream_file
+
+    rows = [HEADER] + [[f"单位{n}", f"GL-{n:05d}", "兰州市", "燃煤", "验收", "2019-01-01", "2022-03-01", "10", "85.0",
+                        "否", "是"] for n in range(300)]
+    path = _write(tmp_path / "boilers.csv", rows)
+    monkeypatch.setattr(engine.csv_reader, "ARROW_BLOCK", 2048)
+    sizes = [len(records) for _, records, _ in stream_file(path, ruleset.schemas, regions_of(ruleset))]
+    assert sum(sizes) == 300 and len(sizes) > 10
+    assert min(sizes[:-1]) > 10, sizes
