@@ -235,14 +235,16 @@ def write(path_stem: Path, form: str, headers, rows, title, draw_bool) -> tuple[
     if form == "xlsx":
         workbook = openpyxl.Workbook()
         sheet = workbook.active
+        path = path_stem.with_suffix(".xlsx")
         try:
             for line in body:
                 sheet.append([_xlsx_cell(c) for c in line])
-        except openpyxl.utils.exceptions.IllegalCharacterError:
+            workbook.save(path)
+        except (openpyxl.utils.exceptions.IllegalCharacterError,  # (a control character openpyxl refuses, or one
+                ValueError):                                       # only lxml refuses on saving: U+FFFE, U+FFFF …)
+            path.unlink(missing_ok=True)
             form = "csv"
         else:
-            path = path_stem.with_suffix(".xlsx")
-            workbook.save(path)
             return path, written
     delimiter = ",\t;"[draw_bool % 3]
     buffer = io.StringIO()
