@@ -142,7 +142,7 @@ class _LeafTable:
             for (what, before), (texts, _) in self._arrays.items():  # (only the new parts' texts: no pass over all)
                 for at in new:
                     text = getattr(parts[at], what)
-                    texts[at] = (b"" if text is None else before + text) if before else text
+                    texts[at] = _entry(text, before)
                 self._arrays[(what, before)] = (texts, None)
         return index
 
@@ -150,9 +150,7 @@ class _LeafTable:
         """Each part's `what` by index, as _checks.column gives it (a part not made, which no row names: empty)."""
         texts, found = self._arrays.get((what, before), (None, None))
         if texts is None:
-            texts = [b"" if part is None else getattr(part, what) for part in self.parts]
-            if before:
-                texts = [b"" if text is None else before + text for text in texts]
+            texts = [b"" if part is None else _entry(getattr(part, what), before) for part in self.parts]
         if found is None:
             found = pa.array(texts, pa.binary())
             self._arrays[(what, before)] = (texts, found)
@@ -365,6 +363,14 @@ def _joined(texts: pa.Array) -> pa.Buffer:
 STATUSES = (VIOLATION, GAP, INDETERMINATE)
 
 
+def _entry(text, before: bytes):
+    """A CheckParts text as _checks.column gives it: as it is; with `before`, an optional entry (`before` and the
+    text, or empty where there is none)."""
+    if not before:
+        return text
+    return b"" if text is None else before + text
+
+
 def _repeat(text: bytes, size: int) -> pa.Array:
     """The same text `size` times, as a binary array."""
     return pa.repeat(pa.scalar(text, pa.binary()), size)
@@ -409,10 +415,7 @@ def _checks(seen: _Batch, rule, rows: np.ndarray, explainer):
         empty where it has none (not null: pyarrow 26's null_handling="skip" drops the rows where all are null)."""
         if n in tables:
             return tables[n].array(what, before).take(inverses[n])
-        texts = [getattr(part, what) for part in parts[n]]
-        if before:
-            texts = [b"" if text is None else before + text for text in texts]
-        return pa.array(texts, pa.binary()).take(inverses[n])
+        return pa.array([_entry(getattr(part, what), before) for part in parts[n]], pa.binary()).take(inverses[n])
 
     def optional(what: str, separator: bytes) -> pa.Array:
         """The optional entries of every leaf joined by separator (empty where there is none)."""

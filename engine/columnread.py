@@ -191,10 +191,10 @@ class _TableCells:
             if len(self.distinct) + count > self.LIMIT or count > max(self.MANY, len(codes) // 2):
                 self.off, self.distinct = True, None
                 return _Cells.of_chunk(column)
-            where = where.astype(np.int64)
+            where = where.astype(np.int64)  # (int32 from pyarrow)
             where[new] = np.arange(len(self.distinct), len(self.distinct) + count)
             self.distinct = self.distinct.extended(_Distinct(dictionary.filter(pa.array(new))))
-        return _Cells(np.append(where.astype(np.int64), -1)[codes], self.distinct)
+        return _Cells(np.append(where, -1).astype(np.int64)[codes], self.distinct)
 
 
 def _starts_lower(texts, prefixes) -> np.ndarray:
