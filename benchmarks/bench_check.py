@@ -88,10 +88,9 @@ def timed(command: list[str]) -> tuple[float, float, str, float]:
     return seconds, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
 
 
-def check(path: Path, out: Path, engine: str) -> tuple[float, float, float]:
+def check(path: Path, out: Path, engine: str, form: str = "json") -> tuple[float, float, float]:
     seconds, peak, _, cpu = timed([sys.executable, "-m", "engine.cli", "check", str(path), "--as-of", AS_OF, "--format",
-                              "json", "--output", str(out), "--fail-on", "none", "--engine", engine,
-                                 *STORE])
+                                   form, "--output", str(out), "--fail-on", "none", "--engine", engine, *STORE])
     return seconds, peak, cpu
 
 
@@ -109,13 +108,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the best is shown")
     parser.add_argument("--store", action="store_true",
                         help="record each run in a run store (one SQLite file for the whole benchmark) instead of --no-db")
+    parser.add_argument("--csv", action="store_true",
+                        help="also time the column path writing the findings as CSV (--format csv): column 'CSV out s'")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; times are wall seconds of a fresh process "
           f"(best of {args.repeat}); cpu s = its user + system CPU seconds (all threads: a figure that other\n"
           f"load on the machine changes less than the wall time); peak = its max RSS; load average at the start "
           f"{os.getloadavg()[0]:.1f}")
     print(f"{'kind':<12}{'rows':>9}{'CSV MiB':>9}{'floor s':>9}{'column s':>10}{'cpu s':>7}{'rows/s':>10}{'peak MiB':>9}"
-          f"{'RSS/CSV':>8}{'×floor':>7}{'durable s':>10}{'durable rows/s':>15}{'speed-up':>9}{'findings':>9}")
+          f"{'RSS/CSV':>8}{'×floor':>7}{'durable s':>10}{'durable rows/s':>15}{'speed-up':>9}{'findings':>9}"
+          + (f"{'CSV out s':>10}{'peak MiB':>9}" if args.csv else ""))
     with tempfile.TemporaryDirectory() as tmp:
         if args.store:
             STORE[:] = ["--db", str(Path(tmp) / "runs.sqlite")]
@@ -139,8 +141,13 @@ def main() -> None:
                                + ("" if same else " (JSON differs!)"))
                 else:
                     durable = f"{'—':>10}{'—':>15}{'—':>9}"
+                as_csv = ""
+                if args.csv:
+                    c_seconds, c_peak, _ = min(check(path, Path(tmp) / "column.csv", "column", "csv")
+                                               for _ in range(args.repeat))
+                    as_csv = f"{c_seconds:>10.2f}{c_peak:>9.0f}"
                 print(f"{kind:<12}{size:>9}{mib:>9.1f}{floor:>9.2f}{seconds:>10.2f}{cpu:>7.2f}{size / seconds:>10.0f}{peak:>9.0f}"
-                      f"{peak / mib:>8.1f}{seconds / floor:>7.1f}{durable}{findings:>9}", flush=True)
+                      f"{peak / mib:>8.1f}{seconds / floor:>7.1f}{durable}{findings:>9}{as_csv}", flush=True)
                 path.unlink()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import asdict
 from typing import Any
 
@@ -12,7 +13,7 @@ import orjson
 
 from engine.findings import LIFECYCLE_ZH, SCOPE_ZH, STATUS_ZH, Finding, Report, finding_json_bytes
 from engine.lang import current, tr
-from engine.safe_text import for_document, for_terminal
+from engine.safe_text import UNSAFE_CLASS, for_document, for_terminal
 
 
 def _dump(value) -> str:
@@ -92,7 +93,13 @@ def safe_cell(value: Any) -> str:
     """Text for a CSV cell that a spreadsheet will not read as a formula, with line breaks as spaces and the other
     control, bidi and invisible characters shown as escapes (engine.safe_text.for_document)."""
     raw = "" if value is None else str(value)
+    if not _RISKY.search(raw):  # (the common case: nothing to escape, no formula start: the text as it is)
+        return raw
     return guard_formula(for_document(raw), raw)
+
+
+# What makes safe_cell change a text: a character for_document escapes, or a formula start guard_formula guards
+_RISKY = re.compile(f"^ *[=+\\-@\t\r]|[{UNSAFE_CLASS}]")
 
 
 def guard_formula(text: str, raw: str = "") -> str:
@@ -114,13 +121,40 @@ def _finding_row(f: Finding) -> list[str]:
     ]
 
 
+def _json_row(data: dict) -> list[str]:
+    """_finding_row of the Finding a finding's JSON object (as orjson reads it) was written from, read from the
+    object itself (observed values as that Finding holds them: read back from the same JSON)."""
+    subject, source, citation = data["subject"], data["source"], data["citation"]
+    return [
+        data["rule_id"], data["status"], data["severity"], subject["kind"], subject["id"], subject["name"],
+        subject["region"], source["file"], str(source["row"]),
+        "; ".join(f"{k}={v}" for k, v in data["observed"].items()),
+        "; ".join(f"{k} {v}" for k, v in data["limit"].items()),
+        citation["document_title"], citation["article"], data["message"],
+        "；".join(a["text"] for a in data["required_actions"]), "；".join(c["text"] for c in data["consequences"]),
+    ]
+
+
+def _remember(safe: dict, value) -> str:
+    found = safe[value] = safe_cell(value)
+    return found
+
+
 def write_csv(report: Report, out) -> None:
-    """Findings as CSV with a BOM so that Excel opens the Chinese text correctly, row by row."""
+    """Findings as CSV with a BOM so that Excel opens the Chinese text correctly, row by row. A FindingStore's
+    findings are read as their JSON objects, not rebuilt as Findings, and each cell text that repeats (rule, region,
+    citation, actions) is made safe once."""
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for finding in report.findings:
-        writer.writerow([safe_cell(v) for v in _finding_row(finding)])
+    items = getattr(report.findings, "json_or_findings", None)
+    safe: dict = {}
+    for item in items() if items is not None else report.findings:
+        row = _json_row(item) if type(item) is dict else _finding_row(item)
+        if len(safe) > 100_000:  # (memory follows the variety of the cells, not the findings)
+            safe.clear()
+        row = [found if (found := safe.get(value)) is not None else _remember(safe, value) for value in row]
+        writer.writerow(row)
 
 
 def to_csv(report: Report) -> str:

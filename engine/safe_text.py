@@ -13,12 +13,12 @@ from typing import Any
 #   overrides and isolates (U+202A–U+202E, U+2066–U+2069), word joiner and invisible operators, the BOM
 #   (U+FEFF), interlinear annotations, tag characters (U+E0000–U+E007F) and the other Cf characters;
 # - the line and paragraph separators U+2028 / U+2029, and lone surrogates (which cannot even be written as UTF-8).
-_UNSAFE_CLASS = (
+UNSAFE_CLASS = (
     "\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
     "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff"
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e007f"
 )
-_UNSAFE = re.compile(f"[{_UNSAFE_CLASS}]")
+_UNSAFE = re.compile(f"[{UNSAFE_CLASS}]")
 # Line breaks and tabs inside a value: in a document they are one space (a value never breaks a line of its own).
 _BREAKS = re.compile("\r\n|[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]")
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

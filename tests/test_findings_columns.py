@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine import report_writers as F
+from engine.safe_text import for_document
 from engine.runner import check, sample_paths
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,21 @@ def _with_junk(path: Path, seed: int) -> Path:
     return out
 
 
+def _one_by_one_csv(report) -> str:
+    """The findings CSV as write_csv made it before it read a FindingStore's JSON objects: each finding rebuilt,
+    each cell made safe by for_document and guard_formula (the reference for the faster writer)."""
+    import io
+
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(F.CSV_COLUMNS)
+    for finding in report.findings:
+        writer.writerow([F.guard_formula(for_document(raw), raw)
+                         for raw in ("" if v is None else str(v) for v in F._finding_row(finding))])
+    return out.getvalue()
+
+
 def _both(paths, ruleset):
     import datetime as dt
 
@@ -55,6 +71,7 @@ def test_batch_findings_are_the_record_findings(tmp_path, ruleset, make):
     assert any(f.status == "indeterminate" for f in columns.findings)
     assert list(columns.findings) == list(records.findings)
     assert F.to_json(columns) == F.to_json(records)
+    assert F.to_csv(columns) == F.to_csv(records) == _one_by_one_csv(records)
     assert columns.findings.statuses() == {s: sum(f.status == s for f in records.findings)
                                           for s in {f.status for f in records.findings}}
     fields = ("rule_id", "status", "message", "period", "subject", "source")  # what the run store reads
@@ -70,6 +87,7 @@ def test_sample_findings_are_the_record_findings(ruleset, monkeypatch):
     assert any(segment[4] for segment in columns.findings._segments)  # (kept as JSON text)
     assert list(columns.findings) == list(records.findings)
     assert F.to_json(columns) == F.to_json(records)
+    assert F.to_csv(columns) == F.to_csv(records) == _one_by_one_csv(records)
 
 
 def test_findings_in_parts_of_a_batch_come_out_in_order(tmp_path, ruleset, monkeypatch):
@@ -85,6 +103,7 @@ def test_findings_in_parts_of_a_batch_come_out_in_order(tmp_path, ruleset, monke
     assert len(segments) > 10 and max(s[2] for s in segments) == 7
     assert list(columns.findings) == list(records.findings)
     assert F.to_json(columns) == F.to_json(records)
+    assert F.to_csv(columns) == F.to_csv(records) == _one_by_one_csv(records)
 
 
 @pytest.mark.parametrize("make", [boilers, coal_samples])
@@ -117,6 +136,7 @@ def test_findings_of_many_batches_sharing_their_values_are_the_record_findings(t
     assert all(segment[4] for segment in columns.findings._segments)  # every part kept as its text: none rebuilt
     assert list(columns.findings) == list(records.findings)
     assert F.to_json(columns) == F.to_json(records)
+    assert F.to_csv(columns) == F.to_csv(records) == _one_by_one_csv(records)
 
 
 NEEDS_ESCAPE = ['"引号"', "反\\斜杠", "控制\x01符", "\u2028行"]
@@ -143,6 +163,7 @@ def test_names_and_ids_that_json_escapes_give_the_record_findings(tmp_path, rule
     assert any(any(mark in (f.subject.name + f.subject.id) for mark in NEEDS_ESCAPE) for f in columns.findings)
     assert list(columns.findings) == list(records.findings)
     assert F.to_json(columns) == F.to_json(records)
+    assert F.to_csv(columns) == F.to_csv(records) == _one_by_one_csv(records)
 
 
 def test_a_part_whose_text_differs_from_its_record_finding_is_rebuilt_from_the_records(tmp_path, ruleset, monkeypatch):
@@ -161,6 +182,7 @@ def test_a_part_whose_text_differs_from_its_record_finding_is_rebuilt_from_the_r
     assert any(not segment[4] for segment in columns.findings._segments)  # rebuilt, kept as pickles
     assert list(columns.findings) == list(records.findings)
     assert F.to_json(columns) == F.to_json(records)
+    assert F.to_csv(columns) == F.to_csv(records) == _one_by_one_csv(records)
 
 
 def test_source_and_subject_text_are_what_nested_writes_for_their_dicts():

@@ -19,6 +19,8 @@ from xml.dom import minidom
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.safe_text import document_lines, escape_char, for_document, for_markdown, for_terminal
 from tests.conftest import cli_run
@@ -293,3 +295,14 @@ def test_self_report_markdown(records, tmp_path):
         assert not re.search(r"<li>\s*<(ul|ol|h\d|blockquote)", html), name  # no list or heading inside an item
         titles = re.findall(r"<h1>(.*?)</h1>", html)
         assert titles and all(t.endswith("节能减排有关规定自查报告") for t in titles), (name, titles)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" =+-@\t\r\n,\"'a中1.\x00\x1b\u202e\u200b\ufeff\u2028\x85")), max_size=8)
+       | st.text(max_size=8))
+def test_a_csv_cell_that_needs_nothing_is_its_text_and_any_other_is_escaped_and_guarded(value):
+    """safe_cell's shortcut (the text itself when it holds no character to escape and starts no formula) gives what
+    for_document and guard_formula give."""
+    from engine.report_writers import guard_formula, safe_cell
+
+    assert safe_cell(value) == guard_formula(for_document(value), value)
