@@ -16,6 +16,7 @@ from engine import conditions as C
 from engine import records as R
 from engine.evaluate import INDETERMINATE, VIOLATION, Outcome
 from engine.explain import _check, _citation, _missing, _summary, build, indeterminate_message
+from engine.findingcsv import csv_lines
 from engine.findingjson import VARIABLE, Layout, nested, source_texts, subject_texts
 from engine.findingstore import SEPARATOR
 from engine.states import GAP
@@ -35,7 +36,8 @@ class CheckParts:
     """One Check and what a finding takes from it, each made once: its JSON, its entries of Finding.observed and
     Finding.limit, and its part of the summary in a violation's message (escaped, None when it adds nothing)."""
 
-    __slots__ = ("field", "observed", "limit", "json", "observed_json", "limit_json", "summary_json")
+    __slots__ = ("field", "observed", "limit", "json", "observed_json", "limit_json", "summary_json", "observed_text",
+                 "limit_text")
 
     def __init__(self, check):
         from engine.findings import breached_limit, plain
@@ -47,6 +49,9 @@ class CheckParts:
         self.limit_json = None if self.limit is None else key + orjson.dumps(self.limit)
         summary = _summary([check])
         self.summary_json = _escaped(summary) if summary else None
+        # its entries of the CSV's observed and limit cells (report_writers._finding_row), before they are made safe
+        self.observed_text = f"{self.field}={self.observed}".encode()
+        self.limit_text = None if self.limit is None else f"{self.field} {self.limit}".encode()
 
 
 class BatchExplainer:
@@ -56,8 +61,10 @@ class BatchExplainer:
 
     LIMIT = 20_000  # entries of each cache: past it, a cache is emptied (memory follows the findings' variety)
 
-    def __init__(self, documents):
+    def __init__(self, documents, csv: bool = False):
         self.documents = documents
+        self.csv = csv  # each part's findings also as the lines of the findings CSV (check --format csv)
+        self.csv_layouts: dict = {}
         self.checks: dict = {}
         self.missing: dict = {}
         self.layouts: dict = {}
@@ -97,6 +104,21 @@ class BatchExplainer:
                             derived_from=(), measures=(), lapsed=(), force=rule.force, binds=rule.binds,
                             same_duty=rule.same_duty)
             found = self.layouts[(rule.id, status)] = Layout(template)
+        return found
+
+    def csv_layout(self, rule, status: str, kind: str) -> tuple:
+        """The fixed cells of a CSV line of `rule` and `status` as text: (rule, status, severity and kind, then a
+        comma; a comma, document and article, a comma; a comma, required actions and consequences, the line end)."""
+        found = self.csv_layouts.get((rule.id, status))
+        if found is None:
+            from engine.report_writers import csv_line
+            citation = _citation(rule, self.documents)
+            required = rule.required_actions if status in (VIOLATION, GAP) else ()
+            consequences = rule.consequences if status == VIOLATION else ()
+            found = self.csv_layouts[(rule.id, status)] = (
+                csv_line([rule.id, status, rule.severity, kind]) + ",",
+                "," + csv_line([citation.document_title, citation.article]) + ",",
+                "," + csv_line(["；".join(q.text for q in required), "；".join(q.text for q in consequences)]) + "\r\n")
         return found
 
     def message(self, rule) -> list:
@@ -167,8 +189,9 @@ class BatchFindings:
     count: int
     statuses: dict  # status -> number of findings
     first_row: int
-    samples: list  # (index, Finding, its text)
+    samples: list  # (index, Finding, its text, its CSV line or None)
     rebuild: object  # () -> [Finding], built one by one from Records (explain.build)
+    csv: object = None  # with BatchExplainer.csv: the findings' CSV lines, one after the other (a pyarrow Buffer)
 
     def __len__(self) -> int:
         return self.count
@@ -313,13 +336,14 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
                  "source": sources.take(entries), "period": years[0].take(entries)}
 
     # Each entry's checks, message, missing values, observed values and limits, made a rule at a time
-    made: dict = {name: [] for name in ("message", "checks", "missing", "observed", "limit")}
+    made: dict = {name: [] for name in ("message", "checks", "missing", "observed", "limit")
+                  + (("observed_text", "limit_text") if explainer.csv else ())}
     indices = []
     for rank in np.unique(ranks).tolist():
         index = np.flatnonzero(ranks == rank)
         rule = ranked[rank]
         rows = pa.array(at[index])
-        checks, observed, limits, summary = _checks(seen, rule, unique_rows[at[index]], explainer)
+        checks, observed, limits, summary, texts = _checks(seen, rule, unique_rows[at[index]], explainer)
         message = _message(explainer.message(rule), {key: value.take(rows) for key, value in row_text.items()},
                            summary, len(index))
         missing = _repeat(b"[]", len(index))
@@ -329,8 +353,9 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
             mask = pa.array(undecided)
             missing, message = pc.if_else(mask, missing_json, missing), pc.if_else(mask, message_json, message)
         for name, value in (("message", message), ("checks", checks), ("missing", missing), ("observed", observed),
-                            ("limit", limits)):
-            made[name].append(value if isinstance(value, pa.Array) else _repeat(value, len(index)))
+                            ("limit", limits), ("observed_text", texts[0]), ("limit_text", texts[1])):
+            if name in made:
+                made[name].append(value if isinstance(value, pa.Array) else _repeat(value, len(index)))
         indices.append(index)
     order = pa.array(np.argsort(np.concatenate(indices), kind="stable"))
     per_entry.update({name: pa.concat_arrays(arrays).take(order) for name, arrays in made.items()})
@@ -345,19 +370,25 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
         joined += [per_entry[name], pieces[n]]
     joined[-1] = pc.binary_join_element_wise(joined[-1], _SEP, b"")  # each text and a separator, one buffer for all
     texts = pc.binary_join_element_wise(*joined, b"")
+    lines = None
+    if explainer.csv:
+        lines = csv_lines([explainer.csv_layout(ranked[group // 3], STATUSES[group % 3], schema.kind)
+                           for group in groups.tolist()], kinds, entries, batch.file, batch.rows[unique_rows],
+                          (ids, names, shown_regions), per_entry)
     finding_of = _FindingsOf(seen, ranked, positions, ranks, violated, explainer.documents)
     sampled = sorted(firsts.tolist())
     return BatchFindings(_joined(texts), len(texts), statuses, int(batch.rows[positions[0]]),
-                         [(n, finding, texts[n].as_py()[:-1]) for n, finding in zip(sampled, finding_of.some(sampled))],
-                         finding_of.all)
+                         [(n, finding, texts[n].as_py()[:-1], None if lines is None else lines[n].as_py())
+                          for n, finding in zip(sampled, finding_of.some(sampled))],
+                         finding_of.all, None if lines is None else _joined(lines, b""))
 
 
-def _joined(texts: pa.Array) -> pa.Buffer:
-    """The texts (each ending in SEPARATOR) as they lie in the array's data buffer, the last separator left out:
-    the texts joined by SEPARATOR, without a Python bytes object for each (or a copy of them all)."""
+def _joined(texts: pa.Array, separator: bytes = _SEP) -> pa.Buffer:
+    """The texts (each ending in `separator`) as they lie in the array's data buffer, the last separator left out:
+    the texts joined by it, without a Python bytes object for each (or a copy of them all)."""
     _, offsets, data = texts.buffers()
     offsets = np.frombuffer(offsets, dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
-    return data.slice(int(offsets[0]), int(offsets[-1] - offsets[0]) - len(_SEP))
+    return data.slice(int(offsets[0]), int(offsets[-1] - offsets[0]) - len(separator))
 
 
 STATUSES = (VIOLATION, GAP, INDETERMINATE)
@@ -382,7 +413,7 @@ def _checks(seen: _Batch, rule, rows: np.ndarray, explainer):
     outcome = seen.outcome
     leaves = tuple(C.walk(outcome.slotted[rule.id])) if outcome.slotted.get(rule.id) is not None else ()
     if not leaves:
-        return b"[]", b"{}", b"{}", None
+        return b"[]", b"{}", b"{}", None, (b"", b"")
     limits = outcome.limits.get(rule.id, ())
     slot_of = {slot: n for n, (slot, _, _) in enumerate(limits)}
     parts, inverses = [], []  # per leaf: its distinct CheckParts (or a _LeafTable's), and row -> index into them
@@ -433,12 +464,19 @@ def _checks(seen: _Batch, rule, rows: np.ndarray, explainer):
     if len(first_of_field) == len(leaves):
         found = optional("limit_json", _NEXT)
         limit = pc.if_else(pc.equal(found, b""), b"{}", pc.binary_join_element_wise(b"{\n    ", found, b"\n  }", b""))
+        limit_text = optional("limit_text", b"; ") if explainer.csv else None
     else:  # made as Finding makes the dict: keys where first breached, the last breached check's limit
-        combos = list(zip(*[inverse.to_pylist() for inverse in inverses]))
-        limit = pa.array([nested({p.field: p.limit for p in (parts[n][i] for n, i in enumerate(combo))
-                                  if p.limit is not None}) for combo in combos], pa.binary())
+        breached = [{p.field: p.limit for p in (parts[n][i] for n, i in enumerate(combo)) if p.limit is not None}
+                    for combo in zip(*[inverse.to_pylist() for inverse in inverses])]
+        limit = pa.array([nested(found) for found in breached], pa.binary())
+        limit_text = pa.array(["; ".join(f"{k} {v}" for k, v in found.items()).encode() for found in breached],
+                              pa.binary())
     summary = optional("summary_json", _escaped("；"))
-    return checks, observed, limit, summary
+    texts = (b"", b"")
+    if explainer.csv:  # the CSV's observed and limit cells, as report_writers._finding_row joins them
+        texts = (pc.binary_join_element_wise(
+            *_between([column("observed_text", n) for n in first_of_field.values()], b"; "), b""), limit_text)
+    return checks, observed, limit, summary, texts
 
 
 def _between(items: list, separator: bytes) -> list:

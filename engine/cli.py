@@ -211,7 +211,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
     waivers = store_cli.waiver_file(waivers_path, no_db, ruleset)
     seen = None if no_db else set()  # (kind, id) of every record read: the store tells fixed from not checked
     result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
-                  annual=_annual(ruleset, params_dir, annual_method), engine=engine, seen=seen)
+                  annual=_annual(ruleset, params_dir, annual_method), engine=engine, seen=seen, csv=fmt == "csv")
     if report_kind == "self":
         written = _write_self_reports(result.report, ruleset, date, Path(output))
         click.echo(tr(f"已写入 {written} 个单位的自查报告：{for_terminal(output)}",
@@ -242,14 +242,14 @@ def _save_workbook(report, path: Path):
     _wrote(path)
 
 
-def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None, engine="column", seen=None):
+def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None, engine="column", seen=None, csv=False):
     from engine.runner import check as run_check
     if kind is not None:
         kind = kind_named(ruleset.schemas, kind)
     from engine.progress import Progress
     with Progress() as progress:  # on a terminal, after a few seconds: rows read and checked so far
         return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results,
-                         annual=annual, engine=engine, progress=progress.update, seen=seen)
+                         annual=annual, engine=engine, progress=progress.update, seen=seen, csv=csv)
 
 
 def _annual(ruleset, params_dir, method: str):

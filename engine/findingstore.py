@@ -95,7 +95,7 @@ class FindingStore(Sequence):
     by (input table, row) whatever order they were evaluated in."""
 
     def __init__(self, findings: Iterable = ()):
-        self._segments: list = []  # (sort key, number, count, compressed pickle or JSON, is JSON)
+        self._segments: list = []  # (sort key, number, count, compressed pickle or JSON, is JSON, CSV lines or None)
         self._count = 0
         self._statuses: dict = {}
         self._cache: list | None = None
@@ -104,7 +104,7 @@ class FindingStore(Sequence):
             self.add(findings, (0,))
 
     def _append(self, key: tuple, findings: list, blob: bytes, is_json: bool) -> None:
-        self._segments.append((key, len(self._segments), len(findings), blob, is_json))
+        self._segments.append((key, len(self._segments), len(findings), blob, is_json, None))
         self._count += len(findings)
         for finding in findings:
             self._statuses[finding.status] = self._statuses.get(finding.status, 0) + 1
@@ -123,16 +123,20 @@ class FindingStore(Sequence):
         """A segment kept as its JSON text (batchfindings.BatchFindings): what the JSON output writes, written by it
         without a Finding being rebuilt. Each sample (the first finding of each rule and status, built from its
         Record) is checked: its text must be what findings.finding_json_bytes gives and read back to the same
-        Finding; a segment that fails is built again from its Records and kept as pickles instead."""
+        Finding, and its CSV line (where the segment has them) what report_writers.csv_row writes; a segment that
+        fails is built again from its Records and kept as pickles instead."""
         from engine.findings import finding_json_bytes
+        from engine.report_writers import csv_row
 
         if not len(found):
             return
-        for _, finding, text in found.samples:
-            if text != finding_json_bytes(finding) or finding_of(orjson.loads(text)) != finding:
+        for _, finding, text, line in found.samples:
+            if text != finding_json_bytes(finding) or finding_of(orjson.loads(text)) != finding or \
+                    (found.csv is not None and line != csv_row(finding)):
                 self.add(found.rebuild(), key)
                 return
-        self._segments.append((key, len(self._segments), len(found), _Packed(found.joined), True))
+        lines = None if found.csv is None else _Packed(found.csv)
+        self._segments.append((key, len(self._segments), len(found), _Packed(found.joined), True, lines))
         self._count += len(found)
         for status, count in found.statuses.items():
             self._statuses[status] = self._statuses.get(status, 0) + count
@@ -145,7 +149,7 @@ class FindingStore(Sequence):
         return self._count
 
     def __iter__(self) -> Iterator:
-        for _, _, _, blob, is_json in self._ordered():
+        for _, _, _, blob, is_json, _ in self._ordered():
             if is_json:
                 for text in blob.unpack().decode("utf-8").split(SEPARATOR):
                     yield finding_of(orjson.loads(text))
@@ -155,28 +159,29 @@ class FindingStore(Sequence):
     def headlines(self) -> Iterator:
         """Each finding's rule, status, message, period, subject and source, without the rest of the Finding being
         rebuilt from its text (what the run store records: several times faster than iterating)."""
-        for _, _, _, blob, is_json in self._ordered():
+        for _, _, _, blob, is_json, _ in self._ordered():
             if is_json:
                 for text in blob.unpack().split(SEPARATOR.encode()):
                     yield Headline(orjson.loads(text))
             else:
                 yield from pickle.loads(blob.unpack())
 
-    def json_or_findings(self) -> Iterator:
-        """Each finding as the dict its JSON text reads to, or as the Finding itself for a segment kept as pickles:
-        for a writer that takes a few fields of many findings (about a fifth of the time of rebuilding Findings)."""
-        for _, _, _, blob, is_json in self._ordered():
-            if is_json:
-                for text in blob.unpack().split(SEPARATOR.encode()):
-                    yield orjson.loads(text)
+    def csv_segments(self) -> Iterator:
+        """Each segment in order: its CSV lines as UTF-8 bytes where it was kept with them, else its findings, each as
+        the dict its JSON text reads to (not rebuilt as a Finding) or, in a segment kept as pickles, the Finding."""
+        for _, _, _, blob, is_json, lines in self._ordered():
+            if lines is not None:
+                yield lines.unpack()
+            elif is_json:
+                yield [orjson.loads(text) for text in blob.unpack().split(SEPARATOR.encode())]
             else:
-                yield from pickle.loads(blob.unpack())
+                yield pickle.loads(blob.unpack())
 
     def json_blocks(self) -> Iterator[bytes]:
         """The findings' JSON as UTF-8 bytes, a segment at a time, each segment's texts joined by ",\n"."""
         from engine.findings import finding_json_bytes
 
-        for _, _, _, blob, is_json in self._ordered():
+        for _, _, _, blob, is_json, _ in self._ordered():
             if is_json:
                 yield blob.unpack().replace(SEPARATOR.encode(), b",\n")
             else:
@@ -199,4 +204,4 @@ class FindingStore(Sequence):
 
     @property
     def stored_bytes(self) -> int:
-        return sum(len(s[3]) for s in self._segments)
+        return sum(len(s[3]) + (0 if s[5] is None else len(s[5])) for s in self._segments)

@@ -46,8 +46,7 @@ def write_json(report: Report, out) -> None:
               ',\n"findings": [')
     blocks = getattr(report.findings, "json_blocks", None)
     if blocks is not None:  # a FindingStore: its JSON a segment at a time, as bytes where the output takes them
-        raw = getattr(out, "buffer", None) if str(getattr(out, "encoding", "")).lower().replace("-", "") == "utf8" \
-            else None
+        raw = _raw_of(out)
         if raw is not None:
             out.flush()
         if raw is not None:
@@ -140,21 +139,51 @@ def _remember(safe: dict, value) -> str:
     return found
 
 
+def csv_row(finding: Finding) -> str:
+    """A finding's line of the findings CSV, its line end included."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([safe_cell(v) for v in _finding_row(finding)])
+    return buffer.getvalue()
+
+
+def csv_line(values) -> str:
+    """Values as cells of one line of the findings CSV (made safe, quoted as the csv module quotes), no line end."""
+    from engine.findingcsv import csv_field
+    return ",".join(csv_field(safe_cell(value)) for value in values)
+
+
+def _raw_of(out):
+    """The binary stream under a UTF-8 text stream (bytes written there need no decoding), else None."""
+    if str(getattr(out, "encoding", "")).lower().replace("-", "") != "utf8":
+        return None
+    return getattr(out, "buffer", None)
+
+
 def write_csv(report: Report, out) -> None:
-    """Findings as CSV with a BOM so that Excel opens the Chinese text correctly, row by row. A FindingStore's
-    findings are read as their JSON objects, not rebuilt as Findings, and each cell text that repeats (rule, region,
-    citation, actions) is made safe once."""
+    """Findings as CSV with a BOM so that Excel opens the Chinese text correctly. A FindingStore's segments kept with
+    their CSV lines (check --format csv) are copied as they are; the others are written row by row, a stored
+    finding read as its JSON object (not rebuilt as a Finding), each cell that repeats (rule, region, citation,
+    actions) made safe once."""
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    items = getattr(report.findings, "json_or_findings", None)
+    segments = getattr(report.findings, "csv_segments", None)
+    raw = _raw_of(out)
     safe: dict = {}
-    for item in items() if items is not None else report.findings:
-        row = _json_row(item) if type(item) is dict else _finding_row(item)
-        if len(safe) > 100_000:  # (memory follows the variety of the cells, not the findings)
-            safe.clear()
-        row = [found if (found := safe.get(value)) is not None else _remember(safe, value) for value in row]
-        writer.writerow(row)
+    for segment in segments() if segments is not None else [report.findings]:
+        if isinstance(segment, bytes):
+            if raw is not None:
+                out.flush()
+                raw.write(segment)
+            else:
+                out.write(segment.decode("utf-8"))
+            continue
+        for item in segment:
+            row = _json_row(item) if type(item) is dict else _finding_row(item)
+            if len(safe) > 100_000:  # (memory follows the variety of the cells, not the findings)
+                safe.clear()
+            writer.writerow([found if (found := safe.get(value)) is not None else _remember(safe, value)
+                             for value in row])
 
 
 def to_csv(report: Report) -> str:

@@ -62,8 +62,8 @@ class _Collector:
     only when asked to."""
 
     def __init__(self, ruleset: RuleSet, as_of: dt.date, keep_results: bool, table_order: dict,
-                 engine: str = "column"):
-        self.ruleset, self.as_of, self.engine = ruleset, as_of, engine
+                 engine: str = "column", csv: bool = False):
+        self.ruleset, self.as_of, self.engine, self.csv = ruleset, as_of, engine, csv
         self.findings, self.counts = FindingStore(), Counter()
         self.results = [] if keep_results else None
         self.table_order = table_order  # table path -> position in the run
@@ -90,7 +90,7 @@ class _Collector:
         self.counts.update(outcome.counts({r.id: "violation" if r.is_binding else "gap" for r in rules}))
         if self.results is None and getattr(batch, "regions", None) is not None:  # read column-wise: findings too
             if self._explainer is None:
-                self._explainer = batchfindings.BatchExplainer(self.ruleset.documents)
+                self._explainer = batchfindings.BatchExplainer(self.ruleset.documents, csv=self.csv)
             table = self.table_order.get(batch.file, len(self.table_order))
             for part in batchfindings.build_batch(outcome, rules, batch, self.ruleset.schemas[batch.kind],
                                                   batch.regions, self._explainer):
@@ -139,7 +139,7 @@ def manifest(ruleset: RuleSet, as_of: dt.date, tables: list, failed: list[InputE
 
 def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None = None, sheet: str | None = None,
           keep_results: bool = False, annual=None, engine: str = "column", progress=None,
-          seen: set | None = None) -> RunResult:
+          seen: set | None = None, csv: bool = False) -> RunResult:
     """Stream every file through the engine (a file that cannot be read is reported, the others go on).
 
     Records of kinds in consequence chains are held and evaluated together at the end; all others are evaluated
@@ -149,11 +149,12 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
     `annual` (engine.annual_targets.Settings) says where the annual targets of 2016–2019 prefecture records come
     from: the issued table, else derived by its method (default: no issued table, linear).
 
-    `seen`, when given, receives (kind, id) of every record evaluated (the run store tells fixed from unchecked)."""
+    `seen`, when given, receives (kind, id) of every record evaluated (the run store tells fixed from unchecked).
+    `csv`: findings read column-wise are kept with their lines of the findings CSV too (for check --format csv)."""
     regions = regions_of(ruleset)
     together = chained_kinds(ruleset.rules)
     table_order: dict = {}
-    collector = _Collector(ruleset, as_of, keep_results, table_order, engine)
+    collector = _Collector(ruleset, as_of, keep_results, table_order, engine, csv)
     tables, failed, rejected, held = [], [], [], []
     duplicates = Duplicates()
     seen_paths = set()

@@ -49,14 +49,18 @@ def _one_by_one_csv(report) -> str:
     return out.getvalue()
 
 
-def _both(paths, ruleset):
+def _both(paths, ruleset, csv_lines: bool = True):
+    """(findings from the columns, findings from Records) of one run; the columns' kept with their CSV lines too,
+    unless `csv_lines` is False."""
     import datetime as dt
 
     as_of = dt.date.fromisoformat(AS_OF)
-    columns = check(paths, ruleset, as_of).report  # findings from the columns, stored as JSON
+    columns = check(paths, ruleset, as_of, csv=csv_lines).report  # findings from the columns, stored as JSON
     records = check(paths, ruleset, as_of, keep_results=True).report  # findings from Records (explain.build)
     assert records.results is not None
     records.results = None
+    if csv_lines:
+        assert all(segment[5] is not None for segment in columns.findings._segments if segment[4])
     return columns, records
 
 
@@ -72,6 +76,9 @@ def test_batch_findings_are_the_record_findings(tmp_path, ruleset, make):
     assert list(columns.findings) == list(records.findings)
     assert F.to_json(columns) == F.to_json(records)
     assert F.to_csv(columns) == F.to_csv(records) == _one_by_one_csv(records)
+    without_lines = _both(paths, ruleset, csv_lines=False)[0]  # CSV written from the JSON objects instead
+    assert not any(segment[5] for segment in without_lines.findings._segments)
+    assert F.to_csv(without_lines) == F.to_csv(columns)
     assert columns.findings.statuses() == {s: sum(f.status == s for f in records.findings)
                                           for s in {f.status for f in records.findings}}
     fields = ("rule_id", "status", "message", "period", "subject", "source")  # what the run store reads
@@ -183,6 +190,26 @@ def test_a_part_whose_text_differs_from_its_record_finding_is_rebuilt_from_the_r
     assert list(columns.findings) == list(records.findings)
     assert F.to_json(columns) == F.to_json(records)
     assert F.to_csv(columns) == F.to_csv(records) == _one_by_one_csv(records)
+
+
+def test_a_part_whose_csv_line_differs_from_its_record_finding_is_rebuilt_from_the_records(tmp_path, ruleset,
+                                                                                          monkeypatch):
+    """The CSV lines are checked like the JSON: a fault in them (an X before each) sends the part to be built one by
+    one, and the CSV written is still the one built from Records."""
+    from engine import batchfindings
+
+    path = tmp_path / "records.csv"
+    coal_samples(path, 2000)
+    real = batchfindings.csv_lines
+
+    def wrong(layouts, *args):
+        return real([("X" + head, mid, tail) for head, mid, tail in layouts], *args)
+    monkeypatch.setattr(batchfindings, "csv_lines", wrong)
+    import datetime as dt
+    columns = check([path], ruleset, dt.date.fromisoformat(AS_OF), csv=True).report
+    assert columns.findings._segments and not any(segment[4] for segment in columns.findings._segments)
+    assert F.to_csv(columns) == _one_by_one_csv(columns)
+    assert "\r\nX" not in F.to_csv(columns)
 
 
 def test_source_and_subject_text_are_what_nested_writes_for_their_dicts():
