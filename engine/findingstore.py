@@ -76,15 +76,17 @@ class _Packed:
 
 
 class Headline:
-    """The fields of a finding's JSON the run store reads, as attributes (f.rule_id, f.subject.id, f.source.row …)."""
+    """The fields of a finding's JSON the run store and the terminal table read, as attributes (f.rule_id,
+    f.subject.id, f.source.row, f.citation.article …)."""
 
-    __slots__ = ("rule_id", "status", "message", "period", "subject", "source")
+    __slots__ = ("rule_id", "status", "message", "period", "subject", "source", "citation")
 
     def __init__(self, data: dict):
-        from engine.findings import Source, Subject
+        from engine.findings import Citation, Source, Subject
         self.rule_id, self.status, self.message, self.period = (data["rule_id"], data["status"], data["message"],
                                                                 data["period"])
         self.subject, self.source = Subject(**data["subject"]), Source(**data["source"])
+        self.citation = Citation(**data["citation"])
 
 
 class FindingStore(Sequence):
@@ -157,8 +159,9 @@ class FindingStore(Sequence):
                 yield from pickle.loads(blob.unpack())
 
     def headlines(self) -> Iterator:
-        """Each finding's rule, status, message, period, subject and source, without the rest of the Finding being
-        rebuilt from its text (what the run store records: several times faster than iterating)."""
+        """Each finding's rule, status, message, period, subject, source and citation, without the rest of the Finding
+        being rebuilt from its text (what the run store records and the table shows: several times faster than
+        iterating)."""
         for _, _, _, blob, is_json, _ in self._ordered():
             if is_json:
                 for text in blob.unpack().split(SEPARATOR.encode()):

@@ -201,7 +201,8 @@ def write_table(report: Report, out) -> None:
     chinese = current() != "en"
     any_finding = False
     states = _state_marks(report.lifecycle, chinese)
-    for n, f in enumerate(report.findings):
+    headlines = getattr(report.findings, "headlines", None)  # (a FindingStore: without rebuilding each Finding)
+    for n, f in enumerate(headlines() if headlines is not None else report.findings):
         any_finding = True
         if chinese:
             mark = {"violation": "违反", "gap": "差距"}.get(f.status, "无法判定") + (states[n] if states else "")

@@ -2,6 +2,7 @@
 explain.build gives for the same records one by one (the path taken when every result is kept)."""
 
 import csv
+import dataclasses
 import random
 import sys
 from pathlib import Path
@@ -81,9 +82,11 @@ def test_batch_findings_are_the_record_findings(tmp_path, ruleset, make):
     assert F.to_csv(without_lines) == F.to_csv(columns)
     assert columns.findings.statuses() == {s: sum(f.status == s for f in records.findings)
                                           for s in {f.status for f in records.findings}}
-    fields = ("rule_id", "status", "message", "period", "subject", "source")  # what the run store reads
+    fields = ("rule_id", "status", "message", "period", "subject", "source", "citation")  # (the store, the table)
     assert [tuple(getattr(h, n) for n in fields) for h in columns.findings.headlines()] == \
         [tuple(getattr(f, n) for n in fields) for f in records.findings]
+    listed = dataclasses.replace(records, findings=list(records.findings))  # (the table of Findings themselves)
+    assert F._text_of(F.write_table, columns) == F._text_of(F.write_table, listed)
 
 
 def test_sample_findings_are_the_record_findings(ruleset, monkeypatch):
