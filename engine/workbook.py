@@ -107,10 +107,13 @@ class Sheet:
     def add(self, values: Iterable) -> None:
         cells = []
         for value in values:
-            cell = WriteOnlyCell(self.ws, cell_text(value))
-            if isinstance(cell.value, str) and "\n" in cell.value:
+            text = cell_text(value)
+            if isinstance(text, str) and "\n" in text:  # (a styled cell of its own; the others are plain values,
+                cell = WriteOnlyCell(self.ws, text)       # written through one cell openpyxl reuses)
                 cell.alignment = _WRAP
-            cells.append(cell)
+                cells.append(cell)
+            else:
+                cells.append(text)
         self.ws.append(cells)
         self.rows += 1
 
