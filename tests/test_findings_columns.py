@@ -3,6 +3,8 @@ explain.build gives for the same records one by one (the path taken when every r
 
 import csv
 import dataclasses
+import io
+import json
 import random
 import sys
 from pathlib import Path
@@ -228,3 +230,22 @@ def test_source_and_subject_text_are_what_nested_writes_for_their_dicts():
                 {"kind": "boiler", "id": "", "name": "\\\t", "region": "", "recipient": "某\x00单位"}]
     columns = [pa.array([orjson.dumps(s[k]) for s in subjects], pa.binary()) for k in ("id", "name", "region", "recipient")]
     assert subject_texts(orjson.dumps("boiler"), *columns).to_pylist() == [nested(s) for s in subjects]
+
+
+def test_csv_lines_written_to_stdout_are_those_written_to_a_file(tmp_path):
+    """check --format csv of a file read column-wise: the kept lines go to the byte stream under stdout (after the BOM
+    and header written as text) in order, as they go to a file; one line a finding."""
+    from tests.conftest import cli_run
+
+    path = tmp_path / "records.csv"
+    coal_samples(path, 3000)
+    out = tmp_path / "findings.csv"
+    args = ("check", path, "--as-of", AS_OF, "--format", "csv", "--no-db", "--fail-on", "none")
+    assert cli_run(*args, "--output", out).returncode == 0
+    shown = cli_run(*args)
+    assert shown.returncode == 0
+    written = out.read_bytes().decode("utf-8")
+    assert shown.stdout == written and written.startswith("\ufeffrule_id,")
+    summary = json.loads(cli_run(*args[:5], "json", "--no-db", "--fail-on", "none").stdout)["summary"]
+    rows = list(csv.DictReader(io.StringIO(written.lstrip("\ufeff"))))
+    assert len(rows) == summary["violation"] + summary["indeterminate"] + summary["gap"] > 100
