@@ -12,6 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.arrowpool import compressed
+
 
 @lru_cache(maxsize=1 << 16)
 def id_key(text) -> str:
@@ -103,8 +105,7 @@ class _Ids:
         if not count:
             return
         texts, offsets = bytes(self._open), self._open_offsets.tobytes()
-        self._blocks.append((pa.compress(texts, codec="zstd", asbytes=True),
-                             pa.compress(offsets, codec="zstd", asbytes=True), (len(texts), len(offsets))))
+        self._blocks.append((compressed(texts), compressed(offsets), (len(texts), len(offsets))))
         self._firsts.append(self._count)
         self._count += count
         self._open, self._open_offsets = bytearray(), array("i", [0])

@@ -13,6 +13,8 @@ from typing import Iterable, Iterator
 
 import pyarrow as pa
 
+from engine.arrowpool import compressed
+
 
 def _as_call(kind: type):
     """A reducer pickling a dataclass as its class and field values (rebuilt by calling the class): several times
@@ -60,13 +62,13 @@ def finding_of(data: dict):
 
 class _Packed:
     """Bytes compressed with zstd (pyarrow's codec: about 1.6 µs and 50 bytes a finding, where zlib took 10 µs and
-    140 bytes), with the length needed to unpack them."""
+    140 bytes), kept in pyarrow's pool (arrowpool.compressed), with the length needed to unpack them."""
 
     __slots__ = ("blob", "size")
 
     def __init__(self, data):
         """`data`: bytes, or a pyarrow Buffer."""
-        self.blob, self.size = pa.compress(data, codec="zstd", asbytes=True), len(data)
+        self.blob, self.size = compressed(data), len(data)
 
     def __len__(self) -> int:
         return len(self.blob)

@@ -54,3 +54,20 @@ def test_json_written_behind_is_the_blocks_in_order_and_a_failed_write_is_raised
 
     with pytest.raises(OSError, match="No space"):
         report_writers.write_json(report, io.TextIOWrapper(Full(), encoding="utf-8"))
+
+
+def test_compressed_data_is_kept_in_a_buffer_of_its_own_size():
+    """pyarrow's compress keeps a buffer of the worst case (about the input's size): what the store keeps is a copy of
+    the compressed bytes only, and it reads back to the data."""
+    import os
+
+    import pyarrow as pa
+
+    from engine.arrowpool import compressed
+
+    data = os.urandom(100) * 20_000  # 2 MB that zstd packs into a few hundred bytes
+    before = pa.total_allocated_bytes()
+    kept = [compressed(data) for _ in range(5)]
+    assert all(len(k) < 5_000 for k in kept)
+    assert pa.total_allocated_bytes() - before < 5 * 5_000 + 4096  # (not 5 × 2 MB)
+    assert pa.decompress(kept[0], decompressed_size=len(data), codec="zstd", asbytes=True) == data
