@@ -14,6 +14,7 @@ from engine.lang import LANGUAGES, current, set_language, tr
 from engine.schemas import kind_named
 from engine.report_writers import format_accounting, rejects_csv, write_csv, write_json, write_table
 from engine.safe_text import for_terminal
+from engine.subjects_read import SubjectsRead
 from engine import store_cli
 
 FORMATS = {"table": write_table, "json": write_json, "csv": write_csv}
@@ -209,7 +210,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         raise UsageError(tr("--report self 不记入案卷库，--waivers 对它不起作用", "--report self is not recorded in the run "
                             "store: --waivers does nothing there"), fix=tr("去掉 --waivers", "drop --waivers"))
     waivers = store_cli.waiver_file(waivers_path, no_db, ruleset)
-    seen = None if no_db else set()  # (kind, id) of every record read: the store tells fixed from not checked
+    seen = None if no_db else SubjectsRead()  # (kind, id) of every record read: the store tells fixed from not checked
     result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
                   annual=_annual(ruleset, params_dir, annual_method), engine=engine, seen=seen, csv=fmt == "csv")
     if report_kind == "self":
@@ -365,7 +366,7 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
     annual = _annual(ruleset, params_dir, annual_method)
     waivers = store_cli.waiver_file(waivers_path, no_db, ruleset)
     out = prepare(Path(out_dir), overwrite)
-    seen = None if no_db else set()
+    seen = None if no_db else SubjectsRead()
     result = _run(paths, ruleset, date, kind, sheet, annual=annual, seen=seen)
     with store_cli.session(db, no_db, result.report, ruleset, "letters", date, issue_date, first_number,
                            seen, waivers) as run:
@@ -440,7 +441,7 @@ def demo(out_dir, as_of, issued_on, demo_db):
     date, issue_date = _as_of(as_of), _date_option(issued_on, "--issued-on")
     out = prepare(Path(out_dir), overwrite=True)  # the demo's folder is the demo's own
     annual = _annual(ruleset, DEFAULT_SAMPLES / "params", "linear")  # sample issued annual targets (示例 documents)
-    seen = set()
+    seen = SubjectsRead()
     result = run_check(sample_paths(), ruleset, date, keep_results=True, annual=annual, seen=seen)
     report = result.report
     _stream(write_table, report, None)

@@ -81,14 +81,19 @@ class Headline:
     """The fields of a finding's JSON the run store and the terminal table read, as attributes (f.rule_id,
     f.subject.id, f.source.row, f.citation.article …)."""
 
-    __slots__ = ("rule_id", "status", "message", "period", "subject", "source", "citation")
+    __slots__ = ("rule_id", "status", "message", "period", "subject", "source", "_citation")
 
     def __init__(self, data: dict):
-        from engine.findings import Citation, Source, Subject
+        from engine.findings import Source, Subject
         self.rule_id, self.status, self.message, self.period = (data["rule_id"], data["status"], data["message"],
                                                                 data["period"])
         self.subject, self.source = Subject(**data["subject"]), Source(**data["source"])
-        self.citation = Citation(**data["citation"])
+        self._citation = data["citation"]  # (a Citation made only when read: the run store does not)
+
+    @property
+    def citation(self):
+        from engine.findings import Citation
+        return Citation(**self._citation)
 
 
 class FindingStore(Sequence):

@@ -19,6 +19,7 @@ from engine.normalise import Regions, load_regions
 from engine.duplicates import Duplicates
 from engine.records import stream_file
 from engine.rules import RuleSet, load_ruleset
+from engine.subjects_read import SubjectsRead
 
 DEFAULT_RULES = resources.rules_dir()
 DEFAULT_SCHEMAS = resources.schemas_dir()
@@ -178,7 +179,7 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
                     progress(len(records) + sum(1 for r in rejections if r.scope == "row"))
                 _see_ids(duplicates, records, ruleset.schemas[table.kind])
                 if seen is not None:
-                    seen |= subject_ids(records, ruleset.schemas[table.kind])
+                    note_subjects(seen, records, ruleset.schemas[table.kind])
                 if table.kind in together:
                     held.extend(records)
                 else:
@@ -200,22 +201,42 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
     return RunResult(report=report, failed=failed, held=held)
 
 
+def _id_texts(records, schema):
+    """A batch's shown ids as a pyarrow text array (missing ones null), for a batch whose id is one field; else None."""
+    if not (isinstance(records, RecordBatch) and not schema.id_extra and hasattr(records, "rows")):
+        return None
+    column = records.column(schema.id_field)
+    if column.text is not None:  # (read as text: the stripped cells, as the values are)
+        uniques = column.text
+    else:
+        try:
+            uniques = pa.array(column.uniques, pa.string())
+        except (pa.ArrowException, TypeError):  # (ids that are not text: shown as str gives them)
+            uniques = pa.array([str(i) for i in column.uniques], pa.string())
+    return uniques.take(pa.array(column.codes, mask=column.codes < 0))
+
+
 def _see_ids(duplicates: Duplicates, records, schema) -> None:
     """Every record's shown id, column-wise for a batch whose id is one field."""
-    if isinstance(records, RecordBatch) and not schema.id_extra and hasattr(records, "rows"):
-        column = records.column(schema.id_field)
-        if len(column.codes) and column.codes.min() >= 0:
-            if column.text is not None:  # (read as text: the stripped cells, as the values are)
-                uniques = column.text
-            else:
-                try:
-                    uniques = pa.array(column.uniques, pa.string())
-                except (pa.ArrowException, TypeError):  # (ids that are not text: shown as str gives them)
-                    uniques = pa.array([str(i) for i in column.uniques], pa.string())
-            duplicates.see_many(records.kind, uniques.take(pa.array(column.codes)), records.file, records.rows)
-            return
+    ids = _id_texts(records, schema)
+    if ids is not None and len(ids) and not ids.null_count:
+        duplicates.see_many(records.kind, ids, records.file, records.rows)
+        return
     for record in records:
         duplicates.see(record)
+
+
+def note_subjects(seen, records, schema) -> None:
+    """Add (kind, id as shown) of every record of a batch or list to `seen` (a SubjectsRead, or a set): a batch's ids
+    column-wise, a record without an id left out."""
+    if isinstance(seen, SubjectsRead):
+        ids = _id_texts(records, schema)
+        if ids is not None:
+            seen.add_ids(records.kind, ids.drop_null())
+        else:
+            seen.add((record.kind, record.id) for record in records)
+        return
+    seen.update(subject_ids(records, schema))
 
 
 def subject_ids(records, schema) -> set:

@@ -4,14 +4,13 @@ before it by as-of, and the states of the runs after it are derived again; the c
 from __future__ import annotations
 
 import json
-import re
-import zlib
 from collections import defaultdict
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
 from engine.store import schema
 from engine.store.identity import key
+from engine.subjects_read import line, pack, pairs
 
 OPEN_STATES = ("new", "persisting", "reopened")
 IN_CHUNK = 2_000  # fingerprints per IN (…) list
@@ -19,28 +18,19 @@ IN_CHUNK = 2_000  # fingerprints per IN (…) list
 
 def pack_subjects(subjects) -> bytes | None:
     """The (kind, id) pairs a run read, one a line and compressed (ids as written, a backslash or line break in one
-    escaped; normalised only when a back-dated run needs them)."""
+    escaped; normalised only when a back-dated run needs them): engine.subjects_read's lines, packed there already
+    for a SubjectsRead."""
     if subjects is None:
         return None
-    return zlib.compress("\n".join(_line(kind, str(record_id)) for kind, record_id in subjects).encode("utf-8"), 1)
-
-
-def _line(kind: str, record_id: str) -> str:
-    if "\\" in record_id or "\n" in record_id:
-        record_id = record_id.replace("\\", "\\\\").replace("\n", "\\n")
-    return f"{kind}\x1f{record_id}"
+    packed = getattr(subjects, "packed", None)
+    if packed is not None:
+        return packed()
+    return pack(line(kind, str(record_id)) for kind, record_id in subjects)
 
 
 def subject_pairs(blob: bytes) -> list:
     """[kind, id] of every record a run read, as `pack_subjects` wrote them."""
-    pairs = []
-    for line in zlib.decompress(blob).decode("utf-8").split("\n"):
-        if line:
-            kind, _, record_id = line.partition("\x1f")
-            if "\\" in record_id:
-                record_id = re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], record_id)
-            pairs.append([kind, record_id])
-    return pairs
+    return pairs(blob)
 
 
 def unpack_subjects(blob: bytes | None) -> set | None:
