@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from markupsafe import Markup
-from openpyxl import Workbook
 
 from engine import charts
 from engine.annual import annual_rows, region_order
@@ -20,6 +19,7 @@ from engine.letter_plan import REGIONAL_MEASURES, plan_letters
 from engine.letters import _render, make_environment
 from engine.paths import ensure_inside
 from engine.workbook import Sheet
+from engine.xlsxwrite import Book
 
 HTML_NAME, XLSX_NAME = "overview.html", "overview.xlsx"
 TOP_RULES, TOP_UNITS = 15, 10
@@ -191,12 +191,11 @@ def write_html(overview: Overview, path: Path, templates_dir: Path | None = None
 
 def write_xlsx(overview: Overview, path: Path) -> Path:
     """The overview's tables, one sheet each, with the same headers."""
-    book = Workbook(write_only=True)
+    book = Book()
     for table in overview.tables.values():
         sheet = Sheet(book, table.sheet, tuple(zip(table.header, table.widths or (14,) * len(table.header))))
         for row in table.rows:
             sheet.add(row)
-        sheet.close()
     book.save(path)
     return path
 

@@ -7,16 +7,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from engine.findings import FORCE_ZH, SCOPE_ZH, STATUS_ZH, Finding, Report
 from engine.states import FINDING_STATUSES, STATUSES
 from engine.letter_text import article_label, bare_title, gap_text, with_unit
 from engine.report_writers import guard_formula
 from engine.safe_text import document_lines, for_document
+from engine.xlsxwrite import HEADER, Book
 
 # The requirement a check states, worded from the op of its violation condition (lt 80 → 不低于80%).
 REQUIREMENT = {"lt": "不低于", "le": "高于", "gt": "不超过", "ge": "低于", "eq": "不为", "ne": "应为",
@@ -30,9 +26,6 @@ SUMMARY_COLUMNS = (("分类", 10), ("名称", 40), *((STATUS_ZH[s], 12) for s in
                    ("读取行数", 10), ("评估行数", 10), ("拒收行数", 10))
 SHEETS = ("发现事项", "拒收记录", "汇总")
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
-_WRAP = Alignment(wrap_text=True, vertical="top")
 _NEGATIVE_AMOUNT = re.compile(r"-\d[\d.,]*(?:\s?[%％‰A-Za-z/³²·\u4e00-\u9fff]*)")
 
 
@@ -89,36 +82,19 @@ def finding_row(f: Finding) -> list:
 
 
 class Sheet:
-    """A write-only sheet with a bold frozen header, fixed column widths and an auto filter over what was written."""
+    """A sheet of a Book with a bold frozen header, fixed column widths and an auto filter over what was written (when
+    the book is saved); each value made a cell by cell_text, a text of several lines wrapped."""
 
-    def __init__(self, book: Workbook, title: str, columns: tuple):
-        self.ws = book.create_sheet(title)
-        self.width, self.rows = len(columns), 0
-        for n, (_, width) in enumerate(columns, start=1):
-            self.ws.column_dimensions[get_column_letter(n)].width = width
-        self.ws.freeze_panes = "A2"
-        header = []
-        for name, _ in columns:
-            cell = WriteOnlyCell(self.ws, name)
-            cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-            header.append(cell)
-        self.ws.append(header)
+    def __init__(self, book: Book, title: str, columns: tuple):
+        self.part = book.add_sheet(title, [width for _, width in columns])
+        self.part.add([name for name, _ in columns], style=HEADER)
+
+    @property
+    def rows(self) -> int:
+        return self.part.rows - 1  # (below the header)
 
     def add(self, values: Iterable) -> None:
-        cells = []
-        for value in values:
-            text = cell_text(value)
-            if isinstance(text, str) and "\n" in text:  # (a styled cell of its own; the others are plain values,
-                cell = WriteOnlyCell(self.ws, text)       # written through one cell openpyxl reuses)
-                cell.alignment = _WRAP
-                cells.append(cell)
-            else:
-                cells.append(text)
-        self.ws.append(cells)
-        self.rows += 1
-
-    def close(self) -> None:
-        self.ws.auto_filter.ref = f"A1:{get_column_letter(self.width)}{self.rows + 1}"
+        self.part.add([cell_text(value) for value in values])
 
 
 def _count_row(category: str, name: str, counts: Counter, files: tuple = ("", "", ""), every_state=True) -> list:
@@ -155,7 +131,7 @@ def summary_rows(report: Report, titles: dict, by_rule: dict, by_region: dict, b
 
 def write_workbook(report: Report, path: Path) -> Path:
     """Write the findings workbook; findings are streamed (write-only), so a large run is not held twice."""
-    book = Workbook(write_only=True)
+    book = Book()
     findings_sheet = Sheet(book, SHEETS[0], FINDING_COLUMNS)
     rejects_sheet = Sheet(book, SHEETS[1], REJECT_COLUMNS)
     summary_sheet = Sheet(book, SHEETS[2], SUMMARY_COLUMNS)
@@ -170,11 +146,7 @@ def write_workbook(report: Report, path: Path) -> Path:
         rejects_sheet.add([r.file, r.row, r.column, r.value, r.reason, SCOPE_ZH.get(r.scope, r.scope)])
     for row in summary_rows(report, titles, by_rule, by_region, by_file):
         summary_sheet.add(row)
-    for sheet in (findings_sheet, rejects_sheet, summary_sheet):
-        sheet.close()
-    path = Path(path)
-    book.save(path)
-    return path
+    return book.save(Path(path))
 
 
 __all__ = ["write_workbook", "finding_row", "requirement", "cell_text", "Sheet", "SHEETS"]
