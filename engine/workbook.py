@@ -88,13 +88,27 @@ class Sheet:
     def __init__(self, book: Book, title: str, columns: tuple):
         self.part = book.add_sheet(title, [width for _, width in columns])
         self.part.add([name for name, _ in columns], style=HEADER)
+        self._texts: dict = {}  # (type, text) -> its cell_text: a text that repeats (rule, region, article) made once
 
     @property
     def rows(self) -> int:
         return self.part.rows - 1  # (below the header)
 
     def add(self, values: Iterable) -> None:
-        self.part.add([cell_text(value) for value in values])
+        texts = self._texts
+        if len(texts) > 50_000:  # (memory follows the variety of the texts, not the rows)
+            texts.clear()
+        cells = []
+        for value in values:
+            if isinstance(value, str):
+                key = (type(value), value)  # (a Lines text is made otherwise than the same plain text)
+                found = texts.get(key)
+                if found is None:
+                    found = texts[key] = cell_text(value)
+                cells.append(found)
+            else:
+                cells.append(cell_text(value))
+        self.part.add(cells)
 
 
 def _count_row(category: str, name: str, counts: Counter, files: tuple = ("", "", ""), every_state=True) -> list:
@@ -136,7 +150,8 @@ def write_workbook(report: Report, path: Path) -> Path:
     rejects_sheet = Sheet(book, SHEETS[1], REJECT_COLUMNS)
     summary_sheet = Sheet(book, SHEETS[2], SUMMARY_COLUMNS)
     titles, by_rule, by_region, by_file = {}, {}, {}, {}
-    for f in report.findings:
+    views = getattr(report.findings, "views", None)  # (a FindingStore: each finding read from its JSON object)
+    for f in views() if views is not None else report.findings:
         findings_sheet.add(finding_row(f))
         titles.setdefault(f.rule_id, f.title)
         by_rule.setdefault(f.rule_id, Counter())[f.status] += 1

@@ -52,6 +52,17 @@ def _xml_text(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
+def _text_markup(text: str, style: int | None) -> str:
+    """A text cell's markup after `<c r="…"`: its style (`style`, else WRAP for a text of several lines), an inline
+    string (none for an empty text), with xml:space where spaces begin or end it (as openpyxl writes it)."""
+    kind = style if style is not None else (WRAP if "\n" in text else None)
+    styled = "" if kind is None else f' s="{kind}"'
+    if not text:
+        return f'{styled} t="inlineStr"></c>'
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f'{styled} t="inlineStr"><is><t{space}>{_xml_text(text)}</t></is></c>'
+
+
 class SheetPart:
     """One sheet: its column widths and its rows as XML in a temporary file (memory does not follow the rows)."""
 
@@ -63,6 +74,7 @@ class SheetPart:
         self._letters = [column_letter(n) for n in range(1, len(widths) + 1)]
         self._file = tempfile.TemporaryFile()
         self._pending: list = []
+        self._texts: dict = {}  # (text, style) -> the cell's markup after its reference: a repeated text escaped once
 
     def add(self, values, style: int | None = None) -> None:
         """A row of text and numbers (None: an empty cell); a text holding a line break is wrapped (WRAP), unless
@@ -80,13 +92,12 @@ class SheetPart:
                 cells.append(f'<c r="{ref}" t="n"><v>{shown}</v></c>')
                 continue
             text = str(value)
-            kind = style if style is not None else (WRAP if "\n" in text else None)
-            styled = "" if kind is None else f' s="{kind}"'
-            if not text:
-                cells.append(f'<c r="{ref}"{styled} t="inlineStr"></c>')
-                continue
-            space = ' xml:space="preserve"' if text != text.strip() else ""
-            cells.append(f'<c r="{ref}"{styled} t="inlineStr"><is><t{space}>{_xml_text(text)}</t></is></c>')
+            markup = self._texts.get((text, style))
+            if markup is None:
+                if len(self._texts) > 50_000:  # (memory follows the variety of the texts, not the rows)
+                    self._texts.clear()
+                markup = self._texts[(text, style)] = _text_markup(text, style)
+            cells.append(f'<c r="{ref}"{markup}')
         self._pending.append(f'<row r="{number}">{"".join(cells)}</row>')
         if len(self._pending) >= 1_000:
             self._flush()

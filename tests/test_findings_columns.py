@@ -89,6 +89,17 @@ def test_batch_findings_are_the_record_findings(tmp_path, ruleset, make):
         [tuple(getattr(f, n) for n in fields) for f in records.findings]
     listed = dataclasses.replace(records, findings=list(records.findings))  # (the table of Findings themselves)
     assert F._text_of(F.write_table, columns) == F._text_of(F.write_table, listed)
+    assert _workbook_cells(columns, tmp_path / "columns.xlsx") == _workbook_cells(listed, tmp_path / "listed.xlsx")
+
+
+def _workbook_cells(report, path) -> list:
+    """Every cell of the findings workbook (a stored run's findings read as FindingViews, a list's as Findings)."""
+    import openpyxl
+
+    from engine.workbook import write_workbook
+
+    book = openpyxl.load_workbook(write_workbook(report, path))
+    return [(ws.title, c.coordinate, c.value, c.alignment.wrap_text) for ws in book for row in ws.iter_rows() for c in row]
 
 
 def test_sample_findings_are_the_record_findings(ruleset, monkeypatch):
