@@ -144,7 +144,8 @@ def summary_rows(report: Report, titles: dict, by_rule: dict, by_region: dict, b
 
 
 def write_workbook(report: Report, path: Path) -> Path:
-    """Write the findings workbook; findings are streamed (write-only), so a large run is not held twice."""
+    """Write the findings workbook; findings are streamed (rows to a temporary file until it is saved), so a large run
+    is not held twice."""
     book = Book()
     findings_sheet = Sheet(book, SHEETS[0], FINDING_COLUMNS)
     rejects_sheet = Sheet(book, SHEETS[1], REJECT_COLUMNS)
