@@ -90,10 +90,6 @@ class Sheet:
         self.part.add([name for name, _ in columns], style=HEADER)
         self._texts: dict = {}  # (type, text) -> its cell_text: a text that repeats (rule, region, article) made once
 
-    @property
-    def rows(self) -> int:
-        return self.part.rows - 1  # (below the header)
-
     def add(self, values: Iterable) -> None:
         texts = self._texts
         if len(texts) > 50_000:  # (memory follows the variety of the texts, not the rows)
