@@ -179,34 +179,29 @@ class FindingStore(Sequence):
     def __len__(self) -> int:
         return self._count
 
-    def __iter__(self) -> Iterator:
+    def _each(self, make) -> Iterator:
+        """Each finding in order: make(its JSON object) in a segment kept as JSON, the Finding itself in a segment
+        kept as pickles."""
         for _, _, _, blob, is_json, _ in self._ordered():
             if is_json:
-                for text in blob.unpack().decode("utf-8").split(SEPARATOR):
-                    yield finding_of(orjson.loads(text))
+                for text in blob.unpack().split(SEPARATOR.encode()):
+                    yield make(orjson.loads(text))
             else:
                 yield from pickle.loads(blob.unpack())
+
+    def __iter__(self) -> Iterator:
+        return self._each(finding_of)
 
     def headlines(self) -> Iterator:
         """Each finding's rule, status, message, period, subject, source and citation, without the rest of the Finding
         being rebuilt from its text (what the run store records and the table shows: several times faster than
         iterating)."""
-        for _, _, _, blob, is_json, _ in self._ordered():
-            if is_json:
-                for text in blob.unpack().split(SEPARATOR.encode()):
-                    yield Headline(orjson.loads(text))
-            else:
-                yield from pickle.loads(blob.unpack())
+        return self._each(Headline)
 
     def views(self) -> Iterator:
         """Each finding in order: a FindingView of its JSON object, or the Finding itself in a segment kept as
         pickles."""
-        for _, _, _, blob, is_json, _ in self._ordered():
-            if is_json:
-                for text in blob.unpack().split(SEPARATOR.encode()):
-                    yield FindingView(orjson.loads(text))
-            else:
-                yield from pickle.loads(blob.unpack())
+        return self._each(FindingView)
 
     def csv_segments(self) -> Iterator:
         """Each segment in order: its CSV lines as UTF-8 bytes where it was kept with them, else its findings, each as
