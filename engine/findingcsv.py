@@ -8,6 +8,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.report_writers import safe_cell
 from engine.safe_text import UNSAFE_CLASS
 
 
@@ -33,8 +34,6 @@ def csv_field(text: str) -> str:
 def cells(raw: pa.Array) -> pa.Array:
     """Each text as write_csv writes it as a cell (safe_cell, then csv quoting): most need neither and are found so in
     one pass; the others are quoted column-wise, and those a safe_cell changes made value by value."""
-    from engine.report_writers import safe_cell
-
     raw = raw.cast(pa.string())
     special = pc.match_substring_regex(raw, SPECIAL)
     if not pc.any(special).as_py():
@@ -69,8 +68,6 @@ def csv_lines(layouts: list, kinds: pa.Array, entries: pa.Array, file: str, rows
     """Each entry's CSV line (line end included): the fixed cells of its rule and status (`layouts`, by `kinds`:
     BatchExplainer.csv_layout), its row's id, name and region (`identity`: their JSON for each row, taken by
     `entries`), the file and row number, and its observed, limit and message cells from `per_entry`."""
-    from engine.report_writers import safe_cell
-
     def fixed(n: int) -> pa.Array:
         return pa.array([layout[n] for layout in layouts], pa.string()).take(kinds)
 

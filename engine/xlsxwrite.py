@@ -11,6 +11,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from openpyxl.utils import absolute_coordinate, quote_sheetname
+from openpyxl.utils import get_column_letter as column_letter
+
 from engine.safe_text import escape_char
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -35,15 +38,6 @@ STYLES = (
     'borderId="0" applyAlignment="1" xfId="0"><alignment vertical="top" wrapText="1"/></xf></cellXfs><cellStyles '
     'count="1"><cellStyle name="Normal" xfId="0" builtinId="0" hidden="0"/></cellStyles><tableStyles count="0" '
     'defaultTableStyle="TableStyleMedium9" defaultPivotStyle="PivotStyleLight16"/></styleSheet>')
-
-
-def column_letter(n: int) -> str:
-    """The letters of column n (1-based): A … Z, AA …"""
-    letters = ""
-    while n:
-        n, rest = divmod(n - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _xml_text(text: str) -> str:
@@ -182,7 +176,7 @@ class Book:
                          f'r:id="rId{n}"/>' for n, s in enumerate(self.sheets, start=1))
         filters = "".join(
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="{n}" hidden="1">'
-            f"{_xml_text(_quoted(s.title))}!{_absolute(s.filter_ref())}</definedName>"
+            f"{_xml_text(quote_sheetname(s.title))}!{absolute_coordinate(s.filter_ref())}</definedName>"
             for n, s in enumerate(self.sheets))
         workbook = (
             f'<workbook xmlns="{MAIN}"><workbookPr/><workbookProtection/><bookViews><workbookView visibility="visible" '
@@ -205,15 +199,6 @@ class Book:
             for n, sheet in enumerate(self.sheets, start=1):
                 sheet.write_to(archive, f"xl/worksheets/sheet{n}.xml")
         return path
-
-
-def _quoted(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
-
-
-def _absolute(ref: str) -> str:
-    """A1:M187 as $A$1:$M$187."""
-    return ":".join(re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", part) for part in ref.split(":"))
 
 
 __all__ = ["Book", "SheetPart", "HEADER", "WRAP", "column_letter"]
