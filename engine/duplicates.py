@@ -49,11 +49,12 @@ def _hash_keys(keys, prefix: str = "") -> np.ndarray:
     hashes = np.full(len(keys), start, dtype=np.uint64)
     if not len(keys):
         return hashes.view(np.int64)
+    counts = np.bincount(lengths)
     with np.errstate(over="ignore"):
-        for length in np.flatnonzero(np.bincount(lengths)).tolist():
+        for length in np.flatnonzero(counts).tolist():
             if not length:
                 continue
-            if lengths[0] == length and offsets[-1] - offsets[0] == length * len(keys):  # (all one length)
+            if counts[length] == len(keys):  # (all one length)
                 rows, matrix = slice(None), data[offsets[0]:offsets[-1]].reshape(len(keys), length)
             else:
                 rows = np.flatnonzero(lengths == length)

@@ -115,3 +115,15 @@ def test_a_batch_of_plain_ids_and_a_batch_with_one_id_that_is_not_are_keyed_alik
                           {"kind": "boiler", "id": "ＧＬ－３", "first": ["a.csv", 4], "again": ["b.csv", 4]}]
     assert dup_module._printable_ascii(pa.array(["GL-1", "~!"])) and not dup_module._printable_ascii(pa.array(["a b"]))
     assert not dup_module._printable_ascii(pa.array(["a\x7f"])) and not dup_module._printable_ascii(pa.array(["兰"]))
+
+
+def test_keys_whose_lengths_average_to_the_first_ones_are_hashed_each_by_its_own_length():
+    """4, 8, 4 and 0 bytes: as many bytes as four keys of 4, which once took the path for keys all of one length
+    (each key then hashed from the wrong bytes, and the repeated GL-1 not found)."""
+    import pyarrow as pa
+
+    keys = ["gl-1", "兰州-3", "gl-1", ""]
+    assert dup_module._hash_keys(pa.array(keys), "boiler\x1f").tolist() == [_fnv1a("boiler\x1f" + k) for k in keys]
+    seen = Duplicates()
+    seen.see_many("boiler", ["GL-1", "兰州-3", "GL-1", ""], "a.csv", [2, 3, 4, 5])
+    assert seen.found == [{"kind": "boiler", "id": "GL-1", "first": ["a.csv", 2], "again": ["a.csv", 4]}]
