@@ -1,5 +1,5 @@
-"""Record ids given more than once in a run, tracked in 12 bytes a row and the ids compressed, so that large inputs
-stay small."""
+"""Record ids given more than once in a run, tracked in 8 bytes a row (a hash) and the ids compressed, so that large
+inputs stay small."""
 
 from __future__ import annotations
 
@@ -25,11 +25,6 @@ def id_key(text) -> str:
     if not text.isprintable():
         text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
     return "".join(text.split()).lower()
-
-
-def _key(kind: str, record_id: str) -> str:
-    """The identity of a record: its kind and its id_key."""
-    return kind + "\x1f" + id_key(record_id)
 
 
 PRIME = np.uint64(0x100000001B3)  # FNV-1a, 64 bits
@@ -73,6 +68,20 @@ def _buffers(texts) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.frombuffer(offsets, dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
     return offsets, data
+
+
+def _keys_of(ids):
+    """Each id's id_key, as a pyarrow string array, column-wise: an id of printable ASCII without spaces is its own
+    key in lower case; any other goes through id_key."""
+    keys = pc.ascii_lower(ids)
+    if _printable_ascii(ids):
+        return keys
+    plain = pc.match_substring_regex(ids, "^[!-~]*$").to_numpy(zero_copy_only=False)
+    keys = keys.to_pylist()
+    texts = ids.to_pylist()
+    for n in np.flatnonzero(~plain):
+        keys[n] = id_key(texts[n])
+    return pa.array(keys, pa.string())
 
 
 def _printable_ascii(texts) -> bool:
@@ -120,6 +129,23 @@ class _Ids:
             n -= self._firsts[block]
         return bytes(texts[offsets[n]:offsets[n + 1]]).decode("utf-8")
 
+    def take(self, numbers: np.ndarray):
+        """The texts of these numbers (ascending), as a pyarrow string array, a block at a time."""
+        parts = []
+        blocks = np.searchsorted(np.frombuffer(self._firsts, dtype=np.int64), numbers, side="right") - 1 \
+            if len(self._firsts) else np.full(len(numbers), -1)
+        blocks[numbers >= self._count] = len(self._blocks)  # (the open block)
+        bounds = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1], True])
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            block = int(blocks[a])
+            if block == len(self._blocks):
+                texts, offsets, first = bytes(self._open), np.frombuffer(self._open_offsets, dtype=np.int32), self._count
+            else:
+                (texts, offsets), first = self._block(block), self._firsts[block]
+            whole = pa.StringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(texts))
+            parts.append(whole.take(pa.array(numbers[a:b] - first)))
+        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
     def _block(self, block: int) -> tuple:
         found = self._unpacked.get(block)
         if found is None:
@@ -136,13 +162,15 @@ class _Ids:
 class Duplicates:
     """Sees every record once; `found` lists each id seen again, with where it was first and where again."""
 
+    SLICE = 1 << 16  # hashes compared with the repeated ones at a time
+
     def __init__(self):
         self._hashes = array("q")
-        self._rows = array("i")  # (a row number fits in 32 bits)
         self._ids = _Ids()
-        self._starts = array("q")  # each see_many call: its first record, its file and its kind (not per record)
+        self._starts = array("q")  # each see_many call: its first record, its file, its kind and its rows
         self._segment_files: list[str] = []
         self._segment_kinds: list[str] = []
+        self._segment_rows: list = []  # the first row where the rows are consecutive (most calls), else them all
         self._found: list | None = None
 
     def see(self, record) -> None:
@@ -150,66 +178,78 @@ class Duplicates:
 
     def see_many(self, kind: str, ids, file: str, rows) -> None:
         """Records of one kind from one file, by shown id (a list, or a pyarrow string array) and row, column-wise:
-        an id of printable ASCII without spaces is its own key in lower case; any other goes through _key."""
+        an id of printable ASCII without spaces is its own key in lower case; any other goes through id_key."""
         if not len(ids):
             return
         if not isinstance(ids, pa.Array):
             ids = pa.array([str(i) for i in ids], pa.string())
         elif ids.type != pa.string():  # (pandas' text columns are large_string)
             ids = ids.cast(pa.string())
-        keys = pc.ascii_lower(ids)
-        if not _printable_ascii(ids):
-            plain = pc.match_substring_regex(ids, "^[!-~]*$").to_numpy(zero_copy_only=False)
-            keys = keys.to_pylist()
-            texts = ids.to_pylist()
-            for n in np.flatnonzero(~plain):
-                keys[n] = _key("", texts[n])[1:]
-            keys = pa.array(keys, pa.string())
-        hashes = _hash_keys(keys, kind + "\x1f")
+        hashes = _hash_keys(_keys_of(ids), kind + "\x1f")
         self._starts.append(len(self._hashes))
         self._segment_files.append(file)
         self._segment_kinds.append(kind)
         self._hashes.frombytes(hashes.astype(np.int64).tobytes())
-        self._rows.frombytes(np.asarray(rows, dtype=np.int32).tobytes())
+        rows = np.asarray(rows, dtype=np.int64)
+        consecutive = len(rows) == 1 or bool((np.diff(rows) == 1).all())
+        self._segment_rows.append(int(rows[0]) if consecutive else rows.astype(np.int32))
         offsets, data = _buffers(ids)
         self._ids.extend(data[offsets[0]:offsets[-1]].tobytes(), offsets.astype(np.int64) - offsets[0])
         self._found = None
 
-    def _segment(self, n: int) -> int:
-        return bisect.bisect_right(self._starts, n) - 1
+    def _repeated_positions(self) -> np.ndarray:
+        """The records (ascending) whose hash another record has too. One sorted copy of the hashes (8 bytes a row)
+        finds the repeated hashes; the records with one are then found a slice at a time."""
+        hashes = np.frombuffer(self._hashes, dtype=np.int64) if len(self._hashes) else np.zeros(0, dtype=np.int64)
+        ordered = np.sort(hashes)
+        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        del ordered
+        if not len(repeated):
+            return np.zeros(0, dtype=np.int64)
+        found = []
+        for start in range(0, len(hashes), self.SLICE):
+            part = hashes[start:start + self.SLICE]
+            at = np.minimum(np.searchsorted(repeated, part), len(repeated) - 1)
+            found.append(np.flatnonzero(repeated[at] == part) + start)
+        return np.concatenate(found)
 
-    def _kind(self, n: int) -> str:
-        return self._segment_kinds[self._segment(n)]
-
-    def _place(self, n: int) -> list:
-        return [self._segment_files[self._segment(n)], self._rows[n]]
+    def _rows_of(self, segments: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """The row of each record (by its segment and number)."""
+        firsts = np.array([r if isinstance(r, int) else 0 for r in self._segment_rows], dtype=np.int64)
+        at = positions - np.frombuffer(self._starts, dtype=np.int64)[segments]
+        rows = firsts[segments] + at
+        for segment in np.unique(segments).tolist():
+            given = self._segment_rows[segment]
+            if not isinstance(given, int):
+                mine = segments == segment
+                rows[mine] = given[at[mine]]
+        return rows
 
     @property
     def found(self) -> list:
-        """[{kind, id, first: [file, row], again: [file, row]}, …] in the order the repeats were read."""
+        """[{kind, id, first: [file, row], again: [file, row]}, …] in the order the repeats were read. The records
+        whose hash is repeated are told apart by their identities (kind and id_key), column-wise."""
         if self._found is not None:
             return self._found
-        hashes = np.frombuffer(self._hashes, dtype=np.int64) if len(self._hashes) else np.zeros(0, dtype=np.int64)
-        order = np.argsort(hashes, kind="stable")
-        ordered = hashes[order]
-        repeats = []
-        same = np.flatnonzero(ordered[1:] == ordered[:-1])  # positions where a hash repeats the one before it
-        starts = np.unique(np.concatenate([same[np.r_[True, same[1:] != same[:-1] + 1]]])) if len(same) else []
-        groups = []
-        for start in starts:
-            end = start + 1
-            while end < len(order) and ordered[end] == ordered[start]:
-                end += 1
-            groups.append([int(i) for i in order[start:end]])
-        ids = {n: self._ids[n] for n in sorted({n for group in groups for n in group})}  # (read block by block)
-        for group in groups:
-            first_by_key: dict = {}
-            for n in group:  # equal hashes: compare the keys themselves
-                key = _key(self._kind(n), ids[n])
-                if key in first_by_key:
-                    repeats.append((n, {"kind": self._kind(n), "id": ids[n],
-                                        "first": self._place(first_by_key[key]), "again": self._place(n)}))
-                else:
-                    first_by_key[key] = n
-        self._found = [entry for _, entry in sorted(repeats, key=lambda item: item[0])]
+        positions = self._repeated_positions()
+        if not len(positions):
+            self._found = []
+            return self._found
+        ids = self._ids.take(positions)
+        segments = np.searchsorted(np.frombuffer(self._starts, dtype=np.int64), positions, side="right") - 1
+        kind_names = sorted(set(self._segment_kinds))
+        kinds = np.array([kind_names.index(k) for k in self._segment_kinds], dtype=np.int64)[segments]
+        keys = _keys_of(ids).dictionary_encode()
+        identity = kinds * len(keys.dictionary) + keys.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        _, first_of, inverse = np.unique(identity, return_index=True, return_inverse=True)
+        first = first_of[inverse.reshape(-1)]  # (the candidate that first had each one's identity)
+        again = np.flatnonzero(first != np.arange(len(positions)))
+        rows = self._rows_of(segments, positions)
+        files = self._segment_files
+        self._found = [{"kind": kind_names[kind], "id": text, "first": [files[first_segment], first_row],
+                        "again": [files[segment], row]}
+                       for kind, text, first_segment, first_row, segment, row in zip(
+                           kinds[again].tolist(), ids.take(pa.array(again)).to_pylist(),
+                           segments[first[again]].tolist(), rows[first[again]].tolist(),
+                           segments[again].tolist(), rows[again].tolist())]
         return self._found

@@ -1,6 +1,9 @@
 """Duplicate record ids: reported with both places, full-width ids equal to half-width, hash collisions harmless."""
 
 import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine import duplicates as dup_module
 from engine.duplicates import Duplicates
@@ -117,13 +120,49 @@ def test_a_batch_of_plain_ids_and_a_batch_with_one_id_that_is_not_are_keyed_alik
     assert not dup_module._printable_ascii(pa.array(["a\x7f"])) and not dup_module._printable_ascii(pa.array(["兰"]))
 
 
-def test_keys_whose_lengths_average_to_the_first_ones_are_hashed_each_by_its_own_length():
-    """4, 8, 4 and 0 bytes: as many bytes as four keys of 4, which once took the path for keys all of one length
-    (each key then hashed from the wrong bytes, and the repeated GL-1 not found)."""
-    import pyarrow as pa
+def _reference_found(batches) -> list:
+    """Duplicates by a dict of identities, one record at a time in reading order (the reference for found)."""
+    first: dict = {}
+    found = []
+    for kind, ids, file, rows in batches:
+        for record_id, row in zip(ids, rows):
+            key = (kind, dup_module.id_key(record_id))
+            if key in first:
+                found.append({"kind": kind, "id": record_id, "first": first[key], "again": [file, row]})
+            else:
+                first[key] = [file, row]
+    return found
 
-    keys = ["gl-1", "兰州-3", "gl-1", ""]
-    assert dup_module._hash_keys(pa.array(keys), "boiler\x1f").tolist() == [_fnv1a("boiler\x1f" + k) for k in keys]
+
+@given(st.lists(st.tuples(st.sampled_from(["boiler", "coal_sample"]),
+                          st.lists(st.sampled_from(["GL-1", "gl-1", "ＧＬ－１", "gl\u200b-1", "GL-2", "G L-2", "A", "兰州-3", ""]),
+                                   min_size=1, max_size=12),
+                          st.booleans(), st.integers(2, 10)), max_size=8),
+       st.integers(0, 3), st.integers(1, 5), st.sampled_from([8, 64, 1 << 20]))
+def test_found_equals_a_dict_of_identities_whatever_the_hashes_rows_and_slices(batches, buckets, slice_size, block):
+    """Few hash values (collisions everywhere, or none but equal ids), rows consecutive or not, the hashes compared a
+    few at a time and the ids kept in blocks of a few bytes: the repeats are those a dict of identities finds, with
+    their rows and files."""
+    real = dup_module._hash_keys
+    hashed = real if buckets == 0 else lambda keys, prefix="": real(keys, prefix) % buckets
+    given_batches = []
+    for n, (kind, ids, consecutive, first_row) in enumerate(batches):
+        rows = list(range(first_row, first_row + len(ids))) if consecutive else \
+            [first_row + 3 * k + (k % 2) for k in range(len(ids))]
+        given_batches.append((kind, ids, f"{n}.csv", rows))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dup_module, "_hash_keys", hashed)
+        patch.setattr(Duplicates, "SLICE", slice_size)
+        patch.setattr(dup_module._Ids, "BLOCK", block)
+        seen = Duplicates()
+        for kind, ids, file, rows in given_batches:
+            seen.see_many(kind, ids, file, rows)
+        assert seen.found == _reference_found(given_batches)
+
+
+def test_consecutive_rows_are_kept_as_their_first_row_and_others_row_by_row():
     seen = Duplicates()
-    seen.see_many("boiler", ["GL-1", "兰州-3", "GL-1", ""], "a.csv", [2, 3, 4, 5])
-    assert seen.found == [{"kind": "boiler", "id": "GL-1", "first": ["a.csv", 2], "again": ["a.csv", 4]}]
+    seen.see_many("boiler", ["A", "B", "C"], "a.csv", [2, 3, 4])
+    seen.see_many("boiler", ["D", "A", "B"], "b.csv", [7, 9, 10])
+    assert seen._segment_rows[0] == 2 and list(seen._segment_rows[1]) == [7, 9, 10]
+    assert [(f["first"], f["again"]) for f in seen.found] == [(["a.csv", 2], ["b.csv", 9]), (["a.csv", 3], ["b.csv", 10])]
