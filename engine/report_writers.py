@@ -261,11 +261,18 @@ def format_accounting(manifest: dict, duplicates: list = (), kind_titles: dict |
             lines.append(tr("    注：", "    note: ") + t(note))
     for failed in manifest.get("failed_inputs", []):
         lines.append(f"  {t(failed['path'])}" + tr("：无法读取", ": could not be read"))
+    label = tr("重复编号", "duplicate id")
+    places = tr("：{} 第{}行 与 {} 第{}行（均已评估）", ": {} row {} and {} row {} (both evaluated)")
+    files, kinds = {}, {}  # each file name and kind escaped once (a file may hold many repeated ids)
     for dup in duplicates:
-        first, again = (t(dup["first"][0]), dup["first"][1]), (t(dup["again"][0]), dup["again"][1])
-        lines.append(f"  {tr('重复编号', 'duplicate id')} {t(titles.get(dup['kind'], dup['kind']))} {t(dup['id'])}"
-                     + tr("：{} 第{}行 与 {} 第{}行（均已评估）", ": {} row {} and {} row {} (both evaluated)")
-                     .format(*first, *again))
+        (first_file, first_row), (again_file, again_row), kind = dup["first"], dup["again"], dup["kind"]
+        for name in (first_file, again_file):
+            if name not in files:
+                files[name] = t(name)
+        if kind not in kinds:
+            kinds[kind] = t(titles.get(kind, kind))
+        lines.append(f"  {label} {kinds[kind]} {t(dup['id'])}"
+                     + places.format(files[first_file], first_row, files[again_file], again_row))
     return "\n".join(lines)
 
 

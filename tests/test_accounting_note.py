@@ -1,0 +1,46 @@
+"""The accounting note under a check (files read = evaluated + rejected, and each repeated id with its two places), in
+Chinese and English, with file names, kinds and ids escaped for the terminal."""
+
+from __future__ import annotations
+
+from engine.lang import set_language
+from engine.report_writers import format_accounting
+from engine.safe_text import for_terminal
+
+MANIFEST = {"inputs": [{"path": "a.csv", "kind": "boiler", "rows": 4, "evaluated": 3, "rejected": 1}]}
+TITLES = {"boiler": "锅炉", "coal_sample": "散煤抽检样品"}
+DUPLICATES = [
+    {"kind": "boiler", "id": "GL-1", "first": ["a.csv", 2], "again": ["a.csv", 5]},
+    {"kind": "coal_sample", "id": "S\x1b[31m", "first": ["b\u202e.csv", 3], "again": ["a.csv", 9]},
+    {"kind": "boiler", "id": "gl-1", "first": ["a.csv", 2], "again": ["boiler", 4]},  # (a file named as a kind)
+]
+
+
+def _expected(chinese: bool) -> list[str]:
+    lines = []
+    for dup in DUPLICATES:
+        kind = TITLES[dup["kind"]] if chinese else dup["kind"]
+        (first, first_row), (again, again_row) = dup["first"], dup["again"]
+        first, again, shown = for_terminal(first), for_terminal(again), for_terminal(dup["id"])
+        lines.append(f"  重复编号 {kind} {shown}：{first} 第{first_row}行 与 {again} 第{again_row}行（均已评估）" if chinese
+                     else f"  duplicate id {kind} {shown}: {first} row {first_row} and {again} row {again_row} "
+                          "(both evaluated)")
+    return lines
+
+
+def test_each_repeated_id_is_one_line_with_both_places_in_chinese():
+    lines = format_accounting(MANIFEST, DUPLICATES, TITLES).split("\n")
+    assert lines[:2] == ["文件：", "  a.csv [锅炉]：读取 4 = 评估 3 + 拒收 1"]
+    assert lines[2:] == _expected(chinese=True)
+    assert "\x1b" not in "".join(lines) and "\u202e" not in "".join(lines)
+    assert lines[-1].endswith("boiler 第4行（均已评估）")  # (the file named boiler is not shown as 锅炉)
+
+
+def test_each_repeated_id_is_one_line_with_both_places_in_english():
+    set_language("en")
+    try:
+        lines = format_accounting(MANIFEST, DUPLICATES, TITLES).split("\n")
+    finally:
+        set_language(None)
+    assert lines[:2] == ["files:", "  a.csv [boiler]: read 4 = evaluated 3 + rejected 1"]
+    assert lines[2:] == _expected(chinese=False)
