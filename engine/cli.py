@@ -12,7 +12,7 @@ from engine import __version__
 from engine.errors import EcocheckError, UsageError, os_problem
 from engine.lang import LANGUAGES, current, set_language, tr
 from engine.schemas import kind_named
-from engine.report_writers import format_accounting, rejects_csv, write_csv, write_json, write_table
+from engine.report_writers import accounting_lines, chunked, rejects_csv, write_csv, write_json, write_table
 from engine.safe_text import for_terminal
 from engine.subjects_read import SubjectsRead
 from engine import store_cli
@@ -111,7 +111,8 @@ def _exit_code(report, failed, fail_on: str, statuses: set | None = None) -> int
 
 
 def _accounting_note(report):
-    click.echo(format_accounting(report.manifest, report.duplicates, report.kind_titles), err=True)
+    for lines in chunked(accounting_lines(report.manifest, report.duplicates, report.kind_titles)):
+        click.echo("\n".join(lines), err=True)
 
 
 rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 
@@ -18,6 +19,24 @@ from engine.safe_text import UNSAFE_CLASS, for_document, for_terminal
 
 def _dump(value) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode("utf-8")
+
+
+def chunked(items, size: int = 10_000) -> Iterator[list]:
+    """The items in lists of at most `size`."""
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def _write_list(items: list, out) -> None:
+    """_dump(items) written a chunk of items at a time: the same text, without the whole of it in memory at once."""
+    if not items:
+        out.write(_dump(items))
+        return
+    out.write("[")
+    for n, chunk in enumerate(chunked(items)):
+        out.write(("," if n else "") + _dump(chunk)[1:-2])
+    out.write("\n]")
 
 
 def _finding_json(finding: Finding) -> str:
@@ -63,8 +82,8 @@ def write_json(report: Report, out) -> None:
                 out.write("".join(pending))
                 pending.clear()
         out.write("".join(pending))
-    out.write('\n],\n"rejected": ' + _dump([asdict(r) for r in report.rejected]) +
-              ',\n"duplicates": ' + _dump(report.duplicates))
+    out.write('\n],\n"rejected": ' + _dump([asdict(r) for r in report.rejected]) + ',\n"duplicates": ')
+    _write_list(report.duplicates, out)
     if report.results is not None:
         out.write(',\n"results": ' + _dump([asdict(r) for r in report.results]))
     if report.lifecycle is not None:
@@ -220,7 +239,9 @@ def write_table(report: Report, out) -> None:
         out.write(tr("没有可评估的记录。\n", "No record could be evaluated.\n"))
     elif not any_finding:
         out.write(tr("没有违反、差距或无法判定的事项。\n", "No violations, gaps or indeterminate results.\n"))
-    out.write("\n" + format_accounting(report.manifest, report.duplicates, report.kind_titles) + "\n")
+    out.write("\n")
+    for lines in chunked(accounting_lines(report.manifest, report.duplicates, report.kind_titles)):
+        out.write("\n".join(lines) + "\n")
     summary = report.summary().items()
     out.write(tr("结果：" + "，".join(f"{SUMMARY_ZH.get(k, k)} {v}" for k, v in summary),
                  "results: " + ", ".join(f"{k} {v}" for k, v in summary)) + "\n")
@@ -242,25 +263,25 @@ def to_table(report: Report) -> str:
     return _text_of(write_table, report)
 
 
-def format_accounting(manifest: dict, duplicates: list = (), kind_titles: dict | None = None) -> str:
-    """Per input table: rows read = evaluated + rejected, the columns not used, and what the reader did (for the
-    terminal: file names, headers, notes and ids with their control and bidi characters escaped). `kind_titles`:
-    record kind -> its Chinese name, shown in Chinese."""
+def accounting_lines(manifest: dict, duplicates: list = (), kind_titles: dict | None = None) -> Iterator[str]:
+    """Per input table: rows read = evaluated + rejected, the columns not used, and what the reader did; then each
+    repeated id with its two places. For the terminal: file names, headers, notes and ids with their control and
+    bidi characters escaped. `kind_titles`: record kind -> its Chinese name, shown in Chinese. Line by line, so that a
+    run with many repeated ids writes its note without holding it whole."""
     t = for_terminal
     english = current() == "en"
     titles = {} if english else kind_titles or {}
-    lines = [tr("文件：", "files:")]
+    yield tr("文件：", "files:")
     for entry in manifest.get("inputs", []):
         kind, rows = t(titles.get(entry["kind"], entry["kind"])), (entry["rows"], entry["evaluated"], entry["rejected"])
-        lines.append(f"  {t(entry['path'])} [{kind}]" + tr("：读取 {} = 评估 {} + 拒收 {}",
-                                                           ": read {} = evaluated {} + rejected {}").format(*rows))
+        yield f"  {t(entry['path'])} [{kind}]" + tr("：读取 {} = 评估 {} + 拒收 {}",
+                                                     ": read {} = evaluated {} + rejected {}").format(*rows)
         if entry.get("unknown_columns"):
-            lines.append(tr("    未使用的列：", "    columns not used: ")
-                         + tr("、", ", ").join(t(c) for c in entry["unknown_columns"]))
+            yield tr("    未使用的列：", "    columns not used: ") + tr("、", ", ").join(t(c) for c in entry["unknown_columns"])
         for note in entry.get("notes", []):
-            lines.append(tr("    注：", "    note: ") + t(note))
+            yield tr("    注：", "    note: ") + t(note)
     for failed in manifest.get("failed_inputs", []):
-        lines.append(f"  {t(failed['path'])}" + tr("：无法读取", ": could not be read"))
+        yield f"  {t(failed['path'])}" + tr("：无法读取", ": could not be read")
     label = tr("重复编号", "duplicate id")
     places = tr("：{} 第{}行 与 {} 第{}行（均已评估）", ": {} row {} and {} row {} (both evaluated)")
     files, kinds = {}, {}  # each file name and kind escaped once (a file may hold many repeated ids)
@@ -271,9 +292,8 @@ def format_accounting(manifest: dict, duplicates: list = (), kind_titles: dict |
                 files[name] = t(name)
         if kind not in kinds:
             kinds[kind] = t(titles.get(kind, kind))
-        lines.append(f"  {label} {kinds[kind]} {t(dup['id'])}"
-                     + places.format(files[first_file], first_row, files[again_file], again_row))
-    return "\n".join(lines)
+        yield f"  {label} {kinds[kind]} {t(dup['id'])}" + places.format(files[first_file], first_row, files[again_file],
+                                                                        again_row)
 
 
 REJECT_COLUMNS = ("file", "row", "column", "value", "reason", "scope")

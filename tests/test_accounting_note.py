@@ -3,8 +3,10 @@ Chinese and English, with file names, kinds and ids escaped for the terminal."""
 
 from __future__ import annotations
 
+import io
+
 from engine.lang import set_language
-from engine.report_writers import format_accounting
+from engine.report_writers import _dump, _write_list, accounting_lines
 from engine.safe_text import for_terminal
 
 MANIFEST = {"inputs": [{"path": "a.csv", "kind": "boiler", "rows": 4, "evaluated": 3, "rejected": 1}]}
@@ -29,7 +31,7 @@ def _expected(chinese: bool) -> list[str]:
 
 
 def test_each_repeated_id_is_one_line_with_both_places_in_chinese():
-    lines = format_accounting(MANIFEST, DUPLICATES, TITLES).split("\n")
+    lines = list(accounting_lines(MANIFEST, DUPLICATES, TITLES))
     assert lines[:2] == ["文件：", "  a.csv [锅炉]：读取 4 = 评估 3 + 拒收 1"]
     assert lines[2:] == _expected(chinese=True)
     assert "\x1b" not in "".join(lines) and "\u202e" not in "".join(lines)
@@ -39,8 +41,16 @@ def test_each_repeated_id_is_one_line_with_both_places_in_chinese():
 def test_each_repeated_id_is_one_line_with_both_places_in_english():
     set_language("en")
     try:
-        lines = format_accounting(MANIFEST, DUPLICATES, TITLES).split("\n")
+        lines = list(accounting_lines(MANIFEST, DUPLICATES, TITLES))
     finally:
         set_language(None)
     assert lines[:2] == ["files:", "  a.csv [boiler]: read 4 = evaluated 3 + rejected 1"]
     assert lines[2:] == _expected(chinese=False)
+
+
+def test_a_list_written_in_chunks_is_the_text_of_the_whole_list():
+    for size in (0, 1, 9_999, 10_000, 10_001, 25_000):
+        items = [{"kind": "boiler", "id": f"甘-{n}", "first": ["a.csv", n], "again": ["b.csv", n + 2]} for n in range(size)]
+        out = io.StringIO()
+        _write_list(items, out)
+        assert out.getvalue() == _dump(items), size
