@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import unicodedata
 from array import array
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -171,7 +172,7 @@ class Duplicates:
         self._segment_files: list[str] = []
         self._segment_kinds: list[str] = []
         self._segment_rows: list = []  # the first row where the rows are consecutive (most calls), else them all
-        self._found: list | None = None
+        self._found: RepeatedIds | None = None
 
     def see(self, record) -> None:
         self.see_many(record.kind, [record.id], record.source.file, [record.source.row])
@@ -226,14 +227,14 @@ class Duplicates:
         return rows
 
     @property
-    def found(self) -> list:
-        """[{kind, id, first: [file, row], again: [file, row]}, …] in the order the repeats were read. The records
+    def found(self) -> "RepeatedIds":
+        """[{kind, id, first: [file, row], again: [file, row]}, …] in the order the repeats were read (RepeatedIds). The records
         whose hash is repeated are told apart by their identities (kind and id_key), column-wise."""
         if self._found is not None:
             return self._found
         positions = self._repeated_positions()
         if not len(positions):
-            self._found = []
+            self._found = RepeatedIds.none()
             return self._found
         ids = self._ids.take(positions)
         segments = np.searchsorted(np.frombuffer(self._starts, dtype=np.int64), positions, side="right") - 1
@@ -245,11 +246,67 @@ class Duplicates:
         first = first_of[inverse.reshape(-1)]  # (the candidate that first had each one's identity)
         again = np.flatnonzero(first != np.arange(len(positions)))
         rows = self._rows_of(segments, positions)
-        files = self._segment_files
-        self._found = [{"kind": kind_names[kind], "id": text, "first": [files[first_segment], first_row],
-                        "again": [files[segment], row]}
-                       for kind, text, first_segment, first_row, segment, row in zip(
-                           kinds[again].tolist(), ids.take(pa.array(again)).to_pylist(),
-                           segments[first[again]].tolist(), rows[first[again]].tolist(),
-                           segments[again].tolist(), rows[again].tolist())]
+        self._found = RepeatedIds(kind_names, kinds[again], ids.take(pa.array(again)), self._segment_files,
+                                  segments[first[again]], rows[first[again]], segments[again], rows[again])
         return self._found
+
+
+class RepeatedIds(Sequence):
+    """The ids seen again, kept as columns (a run with many repeats holds a few numbers a repeat, not a dict); each
+    read as {kind, id, first: [file, row], again: [file, row]}, in the order the repeats were read."""
+
+    CHUNK = 10_000  # repeats made into dicts at a time when iterated
+
+    def __init__(self, kind_names: list, kinds, ids, files: list, first_files, first_rows, again_files, again_rows):
+        self._kind_names, self._files = kind_names, files
+        self._kinds, self._ids = kinds, ids
+        self._first_files, self._first_rows = first_files, first_rows
+        self._again_files, self._again_rows = again_files, again_rows
+
+    @classmethod
+    def none(cls) -> "RepeatedIds":
+        empty = np.zeros(0, dtype=np.int64)
+        return cls([], empty, pa.array([], pa.string()), [], empty, empty, empty, empty)
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def _entries(self, start: int, end: int) -> list:
+        kinds, files = self._kind_names, self._files
+        return [{"kind": kinds[kind], "id": text, "first": [files[first_file], first_row],
+                 "again": [files[again_file], again_row]}
+                for kind, text, first_file, first_row, again_file, again_row in zip(
+                    self._kinds[start:end].tolist(), self._ids.slice(start, end - start).to_pylist(),
+                    self._first_files[start:end].tolist(), self._first_rows[start:end].tolist(),
+                    self._again_files[start:end].tolist(), self._again_rows[start:end].tolist())]
+
+    def columns(self, start: int, end: int) -> tuple:
+        """Repeats start to end as columns: kind names, their codes, ids (a pyarrow string array), file names, the
+        first place's file codes and rows, the repeat's file codes and rows (numpy arrays)."""
+        return (self._kind_names, self._kinds[start:end], self._ids.slice(start, end - start), self._files,
+                self._first_files[start:end], self._first_rows[start:end], self._again_files[start:end],
+                self._again_rows[start:end])
+
+    def __getitem__(self, n):
+        if isinstance(n, slice):
+            start, end, step = n.indices(len(self))
+            return self._entries(start, end) if step == 1 else [self[i] for i in range(start, end, step)]
+        if n < 0:
+            n += len(self)
+        if not 0 <= n < len(self):
+            raise IndexError(n)
+        return self._entries(n, n + 1)[0]
+
+    def __iter__(self) -> Iterator[dict]:
+        for start in range(0, len(self), self.CHUNK):
+            yield from self._entries(start, min(start + self.CHUNK, len(self)))
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (list, tuple, RepeatedIds)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"RepeatedIds({list(self)!r})" if len(self) <= 10 else f"RepeatedIds(<{len(self)} repeats>)"

@@ -9,18 +9,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.report_writers import safe_cell
-from engine.safe_text import UNSAFE_CLASS
-
-
-def _re2_class(python_class: str) -> str:
-    """A Python regular-expression character class (its characters and ranges, no escapes) in RE2's syntax, without
-    the surrogates (which UTF-8 text cannot hold)."""
-    return "".join("-" if char == "-" else f"\\x{{{ord(char):x}}}" for char in python_class).replace(
-        "\\x{d800}-\\x{dfff}", "")
-
+from engine.safe_text import UNSAFE_RE2
 
 # What report_writers.safe_cell changes: a character for_document escapes, or a start guard_formula guards
-RISKY = f"^ *[=+\\-@\\t\\r]|[{_re2_class(UNSAFE_CLASS)}]"
+RISKY = f"^ *[=+\\-@\\t\\r]|{UNSAFE_RE2}"
 QUOTED = '[,"\\r\\n]'  # what makes the csv module quote a cell (QUOTE_MINIMAL, the delimiter , and lines ending \r\n)
 SPECIAL = f"{RISKY}|{QUOTED}"
 

@@ -143,7 +143,7 @@ class Report:
     findings: Sequence  # a list, or a FindingStore for a run that streamed its inputs
     counts: dict  # state -> number of (rule, record) results
     rejected: list[Rejection]
-    duplicates: list = field(default_factory=list)
+    duplicates: Sequence = field(default_factory=list)  # a list, or duplicates.RepeatedIds
     results: list | None = None  # every Result, only when asked for (a large run would not fit otherwise)
     kind_titles: dict = field(default_factory=dict)  # record kind -> its Chinese name, for the terminal
     lifecycle: dict | None = None  # the run store's view of the findings (engine.store.lifecycle.Lifecycle.to_dict)
@@ -161,7 +161,7 @@ class Report:
             "summary": self.summary(),
             "findings": [f.to_dict() for f in self.findings],
             "rejected": [asdict(r) for r in self.rejected],
-            "duplicates": self.duplicates,
+            "duplicates": list(self.duplicates),
         }
         if self.results is not None:
             data["results"] = [asdict(r) for r in self.results]

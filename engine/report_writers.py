@@ -11,17 +11,22 @@ from dataclasses import asdict
 from typing import Any, Iterator
 
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine.findings import LIFECYCLE_ZH, SCOPE_ZH, STATUS_ZH, Finding, Report, finding_json_bytes
 from engine.lang import current, tr
-from engine.safe_text import UNSAFE_CLASS, for_document, for_terminal
+from engine.safe_text import UNSAFE_CLASS, UNSAFE_RE2, for_document, for_terminal
 
 
 def _dump(value) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode("utf-8")
 
 
-def chunked(items, size: int = 10_000) -> Iterator[list]:
+CHUNK = 10_000  # items written at a time
+
+
+def chunked(items, size: int = CHUNK) -> Iterator[list]:
     """The items in lists of at most `size`."""
     items = iter(items)
     while chunk := list(itertools.islice(items, size)):
@@ -29,14 +34,58 @@ def chunked(items, size: int = 10_000) -> Iterator[list]:
 
 
 def _write_list(items: list, out) -> None:
-    """_dump(items) written a chunk of items at a time: the same text, without the whole of it in memory at once."""
+    """_dump(items) written a chunk of items at a time: the same text, without the whole of it in memory at once (the
+    repeats of a RepeatedIds written column-wise)."""
     if not items:
-        out.write(_dump(items))
+        out.write("[]")  # (as _dump writes an empty list)
         return
     out.write("[")
-    for n, chunk in enumerate(chunked(items)):
-        out.write(("," if n else "") + _dump(chunk)[1:-2])
+    if hasattr(items, "columns"):
+        for start in range(0, len(items), CHUNK):
+            out.write(("," if start else "") + ",".join(_repeat_json(*items.columns(start, start + CHUNK)).to_pylist()))
+    else:
+        for n, chunk in enumerate(chunked(items)):
+            out.write(("," if n else "") + _dump(chunk)[1:-2])
     out.write("\n]")
+
+
+def _json_strings(texts: pa.Array) -> pa.Array:
+    """Each text as orjson writes it as a JSON string: between quotes where nothing needs escaping (a quote, a
+    backslash, a control character), else by orjson."""
+    texts = texts.cast(pa.string())
+    plain = pc.binary_join_element_wise('"', texts, '"', "")
+    special = pc.match_substring_regex(texts, r'[\x00-\x1f"\\]')
+    if not pc.any(special).as_py():
+        return plain
+    escaped = [orjson.dumps(text).decode("utf-8") for text in texts.filter(special).to_pylist()]
+    return pc.replace_with_mask(plain, special, pa.array(escaped, pa.string()))
+
+
+def _repeat_lines(label: str, places: str, titles: dict, kind_names, kinds, ids, files, first_files, first_rows,
+                  again_files, again_rows) -> pa.Array:
+    """Each repeat's line of the accounting note, as accounting_lines writes it one by one: ids with nothing
+    for_terminal escapes are shown as they are, the others escaped one by one."""
+    t = for_terminal
+    before_first, before_first_row, before_again, before_again_row, after = places.split("{}")
+    kind = pa.array([f"  {label} {t(titles.get(k, k))} " for k in kind_names]).take(pa.array(kinds))
+    shown = ids.cast(pa.string())
+    unsafe = pc.match_substring_regex(shown, UNSAFE_RE2)
+    if pc.any(unsafe).as_py():
+        shown = pc.replace_with_mask(shown, unsafe, pa.array([t(i) for i in shown.filter(unsafe).to_pylist()], pa.string()))
+    first = pa.array([before_first + t(f) + before_first_row for f in files]).take(pa.array(first_files))
+    again = pa.array([before_again + t(f) + before_again_row for f in files]).take(pa.array(again_files))
+    return pc.binary_join_element_wise(kind, shown, first, pa.array(first_rows).cast(pa.string()), again,
+                                       pa.array(again_rows).cast(pa.string()), after, "")
+
+
+def _repeat_json(kind_names, kinds, ids, files, first_files, first_rows, again_files, again_rows) -> pa.Array:
+    """Each repeat's JSON as _dump writes it as an item of a list (from the line break before it)."""
+    kind = pa.array(['\n  {\n    "kind": ' + _dump(k) + ',\n    "id": ' for k in kind_names]).take(pa.array(kinds))
+    file_first = pa.array([',\n    "first": [\n      ' + _dump(f) + ",\n      " for f in files])
+    file_again = pa.array(["\n    ],\n    \"again\": [\n      " + _dump(f) + ",\n      " for f in files])
+    return pc.binary_join_element_wise(kind, _json_strings(ids), file_first.take(pa.array(first_files)),
+                                       pa.array(first_rows).cast(pa.string()), file_again.take(pa.array(again_files)),
+                                       pa.array(again_rows).cast(pa.string()), "\n    ]\n  }", "")
 
 
 def _finding_json(finding: Finding) -> str:
@@ -284,6 +333,10 @@ def accounting_lines(manifest: dict, duplicates: list = (), kind_titles: dict | 
         yield f"  {t(failed['path'])}" + tr("：无法读取", ": could not be read")
     label = tr("重复编号", "duplicate id")
     places = tr("：{} 第{}行 与 {} 第{}行（均已评估）", ": {} row {} and {} row {} (both evaluated)")
+    if hasattr(duplicates, "columns"):  # a RepeatedIds: its lines put together column-wise
+        for start in range(0, len(duplicates), CHUNK):
+            yield from _repeat_lines(label, places, titles, *duplicates.columns(start, start + CHUNK)).to_pylist()
+        return
     files, kinds = {}, {}  # each file name and kind escaped once (a file may hold many repeated ids)
     for dup in duplicates:
         (first_file, first_row), (again_file, again_row), kind = dup["first"], dup["again"], dup["kind"]

@@ -19,6 +19,17 @@ UNSAFE_CLASS = (
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e007f"
 )
 _UNSAFE = re.compile(f"[{UNSAFE_CLASS}]")
+
+
+def _re2_class(python_class: str) -> str:
+    """A Python regular-expression character class (its characters and ranges, no escapes) in RE2's syntax, without
+    the surrogates (which UTF-8 text cannot hold)."""
+    return "".join("-" if char == "-" else f"\\x{{{ord(char):x}}}" for char in python_class).replace(
+        "\\x{d800}-\\x{dfff}", "")
+
+
+UNSAFE_RE2 = f"[{_re2_class(UNSAFE_CLASS)}]"  # the same characters in RE2's syntax (pyarrow's regular expressions)
+
 # Line breaks and tabs inside a value: in a document they are one space (a value never breaks a line of its own).
 _BREAKS = re.compile("\r\n|[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]")
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import io
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine import report_writers
+from engine.duplicates import Duplicates
 from engine.lang import set_language
 from engine.report_writers import _dump, _write_list, accounting_lines
 from engine.safe_text import for_terminal
@@ -54,3 +60,29 @@ def test_a_list_written_in_chunks_is_the_text_of_the_whole_list():
         out = io.StringIO()
         _write_list(items, out)
         assert out.getvalue() == _dump(items), size
+
+
+IDS = st.lists(st.sampled_from(["GL-1", "gl-1", 'a"b', "a\\b", "x\x1b[31m", "\u202eevil", "甘\x00", "ＧＬ－１", "t\tab",
+                                "G L-2", "é"]), min_size=1, max_size=30)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["boiler", "coal_sample"]), IDS,
+                          st.sampled_from(["a.csv", 'q"uote\\d.csv', "b\u202e\x1b.csv", "boiler"])), min_size=1, max_size=4),
+       st.integers(1, 4), st.sampled_from(["zh", "en"]))
+def test_repeats_written_column_wise_are_the_text_of_their_dicts(batches, chunk, language):
+    """The JSON list and the note's lines of a RepeatedIds (put together column-wise, a few repeats at a time) are
+    the text of the same repeats as dicts, written one by one; whatever the ids and file names hold."""
+    seen = Duplicates()
+    for kind, ids, file in batches:
+        seen.see_many(kind, ids, file, list(range(2, 2 + len(ids))))
+    found = seen.found
+    set_language(language)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(report_writers, "CHUNK", chunk)
+            out = io.StringIO()
+            _write_list(found, out)
+            assert out.getvalue() == _dump(list(found))
+            assert list(accounting_lines(MANIFEST, found, TITLES)) == list(accounting_lines(MANIFEST, list(found), TITLES))
+    finally:
+        set_language(None)

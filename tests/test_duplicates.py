@@ -154,6 +154,7 @@ def test_found_equals_a_dict_of_identities_whatever_the_hashes_rows_and_slices(b
         patch.setattr(dup_module, "_hash_keys", hashed)
         patch.setattr(Duplicates, "SLICE", slice_size)
         patch.setattr(dup_module._Ids, "BLOCK", block)
+        patch.setattr(dup_module.RepeatedIds, "CHUNK", 2)
         seen = Duplicates()
         for kind, ids, file, rows in given_batches:
             seen.see_many(kind, ids, file, rows)
@@ -166,3 +167,19 @@ def test_consecutive_rows_are_kept_as_their_first_row_and_others_row_by_row():
     seen.see_many("boiler", ["D", "A", "B"], "b.csv", [7, 9, 10])
     assert seen._segment_rows[0] == 2 and list(seen._segment_rows[1]) == [7, 9, 10]
     assert [(f["first"], f["again"]) for f in seen.found] == [(["a.csv", 2], ["b.csv", 9]), (["a.csv", 3], ["b.csv", 10])]
+
+
+def test_repeated_ids_read_as_a_list_of_dicts():
+    seen = Duplicates()
+    seen.see_many("boiler", ["A", "B", "A", "B", "A"], "a.csv", [2, 3, 4, 5, 6])
+    found = seen.found
+    expected = [{"kind": "boiler", "id": "A", "first": ["a.csv", 2], "again": ["a.csv", 4]},
+                {"kind": "boiler", "id": "B", "first": ["a.csv", 3], "again": ["a.csv", 5]},
+                {"kind": "boiler", "id": "A", "first": ["a.csv", 2], "again": ["a.csv", 6]}]
+    assert isinstance(found, dup_module.RepeatedIds) and len(found) == 3
+    assert found == expected and expected == found and found != expected[:2] and found != "x"
+    assert [found[n] for n in range(3)] == expected and found[-1] == expected[-1]
+    assert found[1:] == expected[1:] and found[::2] == expected[::2] and found[5:] == []
+    with pytest.raises(IndexError):
+        found[3]
+    assert "again" in repr(found) and not Duplicates().found and Duplicates().found == []

@@ -340,3 +340,9 @@ def test_nesting_depth_is_measured_without_recursion():
     assert deeper_than(value, 50)
     assert not deeper_than({"a": [1, {"b": 2}], "c": 3}, 3) and deeper_than({"a": [1, {"b": [2]}]}, 3)
     assert not deeper_than([], 0) and deeper_than([[]], 0)
+
+
+def test_a_file_without_repeated_ids_has_an_empty_list_of_duplicates(tmp_path):
+    path = write_csv(tmp_path / "b.csv", [BOILER_HEADER, with_id(1), with_id(2)])
+    report = report_of(cli("check", path, "--as-of", AS_OF.isoformat(), "--format", "json"))
+    assert report["duplicates"] == [] and report["summary"]["duplicate_ids"] == 0
