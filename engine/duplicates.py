@@ -132,6 +132,8 @@ class _Ids:
 
     def take(self, numbers: np.ndarray):
         """The texts of these numbers (ascending), as a pyarrow string array, a block at a time."""
+        if not len(numbers):
+            return pa.array([], pa.string())
         parts = []
         blocks = np.searchsorted(np.frombuffer(self._firsts, dtype=np.int64), numbers, side="right") - 1 \
             if len(self._firsts) else np.full(len(numbers), -1)
@@ -140,12 +142,13 @@ class _Ids:
         for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
             block = int(blocks[a])
             if block == len(self._blocks):
-                texts, offsets, first = bytes(self._open), np.frombuffer(self._open_offsets, dtype=np.int32), self._count
+                texts, first = bytes(self._open), self._count
+                offsets = np.frombuffer(self._open_offsets, dtype=np.int32)
             else:
                 (texts, offsets), first = self._block(block), self._firsts[block]
             whole = pa.StringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(texts))
             parts.append(whole.take(pa.array(numbers[a:b] - first)))
-        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+        return pa.concat_arrays(parts)
 
     def _block(self, block: int) -> tuple:
         found = self._unpacked.get(block)
@@ -228,8 +231,8 @@ class Duplicates:
 
     @property
     def found(self) -> "RepeatedIds":
-        """[{kind, id, first: [file, row], again: [file, row]}, …] in the order the repeats were read (RepeatedIds). The records
-        whose hash is repeated are told apart by their identities (kind and id_key), column-wise."""
+        """[{kind, id, first: [file, row], again: [file, row]}, …] in the order the repeats were read (a RepeatedIds).
+        The records whose hash is repeated are told apart by their identities (kind and id_key), column-wise."""
         if self._found is not None:
             return self._found
         positions = self._repeated_positions()

@@ -71,7 +71,8 @@ def _repeat_lines(label: str, places: str, titles: dict, kind_names, kinds, ids,
     shown = ids.cast(pa.string())
     unsafe = pc.match_substring_regex(shown, UNSAFE_RE2)
     if pc.any(unsafe).as_py():
-        shown = pc.replace_with_mask(shown, unsafe, pa.array([t(i) for i in shown.filter(unsafe).to_pylist()], pa.string()))
+        escaped = [t(text) for text in shown.filter(unsafe).to_pylist()]
+        shown = pc.replace_with_mask(shown, unsafe, pa.array(escaped, pa.string()))
     first = pa.array([before_first + t(f) + before_first_row for f in files]).take(pa.array(first_files))
     again = pa.array([before_again + t(f) + before_again_row for f in files]).take(pa.array(again_files))
     return pc.binary_join_element_wise(kind, shown, first, pa.array(first_rows).cast(pa.string()), again,
@@ -326,7 +327,8 @@ def accounting_lines(manifest: dict, duplicates: list = (), kind_titles: dict | 
         yield f"  {t(entry['path'])} [{kind}]" + tr("：读取 {} = 评估 {} + 拒收 {}",
                                                      ": read {} = evaluated {} + rejected {}").format(*rows)
         if entry.get("unknown_columns"):
-            yield tr("    未使用的列：", "    columns not used: ") + tr("、", ", ").join(t(c) for c in entry["unknown_columns"])
+            yield tr("    未使用的列：", "    columns not used: ") + tr("、", ", ").join(
+                t(c) for c in entry["unknown_columns"])
         for note in entry.get("notes", []):
             yield tr("    注：", "    note: ") + t(note)
     for failed in manifest.get("failed_inputs", []):

@@ -183,3 +183,16 @@ def test_repeated_ids_read_as_a_list_of_dicts():
     with pytest.raises(IndexError):
         found[3]
     assert "again" in repr(found) and not Duplicates().found and Duplicates().found == []
+
+
+def test_ids_taken_by_number_from_closed_blocks_and_the_open_one(monkeypatch):
+    monkeypatch.setattr(dup_module._Ids, "BLOCK", 16)
+    ids = dup_module._Ids()
+    texts = [f"甘-{n}" for n in range(40)]
+    for start in range(0, 40, 3):
+        part = [t.encode("utf-8") for t in texts[start:start + 3]]
+        ids.extend(b"".join(part), np.cumsum([0] + [len(p) for p in part]))
+    assert ids._blocks and len(ids._open_offsets) > 1  # (some closed, some still open)
+    numbers = np.array([0, 1, 7, 20, 38, 39])
+    assert ids.take(numbers).to_pylist() == [texts[n] for n in numbers.tolist()]
+    assert ids.take(np.zeros(0, dtype=np.int64)).to_pylist() == []
