@@ -114,6 +114,33 @@ def test_new_persisting_fixed_reopened(store_location, tmp_path):
     assert {s for (r, sid), s in states(data).items() if sid == "GL-2"} == {"persisting"}
 
 
+def test_each_case_holds_its_first_finding_and_the_run_that_last_changed_it(store_location, tmp_path):
+    """The cases table row by row: subject, unit, region, rule, period, status and message of the finding that opened
+    it; found again with another message, it is open with the new message and the later run."""
+    from engine.store.identity import subject_key
+    from engine.findings import Subject
+
+    data, _ = check(store_location, boilers(tmp_path / "a.csv", [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "71")]))
+    run = data["lifecycle"]["run"]
+    expected = {e["fingerprint"]: (f["subject"]["kind"], subject_key(Subject(**f["subject"])), f["subject"]["id"],
+                                   f["subject"]["recipient"] or f["subject"]["name"], f["subject"]["region"],
+                                   f["rule_id"], f["period"], 1, f["status"], f["message"], run, run)
+                for f, e in zip(data["findings"], data["lifecycle"]["findings"])}
+    c = schema.cases.c
+    columns = (c.subject_kind, c.subject_key, c.subject_id, c.recipient, c.region, c.rule_id, c.period, c.open,
+               c.status, c.message, c.first_run, c.last_run)
+    with open_store(store_location).reading() as connection:
+        stored = {row[0]: tuple(row[1:]) for row in connection.execute(select(c.fingerprint, *columns))}
+    assert stored == expected and all(row[3] != row[4] for row in stored.values())  # (recipient and region differ)
+    data, _ = check(store_location, boilers(tmp_path / "b.csv", [("甲热力公司", "GL-1", "60")]))
+    [(finding, entry)] = [(f, e) for f, e in zip(data["findings"], data["lifecycle"]["findings"])
+                          if f["subject"]["id"] == "GL-1" and f["rule_id"] == "BOILER-001"]
+    with open_store(store_location).reading() as connection:
+        row = connection.execute(select(c.message, c.first_run, c.last_run, c.open)
+                                 .where(c.fingerprint == entry["fingerprint"])).one()
+    assert tuple(row) == (finding["message"], run, data["lifecycle"]["run"], 1) and "60" in finding["message"]
+
+
 def history_of(db, subject) -> list:
     """(run, state) of a subject's BOILER-001 findings, in as-of order."""
     rows = json.loads(cli_run("history", subject, "--db", db, "--format", "json").stdout)

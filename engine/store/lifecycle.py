@@ -113,7 +113,7 @@ def record_run(connection, report, command: str, as_of: dt.date, issued_on: dt.d
             before = was_open.get(fp)
             state = "new" if before is None else ("persisting" if before else "reopened")
             found[fp] = state
-            changes[fp] = f
+            changes[fp] = _case_fields(f)
         waiver = waivers.get((key(f.subject.id), f.rule_id)) or waivers.get((key(f.subject.recipient), f.rule_id))
         life.fingerprints.append(fp)
         life.states.append(state)
@@ -185,24 +185,35 @@ def _bind(name):
     return bindparam(name)
 
 
+def _case_fields(f) -> tuple:
+    """What a case keeps of the finding that opened or changed it, without the rest of the finding (a large run keeps
+    one for each finding it found first)."""
+    s = f.subject
+    return (f.status, f.message, s.kind, subject_key(s), str(s.id), s.recipient or s.name, s.region, f.rule_id,
+            f.period)
+
+
+CASE_COLUMNS = ("fingerprint", "subject_kind", "subject_key", "subject_id", "recipient", "region", "rule_id", "period",
+                "open", "first_run", "status", "message", "last_run")
+
+
 def _save_cases(connection, run_id: int, changes: dict, cases: dict) -> None:
     """Insert the new cases; mark the others found again as open, with this run's status and message (a case found
-    again as it was is left alone: `last_run` is the run that last changed it)."""
+    again as it was is left alone: `last_run` is the run that last changed it). `changes`: fingerprint ->
+    _case_fields of the finding."""
     new, again = [], []
-    for fp, f in changes.items():
-        values = {"status": f.status, "message": f.message, "last_run": run_id}
+    for fp, (status, message, kind, subject, subject_id, recipient, region, rule_id, period) in changes.items():
         case = cases.get(fp)
         if case is not None:
-            if not case.open or case.status != f.status or case.message != f.message:
-                again.append({"fp": fp, **values})
+            if not case.open or case.status != status or case.message != message:
+                again.append({"fp": fp, "status": status, "message": message, "last_run": run_id})
             continue
-        new.append({"fingerprint": fp, "subject_kind": f.subject.kind, "subject_key": subject_key(f.subject),
-                    "subject_id": str(f.subject.id), "recipient": f.subject.recipient or f.subject.name,
-                    "region": f.subject.region, "rule_id": f.rule_id, "period": f.period, "open": 1,
-                    "first_run": run_id, **values})
-    if new:
-        names = tuple(new[0])
-        _bulk_insert(connection, schema.cases, names, [tuple(row[n] for n in names) for row in new])
+        new.append((fp, kind, subject, subject_id, recipient, region, rule_id, period, 1, run_id, status, message,
+                    run_id))
+        if len(new) >= CHUNK:
+            _bulk_insert(connection, schema.cases, CASE_COLUMNS, new)
+            new = []
+    _bulk_insert(connection, schema.cases, CASE_COLUMNS, new)
     if again:
         connection.execute(update(schema.cases).where(schema.cases.c.fingerprint == _bind("fp"))
                            .values(open=1, status=_bind("status"), message=_bind("message"),
