@@ -14,6 +14,7 @@ from typing import Iterable, Iterator
 import pyarrow as pa
 
 from engine.arrowpool import compressed
+from engine.findings import Check, Citation, Finding, Source, Subject
 
 
 def _as_call(kind: type):
@@ -45,7 +46,6 @@ SEPARATOR = "\x00"  # between the JSON texts of a segment (orjson escapes every 
 
 def finding_of(data: dict):
     """The Finding a JSON object (report_writers._finding_json) was written from."""
-    from engine.findings import Check, Citation, Finding, Source, Subject
     from engine.rules import Quoted
 
     return Finding(
@@ -84,7 +84,6 @@ class Headline:
     __slots__ = ("rule_id", "status", "message", "period", "subject", "source", "_citation")
 
     def __init__(self, data: dict):
-        from engine.findings import Source, Subject
         self.rule_id, self.status, self.message, self.period = (data["rule_id"], data["status"], data["message"],
                                                                 data["period"])
         self.subject, self.source = Subject(**data["subject"]), Source(**data["source"])
@@ -92,8 +91,15 @@ class Headline:
 
     @property
     def citation(self):
-        from engine.findings import Citation
-        return Citation(**self._citation)
+        """The Citation, one per distinct citation for the whole process (Citations are immutable)."""
+        key = tuple(self._citation.items())
+        found = _CITATIONS.get(key)
+        if found is None:
+            found = _CITATIONS[key] = Citation(**self._citation)
+        return found
+
+
+_CITATIONS: dict = {}  # (a rule set holds a few hundred citations)
 
 
 class FindingView:

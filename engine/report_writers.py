@@ -270,21 +270,37 @@ def write_table(report: Report, out) -> None:
     chinese = current() != "en"
     any_finding = False
     states = _state_marks(report.lifecycle, chinese)
+    shown: dict = {}  # texts that repeat from finding to finding (rule ids, kinds, units, files), escaped once
+    bases: dict = {}  # (document title, article) -> the finding's last line
+
+    def once(text):
+        found = shown.get(text)
+        if found is None:
+            found = shown[text] = t(text)
+        return found
+
+    marks = {"violation": "违反", "gap": "差距"} if chinese else {"violation": "violation", "gap": "gap"}
+    other = "无法判定" if chinese else "indeterminate"
     headlines = getattr(report.findings, "headlines", None)  # (a FindingStore: without rebuilding each Finding)
     for n, f in enumerate(headlines() if headlines is not None else report.findings):
         any_finding = True
+        mark = marks.get(f.status, other) + (states[n] if states else "")
+        subject = f.subject
         if chinese:
-            mark = {"violation": "违反", "gap": "差距"}.get(f.status, "无法判定") + (states[n] if states else "")
-            kind = report.kind_titles.get(f.subject.kind, f.subject.kind)
-            out.write(f"[{mark}] {t(f.rule_id)} {t(kind)}：{t(f.subject.id)} {t(f.subject.name)}"
-                      f"（{t(f.source.file)} 第{f.source.row}行）\n")
+            kind = once(report.kind_titles.get(subject.kind, subject.kind))
+            out.write(f"[{mark}] {once(f.rule_id)} {kind}：{t(subject.id)} {once(subject.name)}"
+                      f"（{once(f.source.file)} 第{f.source.row}行）\n")
         else:
-            mark = {"violation": "violation", "gap": "gap"}.get(f.status, "indeterminate") + (states[n] if states else "")
-            out.write(f"[{mark}] {t(f.rule_id)} {t(f.subject.kind)}:{t(f.subject.id)} {t(f.subject.name)} "
-                      f"({t(f.source.file)} row {f.source.row})\n")
+            out.write(f"[{mark}] {once(f.rule_id)} {once(subject.kind)}:{t(subject.id)} {once(subject.name)} "
+                      f"({once(f.source.file)} row {f.source.row})\n")
         out.write(f"    {t(f.message)}\n")
-        out.write(tr(f"    依据 {t(f.citation.document_title)} {t(f.citation.article)}\n",
-                     f"    basis: {t(f.citation.document_title)} {t(f.citation.article)}\n"))
+        citation = f.citation
+        where = (citation.document_title, citation.article)
+        basis = bases.get(where)
+        if basis is None:
+            basis = bases[where] = (f"    依据 {t(where[0])} {t(where[1])}\n" if chinese
+                                    else f"    basis: {t(where[0])} {t(where[1])}\n")
+        out.write(basis)
     if not any_finding and not any(e["evaluated"] for e in report.manifest.get("inputs", [])):
         out.write(tr("没有可评估的记录。\n", "No record could be evaluated.\n"))
     elif not any_finding:
