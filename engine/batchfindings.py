@@ -17,7 +17,7 @@ from engine import records as R
 from engine.evaluate import INDETERMINATE, VIOLATION, Outcome
 from engine.explain import _check, _citation, _missing, _summary, build, indeterminate_message
 from engine.findingcsv import csv_lines
-from engine.findingjson import VARIABLE, Layout, nested, source_texts, subject_texts
+from engine.findingjson import ESCAPED, VARIABLE, Layout, nested, source_texts, subject_texts
 from engine.findingstore import SEPARATOR
 from engine.states import GAP
 
@@ -243,7 +243,7 @@ class _Batch:
         some value needs escaping."""
         codes = column.codes[rows]
         texts = column.text.take(pa.array(codes, mask=codes < 0))
-        if pc.any(pc.match_substring_regex(texts, r'[\x00-\x1f"\\]')).as_py():
+        if pc.any(pc.match_substring_regex(texts, ESCAPED)).as_py():
             return None
         escaped = texts.cast(pa.binary())
         if texts.null_count:

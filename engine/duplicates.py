@@ -3,7 +3,6 @@ inputs stay small."""
 
 from __future__ import annotations
 
-import bisect
 import unicodedata
 from array import array
 from collections.abc import Iterator, Sequence
@@ -122,13 +121,7 @@ class _Ids:
         self._open, self._open_offsets = bytearray(), array("i", [0])
 
     def __getitem__(self, n: int) -> str:
-        if n >= self._count:
-            texts, offsets, n = self._open, self._open_offsets, n - self._count
-        else:
-            block = bisect.bisect_right(self._firsts, n) - 1
-            texts, offsets = self._block(block)
-            n -= self._firsts[block]
-        return bytes(texts[offsets[n]:offsets[n + 1]]).decode("utf-8")
+        return self.take(np.array([n]))[0].as_py()
 
     def take(self, numbers: np.ndarray):
         """The texts of these numbers (ascending), as a pyarrow string array, a block at a time."""

@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 
 INDENT = orjson.OPT_INDENT_2
 VARIABLE = ("subject", "source", "message", "checks", "missing", "period", "observed", "limit")
+ESCAPED = r'[\x00-\x1f"\\]'  # the characters orjson escapes in a string (a regular expression for pyarrow)
 
 
 def _marker(name: str) -> str:

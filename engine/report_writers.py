@@ -14,6 +14,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.findingjson import ESCAPED
 from engine.findings import LIFECYCLE_ZH, SCOPE_ZH, STATUS_ZH, Finding, Report, finding_json_bytes
 from engine.lang import current, tr
 from engine.safe_text import UNSAFE_CLASS, UNSAFE_RE2, for_document, for_terminal
@@ -54,7 +55,7 @@ def _json_strings(texts: pa.Array) -> pa.Array:
     backslash, a control character), else by orjson."""
     texts = texts.cast(pa.string())
     plain = pc.binary_join_element_wise('"', texts, '"', "")
-    special = pc.match_substring_regex(texts, r'[\x00-\x1f"\\]')
+    special = pc.match_substring_regex(texts, ESCAPED)
     if not pc.any(special).as_py():
         return plain
     escaped = [orjson.dumps(text).decode("utf-8") for text in texts.filter(special).to_pylist()]
