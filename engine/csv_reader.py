@@ -149,12 +149,14 @@ def read_csv(path: Path, shown: str) -> RawTable:
 # width, a blank line a row of empty cells. A row of another width (pandas pads a shorter row, refuses a much wider
 # one) stops pyarrow: pandas reads the file on from that block's first row, so nothing is read differently.
 ARROW_CSV = True  # (tests switch it off to compare with pandas alone)
-ARROW_BLOCK = 4 << 20  # bytes pyarrow parses at a time (about 50,000 rows of 80 bytes)
-BLOCKS_PER_PIECE = 1  # parse blocks per piece; each block is one batch of rows (about 50,000). Measured on 1M rows,
-# three runs of each alternated (2026-12-02, with a column's cells kept for the table, columnread._TableCells): 4 blocks
-# (~12,500-row batches) took 5.1–6.1 s (boilers) and 4.5–5.0 s (coal samples), 1 block 3.6–4.0 s and 4.2–4.3 s, for
-# peak RSS 206–212 → 225–229 MiB (boilers, within 3× the CSV) and 217–223 → 233–237 MiB (coal samples, over 3× either
-# way): the per-batch steps (findings parts, pyarrow calls) are paid a quarter as often.
+ARROW_BLOCK = 1 << 20  # bytes pyarrow parses at a time (about 12,000 rows of 80 bytes, 16,000 of 65); measured on 1M
+# rows, three runs of each alternated (2026-12-02, 13:00 UTC; JSON identical): 4 MiB pieces took 1.56–2.68 s (coal
+# samples) and 1.84–1.94 s (boilers) at peak RSS 209–210 and 204–207 MiB; 1 MiB pieces 1.74–2.26 s and 1.97–2.49 s at
+# 178–181 and 166–169 MiB (coal samples within 3× their 62 MiB CSV); 512 KiB 2.20–3.14 s and 2.79–3.40 s at 170–173 and
+# 164–166 MiB. A batch's working memory follows its piece; the per-batch steps (pyarrow calls, findings parts) are
+# paid four times as often as with 4 MiB, which the work taken out of them since the first measurement (4 MiB then
+# chosen over 4 blocks of 1 MiB a piece, at 0.3–2.1 s more a run) has made small.
+BLOCKS_PER_PIECE = 1  # parse blocks per piece; each block is one batch of rows
 ARROW_THREADS = True
 HEAD_BYTES = 1 << 20  # the rows above the data are looked for in this many bytes
 
