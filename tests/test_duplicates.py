@@ -37,6 +37,28 @@ def test_records_whose_hashes_collide_are_told_apart_by_their_ids(monkeypatch):
     assert seen.found == [{"kind": "boiler", "id": "A", "first": ["a.csv", 2], "again": ["a.csv", 4]}]
 
 
+def test_ids_whose_folded_hashes_are_equal_are_told_apart_and_a_true_repeat_among_them_is_found():
+    """A record keeps its hash folded to 32 bits: GL-0017441 and GL-0218369 (boilers) share it, though their 64-bit
+    hashes differ."""
+    import pyarrow as pa
+
+    pair = ["GL-0017441", "GL-0218369"]
+    wide = dup_module._hash_keys(pa.array([p.lower() for p in pair]), "boiler\x1f")
+    assert wide[0] != wide[1]
+    folded = dup_module._folded(wide)
+    assert folded.dtype == np.int32 and folded[0] == folded[1]
+    assert [int(f) & 0xFFFFFFFF for f in folded] == [(int(w) ^ (int(w) >> 32)) & 0xFFFFFFFF
+                                                    for w in wide.view(np.uint64)]
+    seen = Duplicates()
+    seen.see_many("boiler", pair, "a.csv", [2, 3])
+    assert seen.found == []
+    seen.see_many("boiler", ["GL-0218369", "x", "gl-0017441"], "b.csv", [2, 3, 4])
+    assert seen.found == [
+        {"kind": "boiler", "id": "GL-0218369", "first": ["a.csv", 3], "again": ["b.csv", 2]},
+        {"kind": "boiler", "id": "gl-0017441", "first": ["a.csv", 2], "again": ["b.csv", 4]},
+    ]
+
+
 def test_a_prefix_hashed_once_gives_the_hash_of_the_prefixed_keys():
     import pyarrow as pa
     import pyarrow.compute as pc
