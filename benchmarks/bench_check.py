@@ -132,7 +132,7 @@ def main() -> None:
         check(warm, Path(tmp) / "warm.json", "column")
         start = min(check(warm, Path(tmp) / "warm.json", "column")[1] for _ in range(max(args.repeat, 3)))
         print(f"start-up: a check of 10 rows peaks at {start:.0f} MiB (Python, pandas, pyarrow, numpy and the rule set; "
-              f"how much of the libraries the system counts as resident\nvaries with its page cache: 104–142 MiB seen "
+              f"how much of the libraries the system counts as resident\nvaries with its page cache: 104–158 MiB seen "
               f"on one machine); net = (peak − start-up) / CSV size")
         print(f"{'kind':<14}{'rows':>9}{'CSV MiB':>9}{'floor s':>9}{'column s':>10}{'cpu s':>7}{'rows/s':>10}{'peak MiB':>9}"
               f"{'RSS/CSV':>8}{'net':>6}{'×floor':>7}{'durable s':>10}{'durable rows/s':>15}{'speed-up':>9}{'findings':>9}"
