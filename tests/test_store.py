@@ -141,6 +141,36 @@ def test_each_case_holds_its_first_finding_and_the_run_that_last_changed_it(stor
     assert tuple(row) == (finding["message"], run, data["lifecycle"]["run"], 1) and "60" in finding["message"]
 
 
+def test_a_case_found_again_as_it_was_is_left_alone_and_a_changed_or_reopened_one_is_updated(store_location,
+                                                                                             tmp_path):
+    """last_run is the run that last changed a case: a case found again with the same status and message keeps it;
+    one found with another message, or open again after it was fixed, takes the later run."""
+    c = schema.cases.c
+
+    def cases():
+        with open_store(store_location).reading() as connection:
+            return {(row.subject_id, row.rule_id): (row.open, row.message, row.last_run)
+                    for row in connection.execute(select(c.subject_id, c.rule_id, c.open, c.message, c.last_run))}
+
+    bad = [("甲热力公司", "GL-1", "70"), ("乙热力公司", "GL-2", "71"), ("丙热力公司", "GL-3", "72")]
+    first, _ = check(store_location, boilers(tmp_path / "a.csv", bad))
+    run1 = first["lifecycle"]["run"]
+    after1 = cases()
+    assert {last for _, _, last in after1.values()} == {run1}
+    second, _ = check(store_location, boilers(tmp_path / "b.csv", bad))  # the same findings again
+    assert cases() == after1 and second["lifecycle"]["run"] != run1
+    third, _ = check(store_location, boilers(tmp_path / "c.csv", [bad[0], ("乙热力公司", "GL-2", "60"),
+                                                                   ("丙热力公司", "GL-3", "90")]))
+    run3, after3 = third["lifecycle"]["run"], cases()
+    assert after3[("GL-1", "BOILER-001")] == after1[("GL-1", "BOILER-001")]  # as it was: left alone
+    assert after3[("GL-2", "BOILER-001")][2] == run3 and "60" in after3[("GL-2", "BOILER-001")][1]  # changed
+    assert after3[("GL-3", "BOILER-001")][:1] == (0,) and after3[("GL-3", "BOILER-001")][2] == run3  # fixed
+    fourth, _ = check(store_location, boilers(tmp_path / "d.csv", bad))
+    run4, after4 = fourth["lifecycle"]["run"], cases()
+    assert after4[("GL-3", "BOILER-001")] == (1, after1[("GL-3", "BOILER-001")][1], run4)  # reopened
+    assert after4[("GL-2", "BOILER-001")][2] == run4 and after4[("GL-1", "BOILER-001")][2] == run1
+
+
 def history_of(db, subject) -> list:
     """(run, state) of a subject's BOILER-001 findings, in as-of order."""
     rows = json.loads(cli_run("history", subject, "--db", db, "--format", "json").stdout)
