@@ -241,17 +241,23 @@ class Duplicates:
             self._found = RepeatedIds.none()
             return self._found
         ids = self._ids.take(positions)
-        segments = np.searchsorted(np.frombuffer(self._starts, dtype=np.int64), positions, side="right") - 1
+        segments = (np.searchsorted(np.frombuffer(self._starts, dtype=np.int64), positions, side="right") - 1
+                    ).astype(np.int32)
         kind_names = sorted(set(self._segment_kinds))
-        kinds = np.array([kind_names.index(k) for k in self._segment_kinds], dtype=np.int64)[segments]
+        kinds = np.array([kind_names.index(k) for k in self._segment_kinds], dtype=np.int32)[segments]
         keys = _keys_of(ids).dictionary_encode()
-        identity = kinds * len(keys.dictionary) + keys.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        identity = kinds * np.int64(len(keys.dictionary)) + keys.indices.to_numpy(zero_copy_only=False)
+        del keys  # (each step's arrays let go as soon as they are used: at 1M candidates, 8 MB each)
         _, first_of, inverse = np.unique(identity, return_index=True, return_inverse=True)
+        del identity
         first = first_of[inverse.reshape(-1)]  # (the candidate that first had each one's identity)
+        del first_of, inverse
         again = np.flatnonzero(first != np.arange(len(positions)))
+        first = first[again]
         rows = self._rows_of(segments, positions)
+        del positions
         self._found = RepeatedIds(kind_names, kinds[again], ids.take(pa.array(again)), self._segment_files,
-                                  segments[first[again]], rows[first[again]], segments[again], rows[again])
+                                  segments[first], rows[first], segments[again], rows[again])
         return self._found
 
 
