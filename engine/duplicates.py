@@ -290,12 +290,14 @@ class RepeatedIds(Sequence):
                     self._first_files[start:end].tolist(), self._first_rows[start:end].tolist(),
                     self._again_files[start:end].tolist(), self._again_rows[start:end].tolist())]
 
-    def columns(self, start: int, end: int) -> tuple:
-        """Repeats start to end as columns: kind names, their codes, ids (a pyarrow string array), file names, the
-        first place's file codes and rows, the repeat's file codes and rows (numpy arrays)."""
-        return (self._kind_names, self._kinds[start:end], self._ids.slice(start, end - start), self._files,
-                self._first_files[start:end], self._first_rows[start:end], self._again_files[start:end],
-                self._again_rows[start:end])
+    def column_chunks(self, size: int) -> Iterator[tuple]:
+        """The repeats, `size` at a time, as columns: kind names, their codes, ids (a pyarrow string array), file
+        names, the first place's file codes and rows, the repeat's file codes and rows (numpy arrays)."""
+        for start in range(0, len(self), size):
+            end = start + size
+            yield (self._kind_names, self._kinds[start:end], self._ids.slice(start, size), self._files,
+                   self._first_files[start:end], self._first_rows[start:end], self._again_files[start:end],
+                   self._again_rows[start:end])
 
     def __getitem__(self, n):
         if isinstance(n, slice):

@@ -41,9 +41,9 @@ def _write_list(items: list, out) -> None:
         out.write("[]")  # (as _dump writes an empty list)
         return
     out.write("[")
-    if hasattr(items, "columns"):
-        for start in range(0, len(items), CHUNK):
-            out.write(("," if start else "") + ",".join(_repeat_json(*items.columns(start, start + CHUNK)).to_pylist()))
+    if hasattr(items, "column_chunks"):
+        for n, columns in enumerate(items.column_chunks(CHUNK)):
+            out.write(("," if n else "") + ",".join(_repeat_json(*columns).to_pylist()))
     else:
         for n, chunk in enumerate(chunked(items)):
             out.write(("," if n else "") + _dump(chunk)[1:-2])
@@ -352,9 +352,9 @@ def accounting_lines(manifest: dict, duplicates: list = (), kind_titles: dict | 
         yield f"  {t(failed['path'])}" + tr("：无法读取", ": could not be read")
     label = tr("重复编号", "duplicate id")
     places = tr("：{} 第{}行 与 {} 第{}行（均已评估）", ": {} row {} and {} row {} (both evaluated)")
-    if hasattr(duplicates, "columns"):  # a RepeatedIds: its lines put together column-wise
-        for start in range(0, len(duplicates), CHUNK):
-            yield from _repeat_lines(label, places, titles, *duplicates.columns(start, start + CHUNK)).to_pylist()
+    if hasattr(duplicates, "column_chunks"):  # a RepeatedIds: its lines put together column-wise
+        for columns in duplicates.column_chunks(CHUNK):
+            yield from _repeat_lines(label, places, titles, *columns).to_pylist()
         return
     files, kinds = {}, {}  # each file name and kind escaped once (a file may hold many repeated ids)
     for dup in duplicates:
