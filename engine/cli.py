@@ -12,7 +12,8 @@ from engine import __version__
 from engine.errors import EcocheckError, UsageError, os_problem
 from engine.lang import LANGUAGES, current, set_language, tr
 from engine.schemas import kind_named
-from engine.report_writers import accounting_lines, chunked, rejects_csv, write_csv, write_json, write_table
+from engine.report_writers import (NOTE_REPEATS, accounting_lines, chunked, rejects_csv, write_csv,
+                                   write_duplicates_csv, write_json, write_table)
 from engine.safe_text import for_terminal
 from engine.subjects_read import SubjectsRead
 from engine import store_cli
@@ -110,9 +111,30 @@ def _exit_code(report, failed, fail_on: str, statuses: set | None = None) -> int
     return EXIT_OK
 
 
-def _accounting_note(report):
-    for lines in chunked(accounting_lines(report.manifest, report.duplicates, report.kind_titles)):
+def _accounting_note(report, whole_list: str):
+    """The accounting under a run, on stderr: the first NOTE_REPEATS repeated ids, then how many more and where the
+    whole list is (`whole_list`: _whole_list's words)."""
+    for lines in chunked(accounting_lines(report.manifest, report.duplicates, report.kind_titles, NOTE_REPEATS,
+                                          whole_list)):
         click.echo("\n".join(lines), err=True)
+
+
+def _whole_list(duplicates_out: str | None, report_file: str | None = None) -> str:
+    """Where the whole list of repeated ids is, in the note's words: the --duplicates file, else the report written
+    to `report_file` (JSON, or the terminal table, which list them all), else how to get it."""
+    if duplicates_out == "-":
+        return tr("完整清单已写到标准输出", "the whole list went to standard output")
+    if duplicates_out:
+        return tr(f"完整清单已写入 {for_terminal(duplicates_out)}", f"the whole list is in {for_terminal(duplicates_out)}")
+    if report_file not in (None, "-"):
+        return tr(f"完整清单见 {for_terminal(report_file)}", f"the whole list is in {for_terminal(report_file)}")
+    return tr("加 --duplicates 文件.csv 可写出完整清单", "add --duplicates FILE.csv to write the whole list")
+
+
+def _write_duplicates(report, duplicates_out: str | None):
+    """The --duplicates file: every repeated id with its two places, as CSV."""
+    if duplicates_out:
+        _stream(lambda r, out: write_duplicates_csv(r.duplicates, r.kind_titles, out), report, duplicates_out)
 
 
 rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,
@@ -124,6 +146,9 @@ as_of_option = click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-D
 sheet_option = click.option("--sheet", default=None, metavar="NAME",
                             help="XLSX: read only this sheet (default: every sheet whose headers match a kind).")
 strict_option = click.option("--strict", is_flag=True, help="Exit 3 when any row or value was rejected.")
+duplicates_option = click.option("--duplicates", "duplicates_out", default=None, metavar="FILE",
+                                 help=f"Write every repeated id with its two places (file, row) as CSV; the note on "
+                                      f"the terminal lists the first {NOTE_REPEATS}.")
 rejects_option = click.option("--rejects", default=None, metavar="FILE",
                               help="Write the rejected rows and values (file, row, column, value, reason) as CSV.")
 params_option = click.option("--params", "params_dir", type=click.Path(file_okay=False, exists=True), default=None,
@@ -186,6 +211,7 @@ def cli():
 @sheet_option
 @strict_option
 @rejects_option
+@duplicates_option
 @click.option("--all-results", is_flag=True, help="JSON: include every (rule, record) result, not only findings; "
               "xlsx: count 符合 and 不适用 per rule, region and file.")
 @params_option
@@ -196,8 +222,8 @@ def cli():
                    "(.html or .md) instead of the findings.")
 @store_cli.store_options
 @store_cli.waivers_option
-def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, all_results,
-          params_dir, annual_method, engine, report_kind, db, no_db, waivers_path):
+def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, sheet, strict, rejects, duplicates_out,
+          all_results, params_dir, annual_method, engine, report_kind, db, no_db, waivers_path):
     """Check record files (CSV, XLSX, JSON) and print the findings."""
     if fmt == "xlsx" and output in (None, "-"):
         raise UsageError(tr("--format xlsx 写出的是工作簿，请用 --output 文件名.xlsx 指定文件",
@@ -218,7 +244,8 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         written = _write_self_reports(result.report, ruleset, date, Path(output))
         click.echo(tr(f"已写入 {written} 个单位的自查报告：{for_terminal(output)}",
                       f"wrote the self-assessment report of {written} unit(s) to {for_terminal(output)}"))
-        _accounting_note(result.report)
+        _write_duplicates(result.report, duplicates_out)
+        _accounting_note(result.report, _whole_list(duplicates_out))
         _after_run(result, rejects)
         sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
     run = store_cli.record(db, no_db, result.report, ruleset, "check", date, seen, waivers)  # the findings' states
@@ -226,8 +253,9 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         _save_workbook(result.report, Path(output))
     else:
         _stream(FORMATS[fmt], result.report, output)
-    if fmt != "table" or output not in (None, "-"):
-        _accounting_note(result.report)
+    _write_duplicates(result.report, duplicates_out)
+    if fmt != "table" or output not in (None, "-"):  # (a table on the terminal has the accounting, every repeat listed)
+        _accounting_note(result.report, _whole_list(duplicates_out, output if fmt in ("json", "table") else None))
     _after_run(result, rejects)
     store_cli.report_lifecycle(run)
     code = _exit_code(result.report, result.failed, fail_on, store_cli.unwaived_statuses(run))
@@ -353,12 +381,13 @@ def _write_overview(result, ruleset, out: Path, date: dt.date, letters: list) ->
 @sheet_option
 @strict_option
 @rejects_option
+@duplicates_option
 @params_option
 @method_option
 @store_cli.store_options
 @store_cli.waivers_option
 def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, first_number, overwrite, fmts,
-            config_path, sheet, strict, rejects, params_dir, annual_method, db, no_db, waivers_path):
+            config_path, sheet, strict, rejects, duplicates_out, params_dir, annual_method, db, no_db, waivers_path):
     """Write the letters the findings call for, an index, the working record (检查记录), the regulator's overview
     (overview.html, overview.xlsx) and a manifest of what was written."""
     from engine.outdir import prepare, write_manifest
@@ -377,7 +406,8 @@ def letters(paths, out_dir, kind, rules_dir, schemas_dir, as_of, issued_on, firs
         _wrote(path, err=False)
         written.append(path)
     write_manifest(out, written, _letters_manifest(result.report, issue_date, first_number, planned))
-    _accounting_note(result.report)
+    _write_duplicates(result.report, duplicates_out)
+    _accounting_note(result.report, _whole_list(duplicates_out))
     _after_run(result, rejects)
     store_cli.report_lifecycle(run)
     sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)

@@ -39,7 +39,8 @@ EXAMPLES = {
     "cli": ["ecocheck check inputs/samples/boilers.csv --as-of 2021-12-31", "ecocheck --lang en rules list"],
     "check": ["ecocheck check 锅炉能效测试.xlsx --as-of 2021-12-31",
               "ecocheck check records/*.csv --format json --output findings.json",
-              "ecocheck check 锅炉.csv --rejects 拒收.csv --strict"],
+              "ecocheck check 锅炉.csv --rejects 拒收.csv --strict",
+              "ecocheck check 散煤抽检.csv --format csv --output 发现事项.csv --duplicates 重复编号.csv"],
     "letters": ["ecocheck letters records/*.csv --out 通知书 --format docx --format pdf --issued-on 2022-01-10"],
     "assess": ["ecocheck assess prefectures.csv quarters.csv --params targets/ --out 考核 --format pdf"],
     "demo": ["ecocheck demo --out out/demo"],
@@ -78,6 +79,7 @@ OPTIONS = {
     "sheet": "XLSX：只读这一工作表（默认：表头与某类记录相符的每个工作表）。",
     "strict": "有任何行或值被拒收时退出码为 3。",
     "rejects": "把拒收的行和值（文件、行、列、值、原因）写成 CSV。",
+    "duplicates_out": "把每个重复编号及其两处位置（文件、行号）写成 CSV；终端上的说明只列出前 20 个。",
     "all_results": "JSON：包含每个（规则、记录）结果，不只是发现事项；xlsx：按规则、地区和文件统计符合和不适用。",
     "params_dir": "含 annual_targets.csv/.xlsx 的目录：省上下达的年度目标（空白表：ecocheck template annual_targets）；"
                   "以及 external_limits.csv：使用者核实确认的外部标准限值。",
@@ -108,7 +110,8 @@ OPTIONS = {
 METAVARS = {
     "paths": "路径...", "rule_ids": "规则编号...", "rule_id": "规则编号", "directory": "目录", "kind": "类型",
     "rules_dir": "目录", "schemas_dir": "目录", "params_dir": "目录", "out_dir": "目录", "config_path": "文件",
-    "letter_config_path": "文件", "output": "文件|-", "rejects": "文件", "sheet": "工作表", "issued_on": "日期",
+    "letter_config_path": "文件", "output": "文件|-", "rejects": "文件", "duplicates_out": "文件", "sheet": "工作表",
+    "issued_on": "日期",
     "out_file": "文件", "first_number": "整数", "subject": "对象", "run_a": "运行A", "run_b": "运行B",
     "reason": "文字", "basis": "文字", "granted_by": "机关或人员", "until": "日期", "db": "路径|地址", "demo_db": "路径|地址",
     "waivers_path": "文件",

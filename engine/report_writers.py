@@ -330,11 +330,17 @@ def to_table(report: Report) -> str:
     return _text_of(write_table, report)
 
 
-def accounting_lines(manifest: dict, duplicates: list = (), kind_titles: dict | None = None) -> Iterator[str]:
+NOTE_REPEATS = 20  # repeated ids listed in the note beside a report written elsewhere; the others are counted
+
+
+def accounting_lines(manifest: dict, duplicates: list = (), kind_titles: dict | None = None, limit: int | None = None,
+                     whole_list: str = "") -> Iterator[str]:
     """Per input table: rows read = evaluated + rejected, the columns not used, and what the reader did; then each
     repeated id with its two places. For the terminal: file names, headers, notes and ids with their control and
     bidi characters escaped. `kind_titles`: record kind -> its Chinese name, shown in Chinese. Line by line, so that a
-    run with many repeated ids writes its note without holding it whole."""
+    run with many repeated ids writes its note without holding it whole. With `limit`, only the first `limit`
+    repeated ids are listed, then a line counting the others and saying where the whole list is (`whole_list`, the
+    caller's words)."""
     t = for_terminal
     english = current() == "en"
     titles = {} if english else kind_titles or {}
@@ -352,10 +358,22 @@ def accounting_lines(manifest: dict, duplicates: list = (), kind_titles: dict | 
         yield f"  {t(failed['path'])}" + tr("：无法读取", ": could not be read")
     label = tr("重复编号", "duplicate id")
     places = tr("：{} 第{}行 与 {} 第{}行（均已评估）", ": {} row {} and {} row {} (both evaluated)")
+    if limit is not None and len(duplicates) > limit:
+        yield from _repeat_dict_lines(duplicates[:limit], label, places, titles)
+        yield tr(f"  ……另有 {len(duplicates) - limit} 处重复编号未在此列出（共 {len(duplicates)} 处，均已评估）",
+                 f"  … and {len(duplicates) - limit} more duplicate ids not listed here ({len(duplicates)} in all, "
+                 "all evaluated)") + (tr("；", "; ") + whole_list if whole_list else "")
+        return
     if hasattr(duplicates, "column_chunks"):  # a RepeatedIds: its lines put together column-wise
         for columns in duplicates.column_chunks(CHUNK):
             yield from _repeat_lines(label, places, titles, *columns).to_pylist()
         return
+    yield from _repeat_dict_lines(duplicates, label, places, titles)
+
+
+def _repeat_dict_lines(duplicates, label: str, places: str, titles: dict) -> Iterator[str]:
+    """The note's line of each repeat given as a dict ({kind, id, first, again})."""
+    t = for_terminal
     files, kinds = {}, {}  # each file name and kind escaped once (a file may hold many repeated ids)
     for dup in duplicates:
         (first_file, first_row), (again_file, again_row), kind = dup["first"], dup["again"], dup["kind"]
@@ -366,6 +384,39 @@ def accounting_lines(manifest: dict, duplicates: list = (), kind_titles: dict | 
             kinds[kind] = t(titles.get(kind, kind))
         yield f"  {label} {kinds[kind]} {t(dup['id'])}" + places.format(files[first_file], first_row, files[again_file],
                                                                         again_row)
+
+
+DUPLICATE_COLUMNS = ("kind", "id", "first_file", "first_row", "again_file", "again_row")
+DUPLICATE_COLUMNS_ZH = ("记录类型", "编号", "首次出现的文件", "首次出现的行号", "再次出现的文件", "再次出现的行号")
+
+
+def write_duplicates_csv(duplicates, kind_titles: dict | None, out) -> None:
+    """Every repeated id with its two places (file and row) as CSV for Excel: BOM, CRLF, no cell a spreadsheet would
+    run as a formula; kinds by their Chinese names in Chinese. A RepeatedIds is written a chunk of columns at a time
+    (a run may repeat hundreds of thousands of ids)."""
+    english = current() == "en"
+    titles = {} if english else kind_titles or {}
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(DUPLICATE_COLUMNS if english else DUPLICATE_COLUMNS_ZH)
+    safe: dict = {}  # kinds and file names, each made safe once
+
+    def once(value):
+        found = safe.get(value)
+        return found if found is not None else _remember(safe, value)
+
+    if hasattr(duplicates, "column_chunks"):
+        for kind_names, kinds, ids, files, first_files, first_rows, again_files, again_rows in \
+                duplicates.column_chunks(CHUNK):
+            kind_cells, file_cells = [once(titles.get(k, k)) for k in kind_names], [once(f) for f in files]
+            writer.writerows(zip([kind_cells[k] for k in kinds.tolist()], [safe_cell(i) for i in ids.to_pylist()],
+                                 [file_cells[f] for f in first_files.tolist()], first_rows.tolist(),
+                                 [file_cells[f] for f in again_files.tolist()], again_rows.tolist()))
+        return
+    for dup in duplicates:
+        (first_file, first_row), (again_file, again_row) = dup["first"], dup["again"]
+        writer.writerow([once(titles.get(dup["kind"], dup["kind"])), safe_cell(dup["id"]), once(first_file), first_row,
+                         once(again_file), again_row])
 
 
 REJECT_COLUMNS = ("file", "row", "column", "value", "reason", "scope")

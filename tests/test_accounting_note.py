@@ -3,6 +3,7 @@ Chinese and English, with file names, kinds and ids escaped for the terminal."""
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pytest
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 from engine import report_writers
 from engine.duplicates import Duplicates
 from engine.lang import set_language
-from engine.report_writers import _dump, _write_list, accounting_lines
+from engine.report_writers import (DUPLICATE_COLUMNS, DUPLICATE_COLUMNS_ZH, _dump, _write_list, accounting_lines,
+                                   safe_cell, write_duplicates_csv)
 from engine.safe_text import for_terminal
 
 MANIFEST = {"inputs": [{"path": "a.csv", "kind": "boiler", "rows": 4, "evaluated": 3, "rejected": 1}]}
@@ -86,3 +88,77 @@ def test_repeats_written_column_wise_are_the_text_of_their_dicts(batches, chunk,
             assert list(accounting_lines(MANIFEST, found, TITLES)) == list(accounting_lines(MANIFEST, list(found), TITLES))
     finally:
         set_language(None)
+
+
+def _repeated_ids(items: list):
+    """The same repeats as a RepeatedIds (as a run keeps them), seen in the order of `items`."""
+    seen = Duplicates()
+    for item in items:
+        (first_file, first_row), (again_file, again_row) = item["first"], item["again"]
+        seen.see_many(item["kind"], [item["id"]], first_file, [first_row])
+        seen.see_many(item["kind"], [item["id"]], again_file, [again_row])
+    found = seen.found
+    assert list(found) == items
+    return found
+
+
+def test_a_limited_note_lists_the_first_repeats_then_counts_the_others_and_says_where_they_all_are():
+    many = [{"kind": "boiler", "id": f"GL-{n}", "first": ["a.csv", n + 2], "again": ["b.csv", n + 2]} for n in range(25)]
+    for duplicates in (many, _repeated_ids(many)):
+        whole = list(accounting_lines(MANIFEST, duplicates, TITLES))
+        lines = list(accounting_lines(MANIFEST, duplicates, TITLES, limit=20, whole_list="完整清单已写入 d.csv"))
+        assert lines[:22] == whole[:22]  # the files, then the first 20 repeats as the whole note has them
+        assert lines[22:] == ["  ……另有 5 处重复编号未在此列出（共 25 处，均已评估）；完整清单已写入 d.csv"]
+        assert list(accounting_lines(MANIFEST, duplicates, TITLES, limit=25)) == whole  # (all fit: no count line)
+    set_language("en")
+    try:
+        lines = list(accounting_lines(MANIFEST, many, TITLES, limit=3, whole_list="the whole list is in d.csv"))
+    finally:
+        set_language(None)
+    assert lines[2] == "  duplicate id boiler GL-0: a.csv row 2 and b.csv row 2 (both evaluated)" and len(lines) == 6
+    assert lines[-1] == "  … and 22 more duplicate ids not listed here (25 in all, all evaluated); the whole list is in d.csv"
+
+
+def _csv_rows(duplicates, language: str = "zh") -> list[list[str]]:
+    set_language(language)
+    try:
+        out = io.StringIO(newline="")
+        write_duplicates_csv(duplicates, TITLES, out)
+    finally:
+        set_language(None)
+    text = out.getvalue()
+    assert text.startswith("\ufeff") and "\r\n" in text
+    return list(csv.reader(io.StringIO(text[1:], newline="")))
+
+
+def test_the_duplicates_csv_has_every_repeat_with_both_places_and_no_formula_cell():
+    hostile = [{"kind": "coal_sample", "id": "=HYPERLINK(\"x\")", "first": ["@a.csv", 2], "again": ["b.csv", 7]},
+               {"kind": "boiler", "id": "GL,1\n2", "first": ["a.csv", 3], "again": ["a.csv", 9]}]
+    for duplicates in (hostile, _repeated_ids(hostile)):
+        rows = _csv_rows(duplicates)
+        assert tuple(rows[0]) == DUPLICATE_COLUMNS_ZH
+        assert rows[1:] == [["散煤抽检样品", "'=HYPERLINK(\"x\")", "'@a.csv", "2", "b.csv", "7"],
+                            ["锅炉", safe_cell("GL,1\n2"), "a.csv", "3", "a.csv", "9"]]
+        english = _csv_rows(duplicates, "en")
+        assert tuple(english[0]) == DUPLICATE_COLUMNS and english[1][0] == "coal_sample" and english[2][0] == "boiler"
+
+
+@given(st.lists(st.tuples(st.sampled_from(["boiler", "coal_sample"]), IDS,
+                          st.sampled_from(["a.csv", "=b.csv", "b\u202e\x1b.csv", "boiler"])), min_size=1, max_size=4),
+       st.integers(1, 4))
+def test_the_duplicates_csv_written_column_wise_is_that_of_the_repeats_as_dicts(batches, chunk):
+    seen = Duplicates()
+    for kind, ids, file in batches:
+        seen.see_many(kind, ids, file, list(range(2, 2 + len(ids))))
+    found = seen.found
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(report_writers, "CHUNK", chunk)
+        assert _csv_rows(found) == _csv_rows(list(found))
+    assert len(_csv_rows(found)) == len(found) + 1
+
+
+def test_the_chinese_help_of_duplicates_gives_the_number_the_note_lists():
+    from engine.help_zh import OPTIONS
+    from engine.report_writers import NOTE_REPEATS
+
+    assert f"只列出前 {NOTE_REPEATS} 个" in OPTIONS["duplicates_out"]

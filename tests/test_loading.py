@@ -971,6 +971,39 @@ def test_rejects_file_bom_columns_and_formula_escape(tmp_path):
     assert "读取 3 = 评估 2 + 拒收 1" in proc.stdout
 
 
+def _count_line(note: str) -> str:
+    [line] = [line for line in note.splitlines() if line.startswith("  ……另有 ")]
+    return line
+
+
+def test_a_run_with_many_repeated_ids_notes_twenty_and_writes_them_all_where_it_says(tmp_path):
+    """The note beside a report written to a file lists the first 20 repeated ids and counts the others; the whole
+    list is in the --duplicates CSV (the same repeats as the JSON's duplicates), or in the JSON or table file."""
+    rows = [BOILER_HEADER] + [with_id(n) for n in range(1, 26)] + [with_id(n, 热效率="81.0") for n in range(1, 26)]
+    path = write_csv(tmp_path / "b.csv", rows)
+    report_file, dups = tmp_path / "findings.json", tmp_path / "out" / "重复编号.csv"
+    proc = cli("check", path, "--as-of", AS_OF, "--fail-on", "none", "--format", "json", "--output", report_file,
+               "--duplicates", dups)
+    assert proc.returncode == 0, proc.stderr
+    listed = [line for line in proc.stderr.splitlines() if line.startswith("  重复编号 ")]
+    assert len(listed) == 20 and listed[0].startswith("  重复编号 锅炉 GL-1：")
+    assert f"  ……另有 5 处重复编号未在此列出（共 25 处，均已评估）；完整清单已写入 {dups}" in proc.stderr.splitlines()
+    in_json = json.loads(report_file.read_text(encoding="utf-8"))["duplicates"]
+    assert len(in_json) == 25
+    body = read_bom_csv(dups)[1:]
+    assert body == [["锅炉", d["id"], d["first"][0], str(d["first"][1]), d["again"][0], str(d["again"][1])]
+                    for d in in_json]
+    assert body[0] == ["锅炉", "GL-1", str(path), "2", str(path), "27"]
+
+    json_only = cli("check", path, "--as-of", AS_OF, "--fail-on", "none", "--format", "json", "--output", report_file)
+    assert _count_line(json_only.stderr).endswith(f"；完整清单见 {report_file}")
+    as_csv = cli("check", path, "--as-of", AS_OF, "--fail-on", "none", "--format", "csv", "--output",
+                 tmp_path / "f.csv")
+    assert _count_line(as_csv.stderr).endswith("；加 --duplicates 文件.csv 可写出完整清单")
+    table = cli("check", path, "--as-of", AS_OF, "--fail-on", "none")  # the table on the terminal lists them all
+    assert sum(line.startswith("  重复编号 ") for line in table.stdout.splitlines()) == 25 and "另有" not in table.stdout
+
+
 def test_strict_turns_any_rejection_into_exit_3(tmp_path):
     clean = write_csv(tmp_path / "clean.csv", [BOILER_HEADER, with_id(1, 热效率="85.0")])
     value_only = write_csv(tmp_path / "value.csv", [BOILER_HEADER, with_id(1, 热效率="约85")])
