@@ -1,7 +1,26 @@
-"""pyarrow's memory pool for a command-line run (jemalloc, giving freed memory back to the system at once), and data
-kept compressed in it."""
+"""Arrow's allocator, chosen before pyarrow loads, and its memory pool for a command-line run (jemalloc, giving freed
+memory back to the system at once), and data kept compressed in it."""
 
 from __future__ import annotations
+
+import os
+import sys
+
+# Arrow's allocator, chosen before pyarrow is first loaded (Arrow picks its default pool, and jemalloc reads its
+# settings, once): jemalloc for what Arrow's C++ allocates by itself too (compute kernels, the CSV reader), not only
+# for what pyarrow is handed; and every block of 256 KiB or more in jemalloc's own arena for large blocks, which gives
+# freed pages back at once, where the other arenas keep them for a second or two. Measured at 1M rows, check --format
+# json, alternately four times: peak RSS 189–195 → 176–178 MiB for coal samples, 173–176 → 167–170 MiB for boilers,
+# the same JSON. Linux only (the manylinux wheels have jemalloc; elsewhere Arrow would warn of an unknown backend).
+# A setting the user made stands.
+ALLOCATOR_ENVIRONMENT = {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc", "JE_ARROW_MALLOC_CONF": "oversize_threshold:262144"}
+
+
+def choose_allocator(environ=os.environ, platform: str = sys.platform) -> None:
+    """Put ALLOCATOR_ENVIRONMENT in the environment where it is not set (engine/__init__, before pyarrow loads)."""
+    if platform.startswith("linux"):
+        for name, value in ALLOCATOR_ENVIRONMENT.items():
+            environ.setdefault(name, value)
 
 
 def use_returning_pool() -> str:

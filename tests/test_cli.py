@@ -16,6 +16,7 @@ import hashlib
 import html
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -729,3 +730,25 @@ def test_a_command_line_run_uses_a_pool_that_gives_memory_back(monkeypatch):
     monkeypatch.setattr(pa, "jemalloc_memory_pool", missing)
     previous = pa.default_memory_pool().backend_name
     assert use_returning_pool() == previous
+
+
+def test_arrow_allocator_is_chosen_before_pyarrow_loads_and_a_users_setting_stands():
+    """engine/__init__ puts jemalloc (and its arena for large blocks) in the environment before pyarrow is loaded, so
+    that Arrow's C++ default pool is jemalloc too; a fresh process is the only place that shows it."""
+    from engine.arrowpool import ALLOCATOR_ENVIRONMENT, choose_allocator
+
+    probe = ("import engine, os, pyarrow as pa; print(pa.default_memory_pool().backend_name, "
+             "os.environ['JE_ARROW_MALLOC_CONF'])")
+    clean = {k: v for k, v in os.environ.items() if k not in ALLOCATOR_ENVIRONMENT}
+    fresh = subprocess.run([sys.executable, "-c", probe], env=clean, capture_output=True, text=True, cwd=ROOT)
+    assert fresh.returncode == 0 and fresh.stderr == "", fresh.stderr
+    assert fresh.stdout.split() == ["jemalloc", ALLOCATOR_ENVIRONMENT["JE_ARROW_MALLOC_CONF"]]
+    own = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+                         env={**clean, "ARROW_DEFAULT_MEMORY_POOL": "system", "JE_ARROW_MALLOC_CONF": "narenas:2"})
+    assert own.stdout.split() == ["system", "narenas:2"], own.stderr
+
+    elsewhere: dict = {}
+    choose_allocator(elsewhere, "darwin")  # (no jemalloc in that pyarrow: Arrow would warn of an unknown backend)
+    assert elsewhere == {}
+    choose_allocator(elsewhere, "linux")
+    assert elsewhere == ALLOCATOR_ENVIRONMENT
