@@ -72,6 +72,17 @@ def coal_samples(path: Path, rows: int, seed: int = 11, distinct_ids: int | None
                              ash, sulfur, day.isoformat()])
 
 
+def file_huge_pages(meminfo: Path = Path("/proc/meminfo")) -> float:
+    """MiB of file pages the page cache holds as huge pages (FileHugePages; 0 where the system does not say)."""
+    try:
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("FileHugePages:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
 def coal_samples_repeated(path: Path, rows: int) -> None:
     """Coal samples of which 70% repeat an earlier sample's id (the same file pasted in again, and again): each
     repeat is listed with both places in the JSON and the terminal note."""
@@ -134,6 +145,11 @@ def main() -> None:
         print(f"start-up: a check of 10 rows peaks at {start:.0f} MiB (Python, pandas, pyarrow, numpy and the rule set; "
               f"how much of the libraries the system counts as resident\nvaries with its page cache: 104–158 MiB seen "
               f"on one machine); net = (peak − start-up) / CSV size")
+        huge = file_huge_pages()
+        if huge:
+            print(f"the page cache holds {huge:.0f} MiB of files in huge pages (FileHugePages: files just written, "
+                  f"such as a new install's libraries);\na process that loads such a library is counted with more of "
+                  f"its pages resident: start-up and peak RSS are higher until the system splits them (minutes)")
         print(f"{'kind':<14}{'rows':>9}{'CSV MiB':>9}{'floor s':>9}{'column s':>10}{'cpu s':>7}{'rows/s':>10}{'peak MiB':>9}"
               f"{'RSS/CSV':>8}{'net':>6}{'×floor':>7}{'durable s':>10}{'durable rows/s':>15}{'speed-up':>9}{'findings':>9}"
               + (f"{'CSV out s':>10}{'peak MiB':>9}" if args.csv else ""))
