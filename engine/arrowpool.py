@@ -11,8 +11,9 @@ import sys
 # for what pyarrow is handed; and every block of 256 KiB or more in jemalloc's own arena for large blocks, which gives
 # freed pages back at once, where the other arenas keep them for a second or two. Measured at 1M rows, check --format
 # json, alternately with the code before (five and three runs): peak RSS 175–181 → 163–165 MiB for coal samples,
-# 161–163 → 155–157 MiB for boilers, the same JSON, in the same time. Linux only (the manylinux wheels have jemalloc; elsewhere Arrow would warn of an unknown backend).
-# A setting the user made stands.
+# 161–163 → 155–157 MiB for boilers, the same JSON, in the same time. Linux only: the PyPI wheels for Linux have
+# jemalloc (a pyarrow built without it would print Arrow's warning of an unknown backend once and keep its default;
+# elsewhere the wheels have none). A setting the user made stands.
 ALLOCATOR_ENVIRONMENT = {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc", "JE_ARROW_MALLOC_CONF": "oversize_threshold:262144"}
 
 

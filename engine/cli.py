@@ -119,15 +119,17 @@ def _accounting_note(report, whole_list: str):
         click.echo("\n".join(lines), err=True)
 
 
-def _whole_list(duplicates_out: str | None, report_file: str | None = None) -> str:
-    """Where the whole list of repeated ids is, in the note's words: the --duplicates file, else the report written
-    to `report_file` (JSON, or the terminal table, which list them all), else how to get it."""
+def _whole_list(duplicates_out: str | None, fmt: str | None = None, output: str | None = None) -> str:
+    """Where the whole list of repeated ids is, in the note's words: the --duplicates file, else the report (JSON or
+    the table, which list them all) in `output` or on standard output, else how to get it."""
     if duplicates_out == "-":
         return tr("完整清单已写到标准输出", "the whole list went to standard output")
     if duplicates_out:
         return tr(f"完整清单已写入 {for_terminal(duplicates_out)}", f"the whole list is in {for_terminal(duplicates_out)}")
-    if report_file not in (None, "-"):
-        return tr(f"完整清单见 {for_terminal(report_file)}", f"the whole list is in {for_terminal(report_file)}")
+    if fmt in ("json", "table") and output not in (None, "-"):
+        return tr(f"完整清单见 {for_terminal(output)}", f"the whole list is in {for_terminal(output)}")
+    if fmt == "json":
+        return tr("完整清单见标准输出的 JSON（duplicates）", "the whole list is in the JSON on standard output (duplicates)")
     return tr("加 --duplicates 文件.csv 可写出完整清单", "add --duplicates FILE.csv to write the whole list")
 
 
@@ -148,7 +150,7 @@ sheet_option = click.option("--sheet", default=None, metavar="NAME",
 strict_option = click.option("--strict", is_flag=True, help="Exit 3 when any row or value was rejected.")
 duplicates_option = click.option("--duplicates", "duplicates_out", default=None, metavar="FILE",
                                  help=f"Write every repeated id with its two places (file, row) as CSV; the note on "
-                                      f"the terminal lists the first {NOTE_REPEATS}.")
+                                      f"the terminal (other than the terminal table) lists the first {NOTE_REPEATS}.")
 rejects_option = click.option("--rejects", default=None, metavar="FILE",
                               help="Write the rejected rows and values (file, row, column, value, reason) as CSV.")
 params_option = click.option("--params", "params_dir", type=click.Path(file_okay=False, exists=True), default=None,
@@ -255,7 +257,7 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         _stream(FORMATS[fmt], result.report, output)
     _write_duplicates(result.report, duplicates_out)
     if fmt != "table" or output not in (None, "-"):  # (a table on the terminal has the accounting, every repeat listed)
-        _accounting_note(result.report, _whole_list(duplicates_out, output if fmt in ("json", "table") else None))
+        _accounting_note(result.report, _whole_list(duplicates_out, fmt, output))
     _after_run(result, rejects)
     store_cli.report_lifecycle(run)
     code = _exit_code(result.report, result.failed, fail_on, store_cli.unwaived_statuses(run))

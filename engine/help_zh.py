@@ -79,7 +79,7 @@ OPTIONS = {
     "sheet": "XLSX：只读这一工作表（默认：表头与某类记录相符的每个工作表）。",
     "strict": "有任何行或值被拒收时退出码为 3。",
     "rejects": "把拒收的行和值（文件、行、列、值、原因）写成 CSV。",
-    "duplicates_out": "把每个重复编号及其两处位置（文件、行号）写成 CSV；终端上的说明只列出前 20 个。",
+    "duplicates_out": "把每个重复编号及其两处位置（文件、行号）写成 CSV；终端上的说明（终端表格除外）只列出前 20 个。",
     "all_results": "JSON：包含每个（规则、记录）结果，不只是发现事项；xlsx：按规则、地区和文件统计符合和不适用。",
     "params_dir": "含 annual_targets.csv/.xlsx 的目录：省上下达的年度目标（空白表：ecocheck template annual_targets）；"
                   "以及 external_limits.csv：使用者核实确认的外部标准限值。",

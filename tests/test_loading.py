@@ -997,6 +997,9 @@ def test_a_run_with_many_repeated_ids_notes_twenty_and_writes_them_all_where_it_
 
     json_only = cli("check", path, "--as-of", AS_OF, "--fail-on", "none", "--format", "json", "--output", report_file)
     assert _count_line(json_only.stderr).endswith(f"；完整清单见 {report_file}")
+    on_stdout = cli("check", path, "--as-of", AS_OF, "--fail-on", "none", "--format", "json")
+    assert _count_line(on_stdout.stderr).endswith("；完整清单见标准输出的 JSON（duplicates）")
+    assert len(json.loads(on_stdout.stdout)["duplicates"]) == 25
     as_csv = cli("check", path, "--as-of", AS_OF, "--fail-on", "none", "--format", "csv", "--output",
                  tmp_path / "f.csv")
     assert _count_line(as_csv.stderr).endswith("；加 --duplicates 文件.csv 可写出完整清单")
