@@ -280,7 +280,8 @@ def detect(table: RawTable, schemas: dict, kind: str | None, path: str) -> Heade
     elif height > 1:
         notes.append(tr("表头取自第1–2行（合并的标题下有分项标题）",
                         "header read from rows 1–2 (a merged heading over sub-headings)"))
-    if first_data < len(table.head) and _is_unit_row(list(table.head.iloc[first_data]), mapping, schema):
+    if not table.records_only and first_data < len(table.head) and \
+            _is_unit_row(list(table.head.iloc[first_data]), mapping, schema):
         for position, cell in enumerate(table.head.iloc[first_data]):
             if position in mapping and position not in units and not is_missing(cell):
                 units[position] = unit_of_cell(cell)

@@ -74,7 +74,7 @@ def read_json(path: Path, shown: str) -> RawTable:
                         + [None] * max(0, len(headers) - 1))
     width = max(len(r) for r in rows) or 1
     frame = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
-    return RawTable("", frame.head(HEAD_ROWS), lambda: iter([frame]))
+    return RawTable("", frame.head(HEAD_ROWS), lambda: iter([frame]), records_only=True)
 
 
 def _too_deep(shown: str) -> InputError:

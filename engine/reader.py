@@ -27,6 +27,7 @@ class RawTable:
     hidden: set = field(default_factory=set)  # hidden column positions (XLSX)
     notes: list = field(default_factory=list)  # what the reader did that a user should know
     data_chunks: object = None  # callable(first data row) -> chunks that may leave out the rows above it (CSV)
+    records_only: bool = False  # every row under the header is a record (JSON objects): none is read as units
 
 
 def _reason(exc: Exception) -> str:

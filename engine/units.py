@@ -68,10 +68,16 @@ def is_known_unit(text) -> bool:
     return _lookup(unit_of_cell(text)) is not None
 
 
+PLAIN_NUMBER = re.compile(r"[+\-]?(\d+\.?\d*|\.\d+)([eE][+\-]?\d+)?")
+
+
 def looks_like_unit(text) -> bool:
-    """Whether a cell of a row under the header reads as a unit ('%', '（吨）', 't/h', '单位：万吨', 'mg/m³')."""
+    """Whether a cell of a row under the header reads as a unit ('%', '（吨）', 't/h', '单位：万吨', 'mg/m³'); a plain
+    number (0.853, 12) is a value, never a unit."""
     cleaned = unit_of_cell(text)
-    return bool(cleaned) and len(cleaned) <= 16 and (_lookup(cleaned) is not None or bool(UNIT_CHARACTERS.match(cleaned)))
+    if not cleaned or len(cleaned) > 16 or PLAIN_NUMBER.fullmatch(cleaned):
+        return False
+    return _lookup(cleaned) is not None or bool(UNIT_CHARACTERS.match(cleaned))
 
 
 def unit_of_cell(text) -> str:

@@ -372,6 +372,32 @@ def test_xlsx_unit_row_under_header(tmp_path, ruleset):
     assert (table.rows, table.evaluated, table.rejected) == (1, 1, 0)
 
 
+def test_a_row_under_the_header_holding_a_number_is_data_not_units(tmp_path, ruleset):
+    """A plain number (78.6) is a value, never a unit: the row is a record without an id, counted and rejected, where
+    it was once read as the units of the columns and left out of the count. A row of units still is one."""
+    header = ["使用单位", "锅炉编号", "市州", "燃料种类", "测试类型", "出厂日期", "测试日期", "额定蒸发量", "热效率"]
+    loaded = load(write_csv(tmp_path / "b.csv", [header, ["", "", "", "", "", "", "", "t/h", "78.6"], BOILER_ROW]),
+                  ruleset)
+    table = loaded.tables[0]
+    assert not any("单位" in note for note in table.notes)
+    assert (table.rows, table.evaluated, table.rejected) == (2, 1, 1)
+    assert [r.row for r in loaded.rejected if r.scope == "row"] == [2]
+    units = load(write_csv(tmp_path / "u.csv", [header, ["", "", "", "", "", "", "", "t/h", "%"], BOILER_ROW]), ruleset)
+    assert "第2行读作各列的单位" in units.tables[0].notes
+    assert (units.tables[0].rows, units.tables[0].evaluated, units.tables[0].rejected) == (1, 1, 0)
+
+
+def test_a_json_record_that_looks_like_units_is_a_record(tmp_path, ruleset):
+    """Every item of a JSON list is a record (units go in the keys): one whose values read as units and that has no
+    id is counted and rejected, not taken for a row of units (a fuzzed file, seed 27039817)."""
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps([{"实际排放量（吨）": "T", "统一社会信用代码": "暂无", "备注": "%"}], ensure_ascii=False),
+                    encoding="utf-8")
+    loaded = load(path, ruleset, kind="discharge_permit")
+    table = loaded.tables[0]
+    assert (table.rows, table.evaluated, table.rejected) == (1, 0, 1) and table.notes == []
+
+
 def test_xlsx_unit_row_with_conversion(tmp_path, ruleset):
     header = ["市州", "年度", "单位GDP能耗累计降幅", "能源消费总量", "化学需氧量排放量", "氨氮排放量", "二氧化硫排放量",
               "氮氧化物排放量", "环境质量改善目标是否完成"]
