@@ -2,7 +2,9 @@
 2% missing values), beside pandas.read_csv of the same file (the floor) and `--engine durable` (the reference path).
 
 Each run is a fresh child process timed by wall clock (Python start, imports and rule loading from the rule-set cache
-included), its peak RSS read from os.wait4. The durable path takes 0.1–0.25 ms a record, so it runs only at the sizes in --durable-sizes;
+included), its peak RSS read from os.wait4, its anonymous and file-backed resident memory sampled from /proc every
+5 ms (the peak RSS counts the libraries' pages mapped from the page cache, which vary with how the files came into
+it; the anonymous memory does not). The durable path takes 0.1–0.25 ms a record, so it runs only at the sizes in --durable-sizes;
 the ratio is given where both ran."""
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 REGIONS = ["兰州市", "嘉峪关市", "金昌市", "酒泉市", "张掖市", "武威市", "白银市", "天水市", "平凉市", "庆阳市",
@@ -72,15 +76,50 @@ def coal_samples(path: Path, rows: int, seed: int = 11, distinct_ids: int | None
                              ash, sulfur, day.isoformat()])
 
 
-def file_huge_pages(meminfo: Path = Path("/proc/meminfo")) -> float:
-    """MiB of file pages the page cache holds as huge pages (FileHugePages; 0 where the system does not say)."""
+def rss_parts(status: Path) -> tuple[float, float] | None:
+    """(anonymous, file-backed) MiB a process has resident, from its /proc/PID/status (RssAnon; RssFile and RssShmem),
+    or None where the system does not say (not Linux, or the process has ended)."""
+    found = {}
     try:
-        for line in meminfo.read_text().splitlines():
-            if line.startswith("FileHugePages:"):
-                return int(line.split()[1]) / 1024
+        for line in status.read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("RssAnon", "RssFile", "RssShmem"):
+                found[name] = int(value.split()[0]) / 1024
     except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
+        return None
+    if "RssAnon" not in found or "RssFile" not in found:
+        return None
+    return found["RssAnon"], found["RssFile"] + found.get("RssShmem", 0.0)
+
+
+class PeakSampler(threading.Thread):
+    """The highest anonymous and file-backed resident memory of a child process, read from /proc every `every`
+    seconds until it ends (a sampled figure: a peak shorter than `every` can be missed; os.wait4 gives the exact peak
+    RSS, of the two together). None where the system does not say."""
+
+    def __init__(self, pid: int, every: float = 0.005):
+        super().__init__(daemon=True)
+        self.status, self.every = Path(f"/proc/{pid}/status"), every
+        self.anon = self.file = None
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            parts = rss_parts(self.status)
+            if parts is None:
+                if self.anon is None and self.status.parent.exists():
+                    self._done.wait(self.every)  # (not yet readable)
+                    continue
+                return
+            if self.anon is None or parts[0] > self.anon:
+                self.anon = parts[0]
+            if self.file is None or parts[1] > self.file:
+                self.file = parts[1]
+            self._done.wait(self.every)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
 
 
 def coal_samples_repeated(path: Path, rows: int) -> None:
@@ -93,23 +132,40 @@ KINDS = {"boiler": boilers, "coal_sample": coal_samples, "coal_repeated": coal_s
 FLOOR = "import sys, time, pandas as pd; t = time.perf_counter(); pd.read_csv(sys.argv[1]); print(time.perf_counter() - t)"
 
 
-def timed(command: list[str]) -> tuple[float, float, str, float]:
-    """(wall seconds, peak RSS MiB, stdout, CPU seconds: user + system, all threads) of one child process."""
+class Run(NamedTuple):
+    """One child process: wall seconds, peak RSS MiB (exact, os.wait4), stdout, CPU seconds (user + system, all
+    threads), and the sampled peaks of its anonymous and file-backed resident memory in MiB (None: not known)."""
+
+    seconds: float
+    peak: float
+    out: str
+    cpu: float
+    anon: float | None
+    file: float | None
+
+
+def timed(command: list[str]) -> Run:
     start = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    sampler = PeakSampler(child.pid)
+    sampler.start()
     out = child.stdout.read().decode()
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
+    sampler.stop()
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} exited {child.returncode}")
-    return seconds, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
+    return Run(seconds, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime, sampler.anon, sampler.file)
 
 
-def check(path: Path, out: Path, engine: str, form: str = "json") -> tuple[float, float, float]:
-    seconds, peak, _, cpu = timed([sys.executable, "-m", "engine.cli", "check", str(path), "--as-of", AS_OF, "--format",
-                                   form, "--output", str(out), "--fail-on", "none", "--engine", engine, *STORE])
-    return seconds, peak, cpu
+def check(path: Path, out: Path, engine: str, form: str = "json") -> Run:
+    return timed([sys.executable, "-m", "engine.cli", "check", str(path), "--as-of", AS_OF, "--format", form,
+                  "--output", str(out), "--fail-on", "none", "--engine", engine, *STORE])
+
+
+def _mib(value: float | None, width: int) -> str:
+    return f"{'—':>{width}}" if value is None else f"{value:>{width}.0f}"
 
 
 def _count(path: Path) -> int:
@@ -141,30 +197,31 @@ def main() -> None:
         warm = Path(tmp) / "warm.csv"  # one run before the table: the rule-set cache holds the parsed rules
         boilers(warm, 10)              # (engine.rulecache; a changed rule file costs the next run ~1 s)
         check(warm, Path(tmp) / "warm.json", "column")
-        start = min(check(warm, Path(tmp) / "warm.json", "column")[1] for _ in range(max(args.repeat, 3)))
-        print(f"start-up: a check of 10 rows peaks at {start:.0f} MiB (Python, pandas, pyarrow, numpy and the rule set; "
-              f"how much of the libraries the system counts as resident\nvaries with its page cache: 104–158 MiB seen "
-              f"on one machine); net = (peak − start-up) / CSV size")
-        huge = file_huge_pages()
-        if huge:
-            print(f"the page cache holds {huge:.0f} MiB of files in huge pages (FileHugePages: files just written, "
-                  f"such as a new install's libraries);\na process that loads such a library is counted with more of "
-                  f"its pages resident: start-up and peak RSS are higher until the system splits them (minutes)")
+        start = min((check(warm, Path(tmp) / "warm.json", "column") for _ in range(max(args.repeat, 3))),
+                    key=lambda run: run.peak)
+        print(f"start-up: a check of 10 rows peaks at {start.peak:.0f} MiB: {_mib(start.anon, 0).strip()} MiB its own "
+              f"(anonymous: Python, the modules imported, the rule set) and {_mib(start.file, 0).strip()} MiB of the "
+              f"libraries' pages\n(file-backed, mapped from the page cache). How many library pages are counted depends "
+              f"on how their files came into the page cache:\nfiles just written (a new install) or read straight "
+              f"through are held in large folios, which this machine's Linux (6.18) maps whole on a fault: 30–40 MiB more than\nafter "
+              f"they were loaded a few pages at a time. anon = a run's peak anonymous memory (sampled every 5 ms), "
+              f"which does not depend on it;\nnet = (peak − start-up) / CSV size")
         print(f"{'kind':<14}{'rows':>9}{'CSV MiB':>9}{'floor s':>9}{'column s':>10}{'cpu s':>7}{'rows/s':>10}{'peak MiB':>9}"
-              f"{'RSS/CSV':>8}{'net':>6}{'×floor':>7}{'durable s':>10}{'durable rows/s':>15}{'speed-up':>9}{'findings':>9}"
-              + (f"{'CSV out s':>10}{'peak MiB':>9}" if args.csv else ""))
+              f"{'RSS/CSV':>8}{'net':>6}{'anon MiB':>9}{'anon/CSV':>9}{'×floor':>7}{'durable s':>10}{'durable rows/s':>15}"
+              f"{'speed-up':>9}{'findings':>9}" + (f"{'CSV out s':>10}{'peak MiB':>9}" if args.csv else ""))
         for kind in args.kinds.split(","):
             for size in args.sizes:
                 path = Path(tmp) / f"{kind}_{size}.csv"
                 KINDS[kind](path, size)
                 mib = path.stat().st_size / (1 << 20)
-                floor = min(float(timed([sys.executable, "-c", FLOOR, str(path)])[2]) for _ in range(args.repeat))
-                runs = [check(path, Path(tmp) / "column.json", "column") for _ in range(args.repeat)]
-                seconds, peak, cpu = min(runs)
+                floor = min(float(timed([sys.executable, "-c", FLOOR, str(path)]).out) for _ in range(args.repeat))
+                best = min((check(path, Path(tmp) / "column.json", "column") for _ in range(args.repeat)),
+                           key=lambda run: run.seconds)
+                seconds, peak, cpu, anon = best.seconds, best.peak, best.cpu, best.anon
                 findings = _count(Path(tmp) / "column.json")  # streamed: this process stays small (a child's
                 durable = ""                                     # peak RSS counts the parent's at fork)
                 if size in args.durable_sizes:
-                    d_seconds, _, _ = min(check(path, Path(tmp) / "durable.json", "durable") for _ in range(args.repeat))
+                    d_seconds = min(check(path, Path(tmp) / "durable.json", "durable").seconds for _ in range(args.repeat))
                     same = filecmp.cmp(Path(tmp) / "durable.json", Path(tmp) / "column.json", shallow=False)
                     durable = (f"{d_seconds:>10.2f}{size / d_seconds:>15.0f}{d_seconds / seconds:>8.1f}×"
                                + ("" if same else " (JSON differs!)"))
@@ -172,11 +229,13 @@ def main() -> None:
                     durable = f"{'—':>10}{'—':>15}{'—':>9}"
                 as_csv = ""
                 if args.csv:
-                    c_seconds, c_peak, _ = min(check(path, Path(tmp) / "column.csv", "column", "csv")
-                                               for _ in range(args.repeat))
+                    c_seconds, c_peak = min(check(path, Path(tmp) / "column.csv", "column", "csv")[:2]
+                                            for _ in range(args.repeat))
                     as_csv = f"{c_seconds:>10.2f}{c_peak:>9.0f}"
                 print(f"{kind:<14}{size:>9}{mib:>9.1f}{floor:>9.2f}{seconds:>10.2f}{cpu:>7.2f}{size / seconds:>10.0f}{peak:>9.0f}"
-                      f"{peak / mib:>8.1f}{(peak - start) / mib:>6.1f}{seconds / floor:>7.1f}{durable}{findings:>9}{as_csv}", flush=True)
+                      f"{peak / mib:>8.1f}{(peak - start.peak) / mib:>6.1f}{_mib(anon, 9)}"
+                      f"{'—' if anon is None else f'{anon / mib:.1f}':>9}{seconds / floor:>7.1f}{durable}{findings:>9}{as_csv}",
+                      flush=True)
                 path.unlink()
 
 

@@ -1,17 +1,36 @@
-"""The benchmark's reading of the page cache's file huge pages, which it prints beside the start-up figure."""
+"""The benchmark's memory figures: a child's anonymous and file-backed resident memory, sampled from /proc."""
 
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_check import file_huge_pages  # noqa: E402
+from bench_check import rss_parts, timed  # noqa: E402
 
 
-def test_file_huge_pages_are_read_in_mib_and_are_none_where_the_system_does_not_say(tmp_path):
-    meminfo = tmp_path / "meminfo"
-    meminfo.write_text("MemTotal:       24684000 kB\nFileHugePages:    100352 kB\nFilePmdMapped:     4096 kB\n")
-    assert file_huge_pages(meminfo) == 98.0
-    meminfo.write_text("MemTotal:       24684000 kB\n")
-    assert file_huge_pages(meminfo) == 0.0
-    assert file_huge_pages(tmp_path / "absent") == 0.0
+def test_rss_parts_are_read_in_mib_and_are_none_where_the_system_does_not_say(tmp_path):
+    status = tmp_path / "status"
+    status.write_text("Name:\tpython\nVmRSS:\t  126976 kB\nRssAnon:\t   63488 kB\nRssFile:\t   61440 kB\n"
+                      "RssShmem:\t    2048 kB\n")
+    assert rss_parts(status) == (62.0, 62.0)  # (shared memory counted with the file-backed pages)
+    status.write_text("Name:\tpython\nVmRSS:\t  126976 kB\n")  # (a system that does not give the parts)
+    assert rss_parts(status) is None
+    assert rss_parts(tmp_path / "absent") is None  # (the process has ended)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists() or rss_parts(Path("/proc/self/status")) is None,
+                    reason="needs Linux's /proc/PID/status")
+def test_a_childs_anonymous_memory_is_sampled_beside_its_exact_peak():
+    """A child that writes 48 MiB of its own memory and holds it: the sampled anonymous peak counts them, and the peak
+    RSS from os.wait4 holds both parts; a child that holds nothing has a few MiB of its own (its peak RSS can be more:
+    it counts the parent's at the fork, the benchmark's own small process)."""
+    held = "import time; data = b'x' * (48 << 20); time.sleep(0.3); print('held', len(data) >> 20)"
+    run = timed([sys.executable, "-c", held])
+    assert run.out == "held 48\n"
+    assert 48 <= run.anon < 48 + 40  # (Python itself: a few MiB)
+    assert run.file > 0
+    assert run.peak >= run.anon
+    small = timed([sys.executable, "-c", "import time; time.sleep(0.1)"])
+    assert small.anon < 20
