@@ -649,9 +649,20 @@ def rules_coverage(fmt, output, rules_dir, schemas_dir):
 store_cli.register(cli, _ruleset, _date_option)  # history, diff, waive, waivers, db export
 
 
+def _set_aside_imported() -> None:
+    """The objects the imports made (pandas, pyarrow, click, ecocheck's modules: most of the process's objects) are
+    kept until the process ends; the cycle collector is told to leave them alone (gc.freeze). Python's collections at
+    exit walked them all: a check's shutdown took 0.15–0.21 s, now 0.03–0.04 s. Only for a process of its own: a
+    caller's objects made before (a test session's) could still become garbage."""
+    import gc
+    gc.freeze()
+
+
 def main(argv=None):
     """Entry point: run the CLI; an ecocheck error becomes `错误：…` (`Error: …` in English) and its exit code, never a
     traceback."""
+    if argv is None:  # the process's own command line (the `ecocheck` script, python -m): not a caller in a process
+        _set_aside_imported()
     from engine.arrowpool import use_returning_pool
     from engine.help_zh import localise, localise_click
     use_returning_pool()  # (pyarrow is imported already: pandas keeps text in pyarrow strings)

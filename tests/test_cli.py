@@ -752,3 +752,19 @@ def test_arrow_allocator_is_chosen_before_pyarrow_loads_and_a_users_setting_stan
     assert elsewhere == {}
     choose_allocator(elsewhere, "linux")
     assert elsewhere == ALLOCATOR_ENVIRONMENT
+
+
+def test_a_process_of_its_own_sets_its_imports_aside_from_the_cycle_collector_and_a_caller_is_left_alone():
+    """Run as its own process (the `ecocheck` script, python -m), the entry point freezes what the imports made: the
+    cycle collector no longer walks pandas' and pyarrow's objects, at exit least of all; called in a process (the
+    tests, another program), it leaves the caller's objects to the collector."""
+    import gc
+
+    probe = ("import atexit, gc; atexit.register(lambda: print('frozen', gc.get_freeze_count())); "
+             "from engine.cli import main; main()")
+    own = subprocess.run([sys.executable, "-c", probe, "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert own.returncode == 0 and "0.1.0" in own.stdout, own.stderr
+    assert int(own.stdout.split("frozen")[1]) > 20_000  # (pandas, pyarrow, click, ecocheck: ~60,000 objects)
+    before = gc.get_freeze_count()
+    assert run("rules", "list").returncode == 0
+    assert gc.get_freeze_count() == before
