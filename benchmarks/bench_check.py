@@ -160,7 +160,7 @@ def timed(command: list[str]) -> Run:
 
 
 def check(path: Path, out: Path, engine: str, form: str = "json") -> Run:
-    return timed([sys.executable, "-m", "engine.cli", "check", str(path), "--as-of", AS_OF, "--format", form,
+    return timed([sys.executable, "-m", "ecocheck", "check", str(path), "--as-of", AS_OF, "--format", form,
                   "--output", str(out), "--fail-on", "none", "--engine", engine, *STORE])
 
 

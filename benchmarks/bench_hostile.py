@@ -90,7 +90,7 @@ CASES = [
 
 def run(path: Path, out: Path, extra: list, timeout: float) -> tuple[float, float, float, int, str]:
     """(wall s, CPU s, peak RSS MiB, exit code, first line of the error) of `ecocheck check PATH` in a child."""
-    command = [sys.executable, "-m", "engine.cli", "check", str(path), "--as-of", AS_OF, "--format", "json",
+    command = [sys.executable, "-m", "ecocheck", "check", str(path), "--as-of", AS_OF, "--format", "json",
                "--output", str(out), "--fail-on", "none", *extra]
     start = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

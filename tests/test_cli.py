@@ -768,3 +768,15 @@ def test_a_process_of_its_own_sets_its_imports_aside_from_the_cycle_collector_an
     before = gc.get_freeze_count()
     assert run("rules", "list").returncode == 0
     assert gc.get_freeze_count() == before
+
+
+def test_the_ecocheck_command_makes_its_imports_with_the_cycle_collector_paused():
+    """`ecocheck` and `python -m ecocheck` (ecocheck.__main__.run) import the command line with the cycle collector
+    paused, then turn it on again: about 160 collections during the imports become none."""
+    probe = ("import atexit, gc; seen = []; gc.callbacks.append(lambda phase, info: seen.append(phase)); "
+             "atexit.register(lambda: print(seen.count('start'), gc.isenabled(), gc.get_freeze_count())); "
+             "from ecocheck.__main__ import run; run()")
+    proc = subprocess.run([sys.executable, "-c", probe, "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    collections, enabled, frozen = proc.stdout.splitlines()[-1].split()
+    assert int(collections) < 20 and enabled == "True" and int(frozen) > 20_000
