@@ -89,9 +89,11 @@ CASES = [
 
 
 def run(path: Path, out: Path, extra: list, timeout: float) -> tuple[float, float, float, int, str]:
-    """(wall s, CPU s, peak RSS MiB, exit code, first line of the error) of `ecocheck check PATH` in a child."""
+    """(wall s, CPU s, peak RSS MiB, exit code, first line of the error) of `ecocheck check PATH` in a child, which
+    records nothing in a run store (the benchmark's inputs are not cases: without --no-db they went into the user's
+    own store)."""
     command = [sys.executable, "-m", "ecocheck", "check", str(path), "--as-of", AS_OF, "--format", "json",
-               "--output", str(out), "--fail-on", "none", *extra]
+               "--output", str(out), "--fail-on", "none", "--no-db", *extra]
     start = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     timer = threading.Timer(timeout, child.kill)
