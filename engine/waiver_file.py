@@ -10,7 +10,7 @@ from pathlib import Path
 
 from engine.errors import ConfigError
 from engine.lang import tr
-from engine.yamlio import TextDatesLoader, load_yaml
+from engine.yamlio import load_yaml
 
 FIELDS = ("subject", "rule", "reason", "basis", "by", "until")
 FIELDS_ZH = {"subject": "对象（记录中的编号或单位名称）", "rule": "规则编号", "reason": "豁免理由",
@@ -67,7 +67,7 @@ def load(path, rule_ids: set) -> WaiverFile:
     two entries for the same subject and rule."""
     from engine.store.identity import key
     path = Path(path)
-    data = load_yaml(path, ConfigError, TextDatesLoader)  # (dates as text: a bad one is named with its entry)
+    data = load_yaml(path, ConfigError, dates_as_text=True)  # (dates as text: a bad one is named with its entry)
     if data is None:
         data = []
     if not isinstance(data, list):

@@ -93,3 +93,23 @@ def test_an_invalid_rule_set_is_not_cached(cache, core):
         with pytest.raises(RuleError):
             load_rules(rules)
     assert not list(cache.glob("rules-*.pickle"))
+
+
+def test_a_check_whose_rule_set_comes_from_the_cache_does_not_load_pyyaml(cache, core, tmp_path):
+    """PyYAML is imported when a YAML file is first read (engine.yamlio): a check whose rules come from the cache reads
+    none, and does not pay for the import; the check that fills the cache reads the rule files with it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[1] / "inputs" / "samples" / "boilers.csv"
+    probe = ("import sys; from engine.cli import main\n"
+             "try: main(sys.argv[1:])\nexcept SystemExit: pass\n"
+             "print('yaml' in sys.modules)")
+    command = [sys.executable, "-c", probe, "check", str(sample), "--rules", str(core), "--no-db", "--format", "json",
+               "--output", str(tmp_path / "out.json"), "--as-of", "2021-12-31"]
+    root = Path(__file__).resolve().parents[1]
+    filling, cached = (subprocess.run(command, capture_output=True, text=True, cwd=root) for _ in range(2))
+    assert filling.stdout.split()[-1] == "True", filling.stderr
+    assert cached.stdout.split()[-1] == "False", cached.stderr
+    assert len(list(cache.glob("rules-*.pickle"))) == 1
