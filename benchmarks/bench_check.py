@@ -199,8 +199,8 @@ def main() -> None:
         check(warm, Path(tmp) / "warm.json", "column")
         start = min((check(warm, Path(tmp) / "warm.json", "column") for _ in range(max(args.repeat, 3))),
                     key=lambda run: run.peak)
-        print(f"start-up: a check of 10 rows peaks at {start.peak:.0f} MiB: {_mib(start.anon, 0).strip()} MiB its own "
-              f"(anonymous: Python, the modules imported, the rule set) and {_mib(start.file, 0).strip()} MiB of the "
+        print(f"start-up: a check of 10 rows peaks at {start.peak:.0f} MiB: {_mib(start.anon, 0)} MiB its own "
+              f"(anonymous: Python, the modules imported, the rule set) and {_mib(start.file, 0)} MiB of the "
               f"libraries' pages\n(file-backed, mapped from the page cache). How many library pages are counted depends "
               f"on how their files came into the page cache:\nfiles just written (a new install) or read straight "
               f"through are held in large folios, which this machine's Linux (6.18) maps whole on a fault: 30–40 MiB more than\nafter "
