@@ -3,6 +3,8 @@ distinct value, and the texts put together by pyarrow for all the findings of a 
 
 from __future__ import annotations
 
+import operator
+import os
 import string
 from dataclasses import dataclass
 from typing import Iterator
@@ -87,6 +89,9 @@ class BatchExplainer:
             return found
         if (len(uniques) + 1) * max(len(computed or ()), 1) > 4 * rows + 1_000:
             return None
+        if found is not None and found.limits == limits and found.extends_to(uniques):
+            found.extend(uniques)
+            return found
         found = self.leaves[(rule.id, n)] = _LeafTable(uniques, limits)
         return found
 
@@ -147,6 +152,20 @@ class _LeafTable:
         self.width = max(len(limits or ()), 1)
         self.parts: list = [None] * ((len(uniques) + 1) * self.width)
         self._arrays: dict = {}
+
+    def extends_to(self, uniques: list) -> bool:
+        """Whether `uniques` is this table's values list with values added after them (a later chunk's copy of the
+        column's values, which are only appended to: columnread._field_column), the same objects in the same places."""
+        return len(uniques) > len(self.uniques) and all(map(operator.is_, self.uniques, uniques))
+
+    def extend(self, uniques: list) -> None:
+        """Take `uniques` (extends_to) for the values list: the parts made so far kept, those of no value moved last."""
+        width, before = self.width, len(self.uniques) * self.width
+        added = [None] * ((len(uniques) - len(self.uniques)) * width)
+        self.parts = self.parts[:before] + added + self.parts[before:]
+        for key, (texts, _) in self._arrays.items():
+            self._arrays[key] = (texts[:before] + [b""] * len(added) + texts[before:], None)
+        self.uniques = uniques
 
     def index(self, codes: np.ndarray, limit_at, make) -> np.ndarray:
         """Each row's index into parts (its value's code, -1 last, then its limit), every part they name made
@@ -332,8 +351,8 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
         subjects.append(subject_texts(seen.kind_json, ids, names, shown_regions, recipient))
     bound_at = np.array([binds.index(rule.binds) if rule.binds in binds else 0 for rule in ranked])[ranks]
     entries = pa.array(at)
-    per_entry = {"subject": pa.concat_arrays(subjects).take(pa.array(at + bound_at * len(unique_rows))),
-                 "source": sources.take(entries), "period": years[0].take(entries)}
+    per_entry = {"subject": _taken(subjects, at + bound_at * len(unique_rows)),
+                 "source": _taken([sources], at), "period": _taken([years[0]], at)}
 
     # Each entry's checks, message, missing values, observed values and limits, made a rule at a time
     made: dict = {name: [] for name in ("message", "checks", "missing", "observed", "limit")
@@ -357,19 +376,17 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
             if name in made:
                 made[name].append(value if isinstance(value, pa.Array) else _repeat(value, len(index)))
         indices.append(index)
-    order = pa.array(np.argsort(np.concatenate(indices), kind="stable"))
-    per_entry.update({name: pa.concat_arrays(arrays).take(order) for name, arrays in made.items()})
+    order = np.argsort(np.concatenate(indices), kind="stable")
+    per_entry.update({name: _taken(arrays, order) for name, arrays in made.items()})
 
-    # The texts: each entry's values between the pieces of its rule and status's layout
+    # The texts: each entry's values between the pieces of its rule and status's layout, and a separator (one buffer
+    # for all)
     layouts = [explainer.layout(ranked[group // 3], STATUSES[group % 3]) for group in groups.tolist()]
     kinds = pa.array(group_of)
-    pieces = [pa.array([layout.pieces[n] for layout in layouts], pa.binary()).take(kinds)
-              for n in range(len(VARIABLE) + 1)]
-    joined = [pieces[0]]
+    joined = _piece([layout.pieces[0] for layout in layouts], kinds)
     for n, name in enumerate(VARIABLE, start=1):
-        joined += [per_entry[name], pieces[n]]
-    joined[-1] = pc.binary_join_element_wise(joined[-1], _SEP, b"")  # each text and a separator, one buffer for all
-    texts = pc.binary_join_element_wise(*joined, b"")
+        joined += [per_entry[name], *_piece([layout.pieces[n] for layout in layouts], kinds)]
+    texts = pc.binary_join_element_wise(*joined, _SEP, b"")
     lines = None
     if explainer.csv:
         lines = csv_lines([explainer.csv_layout(ranked[group // 3], STATUSES[group % 3], schema.kind)
@@ -381,6 +398,26 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
                          [(n, finding, texts[n].as_py()[:-1], None if lines is None else lines[n].as_py())
                           for n, finding in zip(sampled, finding_of.some(sampled))],
                          finding_of.all, None if lines is None else _joined(lines, b""))
+
+
+def _taken(arrays: list, index: np.ndarray) -> pa.Array:
+    """The arrays one after the other, taken at `index`: no copy where that is the single array as it is."""
+    if len(arrays) == 1 and len(index) == len(arrays[0]) and (index == np.arange(len(index))).all():
+        return arrays[0]
+    return (arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)).take(pa.array(index))
+
+
+def _piece(texts: list, kinds: pa.Array) -> list:
+    """The n-th piece of each entry's layout (texts[kind]) as arguments of a join: the text itself where every layout
+    of the part has the same; else the beginning and end they share as texts, and only what lies between taken for
+    each entry (the parts of a layout's text that every finding repeats are not copied once per finding beforehand)."""
+    first = texts[0]
+    if all(text == first for text in texts[1:]):
+        return [first]
+    start = len(os.path.commonprefix(texts))
+    end = len(os.path.commonprefix([text[start:][::-1] for text in texts]))
+    middles = pa.array([text[start:len(text) - end] for text in texts], pa.binary()).take(kinds)
+    return [piece for piece in (first[:start], middles, first[len(first) - end:]) if not isinstance(piece, bytes) or piece]
 
 
 def _joined(texts: pa.Array, separator: bytes = _SEP) -> pa.Buffer:

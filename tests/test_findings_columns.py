@@ -162,6 +162,73 @@ def test_findings_of_many_batches_sharing_their_values_are_the_record_findings(t
     assert F.to_csv(columns) == F.to_csv(records) == _one_by_one_csv(records)
 
 
+@pytest.mark.parametrize("make", [boilers, coal_samples])
+def test_a_leaf_table_grows_with_the_values_later_batches_add(tmp_path, ruleset, make, monkeypatch):
+    """Later batches bring values the earlier ones did not have (the column's values list copied, longer): each rule
+    leaf keeps one _LeafTable, extended with the new values (the checks made so far kept, those of no value moved
+    last), and the findings are those built one by one."""
+    from engine import batchfindings, csv_reader
+
+    path = tmp_path / "records.csv"
+    make(path, 3000)
+    monkeypatch.setattr(csv_reader, "ARROW_BLOCK", 16 << 10)  # batches of ~250 rows (pyarrow's reader)
+    monkeypatch.setattr(csv_reader, "CHUNK_ROWS", 250)
+    tables, extended = set(), []
+    original_index, original_extend = batchfindings._LeafTable.index, batchfindings._LeafTable.extend
+
+    def index(self, codes, limit_at, make):
+        tables.add(id(self))
+        return original_index(self, codes, limit_at, make)
+
+    def extend(self, uniques):
+        kept, none = self.parts[:len(self.uniques) * self.width], self.parts[len(self.uniques) * self.width:]
+        original_extend(self, uniques)
+        assert len(self.parts) == (len(uniques) + 1) * self.width and self.uniques is uniques
+        assert self.parts[:len(kept)] == kept and self.parts[-len(none):] == none
+        assert all(part is None for part in self.parts[len(kept):-len(none)])
+        extended.append(id(self))
+    monkeypatch.setattr(batchfindings._LeafTable, "index", index)
+    monkeypatch.setattr(batchfindings._LeafTable, "extend", extend)
+    columns, records = _both([_with_junk(path, 11)], ruleset)
+    assert len({s[0] for s in columns.findings._segments}) > 8
+    assert len(extended) > 3 and set(extended) <= tables
+    assert len(tables) <= len(columns_leaves(ruleset, make))  # (one table a leaf: none made again for a longer values list)
+    assert all(segment[4] for segment in columns.findings._segments)
+    assert list(columns.findings) == list(records.findings)
+    assert F.to_json(columns) == F.to_json(records)
+    assert F.to_csv(columns) == F.to_csv(records) == _one_by_one_csv(records)
+
+
+def columns_leaves(ruleset, make) -> list:
+    """(rule id, leaf number) of every leaf of the single-record rules of the kind `make` writes."""
+    from engine import conditions as C
+    from engine import columnar
+
+    kind = "boiler" if make is boilers else "coal_sample"
+    compiled = columnar.compile_rules([r for r in ruleset.rules if r.kind == kind and r.joins is None])
+    return [(comp.rule.id, n) for comp in compiled if comp.when is not None for n, _ in enumerate(C.walk(comp.when))]
+
+
+def test_a_layout_piece_shared_by_a_parts_findings_is_not_copied_for_each():
+    """_piece: a piece every layout of the part has is one text; pieces that differ become their shared beginning and
+    end as texts and only the middle taken for each entry; joined, each entry has its own layout's piece."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from engine.batchfindings import _piece
+
+    kinds = pa.array([1, 0, 0, 2, 1])
+    assert _piece([b"same", b"same", b"same"], kinds) == [b"same"]
+    texts = [b'"status": "violation",\n  "x"', b'"status": "gap",\n  "x"', b'"status": "indeterminate",\n  "x"']
+    pieces = _piece(texts, kinds)
+    assert pieces[0] == b'"status": "' and pieces[-1] == b'",\n  "x"' and isinstance(pieces[1], pa.Array)
+    assert pieces[1].to_pylist() == [b"gap", b"violation", b"violation", b"indeterminate", b"gap"]
+    assert pc.binary_join_element_wise(*pieces, b"").to_pylist() == [texts[k] for k in kinds.to_pylist()]
+    prefixed = _piece([b"ab", b"abab"], pa.array([0, 1]))  # (a text that is the others' beginning: no end shared)
+    assert pc.binary_join_element_wise(*prefixed, b"").to_pylist() == [b"ab", b"abab"]
+    assert _piece([b"x1", b"y1"], pa.array([0, 1]))[0].to_pylist() == [b"x", b"y"]  # (nothing shared at the start)
+
+
 NEEDS_ESCAPE = ['"引号"', "反\\斜杠", "控制\x01符", "\u2028行"]
 
 
