@@ -200,8 +200,34 @@ class _TableCells:
 def _starts_lower(texts, prefixes) -> np.ndarray:
     """text.lower().startswith(prefixes) for each text, column-wise, in one regular expression. An ASCII prefix is
     matched case-insensitively (RE2's case folding: no character but İ, K and ſ folds to an ASCII letter, and those
-    fold to i, k and s, which are not in the prefixes); a caseless prefix (Chinese) as it is."""
-    return pc.match_substring_regex(texts, _prefix_pattern(tuple(prefixes))).to_numpy(zero_copy_only=False)
+    fold to i, k and s, which are not in the prefixes); a caseless prefix (Chinese) as it is. The expression is run
+    only on the texts whose first byte is one a prefix can begin with (ids and names mostly have none)."""
+    pattern = _prefix_pattern(tuple(prefixes))
+    if texts.type != pa.string() or texts.null_count:
+        return pc.match_substring_regex(texts, pattern).to_numpy(zero_copy_only=False)
+    _, offsets, data = texts.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int32)[texts.offset:texts.offset + len(texts) + 1]
+    starts, filled = offsets[:-1], offsets[1:] > offsets[:-1]
+    first = np.zeros(len(texts), dtype=np.uint8)
+    if data is not None:
+        first[filled] = np.frombuffer(data, dtype=np.uint8)[starts[filled]]
+    candidates = np.flatnonzero(filled & np.isin(first, _lead_bytes(tuple(prefixes))))
+    found = np.zeros(len(texts), dtype=bool)
+    if len(candidates):
+        found[candidates] = pc.match_substring_regex(texts.take(pa.array(candidates)), pattern).to_numpy(
+            zero_copy_only=False)
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _lead_bytes(prefixes: tuple) -> np.ndarray:
+    """The first UTF-8 bytes a text matching _prefix_pattern can have: of each prefix's first character, and for an
+    ASCII prefix of its other case too."""
+    leads = set()
+    for prefix in prefixes:
+        for character in {prefix[0], prefix[0].lower(), prefix[0].upper()} if prefix.isascii() else {prefix[0]}:
+            leads.add(character.encode("utf-8")[0])
+    return np.array(sorted(leads), dtype=np.uint8)
 
 
 @functools.lru_cache(maxsize=8)

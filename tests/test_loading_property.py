@@ -419,3 +419,25 @@ def test_re2_case_folds_to_the_letters_of_the_note_prefixes_what_lower_gives():
         folded = pc.match_substring_regex(points, f"^(?i:{letter})$").to_numpy(zero_copy_only=False)
         assert [characters[n] for n in np.flatnonzero(folded)] == \
             [c for c, low in zip(characters, lowered) if low == letter]
+
+
+def test_note_prefixes_are_found_by_first_byte_and_expression_as_by_the_expression_alone():
+    """columnread._starts_lower runs its expression only on texts whose first byte a prefix can begin with: for every
+    character followed by each prefix's rest (and on a slice, where the offsets do not start at 0), what it finds is
+    what the expression finds on all the texts."""
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from engine.columnread import _prefix_pattern, _starts_lower
+    from engine.records import NOTE_PREFIXES
+
+    characters = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    pattern = _prefix_pattern(tuple(NOTE_PREFIXES))
+    for rest in ["", *{prefix[1:] for prefix in NOTE_PREFIXES}]:
+        texts = pa.array([""] + [c + rest for c in characters])
+        for part in (texts, texts.slice(3, 500_000)):
+            expected = pc.match_substring_regex(part, pattern).to_numpy(zero_copy_only=False)
+            assert (_starts_lower(part, NOTE_PREFIXES) == expected).all(), rest
+            assert rest != "ote" or expected.sum() >= 2  # (n and N)
