@@ -1418,3 +1418,25 @@ def test_fraction_decision_does_not_depend_on_chunks(tmp_path, ruleset, monkeypa
     assert [(r.row, r.value, r.scope) for r in whole.rejected] == [(16, "0.853", "value")]
     monkeypatch.setattr(engine.csv_reader, "CHUNK_ROWS", 7)
     assert snapshot(load(path, ruleset)) == snapshot(whole)
+
+
+def test_file_blocks_read_ahead_are_the_files_bytes_in_order(tmp_path):
+    """csv_reader._file_blocks reads each next block on another thread: the blocks are the file's bytes, in order, of
+    the size asked (the last one shorter); stopping early leaves the file closed; a file gone before its read raises."""
+    import os
+    import threading
+
+    data = os.urandom(10_000) + "甘肃省".encode() * 1_000
+    path = tmp_path / "blocks.bin"
+    path.write_bytes(data)
+    blocks = list(engine.csv_reader._file_blocks(path, size=4096)())
+    assert b"".join(blocks) == data and {len(b) for b in blocks[:-1]} == {4096} and 0 < len(blocks[-1]) <= 4096
+    threads = threading.active_count()
+    started = engine.csv_reader._file_blocks(path, size=4096)()
+    assert next(started) == data[:4096]
+    started.close()  # (the read ahead is waited for, the file closed, the thread ended)
+    assert threading.active_count() == threads
+    (tmp_path / "empty.bin").write_bytes(b"")
+    assert list(engine.csv_reader._file_blocks(tmp_path / "empty.bin", size=4096)()) == []
+    with pytest.raises(FileNotFoundError):
+        list(engine.csv_reader._file_blocks(tmp_path / "gone.bin")())
