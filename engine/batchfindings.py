@@ -395,7 +395,7 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
     finding_of = _FindingsOf(seen, ranked, positions, ranks, violated, explainer.documents)
     sampled = sorted(firsts.tolist())
     return BatchFindings(_joined(texts), len(texts), statuses, int(batch.rows[positions[0]]),
-                         [(n, finding, texts[n].as_py()[:-1], None if lines is None else lines[n].as_py())
+                         [(n, finding, texts[n].as_py()[:-len(_SEP)], None if lines is None else lines[n].as_py())
                           for n, finding in zip(sampled, finding_of.some(sampled))],
                          finding_of.all, None if lines is None else _joined(lines, b""))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copyreg
 import io
 import pickle
+import re
 
 import orjson
 from collections.abc import Sequence
@@ -41,7 +42,20 @@ def _dispatch_table(findings: list) -> dict:
     return table
 
 
-SEPARATOR = "\x00"  # between the JSON texts of a segment (orjson escapes every control character inside strings)
+SEPARATOR = ",\n"  # between the JSON texts of a segment: what the JSON output writes between two findings
+
+
+def _texts(data: bytes) -> list:
+    """The JSON texts of a segment kept as JSON (joined by SEPARATOR), as views of `data`. A finding's text is an object
+    written with two-space indents: it starts with "{" and every line inside it with a space (a string never holds a
+    raw line break), so SEPARATOR followed by "{" is found only between two texts."""
+    view = memoryview(data)
+    between = [found.start() for found in _BETWEEN.finditer(data)]
+    starts = [0] + [at + len(SEPARATOR) for at in between]
+    return [view[start:end] for start, end in zip(starts, between + [len(data)])]
+
+
+_BETWEEN = re.compile(re.escape(SEPARATOR.encode()) + rb"\{")
 
 
 def finding_of(data: dict):
@@ -190,7 +204,7 @@ class FindingStore(Sequence):
         kept as pickles."""
         for _, _, _, blob, is_json, _ in self._ordered():
             if is_json:
-                for text in blob.unpack().split(SEPARATOR.encode()):
+                for text in _texts(blob.unpack()):
                     yield make(orjson.loads(text))
             else:
                 yield from pickle.loads(blob.unpack())
@@ -216,19 +230,19 @@ class FindingStore(Sequence):
             if lines is not None:
                 yield lines.unpack()
             elif is_json:
-                yield [orjson.loads(text) for text in blob.unpack().split(SEPARATOR.encode())]
+                yield [orjson.loads(text) for text in _texts(blob.unpack())]
             else:
                 yield pickle.loads(blob.unpack())
 
     def json_blocks(self) -> Iterator[bytes]:
-        """The findings' JSON as UTF-8 bytes, a segment at a time, each segment's texts joined by ",\n"."""
+        """The findings' JSON as UTF-8 bytes, a segment at a time, each segment's texts joined by SEPARATOR (",\n")."""
         from engine.findings import finding_json_bytes
 
         for _, _, _, blob, is_json, _ in self._ordered():
             if is_json:
-                yield blob.unpack().replace(SEPARATOR.encode(), b",\n")
+                yield blob.unpack()
             else:
-                yield b",\n".join(finding_json_bytes(f) for f in pickle.loads(blob.unpack()))
+                yield SEPARATOR.encode().join(finding_json_bytes(f) for f in pickle.loads(blob.unpack()))
 
     def statuses(self) -> dict:
         """Status -> number of findings, without reading them back."""

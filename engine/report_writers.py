@@ -96,16 +96,20 @@ def _finding_json(finding: Finding) -> str:
 
 
 def _write_behind(raw, blocks) -> None:
-    """Each block written on another thread while the next is unpacked (a file's write lets go of the GIL): at most
-    one block waiting, so memory stays at two blocks."""
+    """Each block (a tuple of pieces, written one after the other) written on another thread while the next is
+    unpacked (a file's write lets go of the GIL): at most one block waiting, so memory stays at two blocks."""
     from concurrent.futures import ThreadPoolExecutor
+
+    def write(pieces):
+        for piece in pieces:
+            raw.write(piece)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = None
         for block in blocks:
             if pending is not None:
                 pending.result()
-            pending = pool.submit(raw.write, block)
+            pending = pool.submit(write, block)
         if pending is not None:
             pending.result()
 
@@ -120,7 +124,7 @@ def write_json(report: Report, out) -> None:
         if raw is not None:
             out.flush()
         if raw is not None:
-            _write_behind(raw, ((b",\n" if n else b"\n") + block for n, block in enumerate(blocks())))
+            _write_behind(raw, ((b",\n" if n else b"\n", block) for n, block in enumerate(blocks())))
             raw.flush()
         else:
             for n, block in enumerate(blocks()):

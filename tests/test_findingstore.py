@@ -71,3 +71,26 @@ def test_compressed_data_is_kept_in_a_buffer_of_its_own_size():
     assert all(len(k) < 5_000 for k in kept)
     assert pa.total_allocated_bytes() - before < 5 * 5_000 + 4096  # (not 5 × 2 MB)
     assert pa.decompress(kept[0], decompressed_size=len(data), codec="zstd", asbytes=True) == data
+
+
+def test_a_segments_texts_are_split_where_one_finding_ends_and_the_next_begins():
+    """A segment kept as JSON holds its findings' texts joined by SEPARATOR (",\n", what the output writes between
+    two findings): _texts finds each text again, also where a value holds what looks like a boundary (",\n{" in a
+    message is written with its line break escaped; nested objects are indented)."""
+    import orjson
+
+    from engine.findings import Check, finding_json_bytes
+    from engine.findingstore import SEPARATOR, _texts
+
+    tricky = [",\n{", "},\n{", "\n{\n", "{", ",", "\x00", '"},\n{"rule_id": "X"']
+    found = [Finding(rule_id=f"R-{n}", title=text, status="violation", severity="major",
+                     subject=Subject("boiler", text, name=text), source=Source("a.csv", n + 2),
+                     citation=Citation("energy-plan", "方案", "三.（十三）", text), message=text,
+                     checks=(Check(field="x", label=text, op="lt", observed=text, limit=1),))
+             for n, text in enumerate(tricky)]
+    texts = [finding_json_bytes(f) for f in found]
+    assert all(text.startswith(b"{\n") and text.endswith(b"\n}") for text in texts)
+    joined = SEPARATOR.encode().join(texts)
+    assert [bytes(view) for view in _texts(joined)] == texts
+    assert [orjson.loads(view)["message"] for view in _texts(joined)] == tricky
+    assert [bytes(view) for view in _texts(texts[0])] == texts[:1]
