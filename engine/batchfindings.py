@@ -417,7 +417,8 @@ def _piece(texts: list, kinds: pa.Array) -> list:
     start = len(os.path.commonprefix(texts))
     end = len(os.path.commonprefix([text[start:][::-1] for text in texts]))
     middles = pa.array([text[start:len(text) - end] for text in texts], pa.binary()).take(kinds)
-    return [piece for piece in (first[:start], middles, first[len(first) - end:]) if not isinstance(piece, bytes) or piece]
+    pieces = (first[:start], middles, first[len(first) - end:])
+    return [piece for piece in pieces if not isinstance(piece, bytes) or piece]  # (no empty text)
 
 
 def _joined(texts: pa.Array, separator: bytes = _SEP) -> pa.Buffer:
