@@ -164,6 +164,22 @@ def check(path: Path, out: Path, engine: str, form: str = "json") -> Run:
                   "--output", str(out), "--fail-on", "none", "--engine", engine, *STORE])
 
 
+def measure(path: Path, tmp: Path, repeat: int, durable: bool, csv_too: bool) -> dict:
+    """The best of `repeat` runs of each measurement of one file: "floor" (pandas.read_csv's seconds), "column" (the
+    fastest Run), "durable" and "csv" where asked. The measurements take turns, one run of each per round, so that
+    a minute in which the machine is busy slows each of them alike and a ratio of two of them stays fair."""
+    runs: dict = {}
+    for _ in range(repeat):
+        runs.setdefault("floor", []).append(float(timed([sys.executable, "-c", FLOOR, str(path)]).out))
+        runs.setdefault("column", []).append(check(path, tmp / "column.json", "column"))
+        if durable:
+            runs.setdefault("durable", []).append(check(path, tmp / "durable.json", "durable"))
+        if csv_too:
+            runs.setdefault("csv", []).append(check(path, tmp / "column.csv", "column", "csv"))
+    return {name: min(found) if name == "floor" else min(found, key=lambda run: run.seconds)
+            for name, found in runs.items()}
+
+
 def _mib(value: float | None, width: int) -> str:
     return f"{'—':>{width}}" if value is None else f"{value:>{width}.0f}"
 
@@ -181,7 +197,7 @@ def main() -> None:
     parser.add_argument("--kinds", default="boiler,coal_sample",
                         help=f"comma-separated, of {', '.join(KINDS)} (coal_repeated: coal samples, 70%% of their ids "
                              "repeated)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the best is shown")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement, one of each in turn; the best is shown")
     parser.add_argument("--store", action="store_true",
                         help="record each run in a run store (one SQLite file for the whole benchmark) instead of --no-db")
     parser.add_argument("--csv", action="store_true",
@@ -214,14 +230,13 @@ def main() -> None:
                 path = Path(tmp) / f"{kind}_{size}.csv"
                 KINDS[kind](path, size)
                 mib = path.stat().st_size / (1 << 20)
-                floor = min(float(timed([sys.executable, "-c", FLOOR, str(path)]).out) for _ in range(args.repeat))
-                best = min((check(path, Path(tmp) / "column.json", "column") for _ in range(args.repeat)),
-                           key=lambda run: run.seconds)
-                seconds, peak, cpu, anon = best.seconds, best.peak, best.cpu, best.anon
+                best = measure(path, Path(tmp), args.repeat, size in args.durable_sizes, args.csv)
+                floor, seconds, peak, cpu, anon = (best["floor"], best["column"].seconds, best["column"].peak,
+                                                   best["column"].cpu, best["column"].anon)
                 findings = _count(Path(tmp) / "column.json")  # streamed: this process stays small (a child's
                 durable = ""                                     # peak RSS counts the parent's at fork)
-                if size in args.durable_sizes:
-                    d_seconds = min(check(path, Path(tmp) / "durable.json", "durable").seconds for _ in range(args.repeat))
+                if "durable" in best:
+                    d_seconds = best["durable"].seconds
                     same = filecmp.cmp(Path(tmp) / "durable.json", Path(tmp) / "column.json", shallow=False)
                     durable = (f"{d_seconds:>10.2f}{size / d_seconds:>15.0f}{d_seconds / seconds:>8.1f}×"
                                + ("" if same else " (JSON differs!)"))
@@ -229,9 +244,7 @@ def main() -> None:
                     durable = f"{'—':>10}{'—':>15}{'—':>9}"
                 as_csv = ""
                 if args.csv:
-                    c_seconds, c_peak = min(check(path, Path(tmp) / "column.csv", "column", "csv")[:2]
-                                            for _ in range(args.repeat))
-                    as_csv = f"{c_seconds:>10.2f}{c_peak:>9.0f}"
+                    as_csv = f"{best['csv'].seconds:>10.2f}{best['csv'].peak:>9.0f}"
                 print(f"{kind:<14}{size:>9}{mib:>9.1f}{floor:>9.2f}{seconds:>10.2f}{cpu:>7.2f}{size / seconds:>10.0f}{peak:>9.0f}"
                       f"{peak / mib:>8.1f}{(peak - start.peak) / mib:>6.1f}{_mib(anon, 9)}"
                       f"{'—' if anon is None else f'{anon / mib:.1f}':>9}{seconds / floor:>7.1f}{durable}{findings:>9}{as_csv}",

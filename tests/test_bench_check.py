@@ -34,3 +34,35 @@ def test_a_childs_anonymous_memory_is_sampled_beside_its_exact_peak():
     assert run.peak >= run.anon
     small = timed([sys.executable, "-c", "import time; time.sleep(0.1)"])
     assert small.anon < 20
+
+
+def test_the_measurements_of_a_file_take_turns_and_the_best_of_each_is_kept(tmp_path, monkeypatch):
+    """Each round runs the floor, the column path, the durable path and the CSV output once, so that a busy minute
+    slows each of them alike (the speed-up is a ratio of two); the fastest run of each is the one shown."""
+    import bench_check
+
+    made = []
+    column_seconds = iter([2.0, 1.5, 1.7])
+    durable_seconds = iter([30.0, 40.0, 29.0])
+
+    def fake_check(path, out, engine, form="json"):
+        made.append(f"{engine}-{form}")
+        seconds = next(column_seconds) if (engine, form) == ("column", "json") else \
+            next(durable_seconds) if engine == "durable" else 3.0
+        return bench_check.Run(seconds, 100.0 + seconds, "", seconds, None, None)
+
+    def fake_timed(command):
+        made.append("floor")
+        return bench_check.Run(0.1, 50.0, f"{0.2 - 0.01 * len(made)}\n", 0.1, None, None)
+
+    monkeypatch.setattr(bench_check, "check", fake_check)
+    monkeypatch.setattr(bench_check, "timed", fake_timed)
+    best = bench_check.measure(tmp_path / "rows.csv", tmp_path, 3, durable=True, csv_too=True)
+    assert made == ["floor", "column-json", "durable-json", "column-csv"] * 3
+    assert best["column"].seconds == 1.5 and best["column"].peak == 101.5  # (the fastest run's own peak)
+    assert best["durable"].seconds == 29.0
+    assert best["floor"] == pytest.approx(0.2 - 0.01 * 9)
+    made.clear()
+    column_seconds = iter([2.0])
+    only = bench_check.measure(tmp_path / "rows.csv", tmp_path, 1, durable=False, csv_too=False)
+    assert made == ["floor", "column-json"] and set(only) == {"floor", "column"}
