@@ -45,24 +45,25 @@ install: $(STAMP) fonts
 demo: $(STAMP) fonts
 	$(BIN)/ecocheck demo --out out/demo
 
-# (bytecode is written even where the environment sets PYTHONDONTWRITEBYTECODE: each test worker, CLI child process
-# and the wheel's venv would otherwise compile every module, and pytest rewrite every test module, from source)
-test: $(STAMP) fonts postgres
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
+# Python for the tests and the benchmarks, writing bytecode even where the environment sets PYTHONDONTWRITEBYTECODE:
+# each test worker, CLI child process and the wheel's venv would otherwise compile every module, and pytest rewrite
+# every test module, from source; each process a benchmark times would compile ecocheck's modules again (0.1-0.15 s a run).
+PYTHON_WRITING_BYTECODE := PYTHONDONTWRITEBYTECODE= $(BIN)/python
 
-# The benchmarks time fresh processes: bytecode is written (as for the tests) so that each does not compile ecocheck's
-# modules from source again where the environment sets PYTHONDONTWRITEBYTECODE (0.1-0.15 s a run on this machine).
+test: $(STAMP) fonts postgres
+	$(PYTHON_WRITING_BYTECODE) -m pytest
+
 bench: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python benchmarks/bench_check.py $(BENCH_ARGS)
+	$(PYTHON_WRITING_BYTECODE) benchmarks/bench_check.py $(BENCH_ARGS)
 
 bench-hostile: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python benchmarks/bench_hostile.py $(BENCH_ARGS)
+	$(PYTHON_WRITING_BYTECODE) benchmarks/bench_hostile.py $(BENCH_ARGS)
 
 bench-documents: $(STAMP) fonts
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python benchmarks/bench_documents.py
+	$(PYTHON_WRITING_BYTECODE) benchmarks/bench_documents.py
 
 bench-letters: $(STAMP) fonts
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python benchmarks/bench_letters.py
+	$(PYTHON_WRITING_BYTECODE) benchmarks/bench_letters.py
 
 # Build-time tools (tools/): regenerate data under rules/ from the source texts; tests check their outputs are current.
 annexes: $(STAMP)
