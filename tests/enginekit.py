@@ -1,6 +1,10 @@
 """Generated records of every kind and the assertion that both executors give the same state, findings and measures
 (tests/test_engines_agree.py and tests/test_engines_agree_chains.py).
 
+Half of the records are directed (DIRECTED): drawn to make one of their kind's rules apply, the rules in turn, and to
+break it, meet it or sit at its limits; at the end of a module, every rule of the kinds drawn must have been compared
+on a record that breaks it and one that meets it (enough_records).
+
 Sizes: CI runs GENERATED_PER_KIND records of each kind (hypothesis profile `ci`, the default; tests/conftest.py).
 For a long run: `.venv/bin/python -m pytest tests/test_engines_agree.py tests/test_engines_agree_chains.py
 --hypothesis-profile=long` (ten times as many examples)."""
@@ -17,7 +21,8 @@ from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 
 from engine import conditions as C
-from engine import evaluate, explain
+from engine import operators as O
+from engine import evaluate, explain, external_limits
 from engine.examples import mapping_records
 from engine.runner import load_rules, regions_of
 
@@ -34,8 +39,17 @@ CHAINS = ("prefecture_year", "key_energy_unit", "project")  # measures are deriv
 JUNK = ["abc", "1,2,3", "—", "未检测", "N/A", "-5", "1e400", "2017-13-45", "？", "  "]
 
 
+# The rule set with every external-standard limit confirmed at its reference value (or, without one, a value of the
+# test's own, UNREFERENCED; confirm_all leaves those unconfirmed): rules that read one are
+# indeterminate until the user confirms it, so the executors are compared under both (assert_same's `ruleset`), and
+# the records are drawn around the confirmed limits.
+UNREFERENCED = {"low_carbon_procurement_catalogue_from_year": 2016}  # limits without a reference value: a test value
+CONFIRMED = external_limits.apply(external_limits.confirm_all(RULESET), UNREFERENCED)
+PENDING_KINDS = sorted({rule.kind for rule in RULESET.rules if rule.pending})
+
+
 def _lookup(as_of=dt.date(2020, 6, 30)):
-    return evaluate._lookup_for(RULESET.params, as_of)
+    return evaluate._lookup_for(CONFIRMED.params, as_of)
 
 
 def _boundaries() -> dict:
@@ -118,8 +132,91 @@ def _field_values(kind: str, name: str, spec):
     return weighted
 
 
+DIRECTED = 0.5  # the share of rows drawn to meet one rule's `applies` (a rule that applies only to one indicator of
+# one region in one year is otherwise never met: a row would have to draw three values at once)
+
+
+def _past(op: str, value, spec, r: random.Random):
+    """A value that meets `op value` (the value itself or a step past it); _SKIP where one value cannot say (ne, or a
+    limit that is not a number or date)."""
+    if op == "eq":
+        return value
+    if op == "ne" or isinstance(value, bool) or not isinstance(value, (int, float, dt.date)):
+        return _SKIP
+    if isinstance(value, dt.date):
+        step = dt.timedelta(days=r.choice([1, 30, 400]))
+    else:
+        step = r.choice([1, 10]) if spec is not None and spec.type == "integer" else r.choice([0.001, 1, 10])
+    if op in ("ge", "le") and r.random() < 0.5:
+        return value
+    return value + step if op in ("ge", "gt") else value - step
+
+
+_SKIP = object()
+
+
+def _meeting(cond, fields: dict, r: random.Random, hold: bool = True) -> dict:
+    """Field values that make a condition hold (hold=False: fail), as far as one field's value can: each item of
+    `all` (one item of it to fail), one item of `any` (each to fail), a comparison's limit or a step past it (its
+    negation's to fail), one of a membership's values; nothing for `not`, a limit computed from other fields, a limit
+    that cannot be computed (an unconfirmed external one) or a value outside a list. The record's other fields are
+    drawn as usual."""
+    if isinstance(cond, C.Logic):
+        if cond.op == "not":
+            return {}
+        if (cond.op == "all") == hold:  # every item must hold, or every item must fail
+            out: dict = {}
+            for item in cond.items:
+                out.update(_meeting(item, fields, r, hold))
+            return out
+        return _meeting(r.choice(cond.items), fields, r, hold)
+    if isinstance(cond, C.Member):
+        return {cond.field: r.choice(list(cond.values))} if cond.negate != hold else {}
+    if isinstance(cond, C.Presence):
+        return {} if cond.present == hold else {cond.field: None}
+    if not isinstance(cond, C.Compare):
+        return {}
+    op = cond.op if hold else O.OPS[cond.op].negation
+    if isinstance(cond.operand, C.FieldRef):  # another field of the record: a value for it, and one that meets it
+        value = round(r.uniform(1, 1000), 3)
+        found = _past(op, value, fields.get(cond.field), r)
+        return {} if found is _SKIP else {cond.operand.name: value, cond.field: found}
+    if C.operand_fields(cond.operand):
+        return {}
+    value = C.compute_operand(cond.operand, {}, _lookup())
+    found = _SKIP if value is None else _past(op, value, fields.get(cond.field), r)
+    return {} if found is _SKIP else {cond.field: found}
+
+
+def _bordering(cond, r: random.Random) -> dict:
+    """For each comparison of a condition with a limit it can compute: the limit or a value just either side of it."""
+    out = {}
+    for leaf in C.walk(cond):
+        if isinstance(leaf, C.Compare) and not C.operand_fields(leaf.operand):
+            near = [v for v in _near(C.compute_operand(leaf.operand, {}, _lookup())) if not isinstance(v, str)]
+            if near:
+                out[leaf.field] = r.choice(near)
+    return out
+
+
+def _directed(rule, r: random.Random) -> dict:
+    """Values that make the rule apply, and its `when` hold (35% of the draws), fail (35%), sit at its limits (20%)
+    or be left to chance (10%)."""
+    fields = RULESET.schemas[rule.kind].fields
+    out = _meeting(rule.applies, fields, r) if rule.applies is not None else {}
+    if rule.when is not None:
+        side = r.random()
+        out.update(_meeting(rule.when, fields, r) if side < 0.35 else _meeting(rule.when, fields, r, hold=False)
+                   if side < 0.7 else _bordering(rule.when, r) if side < 0.9 else {})
+    return {name: value for name, value in out.items() if name in fields}
+
+
+_KIND_RULES: dict = {}
+
+
 def generate_rows(kind: str, size: int, seed: int) -> list:
-    """`size` rows of a kind drawn from random.Random(seed) (the weights: _field_values)."""
+    """`size` rows of a kind drawn from random.Random(seed) (the weights: _field_values); a share of them (DIRECTED)
+    then takes the values that make one of the kind's rules apply (_directed), the rules in turn."""
     draws = _DRAWS.get(kind)
     if draws is None:
         schema = RULESET.schemas[kind]
@@ -131,8 +228,16 @@ def generate_rows(kind: str, size: int, seed: int) -> list:
         draws = _DRAWS[kind] = {name: ([d for _, d in pairs], list(itertools.accumulate(w for w, _ in pairs)))
                                 for name, pairs in fields.items()}
     r = random.Random(seed)
-    return [{name: r.choices(choices, cum_weights=weights)[0](r) for name, (choices, weights) in draws.items()}
-            for _ in range(size)]
+    rules = _KIND_RULES.setdefault(kind, [rule for rule in RULESET.rules if rule.kind == kind])
+    turn = r.randrange(len(rules)) if rules else 0  # the directed rows take the kind's rules in turn, from a drawn one
+    rows = []
+    for _ in range(size):
+        row = {name: r.choices(choices, cum_weights=weights)[0](r) for name, (choices, weights) in draws.items()}
+        if rules and r.random() < DIRECTED:
+            row.update(_directed(rules[turn % len(rules)], r))
+            turn += 1
+        rows.append(row)
+    return rows
 
 
 _DRAWS: dict = {}
@@ -155,24 +260,27 @@ def _records(kind: str, rows: list, first_row: int = 2) -> list:
     return mapping_records(RULESET, kind, mappings, f"{kind}.csv", first_row, REGIONS)
 
 
-def assert_same(records: list, as_of: dt.date):
-    rules = list(RULESET.rules)
-    durable = evaluate.run(rules, records, RULESET.params, as_of, engine="durable")
-    column = evaluate.run(rules, records, RULESET.params, as_of, engine="column")
+def assert_same(records: list, as_of: dt.date, ruleset=RULESET):
+    rules = list(ruleset.rules)
+    durable = evaluate.run(rules, records, ruleset.params, as_of, engine="durable")
+    column = evaluate.run(rules, records, ruleset.params, as_of, engine="column")
     differ = [(key, state, column.states.get(key)) for key, state in durable.states.items()
               if column.states.get(key) != state]
     assert not differ, [(rule, records[index].values, a, b) for (rule, index), a, b in differ[:5]]
     assert column.states.keys() == durable.states.keys()
     assert column.measures == durable.measures
-    build = [explain.build(o, rules, records, RULESET.schemas, RULESET.documents, RULESET.measure_label)[1]
+    build = [explain.build(o, rules, records, ruleset.schemas, ruleset.documents, ruleset.measure_label)[1]
              for o in (durable, column)]
     assert build[0] == build[1]  # findings identical, checks and computed limits included
+    for (rule_id, _), state in durable.states.items():
+        STATES_SEEN.setdefault(rule_id, set()).add(state)
     return len(durable.states)
 
 
 AS_OF_DATES = sorted({d + dt.timedelta(days=k) for r in RULESET.rules for d in (r.in_force_from, r.in_force_until)
                       if d is not None for k in (-1, 0)} | {dt.date(2022, 6, 30)})
-TALLY: dict = {}
+TALLY: dict = {}  # kind -> records generated
+STATES_SEEN: dict = {}  # rule id -> the states the executors were compared on
 # Half of the examples as of a day when every rule with an in-force date is in force; the others on the days around
 # the in-force dates.
 AS_OF = st.one_of(st.just(dt.date(2022, 6, 30)), st.sampled_from(AS_OF_DATES))
@@ -184,3 +292,8 @@ def enough_records():
     if TALLY:
         short = {kind: n for kind, n in TALLY.items() if n < GENERATED_PER_KIND}
         assert not short, f"fewer than {GENERATED_PER_KIND} generated records for {short}"
+        # Every rule of the kinds drawn was compared on records that break it and records that meet it (the
+        # generator's directed rows: a rule the draws never decide would be compared on nothing but "not applicable")
+        undecided = {rule.id: sorted(STATES_SEEN.get(rule.id, ())) for rule in RULESET.rules if rule.kind in TALLY
+                     and not {"violation", "compliant"} <= STATES_SEEN.get(rule.id, set())}
+        assert not undecided, f"rules never compared on a violation and a compliant record (states seen): {undecided}"

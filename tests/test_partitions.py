@@ -24,7 +24,7 @@ from engine.batch import batch_of_records
 from engine.report_writers import write_json
 from engine.runner import check
 from tests.conftest import scaled
-from tests.enginekit import AS_OF, CHAINS, RULESET, SETTINGS, _records, rows_of
+from tests.enginekit import AS_OF_DATES, CHAINS, RULESET, SETTINGS, _records, rows_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from bench_check import boilers, coal_samples  # noqa: E402
@@ -69,12 +69,13 @@ def _findings(outcome, rules, records):
 
 @pytest.mark.parametrize("kind", SINGLE)
 def test_partitions_evaluated_apart_give_the_whole_batchs_states_limits_and_findings(kind):
+    seen = {"examples": 0, "findings": 0}
+    days = [day for day in AS_OF_DATES if _rules(kind, day)]  # (the days around in-force dates when a rule is in force)
+
     @settings(max_examples=scaled(10), **SETTINGS)
-    @given(rows_of(kind, ROWS), AS_OF, st.lists(st.integers(0, ROWS), min_size=1, max_size=4))
+    @given(rows_of(kind, ROWS), st.sampled_from(days), st.lists(st.integers(0, ROWS), min_size=1, max_size=4))
     def run(rows, as_of, cuts):
         rules = _rules(kind, as_of)
-        if not rules:
-            return
         records = _records(kind, rows)
         compiled = columnar.compile_rules(rules)
         fields = columnar.fields_of(rules)
@@ -95,7 +96,10 @@ def test_partitions_evaluated_apart_give_the_whole_batchs_states_limits_and_find
         key = lambda f: (f.source.file, f.source.row, f.rule_id)  # noqa: E731
         assert sorted(found, key=key) == sorted(expected, key=key)
         assert len({key(f) for f in found}) == len(found)  # each (file, row, rule) once
+        seen["examples"] += 1
+        seen["findings"] += len(found)
     run()
+    assert seen["examples"] == scaled(10) and seen["findings"], seen
 
 
 def test_the_cut_covers_every_row_once():
