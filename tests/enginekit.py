@@ -1,7 +1,7 @@
 """Generated records of every kind and the assertion that both executors give the same state, findings and measures
 (tests/test_engines_agree.py and tests/test_engines_agree_chains.py).
 
-Half of the records are directed (DIRECTED): drawn to make one of their kind's rules apply, the rules in turn, and to
+70% of the records are directed (DIRECTED): drawn to make one of their kind's rules apply, the rules in turn, and to
 break it, meet it or sit at its limits; at the end of a module, every rule of the kinds drawn must have been compared
 on a record that breaks it and one that meets it (enough_records).
 
@@ -11,6 +11,7 @@ For a long run: `.venv/bin/python -m pytest tests/test_engines_agree.py tests/te
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import itertools
 import random
@@ -104,7 +105,8 @@ def _field_values(kind: str, name: str, spec):
     either side of them. Returns (weight, draw) pairs: a field the rules compare takes its limits or their
     neighbours in 40% of rows (so that a limit is met exactly while the other fields make the rule apply), its
     type's values in 45%, no value in 10% and junk in 5%."""
-    near = sorted(BOUNDARIES.get((kind, name), set()), key=str)
+    # (in an order that does not depend on the process's string hashing: 5.0 and "5.0" are both in the set)
+    near = sorted(BOUNDARIES.get((kind, name), set()), key=lambda value: (str(value), type(value).__name__))
     choices = []
     if spec.type in ("number", "integer"):
         choices.append(lambda r: round(r.uniform(-10, 200), 3))
@@ -132,7 +134,7 @@ def _field_values(kind: str, name: str, spec):
     return weighted
 
 
-DIRECTED = 0.5  # the share of rows drawn to meet one rule's `applies` (a rule that applies only to one indicator of
+DIRECTED = 0.7  # the share of rows drawn to meet one rule's `applies` (a rule that applies only to one indicator of
 # one region in one year is otherwise never met: a row would have to draw three values at once)
 
 
@@ -258,6 +260,31 @@ def _records(kind: str, rows: list, first_row: int = 2) -> list:
         row.setdefault(schema.id_field, f"{kind[:3].upper()}{n}")
         mappings.append(row)
     return mapping_records(RULESET, kind, mappings, f"{kind}.csv", first_row, REGIONS)
+
+
+def _written(value) -> str:
+    """A generated value as a spreadsheet's cell holds it (yes/no as 是/否, dates as yyyy-mm-dd)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def write_csv(path, kind: str, rows: list):
+    """Generated rows of a kind as a CSV with the kind's column labels, an id for each row that has none (as
+    _records gives them); returns the path."""
+    schema = RULESET.schemas[kind]
+    names = list(schema.fields)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([schema.fields[name].label for name in names])
+        for n, row in enumerate(rows):
+            row = {schema.id_field: f"{kind[:3].upper()}{n}", **{k: v for k, v in row.items() if v is not None}}
+            writer.writerow([_written(row.get(name)) for name in names])
+    return path
 
 
 def assert_same(records: list, as_of: dt.date, ruleset=RULESET):
