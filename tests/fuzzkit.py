@@ -15,8 +15,14 @@ the column executor or durable_rules, findings to JSON, CSV and the table) and m
   control characters;
 - every non-blank data row (every JSON item) counted: rows read = the rows written that are not blank = evaluated
   + rejected;
-- for every rule whose violation is one comparison of a number with a literal limit, no compliant result on a row
-  whose value, as written, breaks that limit.
+- for every rule whose violation is one comparison of a number with a limit (a literal, or a parameter as of AS_OF:
+  most limits are parameters), no compliant result on a row whose value, as written, breaks that limit.
+
+Half of the files are aimed at one of their kind's rules (AIMED): its columns present and most rows meeting the
+`applies` of a rule whose columns the file has, half of those with the compared value at the rule's own limit or just
+either side of it. Until 2026-12-02 the oracle knew only literal limits (none were left: it checked no rule) and random
+cells made a rule apply on a handful of rows; in one CI-sized draw the oracle now checks compliant results of 63 of the
+110 such rules (all but some of the indicators' hundred, which share the kind's 77 files).
 
 About 2,000 files a run (FILES, shared among the kinds: 77 files of each of 26 kinds, 2,002); ten times as many with
 `--hypothesis-profile=long`.
@@ -42,6 +48,7 @@ from hypothesis import strategies as st
 
 from engine import columnread
 from engine import conditions as C
+from engine import evaluate
 from engine import report_writers as F
 from engine.errors import InputError
 from engine.runner import check as run_check
@@ -84,26 +91,38 @@ def junk(r: random.Random) -> str:
     return text(r) if r.random() < 0.5 else r.choice(JUNK_TEXTS)
 
 
+def _limit(leaf, ruleset) -> Decimal | None:
+    """The number a comparison compares its field with as of AS_OF: a literal, or computed from the parameter tables
+    without the record's other fields (most limits are parameters: provision_thresholds, annex 2 …); None for
+    anything else (a date, a limit computed from other fields, an external limit not confirmed)."""
+    if not isinstance(leaf, C.Compare) or C.operand_fields(leaf.operand):
+        return None
+    value = C.compute_operand(leaf.operand, {}, evaluate._lookup_for(ruleset.params, AS_OF))
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    return Decimal(repr(float(value))).normalize()
+
+
 def _limits(ruleset) -> dict:
-    """field -> the literal numbers the rules compare it with."""
+    """field -> the numbers the rules compare it with (literals and parameters)."""
     found: dict = {}
     for rule in ruleset.rules:
         for cond in (rule.applies, rule.when):
             for leaf in C.walk(cond) if cond is not None else ():
-                if isinstance(leaf, C.Compare) and isinstance(leaf.operand, C.Literal) \
-                        and isinstance(leaf.operand.value, (int, float)) and not isinstance(leaf.operand.value, bool):
-                    found.setdefault(leaf.field, set()).add(Decimal(repr(float(leaf.operand.value))).normalize())
+                limit = _limit(leaf, ruleset)
+                if limit is not None:
+                    found.setdefault(leaf.field, set()).add(limit)
     return found
 
 
 def _simple_rules(ruleset) -> dict:
-    """rule id -> (field, op, limit) for rules whose violation is one comparison of a field with a number."""
+    """rule id -> (field, op, limit) for rules whose violation is one comparison of a field with a number (a literal
+    or a parameter)."""
     simple = {}
     for rule in ruleset.rules:
-        when = rule.when
-        if isinstance(when, C.Compare) and isinstance(when.operand, C.Literal) \
-                and isinstance(when.operand.value, (int, float)) and not isinstance(when.operand.value, bool):
-            simple[rule.id] = (when.field, when.op, Decimal(repr(float(when.operand.value))))
+        limit = _limit(rule.when, ruleset)
+        if limit is not None:
+            simple[rule.id] = (rule.when.field, rule.when.op, limit)
     return simple
 
 
@@ -167,13 +186,29 @@ def cell(spec, limits, regions):
     return _CELLS[key]
 
 
-def table(r: random.Random, kind, limits, regions):
+AIMED = 0.5  # the share of files aimed at one of their kind's rules (its columns present, most rows meeting its
+# `applies`): random cells make a rule apply so seldom that the oracle would have almost nothing to check
+
+
+def table(r: random.Random, kind, limits, regions, rules=(), simple=None):
     """A table of one kind: some of its columns (shuffled, a unit in some headers, now and then a column twice or
-    a 备注 column) and up to 10 rows: blank, only marks, a note or a total, or cells (see `cell`)."""
+    a 备注 column) and up to 10 rows: blank, only marks, a note or a total, or cells (see `cell`). A file aimed at
+    one of `rules` (AIMED) has that rule's columns, and most of its rows of cells meet the `applies` of that rule or
+    of another whose columns the file has, their other cells drawn as usual (the compared value too, or in half of
+    them the rule's own limit or a value just either side of it)."""
+    from tests.enginekit import _meeting, _written
+
     schema = SCHEMAS[kind]
     others = [n for n in schema.fields if n != schema.id_field]
     chosen = r.sample(others, r.randint(0, len(others)))
+    aimed = r.choice(rules) if rules and r.random() < AIMED else None
+    if aimed is not None:
+        chosen += [n for n in sorted(aimed.needed_fields()) if n in others and n not in chosen]
     fields = [schema.id_field] + chosen
+    # (each aimed row meets the `applies` of one rule whose columns the file has: the aimed one, or another that
+    # reads the same columns, such as the indicators' hundred rules)
+    eligible = [rule for rule in rules if rule.applies is not None and set(rule.needed_fields()) <= set(fields)] \
+        if aimed is not None else []
     r.shuffle(fields)
     headers = [schema.fields[n].label + (f"（{schema.fields[n].unit}）" if schema.fields[n].unit and r.random() < 0.5
                                          else "") for n in fields]
@@ -194,7 +229,15 @@ def table(r: random.Random, kind, limits, regions):
         elif shape == 2:
             rows.append([r.choice(["注：本表数据为抽检结果", "合计"])] + [""] * (len(fields) - 1))
         else:
-            rows.append([cell(schema.fields[n], limits, regions)(r) if n else junk(r) for n in fields])
+            row = [cell(schema.fields[n], limits, regions)(r) if n else junk(r) for n in fields]
+            if eligible and r.random() < 0.8:
+                rule = r.choice(eligible)
+                meeting = {name: _written(value) for name, value in _meeting(rule.applies, schema.fields, r).items()}
+                if rule.id in (simple or {}) and r.random() < 0.5:  # its compared value at its own limit or about it
+                    name, _, limit = simple[rule.id]
+                    meeting[name] = format(limit + r.choice((-1, 1)) * r.choice(NEAR), "f")
+                row = [meeting.get(n, c) if n else c for n, c in zip(fields, row)]
+            rows.append(row)
     title = r.choice([None, "2021年锅炉能效测试汇总表"])
     return schema, fields, headers, rows, title
 
@@ -202,9 +245,10 @@ def table(r: random.Random, kind, limits, regions):
 def generate(kind: str, seed: int, setting=None):
     """The fuzzed file of one seed, before it is written: (schema, fields, headers, rows, title, form, engine,
     small_chunk, draw_bool)."""
-    _, limits, _, regions = setting or setting_of(load_rules())
+    ruleset, limits, simple, regions = setting or setting_of(load_rules())
     r = random.Random(seed)
-    schema, fields, headers, rows, title = table(r, kind, limits, regions)
+    schema, fields, headers, rows, title = table(r, kind, limits, regions,
+                                                 [rule for rule in ruleset.rules if rule.kind == kind], simple)
     form = r.choice(["csv"] * 5 + ["json"] * 2 + ["xlsx"])
     engine = r.choice(["column"] * 7 + ["durable"])
     small_chunk = r.choice([columnread.SMALL_CHUNK] * 3 + [0])  # 0: the column-wise reader
