@@ -157,21 +157,22 @@ def _past(op: str, value, spec, r: random.Random):
 _SKIP = object()
 
 
-def _meeting(cond, fields: dict, r: random.Random, hold: bool = True) -> dict:
+def _meeting(cond, fields: dict, r: random.Random, hold: bool = True, known: dict | None = None) -> dict:
     """Field values that make a condition hold (hold=False: fail), as far as one field's value can: each item of
     `all` (one item of it to fail), one item of `any` (each to fail), a comparison's limit or a step past it (its
     negation's to fail), one of a membership's values; nothing for `not`, a limit computed from other fields, a limit
-    that cannot be computed (an unconfirmed external one) or a value outside a list. The record's other fields are
-    drawn as usual."""
+    that cannot be computed (an unconfirmed external one) or a value outside a list. A limit looked up by other fields
+    is computed from `known` (the values already chosen, such as an indicator's code) where it holds them. The
+    record's other fields are drawn as usual."""
     if isinstance(cond, C.Logic):
         if cond.op == "not":
             return {}
         if (cond.op == "all") == hold:  # every item must hold, or every item must fail
             out: dict = {}
             for item in cond.items:
-                out.update(_meeting(item, fields, r, hold))
+                out.update(_meeting(item, fields, r, hold, known))
             return out
-        return _meeting(r.choice(cond.items), fields, r, hold)
+        return _meeting(r.choice(cond.items), fields, r, hold, known)
     if isinstance(cond, C.Member):
         return {cond.field: r.choice(list(cond.values))} if cond.negate != hold else {}
     if isinstance(cond, C.Presence):
@@ -183,19 +184,21 @@ def _meeting(cond, fields: dict, r: random.Random, hold: bool = True) -> dict:
         value = round(r.uniform(1, 1000), 3)
         found = _past(op, value, fields.get(cond.field), r)
         return {} if found is _SKIP else {cond.operand.name: value, cond.field: found}
-    if C.operand_fields(cond.operand):
+    if not C.operand_fields(cond.operand) <= set(known or {}):
         return {}
-    value = C.compute_operand(cond.operand, {}, _lookup())
+    value = C.compute_operand(cond.operand, known or {}, _lookup())
     found = _SKIP if value is None else _past(op, value, fields.get(cond.field), r)
     return {} if found is _SKIP else {cond.field: found}
 
 
-def _bordering(cond, r: random.Random) -> dict:
-    """For each comparison of a condition with a limit it can compute: the limit or a value just either side of it."""
+def _bordering(cond, r: random.Random, known: dict | None = None) -> dict:
+    """For each comparison of a condition with a limit it can compute (from `known`, the values already chosen, where
+    it is looked up by them): the limit or a value just either side of it."""
     out = {}
     for leaf in C.walk(cond):
-        if isinstance(leaf, C.Compare) and not C.operand_fields(leaf.operand):
-            near = [v for v in _near(C.compute_operand(leaf.operand, {}, _lookup())) if not isinstance(v, str)]
+        if isinstance(leaf, C.Compare) and C.operand_fields(leaf.operand) <= set(known or {}) \
+                and not isinstance(leaf.operand, C.FieldRef):
+            near = [v for v in _near(C.compute_operand(leaf.operand, known or {}, _lookup())) if not isinstance(v, str)]
             if near:
                 out[leaf.field] = r.choice(near)
     return out
@@ -208,8 +211,9 @@ def _directed(rule, r: random.Random) -> dict:
     out = _meeting(rule.applies, fields, r) if rule.applies is not None else {}
     if rule.when is not None:
         side = r.random()
-        out.update(_meeting(rule.when, fields, r) if side < 0.35 else _meeting(rule.when, fields, r, hold=False)
-                   if side < 0.7 else _bordering(rule.when, r) if side < 0.9 else {})
+        out.update(_meeting(rule.when, fields, r, known=out) if side < 0.35 else
+                   _meeting(rule.when, fields, r, hold=False, known=out) if side < 0.7 else
+                   _bordering(rule.when, r, known=out) if side < 0.9 else {})
     return {name: value for name, value in out.items() if name in fields}
 
 
