@@ -157,7 +157,7 @@ def _past(op: str, value, spec, r: random.Random):
 _SKIP = object()
 
 
-def _meeting(cond, fields: dict, r: random.Random, hold: bool = True, known: dict | None = None) -> dict:
+def meeting(cond, fields: dict, r: random.Random, hold: bool = True, known: dict | None = None) -> dict:
     """Field values that make a condition hold (hold=False: fail), as far as one field's value can: each item of
     `all` (one item of it to fail), one item of `any` (each to fail), a comparison's limit or a step past it (its
     negation's to fail), one of a membership's values; nothing for `not`, a limit computed from other fields, a limit
@@ -170,9 +170,9 @@ def _meeting(cond, fields: dict, r: random.Random, hold: bool = True, known: dic
         if (cond.op == "all") == hold:  # every item must hold, or every item must fail
             out: dict = {}
             for item in cond.items:
-                out.update(_meeting(item, fields, r, hold, known))
+                out.update(meeting(item, fields, r, hold, known))
             return out
-        return _meeting(r.choice(cond.items), fields, r, hold, known)
+        return meeting(r.choice(cond.items), fields, r, hold, known)
     if isinstance(cond, C.Member):
         return {cond.field: r.choice(list(cond.values))} if cond.negate != hold else {}
     if isinstance(cond, C.Presence):
@@ -208,11 +208,11 @@ def _directed(rule, r: random.Random) -> dict:
     """Values that make the rule apply, and its `when` hold (35% of the draws), fail (35%), sit at its limits (20%)
     or be left to chance (10%)."""
     fields = RULESET.schemas[rule.kind].fields
-    out = _meeting(rule.applies, fields, r) if rule.applies is not None else {}
+    out = meeting(rule.applies, fields, r) if rule.applies is not None else {}
     if rule.when is not None:
         side = r.random()
-        out.update(_meeting(rule.when, fields, r, known=out) if side < 0.35 else
-                   _meeting(rule.when, fields, r, hold=False, known=out) if side < 0.7 else
+        out.update(meeting(rule.when, fields, r, known=out) if side < 0.35 else
+                   meeting(rule.when, fields, r, hold=False, known=out) if side < 0.7 else
                    _bordering(rule.when, r, known=out) if side < 0.9 else {})
     return {name: value for name, value in out.items() if name in fields}
 
@@ -266,7 +266,7 @@ def _records(kind: str, rows: list, first_row: int = 2) -> list:
     return mapping_records(RULESET, kind, mappings, f"{kind}.csv", first_row, REGIONS)
 
 
-def _written(value) -> str:
+def written_cell(value) -> str:
     """A generated value as a spreadsheet's cell holds it (yes/no as 是/否, dates as yyyy-mm-dd)."""
     if value is None:
         return ""
@@ -287,7 +287,7 @@ def write_csv(path, kind: str, rows: list):
         writer.writerow([schema.fields[name].label for name in names])
         for n, row in enumerate(rows):
             row = {schema.id_field: f"{kind[:3].upper()}{n}", **{k: v for k, v in row.items() if v is not None}}
-            writer.writerow([_written(row.get(name)) for name in names])
+            writer.writerow([written_cell(row.get(name)) for name in names])
     return path
 
 

@@ -196,7 +196,7 @@ def table(r: random.Random, kind, limits, regions, rules=(), simple=None):
     one of `rules` (AIMED) has that rule's columns, and most of its rows of cells meet the `applies` of that rule or
     of another whose columns the file has, their other cells drawn as usual (the compared value too, or in half of
     them the rule's own limit or a value just either side of it)."""
-    from tests.enginekit import _meeting, _written
+    from tests.enginekit import meeting, written_cell
 
     schema = SCHEMAS[kind]
     others = [n for n in schema.fields if n != schema.id_field]
@@ -232,11 +232,11 @@ def table(r: random.Random, kind, limits, regions, rules=(), simple=None):
             row = [cell(schema.fields[n], limits, regions)(r) if n else junk(r) for n in fields]
             if eligible and r.random() < 0.8:
                 rule = r.choice(eligible)
-                meeting = {name: _written(value) for name, value in _meeting(rule.applies, schema.fields, r).items()}
+                cells = {name: written_cell(value) for name, value in meeting(rule.applies, schema.fields, r).items()}
                 if rule.id in (simple or {}) and r.random() < 0.5:  # its compared value at its own limit or about it
                     name, _, limit = simple[rule.id]
-                    meeting[name] = format(limit + r.choice((-1, 1)) * r.choice(NEAR), "f")
-                row = [meeting.get(n, c) if n else c for n, c in zip(fields, row)]
+                    cells[name] = format(limit + r.choice((-1, 1)) * r.choice(NEAR), "f")
+                row = [cells.get(n, c) if n else c for n, c in zip(fields, row)]
             rows.append(row)
     title = r.choice([None, "2021年锅炉能效测试汇总表"])
     return schema, fields, headers, rows, title
