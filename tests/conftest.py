@@ -210,13 +210,15 @@ def store_location(request, tmp_path):
 # ----------------------------------------------------------------------------------------- order of the files
 # The two workers take whole files (--dist loadfile) in collection order (--no-loadscope-reorder in setup.cfg: xdist 3.8
 # otherwise hands out the files with the most tests first, whatever their time); the longest files go first, so that
-# the run does not end with one worker alone on a long file. Measured on 2 cores (2026-12-02, seconds per file):
-# store 40, fuzz 36 + 36, engines_agree 36, wheel 26, cli 25 (the demo run included), loading_property 17,
-# rule_examples 15, chains 12, loading 12, annual 10. The demo's two other files wait for test_cli's demo run: late.
-LONG_FIRST = ("test_store.py", "test_fuzz_records_1.py", "test_fuzz_records_2.py", "test_engines_agree.py",
-              "test_wheel.py", "test_cli.py", "test_loading_property.py", "test_rule_examples.py",
-              "test_engines_agree_chains.py", "test_loading.py", "test_annual.py", "test_findings_columns.py",
-              "test_lang.py", "test_bad_input.py", "test_hostile_xlsx.py", "test_hostile_inputs.py")
+# the run does not end with one worker alone on a long file. Measured on 2 cores (2026-12-02, 22:25 UTC, seconds per
+# file): engines_agree 34, store 23, fuzz 19 + 19, findings_columns 16, cli 15 (the demo run included),
+# loading_property 13, wheel 12, lang 6, chains 5, partitions 5, loading 4, rulecache 4, xlsxwrite 3, the others
+# under 3. The demo's two other files wait for test_cli's demo run: late.
+LONG_FIRST = ("test_engines_agree.py", "test_store.py", "test_fuzz_records_1.py", "test_fuzz_records_2.py",
+              "test_findings_columns.py", "test_cli.py", "test_loading_property.py", "test_wheel.py", "test_lang.py",
+              "test_engines_agree_chains.py", "test_partitions.py", "test_loading.py", "test_rulecache.py",
+              "test_xlsxwrite.py", "test_rule_examples.py", "test_annual.py", "test_bad_input.py",
+              "test_hostile_xlsx.py", "test_hostile_inputs.py")
 
 
 def pytest_collection_modifyitems(items):
