@@ -47,6 +47,13 @@ JUNK = ["abc", "1,2,3", "—", "未检测", "N/A", "-5", "1e400", "2017-13-45", 
 UNREFERENCED = {"low_carbon_procurement_catalogue_from_year": 2016}  # limits without a reference value: a test value
 CONFIRMED = external_limits.apply(external_limits.confirm_all(RULESET), UNREFERENCED)
 PENDING_KINDS = sorted({rule.kind for rule in RULESET.rules if rule.pending})
+# The kinds whose rules each look at one record (read and evaluated batch by batch; the chains are held together)
+SINGLE_KINDS = sorted(k for k in RULESET.schemas if k not in CHAINS and any(r.kind == k for r in RULESET.rules))
+
+
+def rulesets_for(kind: str) -> list:
+    """The rule set, and for a kind whose rules read an external limit also the one with every limit confirmed."""
+    return [RULESET] + ([CONFIRMED] if kind in PENDING_KINDS else [])
 
 
 def _lookup(as_of=dt.date(2020, 6, 30)):

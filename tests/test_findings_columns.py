@@ -18,6 +18,7 @@ from engine.runner import check, sample_paths
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_check import AS_OF, boilers, coal_samples  # noqa: E402
+from tests.enginekit import SINGLE_KINDS  # noqa: E402
 
 JUNK = ["", "无", "—", "未检测", "abc", "85,3", "200%", "-5", "2099-13-01", "是否", "１２．５", " 79.99 ", "0.853"]
 
@@ -329,24 +330,18 @@ def test_csv_lines_written_to_stdout_are_those_written_to_a_file(tmp_path):
     assert len(rows) == summary["violation"] + summary["indeterminate"] + summary["gap"] > 100
 
 
-def _kinds_read_column_wise() -> list:
-    from tests.enginekit import CHAINS, RULESET
-
-    return sorted(k for k in RULESET.schemas if k not in CHAINS and any(r.kind == k for r in RULESET.rules))
-
-
-@pytest.mark.parametrize("kind", _kinds_read_column_wise())
-def test_batch_findings_of_every_kind_are_the_record_findings(tmp_path, ruleset, kind, monkeypatch):
+@pytest.mark.parametrize("kind", SINGLE_KINDS)
+def test_batch_findings_of_every_kind_are_the_record_findings(tmp_path, kind, monkeypatch):
     """Every single-record kind, on generated records read column-wise: the findings built from the columns are, text
     for text, those built from the Records (none rebuilt by the run's own check), also with the external-standard
     limits confirmed where the kind's rules read one."""
     from engine import columnread
-    from tests.enginekit import CONFIRMED, PENDING_KINDS, generate_rows, write_csv
+    from tests.enginekit import generate_rows, rulesets_for, write_csv
 
     monkeypatch.setattr(columnread, "SMALL_CHUNK", 0)
     path = write_csv(tmp_path / f"{kind}.csv", kind, generate_rows(kind, 400, seed=len(kind)))
     statuses = set()
-    for rules in [ruleset] + ([CONFIRMED] if kind in PENDING_KINDS else []):
+    for rules in rulesets_for(kind):
         columns, records = _both([path], rules)
         assert columns.manifest["inputs"][0]["evaluated"] > 300, columns.manifest["inputs"][0]
         statuses |= {f.status for f in records.findings}

@@ -24,12 +24,11 @@ from engine.batch import batch_of_records
 from engine.report_writers import write_json
 from engine.runner import check
 from tests.conftest import scaled
-from tests.enginekit import AS_OF_DATES, CHAINS, RULESET, SETTINGS, _records, rows_of
+from tests.enginekit import AS_OF_DATES, RULESET, SINGLE_KINDS, SETTINGS, _records, rows_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from bench_check import boilers, coal_samples  # noqa: E402
 
-SINGLE = sorted(k for k in RULESET.schemas if k not in CHAINS and any(r.kind == k for r in RULESET.rules))
 ROWS = 60
 
 
@@ -67,7 +66,7 @@ def _findings(outcome, rules, records):
     return explain.build(partial, rules, records, RULESET.schemas, RULESET.documents, RULESET.measure_label)[1]
 
 
-@pytest.mark.parametrize("kind", SINGLE)
+@pytest.mark.parametrize("kind", SINGLE_KINDS)
 def test_partitions_evaluated_apart_give_the_whole_batchs_states_limits_and_findings(kind):
     seen = {"examples": 0, "findings": 0}
     days = [day for day in AS_OF_DATES if _rules(kind, day)]  # (the days around in-force dates when a rule is in force)
