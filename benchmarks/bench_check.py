@@ -4,7 +4,9 @@
 Each run is a fresh child process timed by wall clock (Python start, imports and rule loading from the rule-set cache
 included), its peak RSS read from os.wait4, its anonymous and file-backed resident memory sampled from /proc every
 5 ms (the peak RSS counts the libraries' pages mapped from the page cache, which vary with how the files came into
-it; the anonymous memory does not). The durable path takes 0.1–0.25 ms a record, so it runs only at the sizes in --durable-sizes;
+it; the anonymous memory does not). Before the runs the page cache lets go of the shared libraries of this Python and
+its environment (settle_libraries), so that every run maps them as after a restart, not as an install wrote them;
+--libraries-as-found leaves the page cache as it is. The durable path takes 0.1–0.25 ms a record, so it runs only at the sizes in --durable-sizes;
 the ratio is given where both ran."""
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import filecmp
 import datetime as dt
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -132,6 +135,49 @@ KINDS = {"boiler": boilers, "coal_sample": coal_samples, "coal_repeated": coal_s
 FLOOR = "import sys, time, pandas as pd; t = time.perf_counter(); pd.read_csv(sys.argv[1]); print(time.perf_counter() - t)"
 
 
+LIBRARY_NAME = re.compile(r"\.so(\.\d+)*$")  # libarrow.so.2600, lib.cpython-311-x86_64-linux-gnu.so
+
+
+def library_files(roots: list[Path]) -> list[Path]:
+    """The shared libraries (*.so, *.so.N) under the given folders: this Python's own and its environment's."""
+    found = set()
+    for root in roots:
+        found.update(path for path in root.rglob("*.so*") if LIBRARY_NAME.search(path.name) and not path.is_symlink()
+                     and path.is_file())
+    return sorted(found)
+
+
+def settle_libraries(files: list[Path]) -> tuple[int, int] | None:
+    """Ask the page cache to let go of these files (written back first, then posix_fadvise DONTNEED; pages that a
+    running process maps stay), so that the next process loads them a few pages at a time on its page faults, as after
+    a restart. A library just installed (written in 1 MiB writes) is held in large folios, which Linux 6.x maps whole
+    on a fault: each run would count 30–40 MiB more of the libraries' pages, by how the files came into the page
+    cache and not by what ecocheck does. (count, bytes) of the files let go of; None where the system has no
+    posix_fadvise. Unprivileged: it changes nothing but what the page cache holds."""
+    if not hasattr(os, "posix_fadvise"):
+        return None
+    count = size = 0
+    for path in files:
+        try:
+            handle = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(handle)
+            os.posix_fadvise(handle, 0, 0, os.POSIX_FADV_DONTNEED)
+            count, size = count + 1, size + os.fstat(handle).st_size
+        except OSError:
+            pass
+        finally:
+            os.close(handle)
+    return count, size
+
+
+def python_roots() -> list[Path]:
+    """The folders of this Python's shared libraries: the environment's (site-packages) and the base Python's lib."""
+    return sorted({Path(sys.prefix) / "lib", Path(sys.base_prefix) / "lib"})
+
+
 class Run(NamedTuple):
     """One child process: wall seconds, peak RSS MiB (exact, os.wait4), stdout, CPU seconds (user + system, all
     threads), and the sampled peaks of its anonymous and file-backed resident memory in MiB (None: not known)."""
@@ -202,6 +248,9 @@ def main() -> None:
                         help="record each run in a run store (one SQLite file for the whole benchmark) instead of --no-db")
     parser.add_argument("--csv", action="store_true",
                         help="also time the column path writing the findings as CSV (--format csv): column 'CSV out s'")
+    parser.add_argument("--libraries-as-found", action="store_true",
+                        help="leave the page cache's copies of the shared libraries as they are (by default the page "
+                             "cache lets go of them before the runs: see settle_libraries)")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; times are wall seconds of a fresh process "
           f"(best of {args.repeat}); cpu s = its user + system CPU seconds (all threads: a figure that other\n"
@@ -210,18 +259,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.store:
             STORE[:] = ["--db", str(Path(tmp) / "runs.sqlite")]
+        settled = None if args.libraries_as_found else settle_libraries(library_files(python_roots()))
         warm = Path(tmp) / "warm.csv"  # one run before the table: the rule-set cache holds the parsed rules
         boilers(warm, 10)              # (engine.rulecache; a changed rule file costs the next run ~1 s)
         check(warm, Path(tmp) / "warm.json", "column")
         start = min((check(warm, Path(tmp) / "warm.json", "column") for _ in range(max(args.repeat, 3))),
                     key=lambda run: run.peak)
+        if settled:
+            libraries = (f"the page cache let go of the {settled[0]} shared libraries ({settled[1] >> 20} MiB) of this Python "
+                         f"and its environment before the runs,\nso that they are mapped a few pages at a time, as "
+                         f"after a restart (--libraries-as-found: as the page cache holds them now; right after an "
+                         f"install\nthat is 30–40 MiB more a run, the files held in the large folios pip's writes made).")
+        elif args.libraries_as_found:
+            libraries = ("the libraries' files as the page cache holds them (--libraries-as-found): right after an "
+                         "install, or read straight through,\nthey are held in large folios, which this machine's "
+                         "Linux maps whole on a fault: 30–40 MiB more a run than after a restart.")
+        else:
+            libraries = "the page cache's copies of the libraries could not be let go of here (no posix_fadvise)."
         print(f"start-up: a check of 10 rows peaks at {start.peak:.0f} MiB: {_mib(start.anon, 0)} MiB its own "
               f"(anonymous: Python, the modules imported, the rule set) and {_mib(start.file, 0)} MiB of the "
-              f"libraries' pages\n(file-backed, mapped from the page cache). How many library pages are counted depends "
-              f"on how their files came into the page cache:\nfiles just written (a new install) or read straight "
-              f"through are held in large folios, which this machine's Linux (6.18) maps whole on a fault: 30–40 MiB more than\nafter "
-              f"they were loaded a few pages at a time. anon = a run's peak anonymous memory (sampled every 5 ms), "
-              f"which does not depend on it;\nnet = (peak − start-up) / CSV size")
+              f"libraries' pages\n(file-backed, mapped from the page cache); {libraries}\nanon = a run's peak "
+              f"anonymous memory (sampled every 5 ms), which does not depend on the page cache; "
+              f"net = (peak − start-up) / CSV size")
         print(f"{'kind':<14}{'rows':>9}{'CSV MiB':>9}{'floor s':>9}{'column s':>10}{'cpu s':>7}{'rows/s':>10}{'peak MiB':>9}"
               f"{'RSS/CSV':>8}{'net':>6}{'anon MiB':>9}{'anon/CSV':>9}{'×floor':>7}{'durable s':>10}{'durable rows/s':>15}"
               f"{'speed-up':>9}{'findings':>9}" + (f"{'CSV out s':>10}{'peak MiB':>9}" if args.csv else ""))

@@ -66,3 +66,56 @@ def test_the_measurements_of_a_file_take_turns_and_the_best_of_each_is_kept(tmp_
     column_seconds = iter([2.0])
     only = bench_check.measure(tmp_path / "rows.csv", tmp_path, 1, durable=False, csv_too=False)
     assert made == ["floor", "column-json"] and set(only) == {"floor", "column"}
+
+
+def test_the_shared_libraries_found_are_this_pythons_and_its_environments(tmp_path):
+    import bench_check
+
+    (tmp_path / "pkg").mkdir()
+    for name in ("libarrow.so.2600", "lib.cpython-311-x86_64-linux-gnu.so", "notes.source.txt", "x.so.py", "plain.py"):
+        (tmp_path / "pkg" / name).write_bytes(b"\0")
+    (tmp_path / "pkg" / "libarrow.so").symlink_to(tmp_path / "pkg" / "libarrow.so.2600")  # (the file counted once)
+    found = [path.name for path in bench_check.library_files([tmp_path])]
+    assert found == ["lib.cpython-311-x86_64-linux-gnu.so", "libarrow.so.2600"]
+    real = bench_check.library_files(bench_check.python_roots())
+    assert any(path.name.startswith("libarrow.so") for path in real)  # (pyarrow's, in the environment)
+    assert any("_multiarray_umath" in path.name for path in real)
+
+
+def _resident_pages(path: Path) -> int:
+    """How many of a file's pages the page cache holds (mincore over a mapping of it that touches none of them)."""
+    import ctypes
+    import mmap
+
+    size = path.stat().st_size
+    pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype, libc.mmap.argtypes = ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                                                              ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    with path.open("rb") as handle:
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, handle.fileno(), 0)
+        assert address not in (None, ctypes.c_void_p(-1).value)
+        try:
+            vector = ctypes.create_string_buffer(pages)
+            assert libc.mincore(address, size, vector) == 0, ctypes.get_errno()
+            return sum(byte & 1 for byte in vector.raw)
+        finally:
+            libc.munmap(address, size)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "posix_fadvise") or not Path("/proc/self/status").exists(),
+                    reason="needs Linux's posix_fadvise and mincore")
+def test_settling_the_libraries_takes_their_pages_out_of_the_page_cache(tmp_path):
+    import bench_check
+
+    library = tmp_path / "libexample.so.1"
+    library.write_bytes(bytes(range(256)) * (4 << 12))  # 4 MiB, just written: all of it in the page cache
+    library.read_bytes()
+    if _resident_pages(library) == 0:
+        pytest.skip("this file system keeps no page cache for the test's folder")
+    assert _resident_pages(library) == (4 << 20) // __import__("mmap").PAGESIZE
+    assert bench_check.settle_libraries([library, tmp_path / "absent.so"]) == (1, 4 << 20)
+    assert _resident_pages(library) == 0
+    assert library.read_bytes()[:3] == b"\0\1\2"  # (the file itself unchanged)
