@@ -780,3 +780,34 @@ def test_the_ecocheck_command_makes_its_imports_with_the_cycle_collector_paused(
     assert proc.returncode == 0, proc.stderr
     collections, enabled, frozen = proc.stdout.splitlines()[-1].split()
     assert int(collections) < 20 and enabled == "True" and int(frozen) > 20_000
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="counts a process's threads in Linux's /proc")
+def test_the_ecocheck_command_starts_no_blas_threads_and_a_users_setting_stands():
+    """`ecocheck` (ecocheck.__main__.run) runs with one OpenBLAS thread: numpy starts no worker threads that would
+    spin on the core pyarrow parses on. A process that sets OPENBLAS_NUM_THREADS itself keeps its own setting."""
+    from ecocheck.__main__ import BLAS_ENVIRONMENT, one_blas_thread
+
+    probe = ("import atexit, os; atexit.register(lambda: print(len(os.listdir('/proc/self/task')), "
+             "os.environ.get('OPENBLAS_NUM_THREADS'))); from ecocheck.__main__ import run; run()")
+    environment = {name: value for name, value in os.environ.items() if name != "OPENBLAS_NUM_THREADS"}
+    own = subprocess.run([sys.executable, "-c", probe, "--version"], capture_output=True, text=True, cwd=ROOT,
+                         env=environment)
+    assert own.returncode == 0, own.stderr
+    threads, setting = own.stdout.splitlines()[-1].split()
+    assert setting == "1"
+    # (numpy without the setting, on this machine: one thread a further core; with it, the process's threads are the
+    # command's own, the same as numpy's without BLAS: counted in a process that loads what the command loads)
+    plain = ("import os, engine.cli; print(len(os.listdir('/proc/self/task')))")
+    unset = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, cwd=ROOT, env=environment)
+    one = subprocess.run([sys.executable, "-c", plain], capture_output=True, text=True, cwd=ROOT,
+                         env={**environment, **BLAS_ENVIRONMENT})
+    assert int(one.stdout) <= int(threads)
+    if (os.cpu_count() or 1) > 1:
+        assert int(unset.stdout) > int(one.stdout)
+    users = {"OPENBLAS_NUM_THREADS": "2"}
+    one_blas_thread(users)
+    assert users == {"OPENBLAS_NUM_THREADS": "2"}
+    empty: dict = {}
+    one_blas_thread(empty)
+    assert empty == BLAS_ENVIRONMENT
