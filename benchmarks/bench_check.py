@@ -20,6 +20,7 @@ import random
 import re
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -173,9 +174,16 @@ def settle_libraries(files: list[Path]) -> tuple[int, int] | None:
     return count, size
 
 
-def python_roots() -> list[Path]:
-    """The folders of this Python's shared libraries: the environment's (site-packages) and the base Python's lib."""
-    return sorted({Path(sys.prefix) / "lib", Path(sys.base_prefix) / "lib"})
+def python_libraries() -> list[Path]:
+    """The shared libraries this Python loads from: its environment's site-packages, the standard library's
+    extension modules (lib-dynload) and libpython where the Python is built shared (nothing else of the system's)."""
+    paths = sysconfig.get_paths()
+    roots = {Path(paths["platlib"]), Path(paths["purelib"]), Path(os.__file__).parent / "lib-dynload"}
+    found = library_files(sorted(root for root in roots if root.is_dir()))
+    libdir, name = sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("INSTSONAME")
+    if libdir and name and (Path(libdir) / name).is_file():
+        found.append((Path(libdir) / name).resolve())
+    return sorted(set(found))
 
 
 class Run(NamedTuple):
@@ -259,13 +267,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.store:
             STORE[:] = ["--db", str(Path(tmp) / "runs.sqlite")]
-        settled = None if args.libraries_as_found else settle_libraries(library_files(python_roots()))
+        settled = None if args.libraries_as_found else settle_libraries(python_libraries())
         warm = Path(tmp) / "warm.csv"  # one run before the table: the rule-set cache holds the parsed rules
         boilers(warm, 10)              # (engine.rulecache; a changed rule file costs the next run ~1 s)
         check(warm, Path(tmp) / "warm.json", "column")
         start = min((check(warm, Path(tmp) / "warm.json", "column") for _ in range(max(args.repeat, 3))),
                     key=lambda run: run.peak)
-        if settled:
+        if settled and settled[0]:
             libraries = (f"the page cache let go of the {settled[0]} shared libraries ({settled[1] >> 20} MiB) of this Python "
                          f"and its environment before the runs,\nso that they are mapped a few pages at a time, as "
                          f"after a restart (--libraries-as-found: as the page cache holds them now; right after an "
@@ -274,8 +282,10 @@ def main() -> None:
             libraries = ("the libraries' files as the page cache holds them (--libraries-as-found): right after an "
                          "install, or read straight through,\nthey are held in large folios, which this machine's "
                          "Linux maps whole on a fault: 30–40 MiB more a run than after a restart.")
-        else:
+        elif settled is None:
             libraries = "the page cache's copies of the libraries could not be let go of here (no posix_fadvise)."
+        else:
+            libraries = "no shared libraries of this Python were found to let go of from the page cache."
         print(f"start-up: a check of 10 rows peaks at {start.peak:.0f} MiB: {_mib(start.anon, 0)} MiB its own "
               f"(anonymous: Python, the modules imported, the rule set) and {_mib(start.file, 0)} MiB of the "
               f"libraries' pages\n(file-backed, mapped from the page cache); {libraries}\nanon = a run's peak "

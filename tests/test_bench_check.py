@@ -77,9 +77,13 @@ def test_the_shared_libraries_found_are_this_pythons_and_its_environments(tmp_pa
     (tmp_path / "pkg" / "libarrow.so").symlink_to(tmp_path / "pkg" / "libarrow.so.2600")  # (the file counted once)
     found = [path.name for path in bench_check.library_files([tmp_path])]
     assert found == ["lib.cpython-311-x86_64-linux-gnu.so", "libarrow.so.2600"]
-    real = bench_check.library_files(bench_check.python_roots())
+    real = bench_check.python_libraries()
     assert any(path.name.startswith("libarrow.so") for path in real)  # (pyarrow's, in the environment)
     assert any("_multiarray_umath" in path.name for path in real)
+    dynload = Path(__import__("os").__file__).parent / "lib-dynload"  # (the standard library's extension modules)
+    if any(dynload.glob("*.so")):
+        assert any(path.parent == dynload for path in real)
+    assert not any(str(path).startswith(("/usr/lib/x86_64-linux-gnu/", "/lib/")) for path in real)  # (not the system's)
 
 
 def _resident_pages(path: Path) -> int:
