@@ -1,5 +1,7 @@
 """The benchmark's memory figures: a child's anonymous and file-backed resident memory, sampled from /proc."""
 
+import mmap
+import os
 import sys
 from pathlib import Path
 
@@ -80,7 +82,7 @@ def test_the_shared_libraries_found_are_this_pythons_and_its_environments(tmp_pa
     real = bench_check.python_libraries()
     assert any(path.name.startswith("libarrow.so") for path in real)  # (pyarrow's, in the environment)
     assert any("_multiarray_umath" in path.name for path in real)
-    dynload = Path(__import__("os").__file__).parent / "lib-dynload"  # (the standard library's extension modules)
+    dynload = Path(os.__file__).parent / "lib-dynload"  # (the standard library's extension modules)
     if any(dynload.glob("*.so")):
         assert any(path.parent == dynload for path in real)
     assert not any(str(path).startswith(("/usr/lib/x86_64-linux-gnu/", "/lib/")) for path in real)  # (not the system's)
@@ -89,7 +91,6 @@ def test_the_shared_libraries_found_are_this_pythons_and_its_environments(tmp_pa
 def _resident_pages(path: Path) -> int:
     """How many of a file's pages the page cache holds (mincore over a mapping of it that touches none of them)."""
     import ctypes
-    import mmap
 
     size = path.stat().st_size
     pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
@@ -109,7 +110,7 @@ def _resident_pages(path: Path) -> int:
             libc.munmap(address, size)
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "posix_fadvise") or not Path("/proc/self/status").exists(),
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise") or not Path("/proc/self/status").exists(),
                     reason="needs Linux's posix_fadvise and mincore")
 def test_settling_the_libraries_takes_their_pages_out_of_the_page_cache(tmp_path):
     import bench_check
@@ -119,7 +120,7 @@ def test_settling_the_libraries_takes_their_pages_out_of_the_page_cache(tmp_path
     library.read_bytes()
     if _resident_pages(library) == 0:
         pytest.skip("this file system keeps no page cache for the test's folder")
-    assert _resident_pages(library) == (4 << 20) // __import__("mmap").PAGESIZE
+    assert _resident_pages(library) == (4 << 20) // mmap.PAGESIZE
     assert bench_check.settle_libraries([library, tmp_path / "absent.so"]) == (1, 4 << 20)
     assert _resident_pages(library) == 0
     assert library.read_bytes()[:3] == b"\0\1\2"  # (the file itself unchanged)
