@@ -6,8 +6,8 @@ included), its peak RSS read from os.wait4, its anonymous and file-backed reside
 5 ms (the peak RSS counts the libraries' pages mapped from the page cache, which vary with how the files came into
 it; the anonymous memory does not). Before the runs the page cache lets go of the shared libraries of this Python and
 its environment (settle_libraries), so that every run maps them as after a restart, not as an install wrote them;
---libraries-as-found leaves the page cache as it is. The durable path takes 0.1–0.25 ms a record, so it runs only at the sizes in --durable-sizes;
-the ratio is given where both ran."""
+--libraries-as-found leaves the page cache as it is. The durable path takes 0.1–0.25 ms a record, so it runs only at
+the sizes in --durable-sizes; the ratio is given where both ran."""
 
 from __future__ import annotations
 
@@ -140,7 +140,7 @@ LIBRARY_NAME = re.compile(r"\.so(\.\d+)*$")  # libarrow.so.2600, lib.cpython-311
 
 
 def library_files(roots: list[Path]) -> list[Path]:
-    """The shared libraries (*.so, *.so.N) under the given folders: this Python's own and its environment's."""
+    """The shared libraries (*.so, *.so.N) under the given folders, each file once (symlinks to them left out)."""
     found = set()
     for root in roots:
         found.update(path for path in root.rglob("*.so*") if LIBRARY_NAME.search(path.name) and not path.is_symlink()
