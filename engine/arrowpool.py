@@ -39,6 +39,16 @@ def use_returning_pool() -> str:
     return pa.default_memory_pool().backend_name
 
 
+def findings_pool():
+    """The pool the findings' JSON and CSV texts are put together in (batchfindings): the system allocator, which keeps
+    a part's freed blocks for the next part, where jemalloc as use_returning_pool sets it up gives every block of 256
+    KiB or more back at once and each part's texts (about 5 MB for 2,000 findings) were written into fresh pages.
+    Measured on 1M coal samples, check --format json, alternately with the code before: page faults 157k → 101k a run,
+    the main thread's 95k → 39k and its CPU time 1.83 → 1.67 s (median of ten); peak RSS 163–165 → 168–170 MiB."""
+    import pyarrow as pa
+    return pa.system_memory_pool()
+
+
 def compressed(data):
     """`data` (bytes or a buffer) compressed with zstd, in a buffer of its own size from pyarrow's pool. pyarrow's
     compress keeps a buffer of the worst-case size, and its bytes would live on Python's heap: there, blocks kept for

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from engine import conditions as C
 from engine import records as R
+from engine.arrowpool import findings_pool
 from engine.evaluate import INDETERMINATE, VIOLATION, Outcome
 from engine.explain import _check, _citation, _missing, _summary, build, indeterminate_message
 from engine.findingcsv import csv_lines
@@ -63,8 +64,9 @@ class BatchExplainer:
 
     LIMIT = 20_000  # entries of each cache: past it, a cache is emptied (memory follows the findings' variety)
 
-    def __init__(self, documents, csv: bool = False):
+    def __init__(self, documents, csv: bool = False, pool=None):
         self.documents = documents
+        self.pool = findings_pool() if pool is None else pool  # what each part's arrays are allocated from
         self.csv = csv  # each part's findings also as the lines of the findings CSV (check --format csv)
         self.csv_layouts: dict = {}
         self.checks: dict = {}
@@ -220,8 +222,9 @@ class BatchFindings:
 class _Batch:
     """One batch seen by build_batch: its codes, and the JSON of each distinct value of the identity fields."""
 
-    def __init__(self, batch, schema, regions, outcome):
+    def __init__(self, batch, schema, regions, outcome, pool):
         self.batch, self.schema, self.regions, self.outcome = batch, schema, regions, outcome
+        self.pool = pool  # what the part's arrays are allocated from (BatchExplainer.pool)
         self.file_json, self.kind_json = orjson.dumps(batch.file), orjson.dumps(schema.kind)
         self._texts: dict = {}  # (what, code) -> (JSON, escaped)
 
@@ -239,7 +242,7 @@ class _Batch:
         itself, so a text column's values needing no escape are written column-wise."""
         column = self.batch.columns.get(name)
         if plain and column is not None and column.text is not None:
-            found = self._plain(column, rows, shown)
+            found = self._plain(column, rows, shown, self.pool)
             if found is not None:
                 return found
         distinct, inverse = np.unique(self.codes(name, rows), return_inverse=True)
@@ -251,23 +254,23 @@ class _Batch:
                 json = dump(text)
                 found = self._texts[(what, code)] = (json, json[1:-1])
             texts.append(found)
-        index = pa.array(inverse)
-        return (pa.array([t[0] for t in texts], pa.binary()).take(index),
-                pa.array([t[1] for t in texts], pa.binary()).take(index))
+        index, pool = pa.array(inverse), self.pool
+        return (pc.take(pa.array([t[0] for t in texts], pa.binary()), index, memory_pool=pool),
+                pc.take(pa.array([t[1] for t in texts], pa.binary()), index, memory_pool=pool))
 
     @staticmethod
-    def _plain(column, rows: np.ndarray, shown):
+    def _plain(column, rows: np.ndarray, shown, pool):
         """coded() of a text column whose shown value is the value: its text itself where no character needs
         escaping in JSON (a quote, a backslash, a control character), shown({}) where a row has none; None when
         some value needs escaping."""
         codes = column.codes[rows]
-        texts = column.text.take(pa.array(codes, mask=codes < 0))
+        texts = pc.take(column.text, pa.array(codes, mask=codes < 0), memory_pool=pool)
         if pc.any(pc.match_substring_regex(texts, ESCAPED)).as_py():
             return None
-        escaped = texts.cast(pa.binary())
+        escaped = texts.cast(pa.binary(), memory_pool=pool)
         if texts.null_count:
-            escaped = pc.fill_null(escaped, _escaped(shown({})))
-        return pc.binary_join_element_wise(b'"', escaped, b'"', b""), escaped
+            escaped = pc.coalesce(escaped, pa.scalar(_escaped(shown({})), pa.binary()), memory_pool=pool)  # (fill_null)
+        return pc.binary_join_element_wise(b'"', escaped, b'"', b"", memory_pool=pool), escaped
 
     def shown_ids(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
         schema = self.schema
@@ -277,7 +280,8 @@ class _Batch:
         codes = [self.codes(name, rows).tolist() for name in names]
         json = [orjson.dumps(R.shown_id(schema, {n: self.value(n, c) for n, c in zip(names, row) if c >= 0}))
                 for row in zip(*codes)]
-        return pa.array(json, pa.binary()), pa.array([j[1:-1] for j in json], pa.binary())
+        return (pa.array(json, pa.binary(), memory_pool=self.pool),
+                pa.array([j[1:-1] for j in json], pa.binary(), memory_pool=self.pool))
 
 
 def _order(outcome, rule_ids: list):
@@ -307,7 +311,7 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
     if ordered is None:
         return
     by_id = {rule.id: rule for rule in rules}
-    seen = _Batch(batch, schema, regions, outcome)
+    seen = _Batch(batch, schema, regions, outcome, explainer.pool)
     positions, ranks, violated = ordered
     for start in range(0, len(positions), PART):
         end = start + PART
@@ -317,7 +321,7 @@ def build_batch(outcome, rules, batch, schema, regions, explainer: BatchExplaine
 
 def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> BatchFindings:
     """The findings of one part's entries (batch positions, rule ranks, violated; by row, then rule)."""
-    batch, schema, regions = seen.batch, seen.schema, seen.regions
+    batch, schema, regions, pool = seen.batch, seen.schema, seen.regions, seen.pool
     unique_rows, at = np.unique(positions, return_inverse=True)
     ids, id_text = seen.shown_ids(unique_rows)
     names, name_text = seen.coded("name", schema.name_field, unique_rows,
@@ -328,7 +332,7 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
     unit_recipients = seen.coded("recipient", R.recipient_field(schema), unique_rows,
                                  lambda values: R.shown_recipient(schema, values, regions),
                                  plain=schema.recipient_field != "region_government")[0]
-    sources = source_texts(seen.file_json, pa.array(batch.rows[unique_rows]))
+    sources = source_texts(seen.file_json, pa.array(batch.rows[unique_rows]), pool)
     years = seen.coded("year", "year", unique_rows, lambda values: values.get("year"), nested)
     row_text = {"id": id_text, "name": name_text, "region": region_text}
 
@@ -348,11 +352,11 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
                                    lambda values: str(values.get("manufacturer") or ""), plain=True)[0]
         else:
             recipient = unit_recipients
-        subjects.append(subject_texts(seen.kind_json, ids, names, shown_regions, recipient))
+        subjects.append(subject_texts(seen.kind_json, ids, names, shown_regions, recipient, pool))
     bound_at = np.array([binds.index(rule.binds) if rule.binds in binds else 0 for rule in ranked])[ranks]
     entries = pa.array(at)
-    per_entry = {"subject": _taken(subjects, at + bound_at * len(unique_rows)),
-                 "source": _taken([sources], at), "period": _taken([years[0]], at)}
+    per_entry = {"subject": _taken(subjects, at + bound_at * len(unique_rows), pool),
+                 "source": _taken([sources], at, pool), "period": _taken([years[0]], at, pool)}
 
     # Each entry's checks, message, missing values, observed values and limits, made a rule at a time
     made: dict = {name: [] for name in ("message", "checks", "missing", "observed", "limit")
@@ -363,35 +367,37 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
         rule = ranked[rank]
         rows = pa.array(at[index])
         checks, observed, limits, summary, texts = _checks(seen, rule, unique_rows[at[index]], explainer)
-        message = _message(explainer.message(rule), {key: value.take(rows) for key, value in row_text.items()},
-                           summary, len(index))
-        missing = _repeat(b"[]", len(index))
+        message = _message(explainer.message(rule),
+                           {key: pc.take(value, rows, memory_pool=pool) for key, value in row_text.items()},
+                           summary, len(index), pool)
+        missing = _repeat(b"[]", len(index), pool)
         undecided = status_codes[index] == 2
         if undecided.any():
             missing_json, message_json = _missing_texts(seen, rule, positions[index], undecided, explainer)
             mask = pa.array(undecided)
-            missing, message = pc.if_else(mask, missing_json, missing), pc.if_else(mask, message_json, message)
+            missing, message = (pc.if_else(mask, missing_json, missing, memory_pool=pool),
+                                pc.if_else(mask, message_json, message, memory_pool=pool))
         for name, value in (("message", message), ("checks", checks), ("missing", missing), ("observed", observed),
                             ("limit", limits), ("observed_text", texts[0]), ("limit_text", texts[1])):
             if name in made:
-                made[name].append(value if isinstance(value, pa.Array) else _repeat(value, len(index)))
+                made[name].append(value if isinstance(value, pa.Array) else _repeat(value, len(index), pool))
         indices.append(index)
     order = np.argsort(np.concatenate(indices), kind="stable")
-    per_entry.update({name: _taken(arrays, order) for name, arrays in made.items()})
+    per_entry.update({name: _taken(arrays, order, pool) for name, arrays in made.items()})
 
     # The texts: each entry's values between the pieces of its rule and status's layout, and a separator (one buffer
     # for all)
     layouts = [explainer.layout(ranked[group // 3], STATUSES[group % 3]) for group in groups.tolist()]
     kinds = pa.array(group_of)
-    joined = _piece([layout.pieces[0] for layout in layouts], kinds)
+    joined = _piece([layout.pieces[0] for layout in layouts], kinds, pool)
     for n, name in enumerate(VARIABLE, start=1):
-        joined += [per_entry[name], *_piece([layout.pieces[n] for layout in layouts], kinds)]
-    texts = pc.binary_join_element_wise(*joined, _SEP, b"")
+        joined += [per_entry[name], *_piece([layout.pieces[n] for layout in layouts], kinds, pool)]
+    texts = pc.binary_join_element_wise(*joined, _SEP, b"", memory_pool=pool)
     lines = None
     if explainer.csv:
         lines = csv_lines([explainer.csv_layout(ranked[group // 3], STATUSES[group % 3], schema.kind)
                            for group in groups.tolist()], kinds, entries, batch.file, batch.rows[unique_rows],
-                          (ids, names, shown_regions), per_entry)
+                          (ids, names, shown_regions), per_entry, pool)
     finding_of = _FindingsOf(seen, ranked, positions, ranks, violated, explainer.documents)
     sampled = sorted(firsts.tolist())
     return BatchFindings(_joined(texts), len(texts), statuses, int(batch.rows[positions[0]]),
@@ -400,14 +406,15 @@ def _part(seen: _Batch, ranked: list, positions, ranks, violated, explainer) -> 
                          finding_of.all, None if lines is None else _joined(lines, b""))
 
 
-def _taken(arrays: list, index: np.ndarray) -> pa.Array:
+def _taken(arrays: list, index: np.ndarray, pool=None) -> pa.Array:
     """The arrays one after the other, taken at `index`: no copy where that is the single array as it is."""
     if len(arrays) == 1 and len(index) == len(arrays[0]) and (index == np.arange(len(index))).all():
         return arrays[0]
-    return (arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)).take(pa.array(index))
+    return pc.take(arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays, memory_pool=pool), pa.array(index),
+                   memory_pool=pool)
 
 
-def _piece(texts: list, kinds: pa.Array) -> list:
+def _piece(texts: list, kinds: pa.Array, pool=None) -> list:
     """The n-th piece of each entry's layout (texts[kind]) as arguments of a join: the text itself where every layout
     of the part has the same; else the beginning and end they share as texts, and only what lies between taken for
     each entry (the parts of a layout's text that every finding repeats are not copied once per finding beforehand)."""
@@ -416,7 +423,7 @@ def _piece(texts: list, kinds: pa.Array) -> list:
         return [first]
     start = len(os.path.commonprefix(texts))
     end = len(os.path.commonprefix([text[start:][::-1] for text in texts]))
-    middles = pa.array([text[start:len(text) - end] for text in texts], pa.binary()).take(kinds)
+    middles = pc.take(pa.array([text[start:len(text) - end] for text in texts], pa.binary()), kinds, memory_pool=pool)
     pieces = (first[:start], middles, first[len(first) - end:])
     return [piece for piece in pieces if not isinstance(piece, bytes) or piece]  # (no empty text)
 
@@ -440,15 +447,15 @@ def _entry(text, before: bytes):
     return b"" if text is None else before + text
 
 
-def _repeat(text: bytes, size: int) -> pa.Array:
+def _repeat(text: bytes, size: int, pool=None) -> pa.Array:
     """The same text `size` times, as a binary array."""
-    return pa.repeat(pa.scalar(text, pa.binary()), size)
+    return pa.repeat(pa.scalar(text, pa.binary()), size, memory_pool=pool)
 
 
 def _checks(seen: _Batch, rule, rows: np.ndarray, explainer):
     """(checks, observed, limit, summary) for a rule's findings at batch positions `rows`: the checks' JSON list, the
     Finding.observed and Finding.limit objects, and the escaped summary for the message (None without checks)."""
-    outcome = seen.outcome
+    outcome, pool = seen.outcome, seen.pool
     leaves = tuple(C.walk(outcome.slotted[rule.id])) if outcome.slotted.get(rule.id) is not None else ()
     if not leaves:
         return b"[]", b"{}", b"{}", None, (b"", b"")
@@ -483,37 +490,44 @@ def _checks(seen: _Batch, rule, rows: np.ndarray, explainer):
         """Each row's `what` of its n-th leaf's CheckParts; with `before`, an optional entry: `before` and its text, or
         empty where it has none (not null: pyarrow 26's null_handling="skip" drops the rows where all are null)."""
         if n in tables:
-            return tables[n].array(what, before).take(inverses[n])
-        return pa.array([_entry(getattr(part, what), before) for part in parts[n]], pa.binary()).take(inverses[n])
+            return pc.take(tables[n].array(what, before), inverses[n], memory_pool=pool)
+        return pc.take(pa.array([_entry(getattr(part, what), before) for part in parts[n]], pa.binary()), inverses[n],
+                       memory_pool=pool)
 
     def optional(what: str, separator: bytes) -> pa.Array:
         """The optional entries of every leaf joined by separator (empty where there is none)."""
-        joined = pc.binary_join_element_wise(*[column(what, n, separator) for n in range(len(leaves))], b"")
+        joined = pc.binary_join_element_wise(*[column(what, n, separator) for n in range(len(leaves))], b"",
+                                             memory_pool=pool)
         # (as text: pyarrow 26's binary_slice fails on arrays with values shorter than the start)
-        return pc.utf8_slice_codeunits(joined.cast(pa.string()), len(separator.decode())).cast(pa.binary())
+        return pc.utf8_slice_codeunits(joined.cast(pa.string(), memory_pool=pool), len(separator.decode()),
+                                       memory_pool=pool).cast(pa.binary(), memory_pool=pool)
 
     entries = [column("json", n) for n in range(len(leaves))]
-    checks = pc.binary_join_element_wise(b"[\n    ", *_between(entries, _NEXT), b"\n  ]", b"")
+    checks = pc.binary_join_element_wise(b"[\n    ", *_between(entries, _NEXT), b"\n  ]", b"", memory_pool=pool)
     first_of_field = {}
     for n, leaf in enumerate(leaves):  # two checks of one field observe the same value: one entry, where it came first
         first_of_field.setdefault(leaf.field, n)
     observed = pc.binary_join_element_wise(
-        b"{\n    ", *_between([column("observed_json", n) for n in first_of_field.values()], _NEXT), b"\n  }", b"")
+        b"{\n    ", *_between([column("observed_json", n) for n in first_of_field.values()], _NEXT), b"\n  }", b"",
+        memory_pool=pool)
     if len(first_of_field) == len(leaves):
         found = optional("limit_json", _NEXT)
-        limit = pc.if_else(pc.equal(found, b""), b"{}", pc.binary_join_element_wise(b"{\n    ", found, b"\n  }", b""))
+        limit = pc.if_else(pc.equal(found, b""), b"{}",
+                           pc.binary_join_element_wise(b"{\n    ", found, b"\n  }", b"", memory_pool=pool),
+                           memory_pool=pool)
         limit_text = optional("limit_text", b"; ") if explainer.csv else None
     else:  # made as Finding makes the dict: keys where first breached, the last breached check's limit
         breached = [{p.field: p.limit for p in (parts[n][i] for n, i in enumerate(combo)) if p.limit is not None}
                     for combo in zip(*[inverse.to_pylist() for inverse in inverses])]
-        limit = pa.array([nested(found) for found in breached], pa.binary())
+        limit = pa.array([nested(found) for found in breached], pa.binary(), memory_pool=pool)
         limit_text = pa.array(["; ".join(f"{k} {v}" for k, v in found.items()).encode() for found in breached],
-                              pa.binary())
+                              pa.binary(), memory_pool=pool)
     summary = optional("summary_json", _escaped("；"))
     texts = (b"", b"")
     if explainer.csv:  # the CSV's observed and limit cells, as report_writers._finding_row joins them
         texts = (pc.binary_join_element_wise(
-            *_between([column("observed_text", n) for n in first_of_field.values()], b"; "), b""), limit_text)
+            *_between([column("observed_text", n) for n in first_of_field.values()], b"; "), b"", memory_pool=pool),
+            limit_text)
     return checks, observed, limit, summary, texts
 
 
@@ -550,7 +564,7 @@ def _shown_key(value):
     return repr(value) if type(value) is float and value == 0 else value
 
 
-def _message(template: list, row_text: dict, summary, size: int) -> pa.Array:
+def _message(template: list, row_text: dict, summary, size: int, pool=None) -> pa.Array:
     """A violation's message as JSON text, from the rule's template and each row's escaped name, id and region."""
     pieces = [b'"']
     for item in template:
@@ -562,8 +576,8 @@ def _message(template: list, row_text: dict, summary, size: int) -> pa.Array:
             pieces.append(row_text[item])
     pieces.append(b'"')
     if not any(isinstance(piece, pa.Array) for piece in pieces):
-        return _repeat(b"".join(pieces), size)
-    return pc.binary_join_element_wise(*pieces, b"")
+        return _repeat(b"".join(pieces), size, pool)
+    return pc.binary_join_element_wise(*pieces, b"", memory_pool=pool)
 
 
 class _Rows:
@@ -597,7 +611,8 @@ def _missing_texts(seen: _Batch, rule, positions: np.ndarray, undecided: np.ndar
             found = explainer.missing[(rule.id, key)] = (nested(missing) if missing else b"[]",
                                                          orjson.dumps(indeterminate_message(missing)))
         missing_json[at], message_json[at] = found
-    return pa.array(missing_json, pa.binary()), pa.array(message_json, pa.binary())
+    return (pa.array(missing_json, pa.binary(), memory_pool=seen.pool),
+            pa.array(message_json, pa.binary(), memory_pool=seen.pool))
 
 
 class _FindingsOf:

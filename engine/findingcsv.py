@@ -56,19 +56,20 @@ def json_texts(json: pa.Array) -> pa.Array:
 
 
 def csv_lines(layouts: list, kinds: pa.Array, entries: pa.Array, file: str, rows: np.ndarray, identity: tuple,
-              per_entry: dict) -> pa.Array:
+              per_entry: dict, pool=None) -> pa.Array:
     """Each entry's CSV line (line end included): the fixed cells of its rule and status (`layouts`, by `kinds`:
     BatchExplainer.csv_layout), its row's id, name and region (`identity`: their JSON for each row, taken by
-    `entries`), the file and row number, and its observed, limit and message cells from `per_entry`."""
+    `entries`), the file and row number, and its observed, limit and message cells from `per_entry`; the per-entry
+    arrays and the lines allocated from `pool` (pyarrow's default pool where None)."""
     def fixed(n: int) -> pa.Array:
-        return pa.array([layout[n] for layout in layouts], pa.string()).take(kinds)
+        return pc.take(pa.array([layout[n] for layout in layouts], pa.string()), kinds, memory_pool=pool)
 
-    shown_id, name, region = (cells(json_texts(values)).take(entries) for values in identity)
-    row = cells(pa.array(rows).cast(pa.string())).take(entries)
+    shown_id, name, region = (pc.take(cells(json_texts(values)), entries, memory_pool=pool) for values in identity)
+    row = pc.take(cells(pa.array(rows).cast(pa.string())), entries, memory_pool=pool)
     return pc.binary_join_element_wise(
         fixed(0), shown_id, ",", name, ",", region, ",", csv_field(safe_cell(file)), ",", row, ",",
         cells(per_entry["observed_text"]), ",", cells(per_entry["limit_text"]), fixed(1),
-        cells(json_texts(per_entry["message"])), fixed(2), "")
+        cells(json_texts(per_entry["message"])), fixed(2), "", memory_pool=pool)
 
 
 __all__ = ["csv_lines", "cells", "csv_field", "json_texts", "RISKY"]

@@ -28,16 +28,20 @@ _SOURCE_FILE, _SOURCE_ROW, CLOSE = b'{\n    "file": ', b',\n    "row": ', b"\n  
 _SUBJECT = (b'{\n    "kind": ', b',\n    "id": ', b',\n    "name": ', b',\n    "region": ', b',\n    "recipient": ')
 
 
-def source_texts(file_json: bytes, rows: pa.Array) -> pa.Array:
-    """nested({"file": file, "row": row}) for each row number, from the file's JSON, as a binary array."""
-    return pc.binary_join_element_wise(_SOURCE_FILE + file_json + _SOURCE_ROW, rows.cast(pa.string()).cast(pa.binary()),
-                                       CLOSE, b"")
+def source_texts(file_json: bytes, rows: pa.Array, pool=None) -> pa.Array:
+    """nested({"file": file, "row": row}) for each row number, from the file's JSON, as a binary array (allocated
+    from `pool`, pyarrow's default pool where None)."""
+    numbers = rows.cast(pa.string(), memory_pool=pool).cast(pa.binary(), memory_pool=pool)
+    return pc.binary_join_element_wise(_SOURCE_FILE + file_json + _SOURCE_ROW, numbers, CLOSE, b"", memory_pool=pool)
 
 
-def subject_texts(kind_json: bytes, ids: pa.Array, names: pa.Array, regions: pa.Array, recipients: pa.Array) -> pa.Array:
-    """nested(Subject's dict) for each row, from binary arrays of its values' JSON."""
+def subject_texts(kind_json: bytes, ids: pa.Array, names: pa.Array, regions: pa.Array, recipients: pa.Array,
+                  pool=None) -> pa.Array:
+    """nested(Subject's dict) for each row, from binary arrays of its values' JSON (allocated from `pool`, pyarrow's
+    default pool where None)."""
     k, i, n, r, recipient = _SUBJECT
-    return pc.binary_join_element_wise(k + kind_json + i, ids, n, names, r, regions, recipient, recipients, CLOSE, b"")
+    return pc.binary_join_element_wise(k + kind_json + i, ids, n, names, r, regions, recipient, recipients, CLOSE, b"",
+                                       memory_pool=pool)
 
 
 class Layout:

@@ -266,8 +266,8 @@ def test_a_part_whose_text_differs_from_its_record_finding_is_rebuilt_from_the_r
     coal_samples(path, 2000)
     real = batchfindings._message
 
-    def wrong(template, row_text, summary, size):  # a fault in the column-wise message: an X before it
-        return real([b"X"] + list(template), row_text, summary, size)
+    def wrong(template, row_text, summary, size, pool=None):  # a fault in the column-wise message: an X before it
+        return real([b"X"] + list(template), row_text, summary, size, pool)
     monkeypatch.setattr(batchfindings, "_message", wrong)
     columns, records = _both([path], ruleset)
     assert any(not segment[4] for segment in columns.findings._segments)  # rebuilt, kept as pickles
@@ -350,3 +350,24 @@ def test_batch_findings_of_every_kind_are_the_record_findings(tmp_path, kind, mo
         assert F.to_json(columns) == F.to_json(records)
         assert F.to_csv(columns) == F.to_csv(records) == _one_by_one_csv(records)
     assert statuses & {"violation", "gap"} and "indeterminate" in statuses, statuses
+
+
+def test_a_parts_texts_are_put_together_in_the_findings_pool(tmp_path, ruleset, monkeypatch):
+    """Each part's findings are joined into their JSON text (and CSV lines) in the pool BatchExplainer is given
+    (arrowpool.findings_pool: the system allocator, which reuses a part's freed blocks for the next), not in pyarrow's
+    default pool: the pool held at least the largest part's whole text at once."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from engine import batchfindings
+
+    pool = pa.proxy_memory_pool(pa.system_memory_pool())
+    monkeypatch.setattr(batchfindings, "findings_pool", lambda: pool)
+    path = tmp_path / "records.csv"
+    coal_samples(path, 20_000)
+    report = check([path], ruleset, dt.date.fromisoformat(AS_OF), csv=True).report
+    texts = [segment[3].size for segment in report.findings._segments if segment[4]]
+    assert len(texts) > 1 and max(texts) > 1_000_000  # (parts of 2,000 findings: megabytes of text each)
+    assert pool.max_memory() >= max(texts)
+    assert pool.bytes_allocated() == 0  # nothing of a part kept in it once the part is stored
