@@ -59,8 +59,8 @@ class CheckParts:
 
 class BatchExplainer:
     """What build_batch keeps between the batches of one run: the checks of each distinct value a rule's condition
-    reads, the missing-value texts of each combination of absent fields, each rule's layouts (owned by the run, no
-    global state)."""
+    reads, the missing-value texts of each combination of absent fields, each rule's layouts, and the memory pool each
+    part's arrays are allocated from (owned by the run, no global state)."""
 
     LIMIT = 20_000  # entries of each cache: past it, a cache is emptied (memory follows the findings' variety)
 
@@ -269,7 +269,8 @@ class _Batch:
             return None
         escaped = texts.cast(pa.binary(), memory_pool=pool)
         if texts.null_count:
-            escaped = pc.coalesce(escaped, pa.scalar(_escaped(shown({})), pa.binary()), memory_pool=pool)  # (fill_null)
+            # (fill_null, which takes no memory pool)
+            escaped = pc.coalesce(escaped, pa.scalar(_escaped(shown({})), pa.binary()), memory_pool=pool)
         return pc.binary_join_element_wise(b'"', escaped, b'"', b"", memory_pool=pool), escaped
 
     def shown_ids(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
