@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import click
 
 from engine import __version__
 from engine.errors import EcocheckError, UsageError, os_problem
+from engine.findingstream import StreamFailed
 from engine.lang import LANGUAGES, current, set_language, tr
 from engine.schemas import kind_named
 from engine.report_writers import (NOTE_REPEATS, accounting_lines, chunked, rejects_csv, write_csv,
@@ -240,28 +242,64 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
                             "store: --waivers does nothing there"), fix=tr("去掉 --waivers", "drop --waivers"))
     waivers = store_cli.waiver_file(waivers_path, no_db, ruleset)
     seen = None if no_db else SubjectsRead()  # (kind, id) of every record read: the store tells fixed from not checked
-    result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
-                  annual=_annual(ruleset, params_dir, annual_method), engine=engine, seen=seen, csv=fmt == "csv")
-    if report_kind == "self":
-        written = _write_self_reports(result.report, ruleset, date, Path(output))
-        click.echo(tr(f"已写入 {written} 个单位的自查报告：{for_terminal(output)}",
-                      f"wrote the self-assessment report of {written} unit(s) to {for_terminal(output)}"))
+    json_file = _json_file(output) if fmt == "json" and report_kind is None else None
+    with _stream_failures(json_file, output):
+        result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
+                      annual=_annual(ruleset, params_dir, annual_method), engine=engine, seen=seen, csv=fmt == "csv",
+                      stream=None if json_file is None else json_file.stream, keep_findings=not no_db)
+        if report_kind == "self":
+            written = _write_self_reports(result.report, ruleset, date, Path(output))
+            click.echo(tr(f"已写入 {written} 个单位的自查报告：{for_terminal(output)}",
+                          f"wrote the self-assessment report of {written} unit(s) to {for_terminal(output)}"))
+            _write_duplicates(result.report, duplicates_out)
+            _accounting_note(result.report, _whole_list(duplicates_out))
+            _after_run(result, rejects)
+            sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
+        run = store_cli.record(db, no_db, result.report, ruleset, "check", date, seen, waivers)  # the findings' states
+        if json_file is not None:
+            try:
+                json_file.finish(result.report)
+            except OSError as exc:
+                raise _cannot_write(exc, Path(output)) from None
+            _wrote(Path(output))
+        elif fmt == "xlsx":
+            _save_workbook(result.report, Path(output))
+        else:
+            _stream(FORMATS[fmt], result.report, output)
         _write_duplicates(result.report, duplicates_out)
-        _accounting_note(result.report, _whole_list(duplicates_out))
+        if fmt != "table" or output not in (None, "-"):  # (a table on the terminal has the accounting, every repeat listed)
+            _accounting_note(result.report, _whole_list(duplicates_out, fmt, output))
         _after_run(result, rejects)
-        sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
-    run = store_cli.record(db, no_db, result.report, ruleset, "check", date, seen, waivers)  # the findings' states
-    if fmt == "xlsx":
-        _save_workbook(result.report, Path(output))
-    else:
-        _stream(FORMATS[fmt], result.report, output)
-    _write_duplicates(result.report, duplicates_out)
-    if fmt != "table" or output not in (None, "-"):  # (a table on the terminal has the accounting, every repeat listed)
-        _accounting_note(result.report, _whole_list(duplicates_out, fmt, output))
-    _after_run(result, rejects)
-    store_cli.report_lifecycle(run)
-    code = _exit_code(result.report, result.failed, fail_on, store_cli.unwaived_statuses(run))
-    sys.exit(EXIT_INVALID if strict and result.report.rejected else code)
+        store_cli.report_lifecycle(run)
+        code = _exit_code(result.report, result.failed, fail_on, store_cli.unwaived_statuses(run))
+        sys.exit(EXIT_INVALID if strict and result.report.rejected else code)
+
+
+def _json_file(output: str | None):
+    """The JSON output file whose findings are written as the run finds them: for a file that is a regular file or
+    not there yet, in a folder where a file can be made beside it. Else None: stdout, a device or a pipe (or a file
+    in a folder that takes no new file) is written at the end, as the other formats are."""
+    from engine.atomic_file import can_replace
+    from engine.json_file import StreamedJsonFile
+    if output in (None, "-") or not can_replace(Path(output)):
+        return None
+    try:
+        return StreamedJsonFile(Path(output))
+    except OSError:  # (written at the end, in place: a file that cannot be written is reported then)
+        return None
+
+
+@contextlib.contextmanager
+def _stream_failures(json_file, output: str):
+    """A write to the JSON output that fails while the run goes on is a UsageError; a run that ends without its
+    output finished leaves no file."""
+    try:
+        yield
+    except StreamFailed as exc:
+        raise _cannot_write(exc.error, Path(output)) from None
+    finally:
+        if json_file is not None:
+            json_file.discard()
 
 
 def _save_workbook(report, path: Path):
@@ -274,14 +312,16 @@ def _save_workbook(report, path: Path):
     _wrote(path)
 
 
-def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None, engine="column", seen=None, csv=False):
+def _run(paths, ruleset, as_of, kind, sheet, keep_results=False, annual=None, engine="column", seen=None, csv=False,
+         stream=None, keep_findings=True):
     from engine.runner import check as run_check
     if kind is not None:
         kind = kind_named(ruleset.schemas, kind)
     from engine.progress import Progress
     with Progress() as progress:  # on a terminal, after a few seconds: rows read and checked so far
         return run_check([Path(p) for p in paths], ruleset, as_of, kind, sheet, keep_results=keep_results,
-                         annual=annual, engine=engine, progress=progress.update, seen=seen, csv=csv)
+                         annual=annual, engine=engine, progress=progress.update, seen=seen, csv=csv,
+                         stream=stream, keep_findings=keep_findings)
 
 
 def _annual(ruleset, params_dir, method: str):

@@ -157,15 +157,13 @@ class Report:
 
     def to_dict(self) -> dict:
         data = {
-            "manifest": self.manifest,
-            "summary": self.summary(),
             "findings": [f.to_dict() for f in self.findings],
             "rejected": [asdict(r) for r in self.rejected],
             "duplicates": list(self.duplicates),
         }
         if self.results is not None:
             data["results"] = [asdict(r) for r in self.results]
-        return data
+        return {**data, "manifest": self.manifest, "summary": self.summary()}  # (in the JSON output's order)
 
 
 _FIELDS: dict = {}

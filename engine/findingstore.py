@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 import pyarrow as pa
 
 from engine.arrowpool import compressed
-from engine.findings import Check, Citation, Finding, Source, Subject
+from engine.findings import Check, Citation, Finding, Source, Subject, finding_json_bytes
 
 
 def _as_call(kind: type):
@@ -143,32 +143,70 @@ class FindingStore(Sequence):
     pickles, or (`add_json`) as the compressed JSON text the JSON output writes, read back as Findings.
 
     Each `add` is one segment; iteration yields segments in the order of their sort keys, so findings come out
-    by (input table, row) whatever order they were evaluated in."""
+    by (input table, row) whatever order they were evaluated in. Given a stream, the store also writes each segment's
+    JSON there as it is added, until end_stream."""
 
-    def __init__(self, findings: Iterable = ()):
+    def __init__(self, findings: Iterable = (), stream=None, keep: bool = True):
+        """`stream` (a findingstream.JsonStream): each segment added while it is open is also written there, in
+        the order added (end_stream closes it); `keep=False`: a segment the stream wrote is not kept (for a run
+        whose findings nothing reads again: they can no longer be iterated)."""
         self._segments: list = []  # (sort key, number, count, compressed pickle or JSON, is JSON, CSV lines or None)
         self._count = 0
         self._statuses: dict = {}
         self._cache: list | None = None
+        self._added = 0  # segments added, kept or not: their numbers
+        self._stream, self._keep = stream, keep
+        self._streamed = 0  # the segments numbered below this were written by the stream
+        self._last_streamed: tuple | None = None  # the sort key of the last of them
+        self._dropped = 0  # findings written by the stream and not kept
         findings = list(findings)
         if findings:
             self.add(findings, (0,))
 
-    def _append(self, key: tuple, findings: list, blob: bytes, is_json: bool) -> None:
-        self._segments.append((key, len(self._segments), len(findings), blob, is_json, None))
-        self._count += len(findings)
-        for finding in findings:
-            self._statuses[finding.status] = self._statuses.get(finding.status, 0) + 1
+    def end_stream(self) -> None:
+        """No segment from now on goes to the stream: they are kept and written after what it wrote (a table whose
+        records are evaluated at the end of the run comes before the tables read after it)."""
+        self._stream = None
+
+    def _to_stream(self, key: tuple, text) -> bool:
+        """Write a segment's JSON texts (`text()` gives them) to the stream while it is open; False if it is not.
+        The stream writes in the order added, so a segment must not sort before one it has written."""
+        if self._stream is None:
+            return False
+        if self._last_streamed is not None and key < self._last_streamed:
+            raise RuntimeError(f"findings {key} would come before those written to the output already "
+                               f"({self._last_streamed}): end_stream should have been called")
+        self._stream.write(text())
+        self._last_streamed, self._streamed = key, self._added + 1
+        return True
+
+    def _counted(self, count: int, statuses: dict, streamed: bool) -> bool:
+        """Count a segment's findings and number it; whether it is to be kept."""
+        self._added += 1
+        self._count += count
+        for status, n in statuses.items():
+            self._statuses[status] = self._statuses.get(status, 0) + n
         self._cache = None
+        if streamed and not self._keep:
+            self._dropped += count
+            return False
+        return True
 
     def add(self, findings: list, key: tuple) -> None:
         if not findings:
+            return
+        streamed = self._to_stream(key, lambda: SEPARATOR.encode().join(finding_json_bytes(f) for f in findings))
+        statuses: dict = {}
+        for finding in findings:
+            statuses[finding.status] = statuses.get(finding.status, 0) + 1
+        number = self._added
+        if not self._counted(len(findings), statuses, streamed):
             return
         buffer = io.BytesIO()
         pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
         pickler.dispatch_table = _dispatch_table(findings)
         pickler.dump(findings)
-        self._append(key, findings, _Packed(buffer.getvalue()), False)
+        self._segments.append((key, number, len(findings), _Packed(buffer.getvalue()), False, None))
 
     def add_json(self, found, key: tuple) -> None:
         """A segment kept as its JSON text (batchfindings.BatchFindings): what the JSON output writes, written by it
@@ -176,7 +214,6 @@ class FindingStore(Sequence):
         Record) is checked: its text must be what findings.finding_json_bytes gives and read back to the same
         Finding, and its CSV line (where the segment has them) what report_writers.csv_row writes; a segment that
         fails is built again from its Records and kept as pickles instead."""
-        from engine.findings import finding_json_bytes
         from engine.report_writers import csv_row
 
         if not len(found):
@@ -186,15 +223,19 @@ class FindingStore(Sequence):
                     (found.csv is not None and line != csv_row(finding)):
                 self.add(found.rebuild(), key)
                 return
+        streamed = self._to_stream(key, lambda: found.joined)
+        number = self._added
+        if not self._counted(len(found), found.statuses, streamed):
+            return
         lines = None if found.csv is None else _Packed(found.csv)
-        self._segments.append((key, len(self._segments), len(found), _Packed(found.joined), True, lines))
-        self._count += len(found)
-        for status, count in found.statuses.items():
-            self._statuses[status] = self._statuses.get(status, 0) + count
-        self._cache = None
+        self._segments.append((key, number, len(found), _Packed(found.joined), True, lines))
 
-    def _ordered(self):
-        return sorted(self._segments, key=lambda s: (s[0], s[1]))
+    def _ordered(self, unwritten: bool = False):
+        """The segments kept, in order; `unwritten`: only those the stream did not write."""
+        if self._dropped and not unwritten:
+            raise RuntimeError(f"{self._dropped} findings were written to the output as they were found and not kept")
+        return sorted((s for s in self._segments if not (unwritten and s[1] < self._streamed)),
+                      key=lambda s: (s[0], s[1]))
 
     def __len__(self) -> int:
         return self._count
@@ -234,11 +275,10 @@ class FindingStore(Sequence):
             else:
                 yield pickle.loads(blob.unpack())
 
-    def json_blocks(self) -> Iterator[bytes]:
-        """The findings' JSON as UTF-8 bytes, a segment at a time, each segment's texts joined by SEPARATOR (",\n")."""
-        from engine.findings import finding_json_bytes
-
-        for _, _, _, blob, is_json, _ in self._ordered():
+    def json_blocks(self, unwritten: bool = False) -> Iterator[bytes]:
+        """The findings' JSON as UTF-8 bytes, a segment at a time, each segment's texts joined by SEPARATOR (",\n");
+        `unwritten`: only those the stream did not write (what the JSON output has left to write after them)."""
+        for _, _, _, blob, is_json, _ in self._ordered(unwritten):
             if is_json:
                 yield blob.unpack()
             else:

@@ -114,10 +114,14 @@ def _write_behind(raw, blocks) -> None:
             pending.result()
 
 
+JSON_OPENING = '{\n"findings": ['
+
+
 def write_json(report: Report, out) -> None:
-    """The JSON document, written finding by finding (a large run never holds its whole text in memory)."""
-    out.write('{\n"manifest": ' + _dump(report.manifest) + ',\n"summary": ' + _dump(report.summary()) +
-              ',\n"findings": [')
+    """The JSON document, written finding by finding (a large run never holds its whole text in memory): the
+    findings first, then what is known only once the run is over (the rejected rows, the repeated ids, the manifest
+    and the summary), so that a run can write its findings as it finds them (finish_json)."""
+    out.write(JSON_OPENING)
     blocks = getattr(report.findings, "json_blocks", None)
     if blocks is not None:  # a FindingStore: its JSON a segment at a time, as bytes where the output takes them
         raw = _raw_of(out)
@@ -137,13 +141,27 @@ def write_json(report: Report, out) -> None:
                 out.write("".join(pending))
                 pending.clear()
         out.write("".join(pending))
+    _write_after_findings(report, out)
+
+
+def finish_json(report: Report, stream, out) -> None:
+    """The rest of the JSON document whose findings a findingstream.JsonStream (opened with JSON_OPENING) wrote as
+    the run went on: the findings it did not write (kept by the run's FindingStore), then what write_json writes
+    after the findings. `out`: a text stream over the stream's file."""
+    for block in report.findings.json_blocks(unwritten=True):
+        stream.write(block)
+    stream.close()
+    _write_after_findings(report, out)
+
+
+def _write_after_findings(report: Report, out) -> None:
     out.write('\n],\n"rejected": ' + _dump([asdict(r) for r in report.rejected]) + ',\n"duplicates": ')
     _write_list(report.duplicates, out)
     if report.results is not None:
         out.write(',\n"results": ' + _dump([asdict(r) for r in report.results]))
     if report.lifecycle is not None:
         out.write(',\n"lifecycle": ' + _dump(report.lifecycle))
-    out.write("\n}\n")
+    out.write(',\n"manifest": ' + _dump(report.manifest) + ',\n"summary": ' + _dump(report.summary()) + "\n}\n")
 
 
 def _text_of(writer, report: Report) -> str:

@@ -63,9 +63,9 @@ class _Collector:
     only when asked to."""
 
     def __init__(self, ruleset: RuleSet, as_of: dt.date, keep_results: bool, table_order: dict,
-                 engine: str = "column", csv: bool = False):
+                 engine: str = "column", csv: bool = False, stream=None, keep_findings: bool = True):
         self.ruleset, self.as_of, self.engine, self.csv = ruleset, as_of, engine, csv
-        self.findings, self.counts = FindingStore(), Counter()
+        self.findings, self.counts = FindingStore(stream=stream, keep=keep_findings), Counter()
         self.results = [] if keep_results else None
         self.table_order = table_order  # table path -> position in the run
         self._compiled: dict = {}  # kind -> its rules compiled for the column executor (once per run)
@@ -140,7 +140,7 @@ def manifest(ruleset: RuleSet, as_of: dt.date, tables: list, failed: list[InputE
 
 def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None = None, sheet: str | None = None,
           keep_results: bool = False, annual=None, engine: str = "column", progress=None,
-          seen: set | None = None, csv: bool = False) -> RunResult:
+          seen: set | None = None, csv: bool = False, stream=None, keep_findings: bool = True) -> RunResult:
     """Stream every file through the engine (a file that cannot be read is reported, the others go on).
 
     Records of kinds in consequence chains are held and evaluated together at the end; all others are evaluated
@@ -151,11 +151,15 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
     from: the issued table, else derived by its method (default: no issued table, linear).
 
     `seen`, when given, receives (kind, id) of every record evaluated (the run store tells fixed from unchecked).
-    `csv`: findings read column-wise are kept with their lines of the findings CSV too (for check --format csv)."""
+    `csv`: findings read column-wise are kept with their lines of the findings CSV too (for check --format csv).
+
+    `stream` (a findingstream.JsonStream): the findings' JSON is written there as they are found, up to the first
+    table of a kind evaluated at the end (its findings come before those of the tables after it); `keep_findings=False`:
+    those it wrote are not kept in the report (for a run whose findings nothing reads again)."""
     regions = regions_of(ruleset)
     together = chained_kinds(ruleset.rules)
     table_order: dict = {}
-    collector = _Collector(ruleset, as_of, keep_results, table_order, engine, csv)
+    collector = _Collector(ruleset, as_of, keep_results, table_order, engine, csv, stream, keep_findings)
     tables, failed, rejected, held = [], [], [], []
     duplicates = Duplicates()
     seen_paths = set()
@@ -181,6 +185,7 @@ def check(paths: list[Path], ruleset: RuleSet, as_of: dt.date, kind: str | None 
                 if seen is not None:
                     note_subjects(seen, records, ruleset.schemas[table.kind])
                 if table.kind in together:
+                    collector.findings.end_stream()
                     held.extend(records)
                 else:
                     collector.add(records)

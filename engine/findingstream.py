@@ -1,0 +1,64 @@
+"""The findings' JSON written to the output file while the run goes on, by a thread of its own."""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+WAITING = 2  # segments handed over and not yet written, at most (memory: about 5 MB a segment)
+
+
+class StreamFailed(Exception):
+    """The output could not be written (`error`: the OSError). Not an OSError itself: the runner reads an OSError
+    as an input file it could not read."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+class JsonStream:
+    """Writes the findings array of the JSON output to a binary file as segments of findings arrive: each segment
+    (its findings' JSON texts joined by findingstore.SEPARATOR) after a line break, with a comma after the one
+    before, on another thread (a file's write lets go of the GIL) while the run goes on."""
+
+    def __init__(self, raw, opening: bytes):
+        self.raw = raw
+        self.segments = 0  # handed over so far
+        self._waiting: queue.Queue = queue.Queue(maxsize=WAITING)
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._write_each, name="ecocheck-findings-json", daemon=True)
+        self._thread.start()
+        self._hand_over((opening,))
+
+    def write(self, segment) -> None:
+        """A segment's JSON texts (bytes or a pyarrow Buffer), after those handed over before."""
+        self._hand_over((b",\n" if self.segments else b"\n", segment))
+        self.segments += 1
+
+    def close(self) -> None:
+        """Wait until everything handed over is written (the file stays open for the rest of the output)."""
+        if self._thread.is_alive():
+            self._waiting.put(None)
+            self._thread.join()
+        self._raise_if_failed()
+
+    def _hand_over(self, pieces: tuple) -> None:
+        self._raise_if_failed()
+        self._waiting.put(pieces)
+
+    def _raise_if_failed(self) -> None:
+        if isinstance(self._error, OSError):
+            raise StreamFailed(self._error)
+        if self._error is not None:
+            raise self._error
+
+    def _write_each(self) -> None:
+        while (pieces := self._waiting.get()) is not None:
+            if self._error is not None:
+                continue  # (after a failure: taken and dropped, so that no one waits on a full queue)
+            try:
+                for piece in pieces:
+                    self.raw.write(piece)
+            except Exception as exc:  # (an OSError is the output's; any other is raised again on the run's thread)
+                self._error = exc

@@ -1,0 +1,279 @@
+"""check --format json --output FILE writes the findings as the run finds them, the same document as at the end, and
+puts the file in place only once it is complete."""
+
+import io
+import os
+import stat
+import threading
+from pathlib import Path
+
+import orjson
+import pytest
+
+from conftest import ROOT, cli_run
+from engine import findingstream, report_writers
+from engine.atomic_file import AtomicFile, can_replace
+from engine.findings import Citation, Finding, Report, Source, Subject
+from engine.findingstore import FindingStore
+from engine.findingstream import JsonStream, StreamFailed
+
+SAMPLES = ROOT / "inputs" / "samples"
+AS_OF = "2021-12-31"
+
+
+def finding(row, rule="R-1", status="violation"):
+    return Finding(rule_id=rule, title="t", status=status, severity="major", subject=Subject("boiler", f"B{row}"),
+                   source=Source("a.csv", row), citation=Citation("energy-plan", "方案", "三.（十三）", "q"), message="m")
+
+
+def document(store: FindingStore, raw: io.BytesIO, stream: JsonStream) -> dict:
+    """The JSON document a stream over `raw` and finish_json make of `store`."""
+    report = Report(manifest={"as_of": AS_OF}, findings=store, counts={}, rejected=[], duplicates=[])
+    out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    report_writers.finish_json(report, stream, out)
+    out.flush()
+    return orjson.loads(raw.getvalue())
+
+
+# ------------------------------------------------------------------ the store and the stream
+
+def test_segments_go_to_the_stream_until_it_is_ended_and_the_rest_follow_in_key_order():
+    raw = io.BytesIO()
+    stream = JsonStream(raw, report_writers.JSON_OPENING.encode())
+    store = FindingStore(stream=stream, keep=False)
+    store.add([finding(2), finding(2, "R-2")], (0, 2))
+    store.add([finding(5, status="indeterminate")], (0, 5))
+    store.end_stream()  # (a table whose findings come at the end of the run)
+    store.add([finding(9)], (2, 9))
+    store.add([finding(3)], (1, 3))  # (the held table's, added last, sorted before table 2's)
+    assert stream.segments == 2
+    assert len(store) == 5 and store.statuses() == {"violation": 4, "indeterminate": 1}
+    got = document(store, raw, stream)
+    assert [(f["source"]["row"], f["rule_id"]) for f in got["findings"]] == [(2, "R-1"), (2, "R-2"), (5, "R-1"),
+                                                                            (3, "R-1"), (9, "R-1")]
+    assert list(got) == ["findings", "rejected", "duplicates", "manifest", "summary"]
+    with pytest.raises(RuntimeError, match="3 findings were written to the output"):
+        list(store)  # (not kept: nothing can read them back, and nothing silently leaves them out)
+
+
+def test_a_store_that_keeps_what_it_streamed_reads_back_everything_and_writes_the_rest_once():
+    raw = io.BytesIO()
+    stream = JsonStream(raw, report_writers.JSON_OPENING.encode())
+    store = FindingStore(stream=stream)
+    store.add([finding(2)], (0, 2))
+    store.end_stream()
+    store.add([finding(1)], (1, 1))
+    assert [f.source.row for f in store] == [2, 1]
+    assert [f["source"]["row"] for f in document(store, raw, stream)["findings"]] == [2, 1]
+
+
+def test_a_segment_that_would_sort_before_one_already_written_is_refused():
+    store = FindingStore(stream=JsonStream(io.BytesIO(), b"["), keep=False)
+    store.add([finding(7)], (1, 7))
+    with pytest.raises(RuntimeError, match="end_stream should have been called"):
+        store.add([finding(2)], (0, 2))
+
+
+def test_the_streamed_document_is_the_one_written_at_the_end():
+    store, kept = FindingStore(), []
+    for row in range(2, 30):
+        kept.append([finding(row), finding(row, "R-2", "indeterminate")])
+        store.add(kept[-1], (0, row))
+    report = Report(manifest={"as_of": AS_OF}, findings=store, counts={"violation": 28}, rejected=[],
+                    duplicates=[])
+    whole = report_writers.to_json(report)
+
+    raw = io.BytesIO()
+    stream = JsonStream(raw, report_writers.JSON_OPENING.encode())
+    streamed = FindingStore(stream=stream, keep=False)
+    for row, part in zip(range(2, 30), kept):
+        streamed.add(part, (0, row))
+    report.findings = streamed
+    out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    report_writers.finish_json(report, stream, out)
+    out.flush()
+    assert raw.getvalue().decode("utf-8") == whole
+
+
+def test_a_failed_write_is_raised_on_the_run_s_thread_and_never_blocks_it():
+    """The write fails while the run's thread waits to hand over a segment (the queue full): the writer goes on
+    taking them, so the run's thread gets the failure instead of waiting for ever."""
+    gate = threading.Event()
+
+    class Full(io.BytesIO):
+        def write(self, data):
+            gate.wait(10)
+            raise OSError(28, "No space left on device")
+
+    stream = JsonStream(Full(), b"[")
+    raised = []
+
+    def hand_over():
+        try:
+            for _ in range(50):
+                stream.write(b"{}")
+            stream.close()
+        except StreamFailed as exc:
+            raised.append(exc)
+
+    worker = threading.Thread(target=hand_over, daemon=True)
+    worker.start()
+    for _ in range(1000):  # (until the segments handed over fill the queue, the writer held on the first write)
+        if stream._waiting.full():
+            break
+        threading.Event().wait(0.01)
+    assert stream._waiting.full()
+    gate.set()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "the run's thread waits on a writer that failed"
+    assert raised and raised[0].error.errno == 28
+    assert not isinstance(raised[0], OSError)  # (the runner reads an OSError as an input it could not read)
+
+
+# ------------------------------------------------------------------ the output file
+
+def test_a_committed_file_replaces_the_named_one_with_its_permissions(tmp_path):
+    target = tmp_path / "findings.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    written = AtomicFile(target)
+    written.raw.write(b"new")
+    assert target.read_text() == "old"  # (until commit)
+    written.commit()
+    assert target.read_text() == "new"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json"]
+
+
+def test_a_new_file_gets_the_permissions_the_umask_gives(tmp_path):
+    before = os.umask(0o027)
+    try:
+        written = AtomicFile(tmp_path / "new" / "findings.json")
+        written.raw.write(b"{}")
+        written.commit()
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE((tmp_path / "new" / "findings.json").stat().st_mode) == 0o640
+
+
+def test_a_link_keeps_pointing_at_the_file_it_pointed_at(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    written = AtomicFile(link)
+    written.raw.write(b"new")
+    written.commit()
+    assert link.is_symlink() and real.read_text() == "new"
+
+
+def test_a_discarded_file_leaves_the_named_one_as_it_was(tmp_path):
+    target = tmp_path / "findings.json"
+    target.write_text("old")
+    written = AtomicFile(target)
+    written.raw.write(b"half")
+    written.discard()
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["findings.json"]
+
+
+def test_only_a_regular_file_or_a_new_name_is_replaced(tmp_path):
+    assert can_replace(tmp_path / "new.json") and can_replace(tmp_path / "no" / "such" / "folder.json")
+    (tmp_path / "f.json").write_text("x")
+    assert can_replace(tmp_path / "f.json")
+    assert not can_replace(tmp_path) and not can_replace(Path(os.devnull))
+
+
+# ------------------------------------------------------------------ check --output FILE
+
+def _sample_args() -> list:
+    """Every sample file, in an order with a table of a kind evaluated at the end (prefectures) between tables read
+    column-wise (boilers before it, coal samples after it)."""
+    first = ["inputs/samples/boilers.csv", "inputs/samples/prefectures_2020.csv", "inputs/samples/coal_samples.xlsx"]
+    rest = sorted(str(p.relative_to(ROOT)) for p in SAMPLES.iterdir()
+                  if p.suffix.lower() in (".csv", ".xlsx", ".json") and str(p.relative_to(ROOT)) not in first)
+    return first + rest
+
+
+@pytest.mark.parametrize("store", [["--no-db"], ["--db", "{tmp}/runs.sqlite"]], ids=["no-db", "run-store"])
+def test_the_file_written_as_the_run_goes_is_what_stdout_gets_at_the_end(tmp_path, monkeypatch, store):
+    """The same bytes as the document written at the end (stdout), with the run store or without it (then the
+    findings the stream wrote are not kept); the stream wrote findings before the run ended."""
+    from engine import json_file
+
+    handed_over = []
+    finish = json_file.finish_json
+
+    def noting(report, stream, out):
+        handed_over.append(stream.segments)
+        finish(report, stream, out)
+
+    monkeypatch.setattr(json_file, "finish_json", noting)
+    out = tmp_path / "findings.json"
+    args = ["check", *_sample_args(), "--as-of", AS_OF, "--format", "json", "--fail-on", "none"]
+    (tmp_path / "a").mkdir()
+    at_end = cli_run(*args, *[a.format(tmp=tmp_path / "a") for a in store])
+    (tmp_path / "b").mkdir()
+    streamed = cli_run(*args, *[a.format(tmp=tmp_path / "b") for a in store], "--output", out)
+    assert at_end.returncode == streamed.returncode == 0, streamed.stderr
+    assert handed_over and handed_over[0] >= 1  # (the boilers' findings, before the prefectures' table)
+    assert out.read_text(encoding="utf-8") == at_end.stdout
+    findings = orjson.loads(out.read_bytes())["findings"]
+    files = [f["source"]["file"] for f in findings]
+    assert files.index("inputs/samples/boilers.csv") < files.index("inputs/samples/prefectures_2020.csv") < \
+        files.index("inputs/samples/coal_samples.xlsx")
+    assert sorted(p.name for p in out.parent.iterdir() if p.is_file()) == ["findings.json"]
+
+
+def test_a_write_that_fails_during_the_run_is_a_usage_error_and_the_old_file_stays(tmp_path, monkeypatch):
+    out = tmp_path / "findings.json"
+    out.write_text("old", encoding="utf-8")
+    writes = findingstream.JsonStream._write_each
+
+    def full_after_the_opening(self):
+        real = self.raw.write
+
+        def write(data):
+            if len(data) > 100:
+                raise OSError(28, "No space left on device")
+            return real(data)
+        self.raw.write = write
+        writes(self)
+
+    monkeypatch.setattr(findingstream.JsonStream, "_write_each", full_after_the_opening)
+    proc = cli_run("check", "inputs/samples/boilers.csv", "--as-of", AS_OF, "--format", "json", "--no-db",
+                   "--output", out)
+    assert proc.returncode == 2, proc.stderr
+    assert "无法写出" in proc.stderr and str(out) in proc.stderr
+    assert out.read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json"]
+
+
+def test_an_interrupted_run_leaves_no_file_behind(tmp_path, monkeypatch):
+    from engine import annual_targets
+
+    def interrupted(*args, **kwargs):  # (after the records are read, before the run ends)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(annual_targets, "attach", interrupted)
+    out = tmp_path / "findings.json"
+    proc = cli_run("check", "inputs/samples/boilers.csv", "--as-of", AS_OF, "--format", "json", "--no-db",
+                   "--output", out)
+    assert proc.returncode != 0
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_file_in_a_folder_that_takes_no_new_file_is_written_in_place_at_the_end(tmp_path, monkeypatch):
+    """(No temporary file can be made beside it: the file itself is written, as before streaming.)"""
+    from engine import atomic_file
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(atomic_file.tempfile, "mkstemp", refused)
+    out = tmp_path / "findings.json"
+    out.write_text("old", encoding="utf-8")
+    proc = cli_run("check", "inputs/samples/boilers.csv", "--as-of", AS_OF, "--format", "json", "--no-db",
+                   "--fail-on", "none", "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    assert orjson.loads(out.read_bytes())["findings"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json"]
