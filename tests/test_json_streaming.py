@@ -194,10 +194,12 @@ def _sample_args() -> list:
     return first + rest
 
 
-@pytest.mark.parametrize("store", [["--no-db"], ["--db", "{tmp}/runs.sqlite"]], ids=["no-db", "run-store"])
+@pytest.mark.parametrize("store", [["--no-db"], ["--db", "{tmp}/runs.sqlite"], ["--no-db", "--engine", "durable"]],
+                         ids=["no-db", "run-store", "durable"])
 def test_the_file_written_as_the_run_goes_is_what_stdout_gets_at_the_end(tmp_path, monkeypatch, store):
     """The same bytes as the document written at the end (stdout), with the run store or without it (then the
-    findings the stream wrote are not kept); the stream wrote findings before the run ended."""
+    findings the stream wrote are not kept), and through durable_rules (findings kept as Findings, not as their
+    text); the stream wrote findings before the run ended."""
     from engine import json_file
 
     handed_over = []
