@@ -9,8 +9,8 @@ from pathlib import Path
 
 
 def can_replace(path: Path) -> bool:
-    """Whether `path` (through its links) is a regular file or nothing yet, in a folder that exists or can be made:
-    a device (/dev/null), a pipe or a folder is written to as it is, never replaced."""
+    """Whether `path` (through its links) is a regular file or nothing yet: a device (/dev/null), a pipe or a folder
+    is written to as it is, never replaced."""
     try:
         mode = path.resolve().stat().st_mode
     except FileNotFoundError:
@@ -49,7 +49,9 @@ class AtomicFile:
                 os.chown(self._temporary, *self._owner)
             except OSError:  # (another user's file, replaced by one who may not give it away: the file is theirs)
                 pass
-        try:  # (ext4 writes out a file renamed over another at once, 0.1 s for 186 MB: the other removed first)
+        # ext4 writes out at once a file renamed over another (0.1 s for 186 MB): the other is removed first (a
+        # rename within the folder the temporary file was made in does not fail once that is done)
+        try:
             os.unlink(self.target)
         except OSError:  # (not there, or not to be removed: replaced in one step)
             pass
