@@ -9,15 +9,17 @@ from pathlib import Path
 
 
 def can_replace(path: Path) -> bool:
-    """Whether `path` (through its links) is a regular file or nothing yet: a device (/dev/null), a pipe or a folder
-    is written to as it is, never replaced."""
+    """Whether `path` (through its links) is a regular file this process may write, or nothing yet: a device
+    (/dev/null), a pipe or a folder is written to as it is, never replaced, and a file its owner made read-only is
+    not replaced behind their back (writing it is refused as it was)."""
     try:
-        mode = path.resolve().stat().st_mode
+        target = path.resolve()
+        mode = target.stat().st_mode
     except FileNotFoundError:
         return True
     except (OSError, RuntimeError):
         return False
-    return stat.S_ISREG(mode)
+    return stat.S_ISREG(mode) and os.access(target, os.W_OK)
 
 
 class AtomicFile:

@@ -176,11 +176,15 @@ def test_a_discarded_file_leaves_the_named_one_as_it_was(tmp_path):
     assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["findings.json"]
 
 
-def test_only_a_regular_file_or_a_new_name_is_replaced(tmp_path):
+def test_only_a_regular_file_that_may_be_written_or_a_new_name_is_replaced(tmp_path, monkeypatch):
     assert can_replace(tmp_path / "new.json") and can_replace(tmp_path / "no" / "such" / "folder.json")
     (tmp_path / "f.json").write_text("x")
     assert can_replace(tmp_path / "f.json")
     assert not can_replace(tmp_path) and not can_replace(Path(os.devnull))
+    from engine import atomic_file
+
+    monkeypatch.setattr(atomic_file.os, "access", lambda path, mode: False)  # (a read-only file, for a user not root)
+    assert not can_replace(tmp_path / "f.json") and can_replace(tmp_path / "new.json")
 
 
 # ------------------------------------------------------------------ check --output FILE
