@@ -267,7 +267,8 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         else:
             _stream(FORMATS[fmt], result.report, output)
         _write_duplicates(result.report, duplicates_out)
-        if fmt != "table" or output not in (None, "-"):  # (a table on the terminal has the accounting, every repeat listed)
+        # (a table on the terminal has the accounting, every repeat listed)
+        if fmt != "table" or output not in (None, "-"):
             _accounting_note(result.report, _whole_list(duplicates_out, fmt, output))
         _after_run(result, rejects)
         store_cli.report_lifecycle(run)
@@ -276,9 +277,9 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
 
 
 def _json_file(output: str | None):
-    """The JSON output file whose findings are written as the run finds them: for a file that is a regular file or
-    not there yet, in a folder where a file can be made beside it. Else None: stdout, a device or a pipe (or a file
-    in a folder that takes no new file) is written at the end, as the other formats are."""
+    """The JSON output file whose findings are written as the run finds them: for a file that may be written or is
+    not there yet, in a folder where a file can be made beside it. Else None: stdout, a device, a pipe, a read-only
+    file or a file in a folder that takes no new file is written at the end, as the other formats are."""
     from engine.atomic_file import can_replace
     from engine.json_file import StreamedJsonFile
     if output in (None, "-") or not can_replace(Path(output)):
