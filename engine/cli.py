@@ -242,11 +242,11 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
                             "store: --waivers does nothing there"), fix=tr("去掉 --waivers", "drop --waivers"))
     waivers = store_cli.waiver_file(waivers_path, no_db, ruleset)
     seen = None if no_db else SubjectsRead()  # (kind, id) of every record read: the store tells fixed from not checked
-    json_file = _json_file(output) if fmt == "json" and report_kind is None else None
-    with _stream_failures(json_file, output):
+    streamed = _streamed_output(fmt, output) if report_kind is None else None
+    with _stream_failures(streamed, output):
         result = _run(paths, ruleset, date, kind, sheet, keep_results=all_results or report_kind == "self",
                       annual=_annual(ruleset, params_dir, annual_method), engine=engine, seen=seen, csv=fmt == "csv",
-                      stream=None if json_file is None else json_file.stream, keep_findings=not no_db)
+                      stream=None if streamed is None else streamed.stream, keep_findings=not no_db)
         if report_kind == "self":
             written = _write_self_reports(result.report, ruleset, date, Path(output))
             click.echo(tr(f"已写入 {written} 个单位的自查报告：{for_terminal(output)}",
@@ -256,9 +256,9 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
             _after_run(result, rejects)
             sys.exit(EXIT_INVALID if result.failed or (strict and result.report.rejected) else EXIT_OK)
         run = store_cli.record(db, no_db, result.report, ruleset, "check", date, seen, waivers)  # the findings' states
-        if json_file is not None:
+        if streamed is not None:
             try:
-                json_file.finish(result.report)
+                streamed.finish(result.report)
             except OSError as exc:
                 raise _cannot_write(exc, Path(output)) from None
             _wrote(Path(output))
@@ -276,31 +276,31 @@ def check(paths, kind, rules_dir, schemas_dir, as_of, fmt, output, fail_on, shee
         sys.exit(EXIT_INVALID if strict and result.report.rejected else code)
 
 
-def _json_file(output: str | None):
-    """The JSON output file whose findings are written as the run finds them: for a file that may be written or is
-    not there yet, in a folder where a file can be made beside it. Else None: stdout, a device, a pipe, a read-only
-    file or a file in a folder that takes no new file is written at the end, as the other formats are."""
+def _streamed_output(fmt: str, output: str | None):
+    """The JSON or CSV output file whose findings are written as the run finds them: for a file that may be written
+    or is not there yet, in a folder where a file can be made beside it. Else None: the other formats, stdout, a
+    device, a pipe, a read-only file or a file in a folder that takes no new file are written at the end."""
     from engine.atomic_file import can_replace
-    from engine.json_file import StreamedJsonFile
-    if output in (None, "-") or not can_replace(Path(output)):
+    from engine.streamed_output import FORMS, StreamedOutput
+    if fmt not in FORMS or output in (None, "-") or not can_replace(Path(output)):
         return None
     try:
-        return StreamedJsonFile(Path(output))
+        return StreamedOutput(Path(output), fmt)
     except OSError:  # (written at the end, in place: a file that cannot be written is reported then)
         return None
 
 
 @contextlib.contextmanager
-def _stream_failures(json_file, output: str):
-    """A write to the JSON output that fails while the run goes on is a UsageError; a run that ends without its
-    output finished leaves no file."""
+def _stream_failures(streamed, output: str):
+    """A write to the output that fails while the run goes on is a UsageError; a run that ends without its output
+    finished leaves no file."""
     try:
         yield
     except StreamFailed as exc:
         raise _cannot_write(exc.error, Path(output)) from None
     finally:
-        if json_file is not None:
-            json_file.discard()
+        if streamed is not None:
+            streamed.discard()
 
 
 def _save_workbook(report, path: Path):

@@ -168,15 +168,16 @@ class FindingStore(Sequence):
         records are evaluated at the end of the run comes before the tables read after it)."""
         self._stream = None
 
-    def _to_stream(self, key: tuple, text) -> bool:
-        """Write a segment's JSON texts (`text()` gives them) to the stream while it is open; False if it is not.
-        The stream writes in the order added, so a segment must not sort before one it has written."""
+    def _to_stream(self, key: tuple, json_text, csv_text) -> bool:
+        """Write a segment's text to the stream while it is open: its JSON texts (`json_text()`) or CSV lines
+        (`csv_text()`) as the stream's form is; False if it is not open. The stream writes in the order added, so a
+        segment must not sort before one it has written."""
         if self._stream is None:
             return False
         if self._last_streamed is not None and key < self._last_streamed:
             raise RuntimeError(f"findings {key} would come before those written to the output already "
                                f"({self._last_streamed}): end_stream should have been called")
-        self._stream.write(text())
+        self._stream.write(csv_text() if self._stream.form == "csv" else json_text())
         self._last_streamed, self._streamed = key, self._added + 1
         return True
 
@@ -195,7 +196,10 @@ class FindingStore(Sequence):
     def add(self, findings: list, key: tuple) -> None:
         if not findings:
             return
-        streamed = self._to_stream(key, lambda: SEPARATOR.encode().join(finding_json_bytes(f) for f in findings))
+        from engine.report_writers import csv_lines_of
+
+        streamed = self._to_stream(key, lambda: SEPARATOR.encode().join(finding_json_bytes(f) for f in findings),
+                                   lambda: csv_lines_of(findings))
         statuses: dict = {}
         for finding in findings:
             statuses[finding.status] = statuses.get(finding.status, 0) + 1
@@ -214,7 +218,7 @@ class FindingStore(Sequence):
         Record) is checked: its text must be what findings.finding_json_bytes gives and read back to the same
         Finding, and its CSV line (where the segment has them) what report_writers.csv_row writes; a segment that
         fails is built again from its Records and kept as pickles instead."""
-        from engine.report_writers import csv_row
+        from engine.report_writers import csv_lines_of, csv_row
 
         if not len(found):
             return
@@ -223,7 +227,8 @@ class FindingStore(Sequence):
                     (found.csv is not None and line != csv_row(finding)):
                 self.add(found.rebuild(), key)
                 return
-        streamed = self._to_stream(key, lambda: found.joined)
+        streamed = self._to_stream(key, lambda: found.joined, lambda: found.csv if found.csv is not None else
+                                   csv_lines_of(orjson.loads(text) for text in _texts(bytes(found.joined))))
         number = self._added
         if not self._counted(len(found), found.statuses, streamed):
             return
@@ -264,10 +269,11 @@ class FindingStore(Sequence):
         pickles."""
         return self._each(FindingView)
 
-    def csv_segments(self) -> Iterator:
+    def csv_segments(self, unwritten: bool = False) -> Iterator:
         """Each segment in order: its CSV lines as UTF-8 bytes where it was kept with them, else its findings, each as
-        the dict its JSON text reads to (not rebuilt as a Finding) or, in a segment kept as pickles, the Finding."""
-        for _, _, _, blob, is_json, lines in self._ordered():
+        the dict its JSON text reads to (not rebuilt as a Finding) or, in a segment kept as pickles, the Finding;
+        `unwritten`: only those the stream did not write."""
+        for _, _, _, blob, is_json, lines in self._ordered(unwritten):
             if lines is not None:
                 yield lines.unpack()
             elif is_json:

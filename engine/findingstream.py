@@ -1,4 +1,4 @@
-"""The findings' JSON written to the output file while the run goes on, by a thread of its own."""
+"""The findings written to the output file (JSON or CSV) while the run goes on, by a thread of its own."""
 
 from __future__ import annotations
 
@@ -17,24 +17,29 @@ class StreamFailed(Exception):
         self.error = error
 
 
-class JsonStream:
-    """Writes the findings array of the JSON output to a binary file as segments of findings arrive: each segment
-    (its findings' JSON texts joined by findingstore.SEPARATOR) after a line break, with a comma after the one
-    before, on another thread (a file's write lets go of the GIL) while the run goes on."""
+class SegmentStream:
+    """Writes the findings of an output to a binary file as segments of findings arrive, on another thread (a file's
+    write lets go of the GIL) while the run goes on: the opening, then each segment's text as `_separated` puts it.
+    `form`: what a segment's text is ("json" or "csv")."""
+
+    form = ""
 
     def __init__(self, raw, opening: bytes):
         self.raw = raw
         self.segments = 0  # handed over so far
         self._waiting: queue.Queue = queue.Queue(maxsize=WAITING)
         self._error: Exception | None = None
-        self._thread = threading.Thread(target=self._write_each, name="ecocheck-findings-json", daemon=True)
+        self._thread = threading.Thread(target=self._write_each, name=f"ecocheck-findings-{self.form}", daemon=True)
         self._thread.start()
         self._hand_over((opening,))
 
     def write(self, segment) -> None:
-        """A segment's JSON texts (bytes or a pyarrow Buffer), after those handed over before."""
-        self._hand_over((b",\n" if self.segments else b"\n", segment))
+        """A segment's text (bytes or a pyarrow Buffer), after those handed over before."""
+        self._hand_over(self._separated(segment))
         self.segments += 1
+
+    def _separated(self, segment) -> tuple:
+        raise NotImplementedError
 
     def close(self) -> None:
         """Wait until everything handed over is written (the file stays open for the rest of the output)."""
@@ -62,3 +67,22 @@ class JsonStream:
                     self.raw.write(piece)
             except Exception as exc:  # (an OSError is the output's; any other is raised again on the run's thread)
                 self._error = exc
+
+
+class JsonStream(SegmentStream):
+    """The findings array of the JSON output: each segment (its findings' JSON texts joined by
+    findingstore.SEPARATOR) after a line break, with a comma after the one before."""
+
+    form = "json"
+
+    def _separated(self, segment) -> tuple:
+        return b",\n" if self.segments else b"\n", segment
+
+
+class CsvStream(SegmentStream):
+    """The lines of the findings CSV: each segment (its findings' lines, each ending in CR LF) as it is."""
+
+    form = "csv"
+
+    def _separated(self, segment) -> tuple:
+        return (segment,)

@@ -178,6 +178,7 @@ CSV_COLUMNS = (
     "rule_id", "status", "severity", "subject_kind", "subject_id", "subject_name", "region",
     "file", "row", "observed", "limit", "document", "article", "message", "required_actions", "consequences",
 )
+CSV_OPENING = "\ufeff" + ",".join(CSV_COLUMNS) + "\r\n"  # the BOM and the header line (no name needs quoting)
 
 
 def safe_cell(value: Any) -> str:
@@ -256,9 +257,7 @@ def write_csv(report: Report, out) -> None:
     their CSV lines (check --format csv) are copied as they are; the others are written row by row, a stored
     finding read as its JSON object (not rebuilt as a Finding), each cell that repeats (rule, region, citation,
     actions) made safe once."""
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    out.write(CSV_OPENING)
     segments = getattr(report.findings, "csv_segments", None)
     raw = _raw_of(out)
     safe: dict = {}
@@ -270,12 +269,34 @@ def write_csv(report: Report, out) -> None:
             else:
                 out.write(segment.decode("utf-8"))
             continue
-        for item in segment:
-            row = _json_row(item) if type(item) is dict else _finding_row(item)
-            if len(safe) > 100_000:  # (memory follows the variety of the cells, not the findings)
-                safe.clear()
-            writer.writerow([found if (found := safe.get(value)) is not None else _remember(safe, value)
-                             for value in row])
+        _write_csv_rows(segment, out, safe)
+
+
+def _write_csv_rows(items, out, safe: dict) -> None:
+    """The CSV lines of findings (Findings, or the dicts their JSON texts read to), each cell made safe once (`safe`:
+    the cells made safe so far)."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    for item in items:
+        row = _json_row(item) if type(item) is dict else _finding_row(item)
+        if len(safe) > 100_000:  # (memory follows the variety of the cells, not the findings)
+            safe.clear()
+        writer.writerow([found if (found := safe.get(value)) is not None else _remember(safe, value)
+                         for value in row])
+
+
+def csv_lines_of(items) -> bytes:
+    """The CSV lines write_csv writes for these findings (Findings, or the dicts their JSON texts read to), as UTF-8."""
+    buffer = io.StringIO()
+    _write_csv_rows(items, buffer, {})
+    return buffer.getvalue().encode("utf-8")
+
+
+def finish_csv(report: Report, stream) -> None:
+    """The rest of the findings CSV whose lines a findingstream.CsvStream (opened with CSV_OPENING) wrote as the run
+    went on: those of the findings it did not write (kept by the run's FindingStore)."""
+    for segment in report.findings.csv_segments(unwritten=True):
+        stream.write(segment if isinstance(segment, bytes) else csv_lines_of(segment))
+    stream.close()
 
 
 def to_csv(report: Report) -> str:

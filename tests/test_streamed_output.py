@@ -1,6 +1,7 @@
-"""check --format json --output FILE writes the findings as the run finds them, the same document as at the end, and
-puts the file in place only once it is complete."""
+"""check --format json|csv --output FILE writes the findings as the run finds them, the same document as at the end,
+and puts the file in place only once it is complete."""
 
+import csv
 import io
 import os
 import stat
@@ -198,36 +199,39 @@ def _sample_args() -> list:
     return first + rest
 
 
+@pytest.mark.parametrize("form", ["json", "csv"])
 @pytest.mark.parametrize("store", [["--no-db"], ["--db", "{tmp}/runs.sqlite"], ["--no-db", "--engine", "durable"]],
                          ids=["no-db", "run-store", "durable"])
-def test_the_file_written_as_the_run_goes_is_what_stdout_gets_at_the_end(tmp_path, monkeypatch, store):
-    """The same bytes as the document written at the end (stdout), with the run store or without it (then the
-    findings the stream wrote are not kept), and through durable_rules (findings kept as Findings, not as their
-    text); the stream wrote findings before the run ended."""
-    from engine import json_file
+def test_the_file_written_as_the_run_goes_is_what_stdout_gets_at_the_end(tmp_path, monkeypatch, store, form):
+    """The same bytes as the document written at the end (stdout), JSON or CSV, with the run store or without it
+    (then the findings the stream wrote are not kept), and through durable_rules (findings kept as Findings, not as
+    their text); the stream wrote findings before the run ended."""
+    from engine import streamed_output
 
     handed_over = []
-    finish = json_file.finish_json
+    finish = streamed_output.StreamedOutput.finish
 
-    def noting(report, stream, out):
-        handed_over.append(stream.segments)
-        finish(report, stream, out)
+    def noting(self, report):
+        handed_over.append(self.stream.segments)
+        finish(self, report)
 
-    monkeypatch.setattr(json_file, "finish_json", noting)
-    out = tmp_path / "findings.json"
-    args = ["check", *_sample_args(), "--as-of", AS_OF, "--format", "json", "--fail-on", "none"]
+    monkeypatch.setattr(streamed_output.StreamedOutput, "finish", noting)
+    out = tmp_path / f"findings.{form}"
+    args = ["check", *_sample_args(), "--as-of", AS_OF, "--format", form, "--fail-on", "none"]
     (tmp_path / "a").mkdir()
     at_end = cli_run(*args, *[a.format(tmp=tmp_path / "a") for a in store])
     (tmp_path / "b").mkdir()
     streamed = cli_run(*args, *[a.format(tmp=tmp_path / "b") for a in store], "--output", out)
     assert at_end.returncode == streamed.returncode == 0, streamed.stderr
     assert handed_over and handed_over[0] >= 1  # (the boilers' findings, before the prefectures' table)
-    assert out.read_text(encoding="utf-8") == at_end.stdout
-    findings = orjson.loads(out.read_bytes())["findings"]
-    files = [f["source"]["file"] for f in findings]
+    assert out.read_bytes().decode("utf-8") == at_end.stdout  # (CR LF kept: the CSV's line ends)
+    if form == "json":
+        files = [f["source"]["file"] for f in orjson.loads(out.read_bytes())["findings"]]
+    else:
+        files = [row["file"] for row in csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig")))]
     assert files.index("inputs/samples/boilers.csv") < files.index("inputs/samples/prefectures_2020.csv") < \
         files.index("inputs/samples/coal_samples.xlsx")
-    assert sorted(p.name for p in out.parent.iterdir() if p.is_file()) == ["findings.json"]
+    assert sorted(p.name for p in out.parent.iterdir() if p.is_file()) == [out.name]
 
 
 def test_a_write_that_fails_during_the_run_is_a_usage_error_and_the_old_file_stays(tmp_path, monkeypatch):
