@@ -24,10 +24,11 @@ class SegmentStream:
 
     form = ""
 
-    def __init__(self, raw, opening: bytes):
+    def __init__(self, raw, opening: bytes, waiting: int = WAITING):
+        """`waiting`: segments handed over and not yet written, at most."""
         self.raw = raw
         self.segments = 0  # handed over so far
-        self._waiting: queue.Queue = queue.Queue(maxsize=WAITING)
+        self._waiting: queue.Queue = queue.Queue(maxsize=waiting)
         self._error: Exception | None = None
         self._thread = threading.Thread(target=self._write_each, name=f"ecocheck-findings-{self.form}", daemon=True)
         self._thread.start()

@@ -3,6 +3,7 @@ the rejected rows as CSV (no cell a spreadsheet would run as a formula)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -15,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.findingjson import ESCAPED
+from engine.findingstream import JsonStream, StreamFailed
 from engine.findings import LIFECYCLE_ZH, SCOPE_ZH, STATUS_ZH, Finding, Report, finding_json_bytes
 from engine.lang import current, tr
 from engine.safe_text import UNSAFE_CLASS, UNSAFE_RE2, for_document, for_terminal
@@ -95,25 +97,6 @@ def _finding_json(finding: Finding) -> str:
     return finding_json_bytes(finding).decode("utf-8")
 
 
-def _write_behind(raw, blocks) -> None:
-    """Each block (a tuple of pieces, written one after the other) written on another thread while the next is
-    unpacked (a file's write lets go of the GIL): at most one block waiting, so memory stays at two blocks."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def write(pieces):
-        for piece in pieces:
-            raw.write(piece)
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = None
-        for block in blocks:
-            if pending is not None:
-                pending.result()
-            pending = pool.submit(write, block)
-        if pending is not None:
-            pending.result()
-
-
 JSON_OPENING = '{\n"findings": ['
 
 
@@ -127,8 +110,10 @@ def write_json(report: Report, out) -> None:
         raw = _raw_of(out)
         if raw is not None:
             out.flush()
-        if raw is not None:
-            _write_behind(raw, ((b",\n" if n else b"\n", block) for n, block in enumerate(blocks())))
+            try:  # (each block written on another thread while the next is unpacked; at most one waiting)
+                _write_blocks(JsonStream(raw, b"", waiting=1), blocks())
+            except StreamFailed as exc:
+                raise exc.error from None
             raw.flush()
         else:
             for n, block in enumerate(blocks()):
@@ -148,10 +133,21 @@ def finish_json(report: Report, stream, out) -> None:
     """The rest of the JSON document whose findings a findingstream.JsonStream (opened with JSON_OPENING) wrote as
     the run went on: the findings it did not write (kept by the run's FindingStore), then what write_json writes
     after the findings. `out`: a text stream over the stream's file."""
-    for block in report.findings.json_blocks(unwritten=True):
-        stream.write(block)
-    stream.close()
+    _write_blocks(stream, report.findings.json_blocks(unwritten=True))
     _write_after_findings(report, out)
+
+
+def _write_blocks(stream, blocks) -> None:
+    """Each block to a findingstream stream, then wait until all are written (the stream stopped also when making a
+    block fails)."""
+    try:
+        for block in blocks:
+            stream.write(block)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            stream.close()
+        raise
+    stream.close()
 
 
 def _write_after_findings(report: Report, out) -> None:
@@ -234,9 +230,7 @@ def _remember(safe: dict, value) -> str:
 
 def csv_row(finding: Finding) -> str:
     """A finding's line of the findings CSV, its line end included."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow([safe_cell(v) for v in _finding_row(finding)])
-    return buffer.getvalue()
+    return csv_lines_of([finding]).decode("utf-8")
 
 
 def csv_line(values) -> str:
@@ -294,9 +288,8 @@ def csv_lines_of(items) -> bytes:
 def finish_csv(report: Report, stream) -> None:
     """The rest of the findings CSV whose lines a findingstream.CsvStream (opened with CSV_OPENING) wrote as the run
     went on: those of the findings it did not write (kept by the run's FindingStore)."""
-    for segment in report.findings.csv_segments(unwritten=True):
-        stream.write(segment if isinstance(segment, bytes) else csv_lines_of(segment))
-    stream.close()
+    _write_blocks(stream, (segment if isinstance(segment, bytes) else csv_lines_of(segment)
+                           for segment in report.findings.csv_segments(unwritten=True)))
 
 
 def to_csv(report: Report) -> str:
