@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from engine.batch import FieldColumn, RecordBatch, batch_of_records
 from engine.findings import Rejection
-from engine.csv_reader import ArrowChunk
+from engine.csv_reader import ArrowChunk, many_cells
 from engine.normalise import MISSING_TOKENS, ValueProblem, is_missing
 from engine.records import (NOTE_PREFIXES, TOTAL_WORDS, _cell_value, _marks, _note_row, beyond_header, make_record,
                             marks_only as marks_only_reason, note_row, rows_to_records, without_id)
@@ -119,6 +119,22 @@ def _distinct_cells(column) -> tuple[np.ndarray, object]:
     return codes.astype(np.int64), dictionary
 
 
+def _own_codes(column) -> np.ndarray:
+    """Each row's cell its own (row n: code n), -1 where the row has none (null)."""
+    codes = np.arange(len(column), dtype=np.int64)
+    if column.null_count:
+        codes[~column.is_valid().to_numpy(zero_copy_only=False)] = -1
+    return codes
+
+
+def _plain_cells(column):
+    """A text array as the cells of _own_codes: a string array without null (a null, which no code points at, as an
+    empty text)."""
+    if column.type != pa.string():  # (pandas' text columns are large_string)
+        column = column.cast(pa.string())
+    return pc.fill_null(column, "") if column.null_count else column
+
+
 class _Cells:
     """One raw column of the chunk: `codes` into its distinct cells (-1: no cell), those of the chunk or of the
     whole table (_TableCells)."""
@@ -128,7 +144,12 @@ class _Cells:
 
     @classmethod
     def of_chunk(cls, column) -> "_Cells":
-        """The chunk's own distinct cells (`column`: a pyarrow text array, dictionary-encoded or not)."""
+        """The chunk's own distinct cells (`column`: a pyarrow text array, dictionary-encoded or not). A column not
+        dictionary-encoded is one of many distinct cells (csv_reader.many_cells: pyarrow parses it as plain text) or
+        one another reader gave: each row is a cell of its own, not hashed to find the ones repeated (what is read of
+        a cell is read of it alone, so a repeated cell is read the same each time)."""
+        if not pa.types.is_dictionary(column.type):
+            return cls(_own_codes(column), _Distinct(_plain_cells(column)))
         codes, dictionary = _distinct_cells(column)
         used = np.zeros(len(dictionary), dtype=bool)
         used[codes[codes >= 0]] = True
@@ -164,10 +185,9 @@ class _Cells:
 class _TableCells:
     """A column's distinct cells over a whole table, kept from chunk to chunk, so that a column of few distinct
     values (regions, dates, units, percentages) has each cell stripped, flagged and parsed once per table, not once
-    per chunk. A column of many (ids, names) is read chunk by chunk: its first chunk holds more than MANY distinct
-    cells and more than half as many as rows, or the table's reach LIMIT."""
+    per chunk. A column of many (ids, names) is read chunk by chunk: its first chunk holds many distinct cells
+    (csv_reader.many_cells), or a later one adds that many, or the table's reach LIMIT."""
 
-    MANY = 1_000
     LIMIT = 20_000
 
     def __init__(self):
@@ -179,7 +199,7 @@ class _TableCells:
             return _Cells.of_chunk(column)
         codes, dictionary = _distinct_cells(column)
         if self.distinct is None:
-            if len(dictionary) > max(self.MANY, len(codes) // 2):
+            if many_cells(len(dictionary), len(codes)):
                 self.off = True
                 return _Cells.of_chunk(column)
             self.distinct = _Distinct(dictionary)
@@ -188,7 +208,7 @@ class _TableCells:
         new = where < 0
         if new.any():
             count = int(new.sum())
-            if len(self.distinct) + count > self.LIMIT or count > max(self.MANY, len(codes) // 2):
+            if len(self.distinct) + count > self.LIMIT or many_cells(count, len(codes)):
                 self.off, self.distinct = True, None
                 return _Cells.of_chunk(column)
             where = where.astype(np.int64)  # (int32 from pyarrow)

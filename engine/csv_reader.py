@@ -168,6 +168,15 @@ ARROW_BLOCK = 1 << 20  # bytes pyarrow parses at a time (about 12,000 rows of 80
 # chosen over 4 blocks of 1 MiB a piece, at 0.3–2.1 s more a run) has made small.
 BLOCKS_PER_PIECE = 1  # parse blocks per piece; each block is one batch of rows
 ARROW_THREADS = True
+MANY_CELLS = 1_000  # (many_cells)
+
+
+def many_cells(distinct: int, rows: int) -> bool:
+    """Whether a column with this many distinct cells in this many rows is one of many distinct cells (ids, names):
+    more than MANY_CELLS and more than half as many as rows. pyarrow parses such a column, from its second piece on,
+    as plain text, not dictionary-encoded (a dictionary as long as the column: 0.1 s of the parser's 0.5 s on 1M
+    coal samples, for their sample numbers); columnread reads it chunk by chunk, each row a cell of its own."""
+    return distinct > max(MANY_CELLS, rows // 2)
 HEAD_BYTES = 1 << 20  # the rows above the data are looked for in this many bytes
 
 
@@ -307,14 +316,20 @@ def _arrow_chunks(path: Path, delimiter: str, width: int, names: int, pandas_chu
 
     columns = [f"c{p}" for p in range(width)]
     text = pa.dictionary(pa.int32(), pa.string())
-    options = dict(
-        parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
-                                          escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
-        convert_options=pa_csv.ConvertOptions(column_types={c: text for c in columns}, strings_can_be_null=False,
-                                              quoted_strings_can_be_null=False, null_values=[], true_values=[],
-                                              false_values=[], check_utf8=True))
 
-    def parse(piece):
+    def options_for(plain: frozenset) -> dict:
+        """The reader's options, the columns at positions `plain` parsed as plain text, the others dictionary-encoded."""
+        return dict(
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                              escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={c: pa.string() if p in plain else text for p, c in enumerate(columns)},
+                strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[], true_values=[],
+                false_values=[], check_utf8=True))
+
+    options = options_for(frozenset())
+
+    def parse(piece, options):
         at, data = piece
         if at and bytes(data[:3]) == codecs.BOM_UTF8:  # a row starting with U+FEFF: pyarrow would drop it as a BOM
             return None
@@ -334,14 +349,21 @@ def _arrow_chunks(path: Path, delimiter: str, width: int, names: int, pandas_chu
             pieces = _slices(path, offset)
             piece = next(pieces, None)
             done = piece is None  # (no row below the header)
-            pending = pool.submit(parse, piece) if piece is not None else None
+            pending = pool.submit(parse, piece, options) if piece is not None else None
+            first_piece = True
             while not done:
                 table = pending.result()
                 if table is None:
                     break
+                if first_piece and table.num_rows:  # (the columns of many distinct cells parsed as plain text after it)
+                    first_piece = False
+                    cells = [table.column(p).chunk(0) for p in range(width)]
+                    plain = frozenset(p for p, c in enumerate(cells) if many_cells(len(c.dictionary), len(c)))
+                    if plain:
+                        options = options_for(plain)
                 piece = next(pieces, None)
                 if piece is not None:
-                    pending = pool.submit(parse, piece)  # (parsed while this piece's rows are checked)
+                    pending = pool.submit(parse, piece, options)  # (parsed while this piece's rows are checked)
                 for batch in table.to_batches():
                     for start in range(0, batch.num_rows, CHUNK_ROWS):
                         part = batch.slice(start, CHUNK_ROWS) if batch.num_rows > CHUNK_ROWS else batch

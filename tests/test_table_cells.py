@@ -94,7 +94,7 @@ def test_columns_of_many_cells_are_read_chunk_by_chunk(tmp_path, ruleset, monkey
     whole = load_file(path, ruleset.schemas, regions)
     monkeypatch.setattr(engine.csv_reader, "CHUNK_ROWS", 10)
     monkeypatch.setattr(engine.csv_reader, "ARROW_BLOCK", 2048)
-    monkeypatch.setattr(columnread._TableCells, "MANY", 6)
+    monkeypatch.setattr(engine.csv_reader, "MANY_CELLS", 6)
     monkeypatch.setattr(columnread._TableCells, "LIMIT", 5)
     seen = _spy(monkeypatch)
     chunked = load_file(path, ruleset.schemas, regions)
@@ -104,7 +104,7 @@ def test_columns_of_many_cells_are_read_chunk_by_chunk(tmp_path, ruleset, monkey
     for table_cells, kept, off in seen:
         firsts.setdefault(id(table_cells), off)
         ends[id(table_cells)] = off
-    assert sum(firsts.values()) >= 1  # ids, dates …: more distinct cells than MANY in the first chunk
+    assert sum(firsts.values()) >= 1  # ids, dates …: more distinct cells than MANY_CELLS in the first chunk
     assert sum(ends.values()) > sum(firsts.values())  # regions: over LIMIT in a later chunk, then chunk by chunk
     assert not all(ends.values())  # fuel, test type … kept for the whole table
 
@@ -177,3 +177,34 @@ def test_each_piece_of_the_file_is_one_batch(tmp_path, ruleset, monkeypatch):
     sizes = [len(records) for _, records, _ in stream_file(path, ruleset.schemas, regions_of(ruleset))]
     assert sum(sizes) == 300 and len(sizes) > 10
     assert min(sizes[:-1]) > 10, sizes
+
+
+def test_columns_of_many_cells_are_parsed_as_plain_text_after_the_first_piece(tmp_path, ruleset, monkeypatch):
+    path = _write(tmp_path / "boilers.csv", _rows())
+    regions = regions_of(ruleset)
+    whole = load_file(path, ruleset.schemas, regions)
+    monkeypatch.setattr(engine.csv_reader, "ARROW_BLOCK", 2048)  # pieces of ~20 rows
+    monkeypatch.setattr(engine.csv_reader, "MANY_CELLS", 6)
+    given = {}  # column (its table cells) -> whether each chunk's cells came dictionary-encoded
+    original = columnread._TableCells.cells
+
+    def cells(self, column):
+        given.setdefault(id(self), []).append(pa.types.is_dictionary(column.type))
+        return original(self, column)
+    monkeypatch.setattr(columnread._TableCells, "cells", cells)
+    chunked = load_file(path, ruleset.schemas, regions)
+    assert _snapshot(chunked) == _snapshot(whole)
+    by_position = list(given.values())  # (the columns are read in their order)
+    assert len(by_position) == len(HEADER) and all(len(chunks) >= 5 for chunks in by_position)
+    ids, fuel = by_position[HEADER.index("锅炉编号")], by_position[HEADER.index("燃料种类")]
+    assert ids[0] and not any(ids[1:])  # every id its own: plain text from the second piece on
+    assert all(fuel)  # two fuels: dictionary-encoded throughout
+
+
+def test_a_chunk_of_plain_text_makes_each_row_a_cell_of_its_own():
+    found = columnread._Cells.of_chunk(pa.array(["GL-1", None, " 无 ", "GL-1", ""], pa.large_string()))
+    assert found.codes.tolist() == [0, -1, 2, 3, 4]
+    assert found.uniques == ["GL-1", "", " 无 ", "GL-1", ""]
+    assert found.missing().tolist() == [False, True, True, False, True]
+    assert found.blank().tolist() == [False, True, False, False, True]
+    assert columnread._text_column(found) == (["GL-1", None, None, "GL-1", None], [None] * 5)
