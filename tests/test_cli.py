@@ -18,6 +18,7 @@ import io
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -752,6 +753,54 @@ def test_arrow_allocator_is_chosen_before_pyarrow_loads_and_a_users_setting_stan
     assert elsewhere == {}
     choose_allocator(elsewhere, "linux")
     assert elsewhere == ALLOCATOR_ENVIRONMENT
+
+
+_BLOCK_PROBE = """
+import resource, sys, threading
+import engine, pyarrow as pa
+from engine.arrowpool import use_returning_pool
+use_returning_pool()
+filler = b"x" * (2 << 20)
+
+def faults(size):
+    found = []
+    def work():  # (a thread of its own, as the CSV parser's: its arena made after the settings)
+        before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+        for _ in range(10):
+            blocks = [pa.allocate_buffer(size) for _ in range(4)]
+            for block in blocks:
+                memoryview(block).cast("B")[:] = filler[:size]
+            del blocks
+        found.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before)
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    return found[0]
+
+print(faults(512 << 10), faults(2 << 20))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jemalloc's settings are made on Linux only")
+def test_arrow_blocks_under_a_mebibyte_reuse_their_pages_and_larger_ones_are_given_back():
+    """engine.arrowpool: a CSV parser's blocks (under 1 MiB for a piece of 1 MiB) reuse the pages freed by the piece
+    before instead of faulting in new ones; blocks of 1 MiB and more go back to the system at once (peak RSS). Ten
+    rounds of four blocks each, in a fresh process; with the threshold of before (256 KiB), every round faults."""
+    from engine.arrowpool import ALLOCATOR_ENVIRONMENT
+
+    clean = {k: v for k, v in os.environ.items() if k not in ALLOCATOR_ENVIRONMENT}
+    pages = {size: size // resource.getpagesize() * 4 for size in (512 << 10, 2 << 20)}  # (one round's)
+
+    def run(env):
+        done = subprocess.run([sys.executable, "-c", _BLOCK_PROBE], env=env, capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        return dict(zip(pages, map(int, done.stdout.split())))
+
+    now = run(clean)
+    assert now[512 << 10] < 3 * pages[512 << 10]  # the first round's pages, reused by the other nine
+    assert now[2 << 20] > 8 * pages[2 << 20]  # faulted in again each round
+    before = run({**clean, "JE_ARROW_MALLOC_CONF": "oversize_threshold:262144"})
+    assert before[512 << 10] > 8 * pages[512 << 10]
 
 
 def test_a_process_of_its_own_sets_its_imports_aside_from_the_cycle_collector_and_a_caller_is_left_alone():
