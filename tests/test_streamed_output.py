@@ -5,6 +5,7 @@ import csv
 import io
 import os
 import stat
+import sys
 import threading
 from pathlib import Path
 
@@ -129,6 +130,25 @@ def test_a_failed_write_is_raised_on_the_run_s_thread_and_never_blocks_it():
     assert not worker.is_alive(), "the run's thread waits on a writer that failed"
     assert raised and raised[0].error.errno == 28
     assert not isinstance(raised[0], OSError)  # (the runner reads an OSError as an input it could not read)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is Linux's")
+def test_the_writer_thread_gives_way_to_the_run_s_threads():
+    """The writer runs WRITER_NICENESS below the run's thread (the kernel runs it last when every core is busy); the
+    run's own thread keeps its priority."""
+    seen = []
+
+    class Recording(io.BytesIO):
+        def write(self, data):
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            return super().write(data)
+
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    stream = JsonStream(Recording(), b"[")
+    stream.write(b"{}")
+    stream.close()
+    assert seen and set(seen) == {min(mine + findingstream.WRITER_NICENESS, 19)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
 
 
 # ------------------------------------------------------------------ the output file
