@@ -168,6 +168,7 @@ ARROW_BLOCK = 1 << 20  # bytes pyarrow parses at a time (about 12,000 rows of 80
 # chosen over 4 blocks of 1 MiB a piece, at 0.3–2.1 s more a run) has made small.
 BLOCKS_PER_PIECE = 1  # parse blocks per piece; each block is one batch of rows
 ARROW_THREADS = True
+HEAD_BYTES = 1 << 20  # the rows above the data are looked for in this many bytes
 MANY_CELLS = 1_000  # (many_cells)
 
 
@@ -177,7 +178,6 @@ def many_cells(distinct: int, rows: int) -> bool:
     as plain text, not dictionary-encoded (a dictionary as long as the column: 0.1 s of the parser's 0.5 s on 1M
     coal samples, for their sample numbers); columnread reads it chunk by chunk, each row a cell of its own."""
     return distinct > max(MANY_CELLS, rows // 2)
-HEAD_BYTES = 1 << 20  # the rows above the data are looked for in this many bytes
 
 
 def _data_offset(path: Path, delimiter: str, first: int) -> int | None:
