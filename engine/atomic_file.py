@@ -7,6 +7,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from engine.sliced_writes import open_binary
+
 
 def can_replace(path: Path) -> bool:
     """Whether `path` (through its links) is a regular file this process may write, or nothing yet: a device
@@ -41,7 +43,7 @@ class AtomicFile:
         self._owner = (before.st_uid, before.st_gid) if before else None
         handle, self._temporary = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.",
                                                    suffix=".part")
-        self.raw = os.fdopen(handle, "wb")
+        self.raw = open_binary(handle)
 
     def commit(self) -> None:
         self.raw.close()

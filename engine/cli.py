@@ -17,6 +17,7 @@ from engine.schemas import kind_named
 from engine.report_writers import (NOTE_REPEATS, accounting_lines, chunked, rejects_csv, write_csv,
                                    write_duplicates_csv, write_json, write_table)
 from engine.safe_text import for_terminal
+from engine.sliced_writes import open_text
 from engine.subjects_read import SubjectsRead
 from engine import store_cli
 
@@ -61,7 +62,7 @@ def _stream(writer, report, output: str | None):
     path = Path(output)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8", newline="") as handle:
+        with open_text(path) as handle:
             writer(report, handle)
     except OSError as exc:
         raise _cannot_write(exc, path) from None

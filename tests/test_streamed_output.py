@@ -10,10 +10,11 @@ import threading
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
 import pytest
 
 from conftest import ROOT, cli_run
-from engine import findingstream, report_writers
+from engine import findingstream, report_writers, sliced_writes
 from engine.atomic_file import AtomicFile, can_replace
 from engine.findings import Citation, Finding, Report, Source, Subject
 from engine.findingstore import FindingStore
@@ -208,6 +209,40 @@ def test_only_a_regular_file_that_may_be_written_or_a_new_name_is_replaced(tmp_p
     assert not can_replace(tmp_path / "f.json") and can_replace(tmp_path / "new.json")
 
 
+def _system_writes(monkeypatch) -> list:
+    """The number of bytes each write of a SlicedFileIO handed to the system, from now on."""
+    written = []
+    write = sliced_writes.SlicedFileIO.write
+
+    def noting(self, data):
+        count = write(self, data)
+        written.append(count)
+        return count
+
+    monkeypatch.setattr(sliced_writes.SlicedFileIO, "write", noting)
+    return written
+
+
+def test_a_large_write_reaches_the_system_a_mebibyte_at_a_time(tmp_path, monkeypatch):
+    """(A write of 2 MiB or more makes the page cache take 2 MiB blocks: see sliced_writes.)"""
+    data = os.urandom(3 * sliced_writes.WRITE_SLICE + 5)
+    written = _system_writes(monkeypatch)
+    out = AtomicFile(tmp_path / "findings.json")
+    out.raw.write(b"[")
+    out.raw.write(pa.py_buffer(data))  # (a segment's text is a pyarrow Buffer)
+    out.raw.write(b"]")
+    out.commit()
+    assert (tmp_path / "findings.json").read_bytes() == b"[" + data + b"]"
+    assert written == [1, *[sliced_writes.WRITE_SLICE] * 3, 5 + 1]  # (the "[" buffered, the rest a slice at a time)
+    assert sum(written) == len(data) + 2
+
+    written.clear()
+    with sliced_writes.open_text(tmp_path / "table.txt") as text:  # (cli's output written at the end)
+        text.write("锅炉\r\n" * 600_000)
+    assert (tmp_path / "table.txt").read_bytes() == "锅炉\r\n".encode() * 600_000  # (line ends as written)
+    assert max(written) == sliced_writes.WRITE_SLICE and sum(written) == 8 * 600_000
+
+
 # ------------------------------------------------------------------ check --output FILE
 
 def _sample_args() -> list:
@@ -236,6 +271,8 @@ def test_the_file_written_as_the_run_goes_is_what_stdout_gets_at_the_end(tmp_pat
         finish(self, report)
 
     monkeypatch.setattr(streamed_output.StreamedOutput, "finish", noting)
+    monkeypatch.setattr(sliced_writes, "WRITE_SLICE", 4096)  # (the file reaches the system in many slices)
+    written = _system_writes(monkeypatch)
     out = tmp_path / f"findings.{form}"
     args = ["check", *_sample_args(), "--as-of", AS_OF, "--format", form, "--fail-on", "none"]
     (tmp_path / "a").mkdir()
@@ -245,6 +282,7 @@ def test_the_file_written_as_the_run_goes_is_what_stdout_gets_at_the_end(tmp_pat
     assert at_end.returncode == streamed.returncode == 0, streamed.stderr
     assert handed_over and handed_over[0] >= 1  # (the boilers' findings, before the prefectures' table)
     assert out.read_bytes().decode("utf-8") == at_end.stdout  # (CR LF kept: the CSV's line ends)
+    assert max(written) == 4096 and sum(written) == out.stat().st_size
     if form == "json":
         files = [f["source"]["file"] for f in orjson.loads(out.read_bytes())["findings"]]
     else:
@@ -307,3 +345,15 @@ def test_a_file_in_a_folder_that_takes_no_new_file_is_written_in_place_at_the_en
     assert proc.returncode == 0, proc.stderr
     assert orjson.loads(out.read_bytes())["findings"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json"]
+
+
+def test_a_report_written_at_the_end_reaches_the_system_a_slice_at_a_time(tmp_path, monkeypatch):
+    """(--format table, like every form not streamed, is written by cli._stream once the run is over.)"""
+    monkeypatch.setattr(sliced_writes, "WRITE_SLICE", 256)
+    written = _system_writes(monkeypatch)
+    out = tmp_path / "findings.txt"
+    proc = cli_run("check", "inputs/samples/boilers.csv", "--as-of", AS_OF, "--format", "table", "--no-db",
+                   "--fail-on", "none", "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "锅炉" in out.read_text(encoding="utf-8")
+    assert max(written) == 256 and sum(written) == out.stat().st_size

@@ -1,0 +1,38 @@
+"""Output files handed to the system at most WRITE_SLICE bytes a write, so that the page cache takes their memory in
+small blocks."""
+
+from __future__ import annotations
+
+import io
+import os
+
+# Linux's page cache takes a write's memory in blocks as large as the write, up to 2 MiB. On a virtual machine whose
+# host takes free memory back (free page reporting, as on this project's 2-core machine), a 2 MiB block costs most
+# after a pause: 186 MB written to a new file in writes of 5 MB took 1.1–1.5 s of system time 6 s after the last
+# run, and 0.05 s in writes of 1 MiB or less (in 2 MiB, 0.5 s). Back to back, both took 0.05 s. More writes cost
+# nothing measurable: 186 writes of 1 MiB (docs/performance.md, 2026-12-03, 10:50–).
+WRITE_SLICE = 1 << 20
+
+
+class SlicedFileIO(io.FileIO):
+    """A file whose write passes on at most WRITE_SLICE bytes and returns how many it wrote (io.BufferedWriter, above
+    it, writes the rest)."""
+
+    def write(self, data) -> int | None:
+        with memoryview(data) as view, view.cast("B") as flat:
+            return super().write(flat[:WRITE_SLICE])
+
+
+def open_binary(descriptor: int) -> io.BufferedWriter:
+    """A buffered binary file over the open file descriptor (closed with it), written a slice at a time."""
+    return io.BufferedWriter(SlicedFileIO(descriptor, "wb"))
+
+
+def open_text(path: os.PathLike | str, encoding: str = "utf-8", newline: str | None = "") -> io.TextIOWrapper:
+    """The file at `path` made or emptied, as text written a slice at a time."""
+    raw = SlicedFileIO(path, "wb")
+    try:
+        return io.TextIOWrapper(io.BufferedWriter(raw), encoding=encoding, newline=newline)
+    except BaseException:
+        raw.close()
+        raise
