@@ -11,7 +11,8 @@ WAITING = 2  # segments handed over and not yet written, at most (memory: about 
 # The writer thread's nice value above the run's: where the cores are all busy (the run's thread, pyarrow parsing the
 # next piece, the writer), the kernel runs the writer last. The run's thread is the critical path and waits for the
 # parser; the writer only has to keep up, and when WAITING segments wait, the run's thread waits for it and lets it
-# run. Copying 186 MB of findings into the page cache takes 0.1–0.5 s of CPU (docs/performance.md, 2026-12-03).
+# run. Copying 186 MB of findings into the page cache took 0.1–0.7 s of CPU in writes of 5 MB, 0.03 s in one run
+# measured since they are sliced (sliced_writes; docs/performance.md, 2026-12-03).
 WRITER_NICENESS = 10
 
 

@@ -8,9 +8,9 @@ import os
 
 # Linux's page cache takes a write's memory in blocks as large as the write, up to 2 MiB. On a virtual machine whose
 # host takes free memory back (free page reporting, as on this project's 2-core machine), a 2 MiB block costs most
-# after a pause: 186 MB written to a new file in writes of 5 MB took 1.1–1.5 s of system time 6 s after the last
-# run, and 0.05 s in writes of 1 MiB or less (in 2 MiB, 0.5 s). Back to back, both took 0.05 s. More writes cost
-# nothing measurable: 186 writes of 1 MiB (docs/performance.md, 2026-12-03, 10:50–).
+# after a pause: 186 MB written to a new file in writes of 5 MB took 1.1–1.5 s (0.9–1.2 s of it in the kernel) 6 s
+# after the last write, in writes of 2 MiB 0.5 s, and in writes of 1 MiB or less 0.04–0.07 s. Back to back, 0.05 s
+# either way: 186 writes of 1 MiB instead of 36 cost nothing measurable (docs/performance.md, 2026-12-03, 10:50).
 WRITE_SLICE = 1 << 20
 
 
