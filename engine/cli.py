@@ -17,7 +17,7 @@ from engine.schemas import kind_named
 from engine.report_writers import (NOTE_REPEATS, accounting_lines, chunked, rejects_csv, write_csv,
                                    write_duplicates_csv, write_json, write_table)
 from engine.safe_text import for_terminal
-from engine.sliced_writes import open_text
+from engine.sliced_writes import SlicedStream, open_text
 from engine.subjects_read import SubjectsRead
 from engine import store_cli
 
@@ -56,7 +56,7 @@ def _confirmed(ruleset, params_dir):
 def _stream(writer, report, output: str | None):
     """Run a report writer straight into stdout or a file."""
     if output in (None, "-"):
-        writer(report, sys.stdout)
+        writer(report, SlicedStream(sys.stdout))  # (stdout may be a file: `> findings.json`)
         sys.stdout.flush()
         return
     path = Path(output)

@@ -12,6 +12,7 @@ import os
 # after the last write, in writes of 2 MiB 0.5 s, and in writes of 1 MiB or less 0.04–0.07 s. Back to back, 0.05 s
 # either way: 186 writes of 1 MiB instead of 36 cost nothing measurable (docs/performance.md, 2026-12-03, 10:50).
 WRITE_SLICE = 1 << 20
+TEXT_SLICE = WRITE_SLICE // 4  # characters: a character is at most 4 bytes of UTF-8
 
 
 class SlicedFileIO(io.FileIO):
@@ -21,6 +22,33 @@ class SlicedFileIO(io.FileIO):
     def write(self, data) -> int | None:
         with memoryview(data) as view, view.cast("B") as flat:
             return super().write(flat[:WRITE_SLICE])
+
+
+class SlicedStream:
+    """Another stream (stdout) as the report writers see it, its writes passed on a slice at a time: text in pieces of
+    TEXT_SLICE characters (at most WRITE_SLICE bytes in UTF-8), the bytes written to its binary `buffer` in pieces of
+    WRITE_SLICE. Everything else (encoding, flush, line ends) is the stream's own."""
+
+    def __init__(self, target, size: int | None = None):
+        self._target = target
+        self._size = size
+
+    def write(self, data):
+        size = self._size or (WRITE_SLICE if isinstance(data, (bytes, bytearray, memoryview)) else TEXT_SLICE)
+        if len(data) <= size:
+            return self._target.write(data)
+        if not isinstance(data, str):
+            data = memoryview(data).cast("B")
+        for start in range(0, len(data), size):
+            self._target.write(data[start:start + size])
+        return len(data)
+
+    @property
+    def buffer(self):
+        return SlicedStream(self._target.buffer, WRITE_SLICE)
+
+    def __getattr__(self, name):
+        return getattr(self._target, name)
 
 
 def open_binary(descriptor: int) -> io.BufferedWriter:

@@ -2,6 +2,7 @@
 and puts the file in place only once it is complete."""
 
 import csv
+import datetime as dt
 import io
 import os
 import stat
@@ -19,6 +20,9 @@ from engine.atomic_file import AtomicFile, can_replace
 from engine.findings import Citation, Finding, Report, Source, Subject
 from engine.findingstore import FindingStore
 from engine.findingstream import JsonStream, StreamFailed
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_check import coal_samples  # noqa: E402
 
 SAMPLES = ROOT / "inputs" / "samples"
 AS_OF = "2021-12-31"
@@ -357,3 +361,47 @@ def test_a_report_written_at_the_end_reaches_the_system_a_slice_at_a_time(tmp_pa
     assert proc.returncode == 0, proc.stderr
     assert "锅炉" in out.read_text(encoding="utf-8")
     assert max(written) == 256 and sum(written) == out.stat().st_size
+
+
+class _RecordedBytes(io.BytesIO):
+    """A binary stream that notes the size of each write it gets."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes = []
+
+    def write(self, data):
+        self.sizes.append(memoryview(data).nbytes)
+        return super().write(data)
+
+
+@pytest.mark.parametrize("form", ["json", "csv"])
+def test_a_report_written_to_stdout_reaches_it_a_slice_at_a_time(ruleset, monkeypatch, tmp_path, form):
+    """(stdout may be a file, `> findings.json`: the findings' segments go to its binary buffer, the rest as text.)"""
+    from engine import cli
+    from engine.runner import check, sample_paths
+
+    coal_samples(tmp_path / "coal.csv", 3000)  # (read column-wise: its findings are segments of bytes)
+    report = check([*sample_paths(), tmp_path / "coal.csv"], ruleset, dt.date(2021, 12, 31), csv=form == "csv").report
+    writer = {"json": report_writers.write_json, "csv": report_writers.write_csv}[form]
+
+    def written(slices: bool) -> _RecordedBytes:
+        recorded = _RecordedBytes()
+        stdout = io.TextIOWrapper(recorded, encoding="utf-8", newline="")
+        stdout._CHUNK_SIZE = 1  # (each text write passed on as it comes, not gathered to 8 KiB)
+        with monkeypatch.context() as patch:
+            patch.setattr(sys, "stdout", stdout)
+            if slices:
+                patch.setattr(sliced_writes, "WRITE_SLICE", 4096)
+                patch.setattr(sliced_writes, "TEXT_SLICE", 1024)
+                cli._stream(writer, report, None)  # (it flushes stdout)
+            else:
+                writer(report, stdout)
+                stdout.flush()
+        stdout.detach()  # (the recording stays open)
+        return recorded
+
+    whole, sliced = written(False), written(True)
+    assert max(whole.sizes) > 50_000  # (the coal samples' findings, a segment at a time)
+    assert sliced.getvalue() == whole.getvalue()
+    assert max(sliced.sizes) == 4096 and sum(sliced.sizes) == len(whole.getvalue())
