@@ -1,5 +1,5 @@
-"""Output files handed to the system at most WRITE_SLICE bytes a write, so that the page cache takes their memory in
-small blocks."""
+"""Output (files, and stdout, which may be one) handed to the system at most WRITE_SLICE bytes a write, so that the page
+cache takes its memory in small blocks."""
 
 from __future__ import annotations
 
