@@ -31,8 +31,8 @@ def use_returning_pool() -> str:
     json`: peak RSS 250–262 → 228–232 MiB for coal samples, 243–245 → 220–226 MiB for boilers, in the same time; the
     default pool, mimalloc, keeps what a batch freed), its arenas keeping freed pages for DECAY_MS, so that the
     parser's blocks for the next piece of a CSV reuse the pages of the last one. Given back at once (a decay of 0,
-    until 2026-12-03), they were faulted in again, and on this virtual machine a new page costs most when the run
-    follows a pause, as in `make bench` (the host has taken the free memory back). 1M rows, runs 10–15 s apart, taken
+    until 2026-12-03), they were faulted in again (on this virtual machine new memory costs more when the run follows
+    a pause, as in `make bench`: docs/performance.md, 2026-12-03). 1M rows, runs 10–15 s apart, taken
     in turns: coal samples, system CPU 0.83–0.88 → 0.66–0.72 s, page faults 85k → 58k, wall median 2.52 → 2.32 and
     2.24 → 2.19 s, peak RSS +1 to +3 MiB; boilers, system CPU 0.60–0.68 → 0.36–0.39 s, faults 115k → 59k, wall median
     2.77 → 2.64 s in one series and 2.36 → 2.63 s in another, +6 MiB (docs/performance.md). Elsewhere the default

@@ -30,17 +30,17 @@ class SlicedStream:
     WRITE_SLICE. Everything else (encoding, flush, line ends) is the stream's own."""
 
     def __init__(self, target, size: int | None = None):
+        """`size`: the slice, in the units of `len` of what is written (TEXT_SLICE characters unless given)."""
         self._target = target
-        self._size = size
+        self._size = size or TEXT_SLICE
 
     def write(self, data):
-        size = self._size or (WRITE_SLICE if isinstance(data, (bytes, bytearray, memoryview)) else TEXT_SLICE)
-        if len(data) <= size:
+        if len(data) <= self._size:
             return self._target.write(data)
         if not isinstance(data, str):
             data = memoryview(data).cast("B")
-        for start in range(0, len(data), size):
-            self._target.write(data[start:start + size])
+        for start in range(0, len(data), self._size):
+            self._target.write(data[start:start + self._size])
         return len(data)
 
     @property
